@@ -1,0 +1,10 @@
+//! HubEx: the first [`TaskBackend`](crate::backend::TaskBackend).
+//!
+//! `client` talks to a tenant, `types` are the wire shapes, `sim` is an
+//! in-process tenant for demos and tests.
+
+pub mod client;
+pub mod sim;
+pub mod types;
+
+pub use client::HubexClient;

@@ -1,0 +1,676 @@
+//! A HubEx simulator: the same paths and JSON shapes as the real API (see
+//! `shared/hubex/API.md`), a demo tenant, and faults on demand.
+//!
+//! It checks what the real API checks — the access token, `X-Application-ID`,
+//! required fields, referenced ids, the anonymous user's участки and the
+//! concurrency stamp — and records every task it creates so tests can assert on
+//! what "HubEx" received. `/__sim/…` routes drive it from outside the process.
+
+pub mod demo;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::types as wire;
+
+/// A failure the simulator can be told to produce.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Fault {
+    /// Answer with this status and an error body, without doing the work.
+    Status { status: u16, retry_after: Option<u64> },
+    /// Hold the request for this long, then answer 504 without doing the work.
+    Timeout { millis: u64 },
+    /// Close the connection without an answer, without doing the work.
+    Drop,
+    /// Do the work (e.g. create the task), then close the connection.
+    CreatedThenDrop,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// `GET`, `POST`, … or empty for any.
+    #[serde(default)]
+    pub method: String,
+    /// Path under `/fsm`, e.g. `/WORK/Tasks`; also matches the paths below it.
+    pub path: String,
+    pub fault: Fault,
+    /// How many matching calls get the fault.
+    #[serde(default = "one")]
+    pub times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A task as the simulator stores it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimTask {
+    pub id: i64,
+    pub number: String,
+    pub stamp: String,
+    pub body: wire::TaskAdd,
+    pub status_id: i64,
+    pub created: String,
+    pub completed: Option<String>,
+    pub closed: Option<String>,
+}
+
+/// One call as the simulator saw it, for tests.
+#[derive(Debug, Clone, Serialize)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+struct SimState {
+    tenant: demo::Tenant,
+    service_token: String,
+    tokens: HashMap<String, Instant>,
+    token_lifetime: Duration,
+    tasks: BTreeMap<i64, SimTask>,
+    stamps: HashMap<String, i64>,
+    next_task: i64,
+    faults: VecDeque<FaultRule>,
+    calls: Vec<Call>,
+    max_page: usize,
+}
+
+/// Handle to a simulator; clones share the same tenant.
+#[derive(Clone)]
+pub struct Simulator {
+    state: Arc<Mutex<SimState>>,
+}
+
+impl Default for Simulator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Simulator {
+    pub fn new() -> Simulator {
+        Simulator {
+            state: Arc::new(Mutex::new(SimState {
+                tenant: demo::tenant(),
+                service_token: demo::SERVICE_TOKEN.into(),
+                tokens: HashMap::new(),
+                token_lifetime: Duration::from_secs(1800),
+                tasks: BTreeMap::new(),
+                stamps: HashMap::new(),
+                next_task: 5001,
+                faults: VecDeque::new(),
+                calls: Vec::new(),
+                max_page: 100,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SimState> {
+        // A panic while holding the lock would be a simulator bug; keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn service_token(&self) -> String {
+        self.lock().service_token.clone()
+    }
+
+    /// Queues a fault for the next matching calls.
+    pub fn inject(&self, rule: FaultRule) {
+        self.lock().faults.push_back(rule);
+    }
+
+    pub fn fail(&self, method: &str, path: &str, fault: Fault, times: u32) {
+        self.inject(FaultRule {
+            method: method.into(),
+            path: path.into(),
+            fault,
+            times,
+        });
+    }
+
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
+
+    /// Makes every issued access token invalid, as if they had expired.
+    pub fn expire_tokens(&self) {
+        self.lock().tokens.clear();
+    }
+
+    /// Largest page the list endpoints return, to exercise `Range` paging.
+    pub fn set_max_page(&self, n: usize) {
+        self.lock().max_page = n.max(1);
+    }
+
+    pub fn tasks(&self) -> Vec<SimTask> {
+        self.lock().tasks.values().cloned().collect()
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// Moves a task to a status (1 new, 2 in work, 3 done, 4 closed), stamping
+    /// the completed/closed times as HubEx does.
+    pub fn set_status(&self, task_id: i64, status_id: i64) -> bool {
+        let mut s = self.lock();
+        let Some(task) = s.tasks.get_mut(&task_id) else {
+            return false;
+        };
+        task.status_id = status_id;
+        let now = now_text();
+        if status_id >= 3 && task.completed.is_none() {
+            task.completed = Some(now.clone());
+        }
+        if status_id >= 4 && task.closed.is_none() {
+            task.closed = Some(now);
+        }
+        true
+    }
+
+    /// The HubEx API under `/fsm` plus the `/__sim` control routes.
+    pub fn router(&self) -> Router {
+        let api = Router::new()
+            .route("/AUTHZ/AccessTokens", post(access_token))
+            .route("/ES/Districts", get(districts))
+            .route("/ES/Locations", get(locations))
+            .route("/ES/Companies", get(companies))
+            .route("/ES/Assets", get(assets))
+            .route("/ES/Assets/{id}", get(asset))
+            .route("/ES/Assets/{id}/districts", get(asset_districts))
+            .route("/WORK/TaskTypes", get(task_types))
+            .route("/WORK/RequestMethods", get(request_methods))
+            .route("/WORK/TaskStatuses", get(task_statuses))
+            .route("/SLA/Criticalities", get(criticalities))
+            .route("/ADM/TenantMembers/anonymousUser", get(anonymous_user))
+            .route("/WORK/Tasks", post(create_task).get(list_tasks))
+            .route("/WORK/Tasks/{id}", get(get_task))
+            .layer(middleware::from_fn_with_state(self.clone(), gate));
+        let control = Router::new()
+            .route("/faults", post(control_fault).delete(control_clear))
+            .route("/tasks", get(control_tasks))
+            .route("/tasks/{id}/status/{status}", post(control_status))
+            .route("/expire-tokens", post(control_expire))
+            .route("/calls", get(control_calls));
+        Router::new()
+            .nest("/fsm", api)
+            .nest("/__sim", control)
+            .with_state(self.clone())
+    }
+
+    /// Serves the simulator on `listener` until the process ends.
+    pub fn spawn(&self, listener: tokio::net::TcpListener) -> SocketAddr {
+        let addr = listener.local_addr().expect("bound listener");
+        let app = self.router();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "HubEx simulator stopped");
+            }
+        });
+        addr
+    }
+}
+
+fn now_text() -> String {
+    wire::format_time(crate::store::now_ms())
+}
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!([{ "traceIdentifier": "SIM", "code": code, "message": message }]);
+    (status, Json(body)).into_response()
+}
+
+/// A response whose connection is closed before the answer is complete.
+fn dropped() -> Response {
+    let body = futures_util::stream::once(async {
+        Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "simulated dropped connection",
+        ))
+    });
+    Response::builder()
+        .status(StatusCode::OK)
+        .body(Body::from_stream(body))
+        .expect("static response")
+}
+
+/// Faults, auth and `X-Application-ID`, in front of every API route; also logs calls.
+async fn gate(State(sim): State<Simulator>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().trim_start_matches("/fsm").to_owned();
+
+    let fault = {
+        let mut s = sim.lock();
+        let pos = s.faults.iter().position(|r| {
+            (r.method.is_empty() || r.method.eq_ignore_ascii_case(method.as_str()))
+                && (path == r.path || path.starts_with(&format!("{}/", r.path)))
+        });
+        pos.map(|i| {
+            let rule = &mut s.faults[i];
+            let fault = rule.fault.clone();
+            rule.times = rule.times.saturating_sub(1);
+            if rule.times == 0 {
+                s.faults.remove(i);
+            }
+            fault
+        })
+    };
+
+    let response = match fault {
+        Some(Fault::Status { status, retry_after }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut r = error(status, "SimulatedFault", "injected by the simulator");
+            if let Some(secs) = retry_after {
+                r.headers_mut().insert(header::RETRY_AFTER, secs.into());
+            }
+            r
+        }
+        Some(Fault::Timeout { millis }) => {
+            tokio::time::sleep(Duration::from_millis(millis)).await;
+            error(StatusCode::GATEWAY_TIMEOUT, "SimulatedTimeout", "injected by the simulator")
+        }
+        Some(Fault::Drop) => dropped(),
+        Some(Fault::CreatedThenDrop) => {
+            let _ = authorised(&sim, req, next).await;
+            dropped()
+        }
+        None => authorised(&sim, req, next).await,
+    };
+    sim.lock().calls.push(Call {
+        method: method.to_string(),
+        path,
+        status: response.status().as_u16(),
+    });
+    response
+}
+
+async fn authorised(sim: &Simulator, req: Request, next: Next) -> Response {
+    let is_exchange = req.uri().path().ends_with("/AUTHZ/AccessTokens");
+    if !is_exchange {
+        let app_ok = req
+            .headers()
+            .get("x-application-id")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.parse::<u32>().is_ok());
+        if !app_ok {
+            return error(StatusCode::FORBIDDEN, "Forbidden", "X-Application-ID is required");
+        }
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let valid = sim
+            .lock()
+            .tokens
+            .get(token)
+            .is_some_and(|exp| Instant::now() < *exp);
+        if !valid {
+            return error(StatusCode::UNAUTHORIZED, "Unauthorized", "access token missing or expired");
+        }
+    }
+    next.run(req).await
+}
+
+async fn access_token(State(sim): State<Simulator>, body: Option<Json<wire::AccessTokenRequest>>) -> Response {
+    let mut s = sim.lock();
+    match body {
+        Some(Json(b)) if b.service_token == s.service_token => {
+            let token = crate::codes::encode_base32(&crate::codes::random_bytes::<20>());
+            let lifetime = s.token_lifetime;
+            s.tokens.insert(token.clone(), Instant::now() + lifetime);
+            Json(wire::AccessTokenResponse {
+                access_token: token,
+                expires_in: Some(lifetime.as_secs()),
+            })
+            .into_response()
+        }
+        _ => error(StatusCode::UNAUTHORIZED, "InvalidServiceToken", "service token is not valid"),
+    }
+}
+
+/// Applies `Range: items=FROM-TILL` (1-based, inclusive) to a list.
+fn paged(headers: &HeaderMap, max_page: usize, items: Vec<(String, Value)>, keyed: bool) -> Response {
+    let total = items.len();
+    let requested = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().strip_prefix("items="))
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(a, b)| Some((a.trim().parse::<usize>().ok()?, b.trim().parse::<usize>().ok()?)));
+    let (from, till) = match requested {
+        Some((a, b)) => (a.max(1), b),
+        None => (1, 10_000),
+    };
+    let till = till.min(from + max_page - 1).min(total);
+    let slice: Vec<(String, Value)> = if from > total {
+        Vec::new()
+    } else {
+        items[from - 1..till].to_vec()
+    };
+    let body = if keyed {
+        Value::Object(slice.into_iter().collect::<Map<_, _>>())
+    } else {
+        Value::Array(slice.into_iter().map(|(_, v)| v).collect())
+    };
+    let partial = requested.is_some() && (from > 1 || till < total);
+    if partial {
+        let range = format!("items={from}-{till}/{total}");
+        (StatusCode::PARTIAL_CONTENT, [(header::CONTENT_RANGE, range)], Json(body)).into_response()
+    } else {
+        Json(body).into_response()
+    }
+}
+
+fn keyed<T: Serialize>(items: impl IntoIterator<Item = (i64, T)>) -> Vec<(String, Value)> {
+    items
+        .into_iter()
+        .map(|(id, v)| (id.to_string(), serde_json::to_value(v).expect("serializable")))
+        .collect()
+}
+
+async fn districts(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    let s = sim.lock();
+    let items = keyed(s.tenant.districts.iter().map(|d| (d.id, d)));
+    paged(&headers, s.max_page, items, false)
+}
+
+async fn locations(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    let s = sim.lock();
+    let items = keyed(s.tenant.locations.iter().map(|(l, _)| (l.id.unwrap_or(0), l)));
+    paged(&headers, s.max_page, items, true)
+}
+
+async fn companies(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    let s = sim.lock();
+    let items = keyed(s.tenant.companies.iter().map(|c| (c.id.unwrap_or(0), c)));
+    paged(&headers, s.max_page, items, true)
+}
+
+fn wire_asset(t: &demo::Tenant, a: &demo::DemoAsset) -> wire::Asset {
+    let location = t
+        .locations
+        .iter()
+        .find(|(l, _)| l.id == Some(a.location_id))
+        .map(|(l, _)| l.clone());
+    let company = t.companies.iter().find(|c| c.id == Some(a.company_id));
+    wire::Asset {
+        id: Some(a.id),
+        name: a.name.into(),
+        serial_number: Some(a.serial.into()),
+        inventory_number: Some(a.inventory.into()),
+        company: company.map(|c| wire::IdRef {
+            id: c.id,
+            name: Some(c.name.clone()),
+        }),
+        location,
+    }
+}
+
+async fn assets(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    let s = sim.lock();
+    let items = keyed(s.tenant.assets.iter().map(|a| (a.id, wire_asset(&s.tenant, a))));
+    paged(&headers, s.max_page, items, true)
+}
+
+async fn asset(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
+    let s = sim.lock();
+    match s.tenant.asset(id) {
+        Some(a) => Json(wire_asset(&s.tenant, a)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "AssetNotFound", "asset not found"),
+    }
+}
+
+async fn asset_districts(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
+    let s = sim.lock();
+    let Some(a) = s.tenant.asset(id) else {
+        return error(StatusCode::NOT_FOUND, "AssetNotFound", "asset not found");
+    };
+    let list: Vec<&wire::District> = s
+        .tenant
+        .district_of_location(a.location_id)
+        .and_then(|d| s.tenant.districts.iter().find(|x| x.id == d))
+        .into_iter()
+        .collect();
+    Json(list).into_response()
+}
+
+fn dictionary<'a>(rows: impl Iterator<Item = (i64, &'a str, Option<&'a str>, Option<bool>)>) -> Vec<(String, Value)> {
+    keyed(rows.map(|(id, name, color, is_default)| {
+        (
+            id,
+            wire::Dictionary {
+                name: name.into(),
+                is_default,
+                color: color.map(Into::into),
+                sort_order: Some(id),
+            },
+        )
+    }))
+}
+
+async fn task_types(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    let s = sim.lock();
+    let items = dictionary(s.tenant.task_types.iter().map(|&(id, n, d)| (id, n, None, Some(d))));
+    paged(&headers, s.max_page, items, true)
+}
+
+async fn request_methods(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    let s = sim.lock();
+    let items = dictionary(s.tenant.request_methods.iter().map(|&(id, n)| (id, n, None, None)));
+    paged(&headers, s.max_page, items, true)
+}
+
+async fn task_statuses(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    let s = sim.lock();
+    let items = dictionary(s.tenant.statuses.iter().map(|&(id, n, c)| (id, n, Some(c), None)));
+    paged(&headers, s.max_page, items, true)
+}
+
+async fn criticalities(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    let s = sim.lock();
+    let items = dictionary(s.tenant.criticalities.iter().map(|&(id, n, c, d)| (id, n, Some(c), Some(d))));
+    paged(&headers, s.max_page, items, true)
+}
+
+async fn anonymous_user() -> Response {
+    Json(wire::AnonymousUser {
+        id: Some(123),
+        account_id: Some(456),
+        user_id: Some(demo::ANONYMOUS_USER_ID),
+        description: Some("Анонимный пользователь".into()),
+    })
+    .into_response()
+}
+
+fn is_guid(s: &str) -> bool {
+    uuid::Uuid::parse_str(s).is_ok() && s.len() <= 255
+}
+
+async fn create_task(State(sim): State<Simulator>, headers: HeaderMap, body: Option<Json<wire::TaskAdd>>) -> Response {
+    let stamp = headers
+        .get("x-concurrency-stamp")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(Json(body)) = body else {
+        return error(StatusCode::BAD_REQUEST, "InvalidData", "request body is missing or malformed");
+    };
+    let mut s = sim.lock();
+    if let Some(stamp) = &stamp {
+        if !is_guid(stamp) {
+            return error(StatusCode::BAD_REQUEST, "InvalidConcurrencyStamp", "X-Concurrency-Stamp must be a GUID");
+        }
+        if s.stamps.contains_key(stamp) {
+            return error(StatusCode::CONFLICT, "ConcurrencyConflict", "this X-Concurrency-Stamp was already used");
+        }
+    }
+    let t = &s.tenant;
+    let Some(task_type) = body.task_type_id else {
+        return error(StatusCode::BAD_REQUEST, "InvalidData", "taskTypeID is required");
+    };
+    let Some(method) = body.request_method_id else {
+        return error(StatusCode::BAD_REQUEST, "InvalidData", "requestMethodID is required");
+    };
+    if !t.task_types.iter().any(|x| x.0 == task_type) {
+        return error(StatusCode::NOT_FOUND, "TaskTypeNotFound", "taskTypeID does not exist");
+    }
+    if !t.request_methods.iter().any(|x| x.0 == method) {
+        return error(StatusCode::NOT_FOUND, "RequestMethodNotFound", "requestMethodID does not exist");
+    }
+    if let Some(c) = body.criticality_id {
+        if !t.criticalities.iter().any(|x| x.0 == c) {
+            return error(StatusCode::NOT_FOUND, "CriticalityNotFound", "criticalityID does not exist");
+        }
+    }
+    if let Some(c) = body.company_id {
+        if !t.companies.iter().any(|x| x.id == Some(c)) {
+            return error(StatusCode::NOT_FOUND, "CompanyNotFound", "companyID does not exist");
+        }
+    }
+    let mut district = None;
+    if let Some(l) = body.location_id {
+        district = t.district_of_location(l);
+        if district.is_none() {
+            return error(StatusCode::NOT_FOUND, "LocationNotFound", "locationID does not exist");
+        }
+    }
+    if let Some(a) = body.asset_id {
+        let Some(asset) = t.asset(a) else {
+            return error(StatusCode::NOT_FOUND, "AssetNotFound", "assetID does not exist");
+        };
+        district = t.district_of_location(asset.location_id);
+    }
+    if let Some(u) = body.requested_by_user_id {
+        if u != demo::ANONYMOUS_USER_ID {
+            return error(StatusCode::NOT_FOUND, "UserNotFound", "requestedByUserID does not exist");
+        }
+        if district.is_some_and(|d| !t.anonymous_districts.contains(&d)) {
+            return error(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                "the anonymous user has no access to this district",
+            );
+        }
+    }
+    let html = body.notes_html.as_deref().unwrap_or("").to_ascii_lowercase();
+    if ["<script", "javascript:", "onerror=", "onload="].iter().any(|bad| html.contains(bad)) {
+        return error(StatusCode::UNPROCESSABLE_ENTITY, "HtmlSanitizer", "notesHtml contains forbidden markup");
+    }
+    let id = s.next_task;
+    s.next_task += 1;
+    let number = format!("QR-{id:06}");
+    let stamp = stamp.unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    s.stamps.insert(stamp.clone(), id);
+    s.tasks.insert(
+        id,
+        SimTask {
+            id,
+            number: number.clone(),
+            stamp,
+            body,
+            status_id: 1,
+            created: now_text(),
+            completed: None,
+            closed: None,
+        },
+    );
+    (
+        StatusCode::CREATED,
+        Json(wire::TaskCreated {
+            id,
+            number: Some(number),
+        }),
+    )
+        .into_response()
+}
+
+fn task_info(s: &SimState, t: &SimTask) -> wire::TaskInfo {
+    let status = s.tenant.statuses.iter().find(|x| x.0 == t.status_id);
+    wire::TaskInfo {
+        number: Some(t.number.clone()),
+        erp_id: t.body.erp_id.clone(),
+        notes: t.body.notes.clone(),
+        task_status: status.map(|&(id, name, color)| wire::Status {
+            id: Some(id),
+            name: Some(name.into()),
+            color: Some(color.into()),
+        }),
+        task_stage: None,
+        timesheet: Some(wire::Timesheet {
+            created: Some(t.created.clone()),
+            completed: t.completed.clone(),
+            closed: t.closed.clone(),
+        }),
+        deleted: None,
+    }
+}
+
+async fn list_tasks(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = sim.lock();
+    let items = keyed(
+        s.tasks
+            .values()
+            .filter(|t| q.get("erpID").is_none_or(|e| t.body.erp_id.as_ref() == Some(e)))
+            .map(|t| (t.id, task_info(&s, t))),
+    );
+    paged(&headers, s.max_page, items, true)
+}
+
+async fn get_task(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
+    let s = sim.lock();
+    match s.tasks.get(&id) {
+        Some(t) => Json(task_info(&s, t)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "TaskNotFound", "task not found"),
+    }
+}
+
+async fn control_fault(State(sim): State<Simulator>, Json(rule): Json<FaultRule>) -> StatusCode {
+    sim.inject(rule);
+    StatusCode::NO_CONTENT
+}
+
+async fn control_clear(State(sim): State<Simulator>) -> StatusCode {
+    sim.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+async fn control_tasks(State(sim): State<Simulator>) -> Json<Vec<SimTask>> {
+    Json(sim.tasks())
+}
+
+async fn control_status(State(sim): State<Simulator>, Path((id, status)): Path<(i64, i64)>) -> StatusCode {
+    if sim.set_status(id, status) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
+}
+
+async fn control_expire(State(sim): State<Simulator>) -> StatusCode {
+    sim.expire_tokens();
+    StatusCode::NO_CONTENT
+}
+
+async fn control_calls(State(sim): State<Simulator>) -> Json<Vec<Call>> {
+    Json(sim.calls())
+}

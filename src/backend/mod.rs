@@ -1,0 +1,183 @@
+//! The task system behind qrdesk, seen through one trait.
+//!
+//! Intake and delivery speak these types only; `hubex/` turns them into HubEx's
+//! wire format. Another system (EvaTeam, Bitrix24) would be a second module that
+//! implements [`TaskBackend`].
+
+pub mod hubex;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+macro_rules! id_type {
+    ($($(#[$m:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type)]
+        #[serde(transparent)]
+        #[sqlx(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+id_type!(
+    /// An asset (equipment) in the task system.
+    AssetId,
+    /// A location (site, address).
+    LocationId,
+    /// A customer company.
+    CompanyId,
+    /// A district, "участок": the unit of access for service users.
+    DistrictId,
+    /// A task ("заявка").
+    TaskId,
+    /// A user (the anonymous user's `userID`).
+    UserId,
+);
+
+/// Everything needed to create one task.
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    /// Idempotency stamp: the same request always sends the same stamp.
+    pub stamp: uuid::Uuid,
+    /// External reference stored with the task, used to find it again.
+    pub reference: String,
+    pub task_type_id: i64,
+    pub request_method_id: i64,
+    pub criticality_id: Option<i64>,
+    pub asset_id: Option<AssetId>,
+    pub location_id: Option<LocationId>,
+    pub company_id: Option<CompanyId>,
+    pub notes: String,
+    pub notes_html: String,
+    pub contact_person: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub requested_by: Option<UserId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedTask {
+    pub id: TaskId,
+    pub number: Option<String>,
+}
+
+/// What the status page shows of a task. Times are Unix milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskState {
+    pub number: Option<String>,
+    pub status_name: Option<String>,
+    pub status_color: Option<String>,
+    pub created_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CatalogSnapshot {
+    pub districts: Vec<District>,
+    pub locations: Vec<Location>,
+    pub companies: Vec<Company>,
+    pub assets: Vec<Asset>,
+    pub task_types: Vec<Named>,
+    pub criticalities: Vec<Criticality>,
+    pub request_methods: Vec<Named>,
+    pub anonymous_user: Option<UserId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct District {
+    pub id: DistrictId,
+    pub name: String,
+    pub parent_id: Option<DistrictId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub id: LocationId,
+    pub address: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Company {
+    pub id: CompanyId,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Asset {
+    pub id: AssetId,
+    pub name: String,
+    pub serial_number: Option<String>,
+    pub inventory_number: Option<String>,
+    pub company_id: Option<CompanyId>,
+    pub location_id: Option<LocationId>,
+    pub districts: Vec<DistrictId>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Named {
+    pub id: i64,
+    pub name: String,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Criticality {
+    pub id: i64,
+    pub name: String,
+    pub color: Option<String>,
+    pub is_default: bool,
+    pub sort_order: Option<i64>,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BackendError {
+    /// Worth another try later: network trouble, timeouts, 429, 5xx.
+    #[error("temporary failure: {reason}")]
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    /// The task system refused the data; retrying the same call cannot help.
+    #[error("refused: {reason}")]
+    Permanent { reason: String },
+    /// The idempotency stamp was already used: the task may exist already.
+    #[error("the idempotency stamp was already used")]
+    DuplicateStamp,
+}
+
+impl BackendError {
+    pub fn transient(reason: impl Into<String>) -> Self {
+        BackendError::Transient {
+            reason: reason.into(),
+            retry_after: None,
+        }
+    }
+}
+
+/// A task system that qrdesk can deliver requests to.
+pub trait TaskBackend: Send + Sync + 'static {
+    fn create_task<'a>(&'a self, task: &'a NewTask) -> BoxFuture<'a, Result<CreatedTask, BackendError>>;
+
+    /// Finds a task created earlier with this external reference.
+    fn find_task<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CreatedTask>, BackendError>>;
+
+    fn task_state(&self, id: TaskId) -> BoxFuture<'_, Result<TaskState, BackendError>>;
+
+    fn fetch_catalog(&self) -> BoxFuture<'_, Result<CatalogSnapshot, BackendError>>;
+}

@@ -1,0 +1,231 @@
+//! Keeping the local catalog in step with the task system, and the rules that
+//! read it: which targets are inside the allowed участки, and which task type,
+//! request method and criticality new tasks get.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::backend::{AssetId, DistrictId, TaskBackend, UserId};
+use crate::config::HubexConfig;
+use crate::store::{self, catalog, codes::Target, Pool};
+
+#[derive(Debug, Clone, Default)]
+pub struct SyncReport {
+    pub districts: usize,
+    pub locations: usize,
+    pub companies: usize,
+    pub assets: usize,
+}
+
+impl std::fmt::Display for SyncReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} districts, {} locations, {} companies, {} assets",
+            self.districts, self.locations, self.companies, self.assets
+        )
+    }
+}
+
+/// Pulls the whole catalog and replaces the local mirror in one transaction.
+pub async fn sync(pool: &Pool, backend: &dyn TaskBackend) -> anyhow::Result<SyncReport> {
+    let result = async {
+        let snap = backend.fetch_catalog().await?;
+        // An empty answer where we had assets is far more likely a permission
+        // change or an outage than a tenant that deleted everything.
+        if snap.assets.is_empty() && catalog::asset_count(pool).await? > 0 {
+            anyhow::bail!("HubEx returned no assets; the local catalog was kept (check the API user's участки)");
+        }
+        catalog::replace(pool, &snap, store::now_ms()).await?;
+        Ok(SyncReport {
+            districts: snap.districts.len(),
+            locations: snap.locations.len(),
+            companies: snap.companies.len(),
+            assets: snap.assets.len(),
+        })
+    }
+    .await;
+    let error = match &result {
+        Ok(_) => String::new(),
+        Err(e) => format!("{e:#}"),
+    };
+    store::set_setting(pool, "catalog_sync_error", &error).await?;
+    result
+}
+
+/// Syncs every `interval` until shutdown; errors are logged and kept for the
+/// admin page, the previous catalog stays in use.
+pub fn spawn_periodic(
+    pool: Pool,
+    backend: Arc<dyn TaskBackend>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => return,
+            }
+            match sync(&pool, backend.as_ref()).await {
+                Ok(report) => tracing::info!(%report, "catalog synced"),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "catalog sync failed"),
+            }
+        }
+    })
+}
+
+/// Why a target cannot receive requests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetRefusal {
+    #[error("{0} is not in the synced catalog (run `qrdesk sync` first, or check the id)")]
+    Unknown(String),
+    #[error("{0} is outside the allowed участки (hubex.allowed_districts)")]
+    OutsideDistricts(String),
+}
+
+/// The districts requests may go to: the configured list, or every synced one.
+pub async fn allowed_districts(pool: &Pool, hubex: &HubexConfig) -> sqlx::Result<Vec<DistrictId>> {
+    if hubex.allowed_districts.is_empty() {
+        Ok(catalog::districts(pool).await?.into_iter().map(|d| d.id).collect())
+    } else {
+        Ok(hubex.allowed_districts.iter().copied().map(DistrictId).collect())
+    }
+}
+
+fn overlaps(a: &[DistrictId], allowed: &[DistrictId]) -> bool {
+    a.iter().any(|d| allowed.contains(d))
+}
+
+/// Checks that a target exists locally and lies inside the allowed участки.
+pub async fn check_target(
+    pool: &Pool,
+    hubex: &HubexConfig,
+    target: Target,
+) -> Result<(), anyhow::Error> {
+    let allowed = allowed_districts(pool, hubex).await?;
+    let refusal = match target {
+        Target::Asset(id) => {
+            if catalog::asset(pool, id).await?.is_none() {
+                Some(TargetRefusal::Unknown(format!("asset {id}")))
+            } else if !asset_allowed(pool, &allowed, id).await? {
+                Some(TargetRefusal::OutsideDistricts(format!("asset {id}")))
+            } else {
+                None
+            }
+        }
+        Target::Location(id) => {
+            if catalog::location(pool, id).await?.is_none() {
+                Some(TargetRefusal::Unknown(format!("location {id}")))
+            } else if !overlaps(&catalog::location_districts(pool, id).await?, &allowed) {
+                Some(TargetRefusal::OutsideDistricts(format!("location {id}")))
+            } else {
+                None
+            }
+        }
+        Target::District(id) => {
+            if catalog::district(pool, id).await?.is_none() {
+                Some(TargetRefusal::Unknown(format!("district {id}")))
+            } else if !allowed.contains(&id) {
+                Some(TargetRefusal::OutsideDistricts(format!("district {id}")))
+            } else {
+                None
+            }
+        }
+        Target::Unassigned => None,
+    };
+    match refusal {
+        Some(r) => Err(r.into()),
+        None => Ok(()),
+    }
+}
+
+pub async fn asset_allowed(pool: &Pool, allowed: &[DistrictId], id: AssetId) -> sqlx::Result<bool> {
+    Ok(overlaps(&catalog::asset_districts(pool, id).await?, allowed))
+}
+
+/// Which task type, request method and criticality a new task gets, and who
+/// is named as its initiator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDefaults {
+    pub task_type_id: i64,
+    pub request_method_id: i64,
+    pub criticality_id: Option<i64>,
+    pub requested_by: Option<UserId>,
+}
+
+/// Configured ids win; otherwise the catalog's default task type and
+/// criticality, and the request method that looks like QR or web intake.
+pub async fn task_defaults(pool: &Pool, hubex: &HubexConfig) -> anyhow::Result<TaskDefaults> {
+    let task_type_id = if hubex.task_type_id > 0 {
+        hubex.task_type_id
+    } else {
+        let types = catalog::task_types(pool).await?;
+        types
+            .iter()
+            .find(|t| t.is_default)
+            .or(types.first())
+            .map(|t| t.id)
+            .ok_or_else(|| anyhow::anyhow!("no task types in the catalog yet; sync the catalog or set hubex.task_type_id"))?
+    };
+    let request_method_id = if hubex.request_method_id > 0 {
+        hubex.request_method_id
+    } else {
+        let methods = catalog::request_methods(pool).await?;
+        pick_request_method(&methods.iter().map(|m| (m.id, m.name.as_str())).collect::<Vec<_>>()).ok_or_else(|| {
+            anyhow::anyhow!("no request methods in the catalog yet; sync the catalog or set hubex.request_method_id")
+        })?
+    };
+    let criticality_id = if hubex.criticality_id > 0 {
+        Some(hubex.criticality_id)
+    } else {
+        catalog::criticalities(pool)
+            .await?
+            .into_iter()
+            .find(|c| c.is_default)
+            .map(|c| c.id)
+    };
+    let requested_by = store::get_setting(pool, "anonymous_user_id")
+        .await?
+        .and_then(|v| v.parse().ok())
+        .map(UserId);
+    Ok(TaskDefaults {
+        task_type_id,
+        request_method_id,
+        criticality_id,
+        requested_by,
+    })
+}
+
+/// Prefers a method named for QR codes, then HubEx's own "Паспорт объекта",
+/// then anything web-like, then id 4 (HubEx's advice for integrations).
+pub fn pick_request_method(methods: &[(i64, &str)]) -> Option<i64> {
+    let by = |needle: &str| {
+        methods
+            .iter()
+            .find(|(_, n)| n.to_lowercase().contains(needle))
+            .map(|(id, _)| *id)
+    };
+    by("qr")
+        .or_else(|| by("паспорт объекта"))
+        .or_else(|| by("web"))
+        .or_else(|| by("веб"))
+        .or_else(|| methods.iter().find(|(id, _)| *id == 4).map(|(id, _)| *id))
+        .or_else(|| methods.first().map(|(id, _)| *id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_method_prefers_qr_then_passport() {
+        assert_eq!(pick_request_method(&[(1, "Телефон"), (7, "QR-код")]), Some(7));
+        assert_eq!(pick_request_method(&[(1, "Телефон"), (3, "Паспорт объекта")]), Some(3));
+        assert_eq!(pick_request_method(&[(1, "Телефон"), (4, "API")]), Some(4));
+        assert_eq!(pick_request_method(&[(2, "Телефон")]), Some(2));
+        assert_eq!(pick_request_method(&[]), None);
+    }
+}

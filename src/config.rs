@@ -1,0 +1,425 @@
+//! Typed configuration: defaults in code < `config/default.toml` (or `--config`)
+//! < `QRDESK_…` environment variables.
+//!
+//! Every layer is checked against the shape of the defaults, so a typo or a value
+//! of the wrong type stops the start-up with a message that names the key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub hubex: HubexConfig,
+    pub delivery: DeliveryConfig,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// Base URL printed on labels. Empty: `http://` + the bound address.
+    pub public_url: String,
+    /// Directory for the SQLite database and other data.
+    pub data_dir: String,
+    /// Seconds to wait for in-flight requests on shutdown.
+    pub shutdown_grace_secs: u64,
+    /// Offset from UTC for times shown on pages, in minutes (Moscow: 180).
+    pub utc_offset_minutes: i32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://path/to/file.db`. Empty: `<data_dir>/qrdesk.db`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HubexMode {
+    /// An in-process HubEx simulator with a demo tenant.
+    Simulator,
+    /// A real tenant, or anything that speaks its API at `base_url`.
+    Live,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubexConfig {
+    pub mode: HubexMode,
+    /// API root, e.g. `https://api.hubex.ru/fsm`. A URL without a path gets `/fsm`.
+    pub base_url: String,
+    /// Token of the tenant's "Пользователь API" service user. Never logged.
+    pub service_token: String,
+    /// Value of the `X-Application-ID` header.
+    pub application_id: u32,
+    /// `requestMethodID` for new tasks; 0 picks a QR/web method from the catalog.
+    pub request_method_id: i64,
+    /// `taskTypeID` for new tasks; 0 picks the catalog's default type.
+    pub task_type_id: i64,
+    /// `criticalityID` for new tasks; 0 picks the catalog's default, if any.
+    pub criticality_id: i64,
+    /// District (участок) ids that may receive requests; empty: every district
+    /// the service user can see.
+    pub allowed_districts: Vec<i64>,
+    /// Per-call timeout in seconds.
+    pub timeout_secs: u64,
+    /// Seconds between background catalog syncs; 0 turns the periodic sync off.
+    pub sync_interval_secs: u64,
+    /// Seconds between status polls of open tasks; 0 turns polling off.
+    pub status_poll_secs: u64,
+    /// Page size used with `Range: items=FROM-TILL`.
+    pub page_size: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Jobs handled at once by one instance.
+    pub concurrency: u32,
+    /// First retry delay in milliseconds; doubles per attempt, with jitter.
+    pub base_delay_ms: u64,
+    /// Longest delay between two attempts, in seconds.
+    pub max_delay_secs: u64,
+    /// How long a claim lasts before another worker may take the job over.
+    pub lease_secs: u64,
+    /// How often an idle worker looks for due jobs, in milliseconds.
+    pub poll_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub description_min_chars: usize,
+    pub description_max_chars: usize,
+    pub name_max_chars: usize,
+    /// Largest accepted form body in bytes.
+    pub form_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig {
+                listen: "127.0.0.1:8080".into(),
+                public_url: String::new(),
+                data_dir: "data".into(),
+                shutdown_grace_secs: 20,
+                utc_offset_minutes: 180,
+            },
+            database: DatabaseConfig {
+                url: String::new(),
+                max_connections: 8,
+            },
+            hubex: HubexConfig {
+                mode: HubexMode::Simulator,
+                base_url: "https://api.hubex.ru/fsm".into(),
+                service_token: String::new(),
+                application_id: 3,
+                request_method_id: 0,
+                task_type_id: 0,
+                criticality_id: 0,
+                allowed_districts: Vec::new(),
+                timeout_secs: 20,
+                sync_interval_secs: 900,
+                status_poll_secs: 120,
+                page_size: 200,
+            },
+            delivery: DeliveryConfig {
+                concurrency: 2,
+                base_delay_ms: 2000,
+                max_delay_secs: 600,
+                lease_secs: 120,
+                poll_ms: 1000,
+            },
+            limits: LimitsConfig {
+                description_min_chars: 10,
+                description_max_chars: 4000,
+                name_max_chars: 200,
+                form_body_bytes: 64 * 1024,
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("unknown config key `{key}` (from {origin})")]
+    UnknownKey { key: String, origin: String },
+    #[error("config key `{key}` (from {origin}) must be {expected}, got `{got}`")]
+    WrongType {
+        key: String,
+        origin: String,
+        expected: &'static str,
+        got: String,
+    },
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl Config {
+    /// Defaults, then the file (the given one, or `config/default.toml` when it
+    /// exists), then `QRDESK_…` variables from `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = Value::try_from(Config::default())
+            .expect("defaults serialize")
+            .as_table()
+            .cloned()
+            .expect("defaults are a table");
+
+        let default_file = Path::new("config/default.toml");
+        let file = file.or(default_file.exists().then_some(default_file));
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            let overlay: Table = toml::from_str(&text).map_err(|e| ConfigError::Syntax {
+                path: path.to_owned(),
+                message: e.message().to_owned(),
+            })?;
+            merge(&mut table, overlay, "", &path.display().to_string())?;
+        }
+
+        for (name, raw) in env {
+            let Some(rest) = name.strip_prefix("QRDESK_") else {
+                continue;
+            };
+            let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            set_from_env(&mut table, &path, &raw, &name)?;
+        }
+
+        let config: Config = Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                key: "config",
+                message: e.to_string(),
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return invalid("server.listen", "must be IP:PORT, e.g. 127.0.0.1:8080");
+        }
+        let url = &self.server.public_url;
+        if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+            return invalid("server.public_url", "must start with http:// or https://");
+        }
+        if self.hubex.mode == HubexMode::Live {
+            if self.hubex.service_token.trim().is_empty() {
+                return invalid(
+                    "hubex.service_token",
+                    "is required when hubex.mode = \"live\" (set QRDESK_HUBEX__SERVICE_TOKEN)",
+                );
+            }
+            let b = &self.hubex.base_url;
+            if !(b.starts_with("http://") || b.starts_with("https://")) {
+                return invalid("hubex.base_url", "must start with http:// or https://");
+            }
+        }
+        if self.limits.description_min_chars > self.limits.description_max_chars {
+            return invalid(
+                "limits.description_min_chars",
+                "must not exceed limits.description_max_chars",
+            );
+        }
+        if self.delivery.concurrency == 0 {
+            return invalid("delivery.concurrency", "must be at least 1");
+        }
+        if self.hubex.page_size == 0 {
+            return invalid("hubex.page_size", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The SQLite URL, defaulting to a file in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}/qrdesk.db", self.server.data_dir)
+        } else {
+            self.database.url.clone()
+        }
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::String(_) => "a string",
+        Value::Integer(_) => "an integer",
+        Value::Float(_) => "a number",
+        Value::Boolean(_) => "true or false",
+        Value::Datetime(_) => "a date",
+        Value::Array(_) => "a list",
+        Value::Table(_) => "a table",
+    }
+}
+
+/// Merges `overlay` into `base`, refusing keys and types the defaults do not have.
+fn merge(base: &mut Table, overlay: Table, prefix: &str, origin: &str) -> Result<(), ConfigError> {
+    for (k, v) in overlay {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        let Some(slot) = base.get_mut(&k) else {
+            return Err(ConfigError::UnknownKey {
+                key,
+                origin: origin.into(),
+            });
+        };
+        match (slot, v) {
+            (Value::Table(b), Value::Table(o)) => merge(b, o, &key, origin)?,
+            (slot, v) if std::mem::discriminant(slot) == std::mem::discriminant(&v) => *slot = v,
+            (slot, v) => {
+                return Err(ConfigError::WrongType {
+                    key,
+                    origin: origin.into(),
+                    expected: type_name(slot),
+                    got: v.to_string(),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Sets one key from an environment variable, parsing the text by the type the
+/// defaults give that key.
+fn set_from_env(table: &mut Table, path: &[String], raw: &str, var: &str) -> Result<(), ConfigError> {
+    let key = path.join(".");
+    let unknown = || ConfigError::UnknownKey {
+        key: key.clone(),
+        origin: var.into(),
+    };
+    let (last, parents) = path.split_last().ok_or_else(unknown)?;
+    let mut cur = table;
+    for p in parents {
+        cur = match cur.get_mut(p) {
+            Some(Value::Table(t)) => t,
+            _ => return Err(unknown()),
+        };
+    }
+    let slot = cur.get_mut(last).ok_or_else(unknown)?;
+    let wrong = |expected| ConfigError::WrongType {
+        key: key.clone(),
+        origin: var.into(),
+        expected,
+        got: raw.into(),
+    };
+    let value = match slot {
+        Value::String(_) => Value::String(raw.into()),
+        Value::Integer(_) => Value::Integer(raw.trim().parse().map_err(|_| wrong("an integer"))?),
+        Value::Float(_) => Value::Float(raw.trim().parse().map_err(|_| wrong("a number"))?),
+        Value::Boolean(_) => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Value::Boolean(true),
+            "false" | "0" | "no" | "off" => Value::Boolean(false),
+            _ => return Err(wrong("true or false")),
+        },
+        // Lists of ids: "1,2,3" (or empty for none).
+        Value::Array(_) => Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.parse::<i64>().map(Value::Integer))
+                .collect::<Result<_, _>>()
+                .map_err(|_| wrong("a comma-separated list of integers"))?,
+        ),
+        _ => return Err(unknown()),
+    };
+    *slot = value;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn env_overrides_defaults_by_type() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("QRDESK_SERVER__LISTEN", "127.0.0.1:0"),
+                ("QRDESK_HUBEX__APPLICATION_ID", "5"),
+                ("QRDESK_HUBEX__ALLOWED_DISTRICTS", "1, 3"),
+                ("QRDESK_HUBEX__SERVICE_TOKEN", "12345"),
+                ("OTHER", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:0");
+        assert_eq!(c.hubex.application_id, 5);
+        assert_eq!(c.hubex.allowed_districts, vec![1, 3]);
+        assert_eq!(c.hubex.service_token, "12345");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let err = Config::load(None, env(&[("QRDESK_DELIVERY__LEASE_SECS", "soon")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("delivery.lease_secs"), "{err}");
+        assert!(err.contains("QRDESK_DELIVERY__LEASE_SECS"), "{err}");
+
+        let err = Config::load(None, env(&[("QRDESK_SERVER__LISTN", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown config key `server.listn`"), "{err}");
+
+        let err = Config::load(None, env(&[("QRDESK_HUBEX__MODE", "real")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("real"), "{err}");
+
+        let err = Config::load(None, env(&[("QRDESK_HUBEX__MODE", "live")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hubex.service_token"), "{err}");
+    }
+
+    #[test]
+    fn file_layer_is_checked() {
+        let dir = std::env::temp_dir().join(format!("qrdesk-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("c.toml");
+        std::fs::write(&f, "[server]\nlisten = 8080\n").unwrap();
+        let err = Config::load(Some(&f), Vec::new()).unwrap_err().to_string();
+        assert!(err.contains("server.listen") && err.contains("a string"), "{err}");
+        std::fs::write(&f, "[delivery]\nlease_secs = 5\n").unwrap();
+        assert_eq!(Config::load(Some(&f), Vec::new()).unwrap().delivery.lease_secs, 5);
+    }
+}

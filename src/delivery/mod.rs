@@ -1,0 +1,370 @@
+//! The delivery worker: takes jobs from the outbox and carries them out against
+//! the task system, retrying what may succeed later and never doing the same
+//! thing twice.
+//!
+//! A `create_task` job sends the request's UUID as the idempotency stamp and a
+//! reference in `erpID` and the notes. After an attempt whose outcome is
+//! unknown (timeout, dropped connection, 409 on the stamp) the worker looks the
+//! task up by that reference before creating anything.
+
+pub mod retry;
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use crate::backend::{BackendError, CreatedTask, NewTask, TaskBackend};
+use crate::catalog;
+use crate::config::{DeliveryConfig, HubexConfig};
+use crate::store::{self, catalog as cat, jobs, requests, Pool};
+use retry::RetryPolicy;
+
+/// Shared between the worker and the rest of the app.
+#[derive(Clone)]
+pub struct WorkerHandle {
+    /// Wakes the worker when a job was just written.
+    pub wake: Arc<Notify>,
+    /// When the worker loop last went round, for `/readyz`.
+    pub heartbeat: Arc<AtomicI64>,
+}
+
+impl Default for WorkerHandle {
+    fn default() -> Self {
+        WorkerHandle {
+            wake: Arc::new(Notify::new()),
+            heartbeat: Arc::new(AtomicI64::new(store::now_ms())),
+        }
+    }
+}
+
+impl WorkerHandle {
+    /// Alive if the loop went round recently (it does at least every poll).
+    pub fn is_alive(&self, poll: Duration) -> bool {
+        let age = store::now_ms() - self.heartbeat.load(Ordering::Relaxed);
+        age < (poll.as_millis() as i64 * 5).max(10_000)
+    }
+}
+
+#[derive(Clone)]
+pub struct Worker {
+    pub pool: Pool,
+    pub backend: Arc<dyn TaskBackend>,
+    pub delivery: DeliveryConfig,
+    pub hubex: HubexConfig,
+    pub owner: String,
+    pub handle: WorkerHandle,
+}
+
+enum Outcome {
+    Done,
+    Retry { reason: String, retry_after: Option<Duration> },
+}
+
+impl Worker {
+    fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            base: Duration::from_millis(self.delivery.base_delay_ms),
+            max: Duration::from_secs(self.delivery.max_delay_secs),
+        }
+    }
+
+    /// Runs until `shutdown` turns true, then waits for jobs in flight and
+    /// hands back whatever this worker still holds.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let permits = Arc::new(Semaphore::new(self.delivery.concurrency as usize));
+        let mut in_flight = JoinSet::new();
+        let poll = Duration::from_millis(self.delivery.poll_ms.max(10));
+        tracing::info!(owner = %self.owner, "delivery worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            self.handle.heartbeat.store(store::now_ms(), Ordering::Relaxed);
+            while in_flight.try_join_next().is_some() {}
+            let permit = tokio::select! {
+                p = permits.clone().acquire_owned() => p.expect("semaphore open"),
+                _ = shutdown.changed() => break,
+            };
+            let lease_ms = (self.delivery.lease_secs * 1000) as i64;
+            match jobs::claim(&self.pool, &self.owner, lease_ms, store::now_ms()).await {
+                Ok(Some(job)) => {
+                    let worker = self.clone();
+                    in_flight.spawn(async move {
+                        worker.handle_job(job).await;
+                        drop(permit);
+                    });
+                }
+                Ok(None) => {
+                    drop(permit);
+                    tokio::select! {
+                        _ = self.handle.wake.notified() => {}
+                        _ = tokio::time::sleep(poll) => {}
+                        _ = shutdown.changed() => break,
+                    }
+                }
+                Err(e) => {
+                    drop(permit);
+                    tracing::error!(error = %e, "cannot claim jobs");
+                    tokio::time::sleep(poll).await;
+                }
+            }
+        }
+        let grace = Duration::from_secs(self.delivery.lease_secs.min(30));
+        if tokio::time::timeout(grace, async { while in_flight.join_next().await.is_some() {} })
+            .await
+            .is_err()
+        {
+            in_flight.abort_all();
+        }
+        match jobs::release_all(&self.pool, &self.owner).await {
+            Ok(n) => tracing::info!(released = n, "delivery worker stopped"),
+            Err(e) => tracing::error!(error = %e, "cannot release claims; they expire with their lease"),
+        }
+    }
+
+    async fn handle_job(&self, job: jobs::Job) {
+        let span = tracing::info_span!("job", id = job.id, kind = %job.kind, request = %job.request_id, attempt = job.attempts);
+        self.handle_job_inner(job).instrument(span).await
+    }
+
+    async fn handle_job_inner(&self, job: jobs::Job) {
+        let outcome = match job.kind.as_str() {
+            "create_task" => self.create_task(&job).await,
+            other => {
+                tracing::error!(kind = other, "unknown job kind; removing it");
+                Ok(Outcome::Done)
+            }
+        };
+        let result = match outcome {
+            Ok(Outcome::Done) => jobs::finish(&self.pool, job.id, &self.owner).await.map(|_| ()),
+            Ok(Outcome::Retry { reason, retry_after }) => {
+                let delay = self.policy().delay(job.attempts as u32, retry_after, retry::jitter());
+                tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "delivery will be retried");
+                let at = store::now_ms() + delay.as_millis() as i64;
+                jobs::retry_at(&self.pool, job.id, &self.owner, at, &reason).await
+            }
+            Err(e) => {
+                // Our own database failed; the lease runs out and the job comes back.
+                tracing::error!(error = %e, "job failed locally");
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "cannot record the job's outcome; it will run again after its lease");
+        }
+    }
+
+    async fn create_task(&self, job: &jobs::Job) -> anyhow::Result<Outcome> {
+        let Some(request) = requests::get(&self.pool, &job.request_id).await? else {
+            tracing::error!("request vanished; dropping its job");
+            return Ok(Outcome::Done);
+        };
+        if request.status == "delivered" || request.status == "failed" {
+            return Ok(Outcome::Done);
+        }
+        let now = store::now_ms();
+        requests::mark_delivering(&self.pool, &request.id, now).await?;
+        let reference = reference(&request.id);
+
+        // A previous attempt may have created the task without us hearing back.
+        if job.attempts > 1 {
+            match self.backend.find_task(&reference).await {
+                Ok(Some(task)) => return self.delivered(&request.id, task).await,
+                Ok(None) => {}
+                Err(e) => return Ok(retry_outcome(e)),
+            }
+        }
+
+        let defaults = match catalog::task_defaults(&self.pool, &self.hubex).await {
+            Ok(d) => d,
+            Err(e) => {
+                return Ok(Outcome::Retry {
+                    reason: format!("{e:#}"),
+                    retry_after: None,
+                })
+            }
+        };
+        let task = self.new_task(&request, &reference, defaults).await?;
+        match self.backend.create_task(&task).await {
+            Ok(created) => self.delivered(&request.id, created).await,
+            Err(BackendError::DuplicateStamp) => match self.backend.find_task(&reference).await {
+                Ok(Some(task)) => self.delivered(&request.id, task).await,
+                Ok(None) => Ok(Outcome::Retry {
+                    reason: format!("HubEx says this request was already sent, but no task with erpID {reference} is visible yet"),
+                    retry_after: None,
+                }),
+                Err(e) => Ok(retry_outcome(e)),
+            },
+            Err(BackendError::Permanent { reason }) => {
+                tracing::error!(%reason, "HubEx refused the task; the request is marked failed");
+                requests::mark_failed(&self.pool, &request.id, &reason, store::now_ms()).await?;
+                Ok(Outcome::Done)
+            }
+            Err(e) => Ok(retry_outcome(e)),
+        }
+    }
+
+    async fn delivered(&self, request_id: &str, task: CreatedTask) -> anyhow::Result<Outcome> {
+        requests::mark_delivered(&self.pool, request_id, &task, store::now_ms()).await?;
+        tracing::info!(task = %task.id, number = task.number.as_deref().unwrap_or(""), "task created");
+        // Best effort: the status page can show the task's status at once.
+        if let Ok(state) = self.backend.task_state(task.id).await {
+            requests::save_state(&self.pool, request_id, &state, store::now_ms()).await?;
+        }
+        Ok(Outcome::Done)
+    }
+
+    async fn new_task(
+        &self,
+        r: &requests::RequestRecord,
+        reference: &str,
+        d: catalog::TaskDefaults,
+    ) -> anyhow::Result<NewTask> {
+        let asset = match r.asset_id {
+            Some(id) => cat::asset(&self.pool, id).await?,
+            None => None,
+        };
+        let location = match r.location_id {
+            Some(id) => cat::location(&self.pool, id).await?,
+            None => None,
+        };
+        let notes = Notes {
+            description: &r.description,
+            asset_name: asset.as_ref().map(|a| a.name.as_str()),
+            serial_number: asset.as_ref().and_then(|a| a.serial_number.as_deref()),
+            inventory_number: asset.as_ref().and_then(|a| a.inventory_number.as_deref()),
+            address: asset
+                .as_ref()
+                .and_then(|a| a.address.as_deref())
+                .or(location.as_ref().map(|l| l.address.as_str())),
+            contact_name: r.contact_name.as_deref(),
+            contact_phone: r.contact_phone.as_deref(),
+            contact_email: r.contact_email.as_deref(),
+            code: &r.code,
+            reference,
+        };
+        Ok(NewTask {
+            stamp: uuid::Uuid::parse_str(&r.id)?,
+            reference: reference.to_owned(),
+            task_type_id: d.task_type_id,
+            request_method_id: d.request_method_id,
+            criticality_id: d.criticality_id,
+            asset_id: r.asset_id,
+            location_id: r.location_id.or(asset.as_ref().and_then(|a| a.location_id)),
+            company_id: r.company_id.or(asset.as_ref().and_then(|a| a.company_id)),
+            notes: notes.plain(),
+            notes_html: notes.render()?,
+            contact_person: r.contact_name.clone(),
+            contact_phone: r.contact_phone.clone(),
+            contact_email: r.contact_email.clone(),
+            requested_by: d.requested_by,
+        })
+    }
+}
+
+fn retry_outcome(e: BackendError) -> Outcome {
+    match e {
+        BackendError::Transient { reason, retry_after } => Outcome::Retry { reason, retry_after },
+        other => Outcome::Retry {
+            reason: other.to_string(),
+            retry_after: None,
+        },
+    }
+}
+
+/// The external reference of a request, stored in the task's `erpID` and notes.
+pub fn reference(request_id: &str) -> String {
+    format!("qrdesk-{request_id}")
+}
+
+/// The task's notes: the customer's words first, then what the dispatcher
+/// needs. `notesHtml` comes from the template, escaped; `notes` is plain text.
+#[derive(Template)]
+#[template(path = "hubex/notes.html")]
+struct Notes<'a> {
+    description: &'a str,
+    asset_name: Option<&'a str>,
+    serial_number: Option<&'a str>,
+    inventory_number: Option<&'a str>,
+    address: Option<&'a str>,
+    contact_name: Option<&'a str>,
+    contact_phone: Option<&'a str>,
+    contact_email: Option<&'a str>,
+    code: &'a str,
+    reference: &'a str,
+}
+
+impl Notes<'_> {
+    fn plain(&self) -> String {
+        let mut lines = vec![self.description.to_owned(), String::new()];
+        if let Some(name) = self.asset_name {
+            let mut ids = Vec::new();
+            if let Some(s) = self.serial_number {
+                ids.push(format!("S/N {s}"));
+            }
+            if let Some(i) = self.inventory_number {
+                ids.push(format!("инв. № {i}"));
+            }
+            if ids.is_empty() {
+                lines.push(format!("Оборудование: {name}"));
+            } else {
+                lines.push(format!("Оборудование: {name} ({})", ids.join(", ")));
+            }
+        }
+        if let Some(a) = self.address {
+            lines.push(format!("Адрес: {a}"));
+        }
+        let contact: Vec<&str> = [self.contact_name, self.contact_phone, self.contact_email]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !contact.is_empty() {
+            lines.push(format!("Контакт: {}", contact.join(", ")));
+        }
+        lines.push(format!("QR-код: {}", self.code));
+        lines.push(format!("Заявка qrdesk: {}", self.reference));
+        lines.join("\n")
+    }
+}
+
+/// Refreshes the status of open tasks every `interval`.
+pub fn spawn_status_poller(
+    pool: Pool,
+    backend: Arc<dyn TaskBackend>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => return,
+            }
+            let open = match requests::open_tasks(&pool, 100).await {
+                Ok(open) => open,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot list open tasks");
+                    continue;
+                }
+            };
+            for (request_id, task_id) in open {
+                match backend.task_state(task_id).await {
+                    Ok(state) => {
+                        if let Err(e) = requests::save_state(&pool, &request_id, &state, store::now_ms()).await {
+                            tracing::error!(error = %e, "cannot save task status");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "status poll failed; will try next round");
+                        break;
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,406 @@
+//! Public routes: the code's form (`/q/{code}`), its QR image, the submission
+//! that stores a request with its delivery job, and the status page.
+
+pub mod form;
+mod status;
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use crate::backend::AssetId;
+use crate::catalog;
+use crate::codes::{Code, TrackingToken};
+use crate::store::catalog::AssetView;
+use crate::store::codes::{self as code_store, CodeRecord, State as CodeState, Target};
+use crate::store::{self, requests};
+use crate::web::i18n::{Lang, Texts};
+use crate::web::{self, render};
+use crate::AppState;
+use form::{AssetChoice, FieldErrors, RawForm};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/q/{code}", get(show_code).post(submit))
+        .route("/Q/{code}", get(show_code).post(submit))
+        .route("/t/{token}", get(status::show))
+}
+
+#[derive(Deserialize, Default)]
+pub struct LangQuery {
+    lang: Option<String>,
+    code: Option<String>,
+    scale: Option<u32>,
+}
+
+/// A language chosen by link is remembered in a cookie.
+fn with_lang_cookie(resp: Response, explicit: Option<&str>, lang: Lang) -> Response {
+    if explicit.and_then(Lang::parse).is_some() {
+        ([web::lang_cookie(lang)], resp).into_response()
+    } else {
+        resp
+    }
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+struct IndexPage<'a> {
+    lang: Lang,
+    t: &'static Texts,
+    title: &'a str,
+    switch_href: Option<String>,
+    code: &'a str,
+    error: Option<&'a str>,
+}
+
+/// The start page: type the code from a sticker whose QR will not scan.
+async fn index(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
+    let lang = Lang::negotiate(q.lang.as_deref(), &headers);
+    let t = lang.texts();
+    let typed = q.code.as_deref().map(str::trim).unwrap_or("");
+    if !typed.is_empty() {
+        if let Some(code) = Code::parse(typed) {
+            return Redirect::to(&format!("/q/{code}")).into_response();
+        }
+    }
+    let page = IndexPage {
+        lang,
+        t,
+        title: t.index_title,
+        switch_href: Some(format!("/?lang={}", lang.other().code())),
+        code: typed,
+        error: (!typed.is_empty()).then_some(t.err_code),
+    };
+    let status = if typed.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    with_lang_cookie(render(status, &page), q.lang.as_deref(), lang)
+}
+
+/// What a live code opens: one asset, or a site with a list to pick from.
+struct FormTarget {
+    asset: Option<AssetView>,
+    site_name: Option<String>,
+    site_address: Option<String>,
+    /// For site codes: the assets the customer may pick.
+    site_assets: Option<Vec<AssetView>>,
+}
+
+/// Why a code does not open a form.
+enum Unusable {
+    Unknown,
+    Revoked,
+    Unassigned,
+}
+
+fn unusable_page(u: Unusable, lang: Lang) -> Response {
+    let t = lang.texts();
+    match u {
+        Unusable::Unknown => web::message(StatusCode::NOT_FOUND, lang, t.unknown_code_title, t.unknown_code_text),
+        Unusable::Revoked => web::message(StatusCode::GONE, lang, t.revoked_title, t.revoked_text),
+        Unusable::Unassigned => web::message(StatusCode::NOT_FOUND, lang, t.unassigned_title, t.unassigned_text),
+    }
+}
+
+/// Loads a code and what it points at, from the local database only.
+async fn resolve(state: &AppState, code: &Code) -> anyhow::Result<Result<(CodeRecord, FormTarget), Unusable>> {
+    let Some(record) = code_store::get(&state.pool, code).await? else {
+        return Ok(Err(Unusable::Unknown));
+    };
+    match record.state {
+        CodeState::Revoked => {
+            return Ok(Err(Unusable::Revoked))
+        }
+        CodeState::Unassigned => return Ok(Err(Unusable::Unassigned)),
+        CodeState::Active => {}
+    }
+    let pool = &state.pool;
+    let allowed = catalog::allowed_districts(pool, &state.config.hubex).await?;
+    let target = match record.target {
+        Target::Asset(id) => {
+            let asset = store::catalog::asset(pool, id).await?;
+            match asset {
+                Some(a) if catalog::asset_allowed(pool, &allowed, id).await? => FormTarget {
+                    asset: Some(a),
+                    site_name: None,
+                    site_address: None,
+                    site_assets: None,
+                },
+                // Gone from the catalog or moved out of the allowed участки.
+                _ => return Ok(Err(Unusable::Unknown)),
+            }
+        }
+        Target::Location(id) => {
+            let Some(location) = store::catalog::location(pool, id).await? else {
+                return Ok(Err(Unusable::Unknown));
+            };
+            let assets = allowed_only(state, &allowed, store::catalog::assets_at_location(pool, id).await?).await?;
+            FormTarget {
+                asset: None,
+                site_name: location.description.clone(),
+                site_address: Some(location.address),
+                site_assets: Some(assets),
+            }
+        }
+        Target::District(id) => {
+            let Some(district) = store::catalog::district(pool, id).await? else {
+                return Ok(Err(Unusable::Unknown));
+            };
+            if !allowed.contains(&id) {
+                return Ok(Err(Unusable::Unknown));
+            }
+            let assets = allowed_only(state, &allowed, store::catalog::assets_in_district(pool, id).await?).await?;
+            FormTarget {
+                asset: None,
+                site_name: Some(district.name),
+                site_address: None,
+                site_assets: Some(assets),
+            }
+        }
+        Target::Unassigned => return Ok(Err(Unusable::Unassigned)),
+    };
+    Ok(Ok((record, target)))
+}
+
+async fn allowed_only(
+    state: &AppState,
+    allowed: &[crate::backend::DistrictId],
+    assets: Vec<AssetView>,
+) -> sqlx::Result<Vec<AssetView>> {
+    let mut out = Vec::with_capacity(assets.len());
+    for a in assets {
+        if catalog::asset_allowed(&state.pool, allowed, a.id).await? {
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Template)]
+#[template(path = "form.html")]
+struct FormPage<'a> {
+    lang: Lang,
+    t: &'static Texts,
+    title: &'a str,
+    switch_href: Option<String>,
+    action: String,
+    code: &'a str,
+    target: &'a FormTarget,
+    values: &'a RawForm,
+    errors: &'a FieldErrors,
+    form_token: String,
+    description_hint: String,
+    max_chars: usize,
+}
+
+impl FormPage<'_> {
+    fn selected(&self, id: &AssetId) -> bool {
+        self.values.asset.as_deref() == Some(id.0.to_string().as_str())
+    }
+
+    fn other_selected(&self) -> bool {
+        self.values.asset.as_deref() == Some("other")
+    }
+}
+
+fn form_page(
+    state: &AppState,
+    status: StatusCode,
+    lang: Lang,
+    code: &Code,
+    target: &FormTarget,
+    values: &RawForm,
+    errors: &FieldErrors,
+) -> Response {
+    let t = lang.texts();
+    let page = FormPage {
+        lang,
+        t,
+        title: t.form_title,
+        switch_href: Some(format!("/q/{code}?lang={}", lang.other().code())),
+        action: format!("/q/{code}"),
+        code: code.as_str(),
+        target,
+        values,
+        errors,
+        form_token: form::form_token(&state.secret, code.as_str(), store::now_ms()),
+        description_hint: form::description_hint(t, &state.config.limits),
+        max_chars: state.config.limits.description_max_chars,
+    };
+    render(status, &page)
+}
+
+/// `GET /q/{code}` (the form) and `GET /q/{code}.svg|.png` (its QR).
+async fn show_code(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let lang = Lang::negotiate(q.lang.as_deref(), &headers);
+    if let Some((stem, ext)) = raw.rsplit_once('.') {
+        return qr_image(&state, stem, ext, q.scale, lang).await;
+    }
+    let Some(code) = Code::parse(&raw) else {
+        return unusable_page(Unusable::Unknown, lang);
+    };
+    let resolved = match resolve(&state, &code).await {
+        Ok(r) => r,
+        Err(e) => return web::internal_error(lang, format!("{e:#}")),
+    };
+    let (_, target) = match resolved {
+        Ok(found) => found,
+        Err(u) => return unusable_page(u, lang),
+    };
+    if let Err(e) = code_store::record_scan(&state.pool, &code, store::now_ms()).await {
+        tracing::warn!(error = %e, "cannot count the scan");
+    }
+    let page = form_page(
+        &state,
+        StatusCode::OK,
+        lang,
+        &code,
+        &target,
+        &RawForm::default(),
+        &FieldErrors::default(),
+    );
+    with_lang_cookie(page, q.lang.as_deref(), lang)
+}
+
+async fn qr_image(state: &AppState, stem: &str, ext: &str, scale: Option<u32>, lang: Lang) -> Response {
+    let Some(code) = Code::parse(stem) else {
+        return unusable_page(Unusable::Unknown, lang);
+    };
+    match code_store::get(&state.pool, &code).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return unusable_page(Unusable::Unknown, lang),
+        Err(e) => return web::internal_error(lang, e),
+    }
+    let url = code.qr_url(&state.public_url);
+    let cache = (header::CACHE_CONTROL, "public, max-age=3600");
+    match ext.to_ascii_lowercase().as_str() {
+        "svg" => match crate::labels::qr::svg(&url) {
+            Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), cache], svg).into_response(),
+            Err(e) => web::internal_error(lang, e),
+        },
+        "png" => match crate::labels::qr::png(&url, scale.unwrap_or(8).clamp(1, 40)) {
+            Ok(png) => ([(header::CONTENT_TYPE, "image/png"), cache], png).into_response(),
+            Err(e) => web::internal_error(lang, e),
+        },
+        _ => web::not_found(HeaderMap::new()).await,
+    }
+}
+
+/// `POST /q/{code}`: validate, store request + job in one transaction, 303 to
+/// the status page. Any problem re-renders the form with the text kept.
+async fn submit(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    form: Result<Form<RawForm>, FormRejection>,
+) -> Response {
+    let fallback = Lang::negotiate(None, &headers);
+    if !web::same_origin(&headers) {
+        let t = fallback.texts();
+        return web::message(StatusCode::FORBIDDEN, fallback, t.forbidden_title, t.forbidden_text);
+    }
+    let values = match form {
+        Ok(Form(v)) => v,
+        Err(rejection) => {
+            let t = fallback.texts();
+            return if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                web::message(StatusCode::PAYLOAD_TOO_LARGE, fallback, t.too_large_title, t.too_large_text)
+            } else {
+                web::message(StatusCode::BAD_REQUEST, fallback, t.bad_request_title, t.bad_request_text)
+            };
+        }
+    };
+    let lang = Lang::negotiate(values.lang.as_deref(), &headers);
+    let t = lang.texts();
+    let Some(code) = Code::parse(&raw) else {
+        return unusable_page(Unusable::Unknown, lang);
+    };
+    let (record, target) = match resolve(&state, &code).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(u)) => return unusable_page(u, lang),
+        Err(e) => return web::internal_error(lang, format!("{e:#}")),
+    };
+
+    // Bots fill every field; people never see this one. Look accepted, store nothing.
+    if !values.website.trim().is_empty() {
+        tracing::info!(code = %code, "honeypot filled; submission dropped");
+        return web::message(StatusCode::OK, lang, t.thanks_title, t.thanks_text);
+    }
+
+    let now = store::now_ms();
+    if form::verify_form_token(&state.secret, code.as_str(), &values.form_token, now).is_none() {
+        let errors = FieldErrors {
+            form: Some(t.err_expired.into()),
+            ..Default::default()
+        };
+        return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, lang, &code, &target, &values, &errors);
+    }
+
+    let site_ids: Option<Vec<AssetId>> = target.site_assets.as_ref().map(|v| v.iter().map(|a| a.id).collect());
+    let submission = match form::validate(&values, &state.config.limits, site_ids.as_deref(), t) {
+        Ok(s) => s,
+        Err(errors) => {
+            return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, lang, &code, &target, &values, &errors)
+        }
+    };
+
+    let picked = match submission.asset {
+        AssetChoice::Fixed => target.asset.clone(),
+        AssetChoice::Picked(id) => target
+            .site_assets
+            .as_ref()
+            .and_then(|v| v.iter().find(|a| a.id == id).cloned()),
+        AssetChoice::NotListed => None,
+    };
+    let site_location = match record.target {
+        Target::Location(id) => Some(id),
+        _ => None,
+    };
+    let token = TrackingToken::generate();
+    let request = requests::NewRequest {
+        id: uuid::Uuid::now_v7(),
+        code: code.to_string(),
+        asset_id: picked.as_ref().map(|a| a.id),
+        location_id: picked.as_ref().and_then(|a| a.location_id).or(site_location),
+        company_id: picked.as_ref().and_then(|a| a.company_id),
+        description: submission.description,
+        contact_name: submission.name,
+        contact_phone: submission.phone.map(|p| p.as_str().to_owned()),
+        contact_email: submission.email.map(|e| e.as_str().to_owned()),
+        consent: submission.consent,
+        client_ip_hash: Some(crate::codes::hex_sha256(
+            [state.secret.as_slice(), peer.ip().to_string().as_bytes()].concat().as_slice(),
+        )[..16]
+            .to_owned()),
+        lang: lang.code().to_owned(),
+        token_hash: token.hash(),
+    };
+    if let Err(e) = requests::insert_with_job(&state.pool, &request, now).await {
+        // Nothing was stored; the form comes back with everything typed.
+        tracing::error!(error = %e, "cannot store the request");
+        let errors = FieldErrors {
+            form: Some(t.error_text.into()),
+            ..Default::default()
+        };
+        return form_page(&state, StatusCode::SERVICE_UNAVAILABLE, lang, &code, &target, &values, &errors);
+    }
+    tracing::info!(request = %request.id, code = %code, "request accepted");
+    state.worker.wake.notify_one();
+    Redirect::to(&format!("/t/{}", token.as_str())).into_response()
+}

@@ -1,0 +1,259 @@
+//! qrdesk: a QR sticker on equipment becomes a task in the field-service
+//! system. [`App::start`] builds everything `main` runs — the HTTP server, the
+//! delivery worker, the catalog sync, the status poller and, in simulator
+//! mode, an in-process HubEx — and the integration tests start the same thing.
+
+/// Shown in static-file URLs so a new release is never served a cached old file.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub mod backend;
+pub mod catalog;
+pub mod codes;
+pub mod config;
+pub mod delivery;
+pub mod intake;
+pub mod labels;
+pub mod store;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use backend::hubex::sim::Simulator;
+use backend::hubex::HubexClient;
+use backend::TaskBackend;
+use config::{Config, HubexMode};
+use delivery::{Worker, WorkerHandle};
+use store::Pool;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub config: Arc<Config>,
+    /// Base URL for links and QR codes, without a trailing slash.
+    pub public_url: String,
+    pub backend: Arc<dyn TaskBackend>,
+    pub worker: WorkerHandle,
+    /// Signs form tokens; shared by every instance on the database.
+    pub secret: Arc<Vec<u8>>,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(intake::router())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/static/{name}", get(web::static_file))
+        .fallback(web::not_found)
+        .layer(DefaultBodyLimit::max(state.config.limits.form_body_bytes))
+        .layer(axum::middleware::from_fn(web::security_headers))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Ready when the database answers and the delivery worker is going round.
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let db = sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(&state.pool)
+        .await
+        .is_ok();
+    let poll = Duration::from_millis(state.config.delivery.poll_ms);
+    let worker = state.worker.is_alive(poll);
+    let status = if db && worker {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({ "database": db, "worker": worker })),
+    )
+}
+
+/// A running qrdesk.
+pub struct App {
+    pub addr: SocketAddr,
+    pub public_url: String,
+    pub pool: Pool,
+    /// The in-process HubEx, in simulator mode.
+    pub sim: Option<Simulator>,
+    /// Where the simulator listens, in simulator mode.
+    pub sim_addr: Option<SocketAddr>,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
+    grace: Duration,
+}
+
+/// The task backend the configuration asks for; starts the simulator if needed.
+pub async fn connect_backend(
+    config: &Config,
+    sim: Option<Simulator>,
+) -> anyhow::Result<(Arc<dyn TaskBackend>, Option<Simulator>, Option<SocketAddr>)> {
+    let h = &config.hubex;
+    let timeout = Duration::from_secs(h.timeout_secs.max(1));
+    match h.mode {
+        HubexMode::Live => {
+            let client = HubexClient::new(&h.base_url, &h.service_token, h.application_id, timeout, h.page_size)?;
+            Ok((Arc::new(client), None, None))
+        }
+        HubexMode::Simulator => {
+            let sim = sim.unwrap_or_default();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let addr = sim.spawn(listener);
+            let client = HubexClient::new(
+                &format!("http://{addr}"),
+                &sim.service_token(),
+                h.application_id,
+                timeout,
+                h.page_size,
+            )?;
+            Ok((Arc::new(client), Some(sim), Some(addr)))
+        }
+    }
+}
+
+impl App {
+    /// Starts qrdesk as configured. `sim` lets a test keep a handle on the
+    /// simulator (fault injection, what "HubEx" received).
+    pub async fn start(config: Config, sim: Option<Simulator>) -> anyhow::Result<App> {
+        let pool = store::open(&config.database_url(), config.database.max_connections)
+            .await
+            .with_context(|| format!("cannot open the database (database.url = {:?})", config.database_url()))?;
+        let (backend, sim, sim_addr) = connect_backend(&config, sim).await?;
+
+        let listener = tokio::net::TcpListener::bind(&config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {} (server.listen)", config.server.listen))?;
+        let addr = listener.local_addr()?;
+        let public_url = if config.server.public_url.is_empty() {
+            format!("http://{addr}")
+        } else {
+            config.server.public_url.trim_end_matches('/').to_owned()
+        };
+
+        // The simulator's catalog is local and instant; a real tenant's first
+        // sync runs in the background so the server starts at once.
+        if sim.is_some() {
+            let report = catalog::sync(&pool, backend.as_ref()).await?;
+            tracing::info!(%report, "demo catalog loaded from the simulator");
+        }
+
+        let secret = Arc::new(store::installation_secret(&pool).await?);
+        let config = Arc::new(config);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let worker_handle = WorkerHandle::default();
+        let mut background = Vec::new();
+
+        let worker = Worker {
+            pool: pool.clone(),
+            backend: backend.clone(),
+            delivery: config.delivery.clone(),
+            hubex: config.hubex.clone(),
+            owner: format!("{}-{}", std::process::id(), codes::Code::generate()),
+            handle: worker_handle.clone(),
+        };
+        background.push(tokio::spawn(worker.run(shutdown_rx.clone())));
+
+        let sync_every = config.hubex.sync_interval_secs;
+        if sim.is_none() {
+            let (pool, backend) = (pool.clone(), backend.clone());
+            background.push(tokio::spawn(async move {
+                match catalog::sync(&pool, backend.as_ref()).await {
+                    Ok(report) => tracing::info!(%report, "catalog synced"),
+                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "first catalog sync failed; scans use the stored catalog"),
+                }
+            }));
+        }
+        if sync_every > 0 {
+            background.push(catalog::spawn_periodic(
+                pool.clone(),
+                backend.clone(),
+                Duration::from_secs(sync_every),
+                shutdown_rx.clone(),
+            ));
+        }
+        if config.hubex.status_poll_secs > 0 {
+            background.push(delivery::spawn_status_poller(
+                pool.clone(),
+                backend.clone(),
+                Duration::from_secs(config.hubex.status_poll_secs),
+                shutdown_rx.clone(),
+            ));
+        }
+
+        let state = AppState {
+            pool: pool.clone(),
+            config: config.clone(),
+            public_url: public_url.clone(),
+            backend,
+            worker: worker_handle,
+            secret,
+        };
+        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let mut stop = shutdown_rx.clone();
+        let server = tokio::spawn(async move {
+            let result = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+            if let Err(e) = result {
+                tracing::error!(error = %e, "HTTP server failed");
+            }
+        });
+        tracing::info!(%addr, %public_url, "qrdesk listening");
+        Ok(App {
+            addr,
+            public_url,
+            pool,
+            sim,
+            sim_addr,
+            shutdown,
+            server,
+            background,
+            grace: Duration::from_secs(config.server.shutdown_grace_secs),
+        })
+    }
+
+    /// Stops taking connections, lets requests in flight finish, stops the
+    /// worker (which hands back its claims) and closes the database.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        if tokio::time::timeout(self.grace, self.server).await.is_err() {
+            tracing::warn!("requests still running after the grace period; closing anyway");
+        }
+        for task in self.background {
+            let _ = tokio::time::timeout(self.grace, task).await;
+        }
+        self.pool.close().await;
+    }
+
+    /// Ends the app without any clean-up, as a crash would: claims stay held
+    /// until their lease runs out. For tests.
+    pub async fn crash(self) {
+        self.server.abort();
+        for task in &self.background {
+            task.abort();
+        }
+        for task in self.background {
+            let _ = task.await;
+        }
+        let _ = self.server.await;
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,160 @@
+//! The `codes` table: what each sticker points at, and whether it still works.
+
+use sqlx::FromRow;
+
+use super::Pool;
+use crate::backend::{AssetId, DistrictId, LocationId};
+use crate::codes::Code;
+
+/// What a code opens the form for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Asset(AssetId),
+    Location(LocationId),
+    District(DistrictId),
+    /// Printed in advance, not yet assigned.
+    Unassigned,
+}
+
+impl Target {
+    /// The stored form: kind (`asset`, `location`, `district`, `none`) and id.
+    pub fn parts(self) -> (&'static str, Option<i64>) {
+        match self {
+            Target::Asset(id) => ("asset", Some(id.0)),
+            Target::Location(id) => ("location", Some(id.0)),
+            Target::District(id) => ("district", Some(id.0)),
+            Target::Unassigned => ("none", None),
+        }
+    }
+
+    fn from_parts(kind: &str, id: Option<i64>) -> Target {
+        match (kind, id) {
+            ("asset", Some(id)) => Target::Asset(AssetId(id)),
+            ("location", Some(id)) => Target::Location(LocationId(id)),
+            ("district", Some(id)) => Target::District(DistrictId(id)),
+            _ => Target::Unassigned,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Active,
+    Revoked,
+    Unassigned,
+}
+
+#[derive(Debug, Clone)]
+pub struct CodeRecord {
+    pub code: Code,
+    pub target: Target,
+    pub label: Option<String>,
+    pub state: State,
+    pub replaced_by: Option<Code>,
+    pub created_at: i64,
+    pub scan_count: i64,
+    pub last_scan_at: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct Row {
+    code: String,
+    target_kind: String,
+    target_id: Option<i64>,
+    label: Option<String>,
+    state: String,
+    replaced_by: Option<String>,
+    created_at: i64,
+    scan_count: i64,
+    last_scan_at: Option<i64>,
+}
+
+impl Row {
+    fn into_record(self) -> Option<CodeRecord> {
+        Some(CodeRecord {
+            code: Code::parse(&self.code)?,
+            target: Target::from_parts(&self.target_kind, self.target_id),
+            label: self.label,
+            state: match self.state.as_str() {
+                "active" => State::Active,
+                "revoked" => State::Revoked,
+                _ => State::Unassigned,
+            },
+            replaced_by: self.replaced_by.as_deref().and_then(Code::parse),
+            created_at: self.created_at,
+            scan_count: self.scan_count,
+            last_scan_at: self.last_scan_at,
+        })
+    }
+}
+
+const SELECT: &str =
+    "SELECT code, target_kind, target_id, label, state, replaced_by, created_at, scan_count, last_scan_at FROM codes";
+
+/// Stores a new random code for `target`, drawing again on the rare collision.
+pub async fn create(pool: &Pool, target: Target, label: Option<&str>, now: i64) -> sqlx::Result<Code> {
+    let (kind, id) = target.parts();
+    let state = if target == Target::Unassigned {
+        "unassigned"
+    } else {
+        "active"
+    };
+    loop {
+        let code = Code::generate();
+        let inserted = sqlx::query(
+            "INSERT INTO codes (code, target_kind, target_id, label, state, created_at)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO NOTHING",
+        )
+        .bind(code.as_str())
+        .bind(kind)
+        .bind(id)
+        .bind(label)
+        .bind(state)
+        .bind(now)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(code);
+        }
+    }
+}
+
+pub async fn get(pool: &Pool, code: &Code) -> sqlx::Result<Option<CodeRecord>> {
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE code = ?"))
+        .bind(code.as_str())
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.and_then(Row::into_record))
+}
+
+pub async fn list(pool: &Pool) -> sqlx::Result<Vec<CodeRecord>> {
+    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} ORDER BY created_at, code"))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().filter_map(Row::into_record).collect())
+}
+
+pub async fn count(pool: &Pool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM codes").fetch_one(pool).await
+}
+
+/// Counts a scan. Only the count and the time are kept: no personal data.
+pub async fn record_scan(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE codes SET scan_count = scan_count + 1, last_scan_at = ? WHERE code = ?")
+        .bind(now)
+        .bind(code.as_str())
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Turns a code off; its sticker then shows a friendly "no longer in use" page.
+pub async fn revoke(pool: &Pool, code: &Code) -> sqlx::Result<bool> {
+    let n = sqlx::query("UPDATE codes SET state = 'revoked' WHERE code = ? AND state <> 'revoked'")
+        .bind(code.as_str())
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}

@@ -1,0 +1,88 @@
+//! The outbox. A job is claimed with a lease: a worker that dies leaves the
+//! job to the next one once the lease runs out, and a worker that stops cleanly
+//! hands its claims back at once.
+
+use sqlx::{FromRow, Sqlite, Transaction};
+
+use super::Pool;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub request_id: String,
+    /// Attempts including the current one.
+    pub attempts: i64,
+}
+
+pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, kind: &str, request_id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO jobs (kind, request_id, run_after, created_at) VALUES (?, ?, ?, ?)")
+        .bind(kind)
+        .bind(request_id)
+        .bind(now)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Claims the next due job that nobody holds. One UPDATE … RETURNING, so two
+/// workers never claim the same job (SQLite serialises writers).
+pub async fn claim(pool: &Pool, owner: &str, lease_ms: i64, now: i64) -> sqlx::Result<Option<Job>> {
+    sqlx::query_as(
+        "UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
+          WHERE id = (SELECT id FROM jobs
+                       WHERE run_after <= ? AND (lease_until IS NULL OR lease_until < ?)
+                       ORDER BY run_after, id LIMIT 1)
+          RETURNING id, kind, request_id, attempts",
+    )
+    .bind(owner)
+    .bind(now + lease_ms)
+    .bind(now)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Removes a finished job, if this worker still holds it.
+pub async fn finish(pool: &Pool, id: i64, owner: &str) -> sqlx::Result<bool> {
+    let n = sqlx::query("DELETE FROM jobs WHERE id = ? AND lease_owner = ?")
+        .bind(id)
+        .bind(owner)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// Hands the job back for another attempt at `run_after`.
+pub async fn retry_at(pool: &Pool, id: i64, owner: &str, run_after: i64, error: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_after = ?, last_error = ?
+          WHERE id = ? AND lease_owner = ?",
+    )
+    .bind(run_after)
+    .bind(error)
+    .bind(id)
+    .bind(owner)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gives back every claim `owner` holds (clean shutdown). Attempts are not
+/// refunded: the interrupted call may have reached the task system.
+pub async fn release_all(pool: &Pool, owner: &str) -> sqlx::Result<u64> {
+    Ok(
+        sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?")
+            .bind(owner)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Jobs waiting or in progress.
+pub async fn pending(pool: &Pool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM jobs").fetch_one(pool).await
+}

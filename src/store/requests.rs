@@ -1,0 +1,176 @@
+//! The `requests` table: what a customer submitted, and where its task stands.
+
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::Pool;
+use crate::backend::{AssetId, CompanyId, CreatedTask, LocationId, TaskId, TaskState};
+
+/// A validated submission, ready to be stored with its delivery job.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub id: Uuid,
+    pub code: String,
+    pub asset_id: Option<AssetId>,
+    pub location_id: Option<LocationId>,
+    pub company_id: Option<CompanyId>,
+    pub description: String,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub consent: bool,
+    pub client_ip_hash: Option<String>,
+    pub lang: String,
+    pub token_hash: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RequestRecord {
+    pub id: String,
+    pub code: String,
+    pub asset_id: Option<AssetId>,
+    pub location_id: Option<LocationId>,
+    pub company_id: Option<CompanyId>,
+    pub description: String,
+    pub contact_name: Option<String>,
+    pub contact_phone: Option<String>,
+    pub contact_email: Option<String>,
+    pub lang: String,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub task_id: Option<TaskId>,
+    pub task_number: Option<String>,
+    pub task_status_name: Option<String>,
+    pub task_status_color: Option<String>,
+    pub task_created_at: Option<i64>,
+    pub task_completed_at: Option<i64>,
+    pub task_closed_at: Option<i64>,
+    pub status_checked_at: Option<i64>,
+    pub created_at: i64,
+    pub delivered_at: Option<i64>,
+}
+
+const SELECT: &str = "SELECT id, code, asset_id, location_id, company_id, description, contact_name,
+        contact_phone, contact_email, lang, status, failure_reason, task_id, task_number,
+        task_status_name, task_status_color, task_created_at, task_completed_at, task_closed_at,
+        status_checked_at, created_at, delivered_at
+   FROM requests";
+
+/// Stores the request and its `create_task` job in one transaction: once this
+/// returns, the submission survives a crash and will be delivered.
+pub async fn insert_with_job(pool: &Pool, r: &NewRequest, now: i64) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO requests (id, code, asset_id, location_id, company_id, description, contact_name,
+             contact_phone, contact_email, consent, client_ip_hash, lang, status, token_hash,
+             created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?)",
+    )
+    .bind(r.id.to_string())
+    .bind(&r.code)
+    .bind(r.asset_id)
+    .bind(r.location_id)
+    .bind(r.company_id)
+    .bind(&r.description)
+    .bind(&r.contact_name)
+    .bind(&r.contact_phone)
+    .bind(&r.contact_email)
+    .bind(r.consent)
+    .bind(&r.client_ip_hash)
+    .bind(&r.lang)
+    .bind(&r.token_hash)
+    .bind(now)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    super::jobs::enqueue(&mut tx, "create_task", &r.id.to_string(), now).await?;
+    tx.commit().await
+}
+
+pub async fn by_token_hash(pool: &Pool, hash: &str) -> sqlx::Result<Option<RequestRecord>> {
+    sqlx::query_as(&format!("{SELECT} WHERE token_hash = ?"))
+        .bind(hash)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<RequestRecord>> {
+    sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn mark_delivering(pool: &Pool, id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE requests SET status = 'delivering', updated_at = ? WHERE id = ? AND status = 'accepted'")
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_delivered(pool: &Pool, id: &str, task: &CreatedTask, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE requests SET status = 'delivered', task_id = ?, task_number = ?, failure_reason = NULL,
+             delivered_at = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(task.id)
+    .bind(&task.number)
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE requests SET status = 'failed', failure_reason = ?, updated_at = ? WHERE id = ?")
+        .bind(reason)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Records the task's state as last read from the task system.
+pub async fn save_state(pool: &Pool, id: &str, s: &TaskState, now: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE requests SET task_number = COALESCE(?, task_number), task_status_name = ?, task_status_color = ?,
+             task_created_at = ?, task_completed_at = ?, task_closed_at = ?, status_checked_at = ?, updated_at = ?
+         WHERE id = ?",
+    )
+    .bind(&s.number)
+    .bind(&s.status_name)
+    .bind(&s.status_color)
+    .bind(s.created_at)
+    .bind(s.completed_at)
+    .bind(s.closed_at)
+    .bind(now)
+    .bind(now)
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Delivered requests whose task is not closed, least recently checked first.
+pub async fn open_tasks(pool: &Pool, limit: i64) -> sqlx::Result<Vec<(String, TaskId)>> {
+    sqlx::query_as(
+        "SELECT id, task_id FROM requests
+          WHERE status = 'delivered' AND task_id IS NOT NULL AND task_closed_at IS NULL
+          ORDER BY COALESCE(status_checked_at, 0) LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn count_by_status(pool: &Pool) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as("SELECT status, COUNT(*) FROM requests GROUP BY status ORDER BY status")
+        .fetch_all(pool)
+        .await
+}

@@ -1,0 +1,349 @@
+//! Languages of the public pages: Russian by default, English second.
+//!
+//! Every text is a field of [`Texts`], so a template that names a missing text
+//! does not compile and both languages always have the same set.
+
+use axum::http::{header, HeaderMap};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Ru,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "ru" => Some(Lang::Ru),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Ru => Lang::En,
+            Lang::En => Lang::Ru,
+        }
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Ru => &RU,
+            Lang::En => &EN,
+        }
+    }
+
+    /// The language remembered in the `lang` cookie.
+    pub fn from_cookie(headers: &HeaderMap) -> Option<Lang> {
+        headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().strip_prefix("lang="))
+            .find_map(Lang::parse)
+    }
+
+    /// An explicit choice (`?lang=`, a form field) wins, then the `lang`
+    /// cookie, then `Accept-Language`; Russian when nothing matches.
+    pub fn negotiate(explicit: Option<&str>, headers: &HeaderMap) -> Lang {
+        if let Some(l) = explicit.and_then(Lang::parse) {
+            return l;
+        }
+        if let Some(l) = Lang::from_cookie(headers) {
+            return l;
+        }
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        from_accept_language(accept).unwrap_or_default()
+    }
+}
+
+/// The supported language with the highest q-value in `Accept-Language`.
+fn from_accept_language(value: &str) -> Option<Lang> {
+    let mut best: Option<(f32, Lang)> = None;
+    for part in value.split(',').take(20) {
+        let mut pieces = part.split(';');
+        let tag = pieces.next().unwrap_or("").trim();
+        let q = pieces
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let primary = tag.split('-').next().unwrap_or("");
+        if let Some(lang) = Lang::parse(primary) {
+            if best.is_none_or(|(bq, _)| q > bq) {
+                best = Some((q, lang));
+            }
+        }
+    }
+    best.map(|(_, l)| l)
+}
+
+pub struct Texts {
+    pub lang_name: &'static str,
+    pub switch_to: &'static str,
+    pub form_title: &'static str,
+    pub serial: &'static str,
+    pub inventory: &'static str,
+    pub pick_asset: &'static str,
+    pub pick_asset_hint: &'static str,
+    pub pick_asset_placeholder: &'static str,
+    pub not_listed: &'static str,
+    pub description_label: &'static str,
+    pub description_hint: &'static str,
+    pub contact_heading: &'static str,
+    pub contact_hint: &'static str,
+    pub name_label: &'static str,
+    pub phone_label: &'static str,
+    pub email_label: &'static str,
+    pub consent_label: &'static str,
+    pub honeypot_label: &'static str,
+    pub submit: &'static str,
+    pub sending: &'static str,
+    pub no_signup: &'static str,
+    pub errors_summary: &'static str,
+    pub status_title: &'static str,
+    pub st_accepted: &'static str,
+    pub st_delivered: &'static str,
+    pub st_failed: &'static str,
+    pub task_number: &'static str,
+    pub task_status: &'static str,
+    pub t_sent: &'static str,
+    pub t_created: &'static str,
+    pub t_completed: &'static str,
+    pub t_closed: &'static str,
+    pub your_text: &'static str,
+    pub keep_link: &'static str,
+    pub refreshes: &'static str,
+    pub refresh_now: &'static str,
+    pub checked_at: &'static str,
+    pub report_another: &'static str,
+    pub unknown_code_title: &'static str,
+    pub unknown_code_text: &'static str,
+    pub revoked_title: &'static str,
+    pub revoked_text: &'static str,
+    pub unassigned_title: &'static str,
+    pub unassigned_text: &'static str,
+    pub token_unknown_title: &'static str,
+    pub token_unknown_text: &'static str,
+    pub forbidden_title: &'static str,
+    pub forbidden_text: &'static str,
+    pub too_large_title: &'static str,
+    pub too_large_text: &'static str,
+    pub bad_request_title: &'static str,
+    pub bad_request_text: &'static str,
+    pub error_title: &'static str,
+    pub error_text: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_text: &'static str,
+    pub thanks_title: &'static str,
+    pub thanks_text: &'static str,
+    pub index_title: &'static str,
+    pub index_hint: &'static str,
+    pub index_code_label: &'static str,
+    pub index_go: &'static str,
+    pub err_description_short: &'static str,
+    pub err_description_long: &'static str,
+    pub err_name_long: &'static str,
+    pub err_phone: &'static str,
+    pub err_email: &'static str,
+    pub err_consent: &'static str,
+    pub err_asset: &'static str,
+    pub err_expired: &'static str,
+    pub err_code: &'static str,
+}
+
+pub static RU: Texts = Texts {
+    lang_name: "Русский",
+    switch_to: "English",
+    form_title: "Сообщить о неисправности",
+    serial: "Серийный №",
+    inventory: "Инв. №",
+    pick_asset: "Что именно не работает?",
+    pick_asset_hint: "Выберите оборудование из списка или «Нет в списке».",
+    pick_asset_placeholder: "— выберите —",
+    not_listed: "Нет в списке",
+    description_label: "Что случилось?",
+    description_hint: "Что не работает, с какого времени, что вы уже пробовали. Не меньше {min} символов.",
+    contact_heading: "Как с вами связаться",
+    contact_hint: "Необязательно. Оставьте контакт, если готовы ответить на вопросы мастера.",
+    name_label: "Имя",
+    phone_label: "Телефон",
+    email_label: "E-mail",
+    consent_label: "Согласен(на) на обработку указанных персональных данных для работы по этой заявке (152-ФЗ).",
+    honeypot_label: "Не заполняйте это поле",
+    submit: "Отправить заявку",
+    sending: "Отправляем…",
+    no_signup: "Без регистрации. Сразу после отправки откроется страница вашей заявки.",
+    errors_summary: "Проверьте поля, отмеченные ниже. Введённый текст сохранён.",
+    status_title: "Ваша заявка",
+    st_accepted: "Принята. Передаём её в сервисную службу…",
+    st_delivered: "Передана в сервисную службу.",
+    st_failed: "Заявка сохранена, но сервисная служба пока не приняла её автоматически. Сотрудники видят это и обработают её вручную.",
+    task_number: "Номер заявки",
+    task_status: "Статус",
+    t_sent: "Отправлена",
+    t_created: "Создана",
+    t_completed: "Выполнена",
+    t_closed: "Закрыта",
+    your_text: "Ваше описание",
+    keep_link: "Сохраните ссылку на эту страницу (добавьте в закладки): по ней можно проверить статус заявки. Ссылка — единственный ключ к заявке, не пересылайте её посторонним.",
+    refreshes: "Страница обновляется сама.",
+    refresh_now: "Обновить",
+    checked_at: "Статус на",
+    report_another: "Сообщить о другой проблеме",
+    unknown_code_title: "Код не найден",
+    unknown_code_text: "Проверьте код на наклейке или отсканируйте его ещё раз. Если наклейка повреждена, сообщите администратору площадки.",
+    revoked_title: "Этот код больше не действует",
+    revoked_text: "Наклейка устарела. Поищите рядом новую наклейку или сообщите о неисправности администратору площадки.",
+    unassigned_title: "Этот код ещё не подключён",
+    unassigned_text: "Наклейка пока ни к чему не привязана. Сообщите о неисправности администратору площадки.",
+    token_unknown_title: "Страница заявки не найдена",
+    token_unknown_text: "Проверьте, что ссылка скопирована целиком. Если заявку нужно подать заново, отсканируйте QR-код на оборудовании.",
+    forbidden_title: "Запрос отклонён",
+    forbidden_text: "Форма была отправлена с другого сайта. Откройте её заново по QR-коду и отправьте ещё раз.",
+    too_large_title: "Слишком большой запрос",
+    too_large_text: "Сократите описание и отправьте форму ещё раз.",
+    bad_request_title: "Не удалось прочитать форму",
+    bad_request_text: "Вернитесь назад и отправьте форму ещё раз. Если ошибка повторяется, откройте форму заново по QR-коду.",
+    error_title: "Что-то пошло не так",
+    error_text: "Попробуйте ещё раз через минуту. Если вы отправляли заявку, вернитесь назад: введённый текст сохранится в форме.",
+    not_found_title: "Страница не найдена",
+    not_found_text: "Проверьте адрес или отсканируйте QR-код ещё раз.",
+    thanks_title: "Спасибо!",
+    thanks_text: "Заявка принята.",
+    index_title: "Сообщить о неисправности",
+    index_hint: "Отсканируйте QR-код на оборудовании камерой телефона или введите код с наклейки.",
+    index_code_label: "Код с наклейки",
+    index_go: "Открыть",
+    err_description_short: "Опишите проблему чуть подробнее: не меньше {min} символов.",
+    err_description_long: "Слишком длинное описание: сократите его до {max} символов.",
+    err_name_long: "Слишком длинное имя.",
+    err_phone: "Проверьте номер: например, +7 999 123-45-67.",
+    err_email: "Проверьте адрес: например, ivan@example.ru.",
+    err_consent: "Чтобы мы могли связаться с вами, отметьте согласие — или удалите контактные данные.",
+    err_asset: "Выберите оборудование из списка или «Нет в списке».",
+    err_expired: "Форма была открыта слишком долго. Проверьте текст и отправьте ещё раз.",
+    err_code: "Код — 8 букв и цифр с наклейки, например 7K3M9Q2A.",
+};
+
+pub static EN: Texts = Texts {
+    lang_name: "English",
+    switch_to: "Русский",
+    form_title: "Report a problem",
+    serial: "Serial no.",
+    inventory: "Inventory no.",
+    pick_asset: "What exactly is not working?",
+    pick_asset_hint: "Choose the equipment from the list, or “Not in the list”.",
+    pick_asset_placeholder: "— choose —",
+    not_listed: "Not in the list",
+    description_label: "What is wrong?",
+    description_hint: "What does not work, since when, what you have tried. At least {min} characters.",
+    contact_heading: "How to reach you",
+    contact_hint: "Optional. Leave a contact if you are happy to answer the technician's questions.",
+    name_label: "Name",
+    phone_label: "Phone",
+    email_label: "E-mail",
+    consent_label: "I agree to the processing of this personal data to handle this request (Russian law 152-FZ).",
+    honeypot_label: "Leave this field empty",
+    submit: "Send the request",
+    sending: "Sending…",
+    no_signup: "No sign-up. Your request's own page opens right after sending.",
+    errors_summary: "Please check the fields marked below. What you typed is kept.",
+    status_title: "Your request",
+    st_accepted: "Accepted. Passing it to the service desk…",
+    st_delivered: "Passed to the service desk.",
+    st_failed: "Your request is saved, but the service desk could not take it automatically yet. Staff can see this and will handle it by hand.",
+    task_number: "Request number",
+    task_status: "Status",
+    t_sent: "Sent",
+    t_created: "Created",
+    t_completed: "Completed",
+    t_closed: "Closed",
+    your_text: "Your description",
+    keep_link: "Keep the link to this page (bookmark it) to check the status later. The link is the only key to your request: do not share it.",
+    refreshes: "This page refreshes itself.",
+    refresh_now: "Refresh",
+    checked_at: "Status as of",
+    report_another: "Report another problem",
+    unknown_code_title: "Code not found",
+    unknown_code_text: "Check the code on the sticker or scan it again. If the sticker is damaged, please tell the site administrator.",
+    revoked_title: "This code is no longer in use",
+    revoked_text: "The sticker is out of date. Look for a new sticker nearby, or report the problem to the site administrator.",
+    unassigned_title: "This code is not set up yet",
+    unassigned_text: "The sticker is not linked to any equipment yet. Please report the problem to the site administrator.",
+    token_unknown_title: "Request page not found",
+    token_unknown_text: "Check that the whole link was copied. To report the problem again, scan the QR code on the equipment.",
+    forbidden_title: "Request refused",
+    forbidden_text: "The form was sent from another site. Open it again from the QR code and send it once more.",
+    too_large_title: "Request too large",
+    too_large_text: "Shorten the description and send the form again.",
+    bad_request_title: "The form could not be read",
+    bad_request_text: "Go back and send the form again. If this keeps happening, open the form again from the QR code.",
+    error_title: "Something went wrong",
+    error_text: "Please try again in a minute. If you were sending a request, go back: what you typed is kept in the form.",
+    not_found_title: "Page not found",
+    not_found_text: "Check the address or scan the QR code again.",
+    thanks_title: "Thank you!",
+    thanks_text: "Your request has been received.",
+    index_title: "Report a problem",
+    index_hint: "Scan the QR code on the equipment with your phone's camera, or type the code from the sticker.",
+    index_code_label: "Code from the sticker",
+    index_go: "Open",
+    err_description_short: "Please describe the problem in a little more detail: at least {min} characters.",
+    err_description_long: "The description is too long: please shorten it to {max} characters.",
+    err_name_long: "The name is too long.",
+    err_phone: "Please check the number, e.g. +7 999 123-45-67.",
+    err_email: "Please check the address, e.g. ivan@example.com.",
+    err_consent: "So that we may contact you, tick the consent box — or remove your contact details.",
+    err_asset: "Choose the equipment from the list, or “Not in the list”.",
+    err_expired: "The form was open for too long. Check the text and send it again.",
+    err_code: "The code is the 8 letters and digits on the sticker, e.g. 7K3M9Q2A.",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(k.clone(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn russian_unless_asked_otherwise() {
+        assert_eq!(Lang::negotiate(None, &HeaderMap::new()), Lang::Ru);
+        let h = headers(&[(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9,ru;q=0.8")]);
+        assert_eq!(Lang::negotiate(None, &h), Lang::En);
+        let h = headers(&[(header::ACCEPT_LANGUAGE, "de-DE,de;q=0.9")]);
+        assert_eq!(Lang::negotiate(None, &h), Lang::Ru);
+        let h = headers(&[(header::ACCEPT_LANGUAGE, "en;q=0.5,ru;q=0.9")]);
+        assert_eq!(Lang::negotiate(None, &h), Lang::Ru);
+    }
+
+    #[test]
+    fn explicit_choice_and_cookie_win() {
+        let h = headers(&[
+            (header::ACCEPT_LANGUAGE, "ru"),
+            (header::COOKIE, "a=b; lang=en"),
+        ]);
+        assert_eq!(Lang::negotiate(None, &h), Lang::En);
+        assert_eq!(Lang::negotiate(Some("ru"), &h), Lang::Ru);
+        assert_eq!(Lang::negotiate(Some("xx"), &h), Lang::En);
+    }
+}

@@ -1,0 +1,156 @@
+//! Shared HTTP plumbing: security headers, page rendering, friendly error
+//! pages, the same-origin check on form posts, and the embedded static files.
+
+pub mod i18n;
+
+use askama::Template;
+use axum::extract::{Path, Request};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use i18n::{Lang, Texts};
+
+/// Everything comes from our own origin; no inline script or style.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Adds the headers every response carries.
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    let set = |h: &mut HeaderMap, name: &'static str, value: &'static str| {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    };
+    set(h, "content-security-policy", CSP);
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    set(h, "referrer-policy", "no-referrer");
+    set(h, "cross-origin-opener-policy", "same-origin");
+    set(h, "permissions-policy", "camera=(self), microphone=(), geolocation=()");
+    set(h, "cache-control", "no-store");
+    resp
+}
+
+/// Renders a template; a template error is our bug, logged and shown as a
+/// plain error page without details.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response()
+        }
+    }
+}
+
+/// A page with a title, a sentence that says what to do, and an optional link.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub lang: Lang,
+    pub t: &'static Texts,
+    pub title: &'a str,
+    pub text: &'a str,
+    pub link: Option<(&'a str, &'a str)>,
+    pub switch_href: Option<String>,
+}
+
+pub fn message(status: StatusCode, lang: Lang, title: &str, text: &str) -> Response {
+    render(
+        status,
+        &MessagePage {
+            lang,
+            t: lang.texts(),
+            title,
+            text,
+            link: Some(("/", lang.texts().index_title)),
+            switch_href: None,
+        },
+    )
+}
+
+/// Logs an internal failure with its whole chain and shows a generic page.
+pub fn internal_error(lang: Lang, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "internal error");
+    let t = lang.texts();
+    message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error_title, t.error_text)
+}
+
+pub async fn not_found(headers: HeaderMap) -> Response {
+    let lang = Lang::negotiate(None, &headers);
+    let t = lang.texts();
+    message(StatusCode::NOT_FOUND, lang, t.not_found_title, t.not_found_text)
+}
+
+/// CSRF defence for forms that need no session: the browser tells us where a
+/// post came from. A cross-site post is refused; clients that send neither
+/// header (curl, old browsers) are not browsers being tricked.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
+    !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
+}
+
+const STYLE: &str = include_str!("../../static/style.css");
+const SCRIPT: &str = include_str!("../../static/app.js");
+
+/// The one stylesheet and the one script, embedded in the binary.
+pub async fn static_file(Path(name): Path<String>) -> Response {
+    let (body, kind) = match name.as_str() {
+        "style.css" => (STYLE, "text/css; charset=utf-8"),
+        "app.js" => (SCRIPT, "text/javascript; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// `Set-Cookie` that remembers an explicit language choice for a year.
+pub fn lang_cookie(lang: Lang) -> (header::HeaderName, String) {
+    (
+        header::SET_COOKIE,
+        format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly", lang.code()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        m
+    }
+
+    #[test]
+    fn cross_site_posts_are_refused() {
+        assert!(same_origin(&h(&[])));
+        assert!(same_origin(&h(&[("sec-fetch-site", "same-origin")])));
+        assert!(!same_origin(&h(&[("sec-fetch-site", "cross-site")])));
+        assert!(!same_origin(&h(&[("sec-fetch-site", "same-site")])));
+        assert!(same_origin(&h(&[("origin", "http://qr.example.ru"), ("host", "qr.example.ru")])));
+        assert!(!same_origin(&h(&[("origin", "https://evil.example"), ("host", "qr.example.ru")])));
+        assert!(!same_origin(&h(&[("origin", "null"), ("host", "qr.example.ru")])));
+    }
+}
