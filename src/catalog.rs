@@ -89,9 +89,18 @@ pub enum TargetRefusal {
 /// The districts requests may go to: the configured list, or every synced one.
 pub async fn allowed_districts(pool: &Pool, hubex: &HubexConfig) -> sqlx::Result<Vec<DistrictId>> {
     if hubex.allowed_districts.is_empty() {
-        Ok(catalog::districts(pool).await?.into_iter().map(|d| d.id).collect())
+        Ok(catalog::districts(pool)
+            .await?
+            .into_iter()
+            .map(|d| d.id)
+            .collect())
     } else {
-        Ok(hubex.allowed_districts.iter().copied().map(DistrictId).collect())
+        Ok(hubex
+            .allowed_districts
+            .iter()
+            .copied()
+            .map(DistrictId)
+            .collect())
     }
 }
 
@@ -143,7 +152,10 @@ pub async fn check_target(
 }
 
 pub async fn asset_allowed(pool: &Pool, allowed: &[DistrictId], id: AssetId) -> sqlx::Result<bool> {
-    Ok(overlaps(&catalog::asset_districts(pool, id).await?, allowed))
+    Ok(overlaps(
+        &catalog::asset_districts(pool, id).await?,
+        allowed,
+    ))
 }
 
 /// Which task type, request method and criticality a new task gets, and who
@@ -168,7 +180,11 @@ pub async fn task_defaults(pool: &Pool, hubex: &HubexConfig) -> anyhow::Result<T
             .find(|t| t.is_default)
             .or(types.first())
             .map(|t| t.id)
-            .ok_or_else(|| anyhow::anyhow!("no task types in the catalog yet; sync the catalog or set hubex.task_type_id"))?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no task types in the catalog yet; sync the catalog or set hubex.task_type_id"
+                )
+            })?
     };
     let request_method_id = if hubex.request_method_id > 0 {
         hubex.request_method_id
@@ -222,8 +238,14 @@ mod tests {
 
     #[test]
     fn request_method_prefers_qr_then_passport() {
-        assert_eq!(pick_request_method(&[(1, "Телефон"), (7, "QR-код")]), Some(7));
-        assert_eq!(pick_request_method(&[(1, "Телефон"), (3, "Паспорт объекта")]), Some(3));
+        assert_eq!(
+            pick_request_method(&[(1, "Телефон"), (7, "QR-код")]),
+            Some(7)
+        );
+        assert_eq!(
+            pick_request_method(&[(1, "Телефон"), (3, "Паспорт объекта")]),
+            Some(3)
+        );
         assert_eq!(pick_request_method(&[(1, "Телефон"), (4, "API")]), Some(4));
         assert_eq!(pick_request_method(&[(2, "Телефон")]), Some(2));
         assert_eq!(pick_request_method(&[]), None);

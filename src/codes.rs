@@ -156,7 +156,15 @@ mod tests {
 
     #[test]
     fn bad_codes_are_refused() {
-        for bad in ["", "7K3M9Q2", "7K3M9Q2AB", "7K3M9Q2U", "7K3M/Q2A", "ЖK3M9Q2A", &"A".repeat(40)] {
+        for bad in [
+            "",
+            "7K3M9Q2",
+            "7K3M9Q2AB",
+            "7K3M9Q2U",
+            "7K3M/Q2A",
+            "ЖK3M9Q2A",
+            &"A".repeat(40),
+        ] {
             assert!(Code::parse(bad).is_none(), "{bad}");
         }
     }
@@ -172,8 +180,14 @@ mod tests {
     #[test]
     fn qr_url_is_upper_case() {
         let c = Code::parse("7K3M9Q2A").unwrap();
-        assert_eq!(c.qr_url("https://qr.example.ru/"), "HTTPS://QR.EXAMPLE.RU/Q/7K3M9Q2A");
-        assert_eq!(c.url("https://qr.example.ru"), "https://qr.example.ru/q/7K3M9Q2A");
+        assert_eq!(
+            c.qr_url("https://qr.example.ru/"),
+            "HTTPS://QR.EXAMPLE.RU/Q/7K3M9Q2A"
+        );
+        assert_eq!(
+            c.url("https://qr.example.ru"),
+            "https://qr.example.ru/q/7K3M9Q2A"
+        );
     }
 
     #[test]

@@ -78,6 +78,8 @@ pub struct HubexConfig {
     pub status_poll_secs: u64,
     /// Page size used with `Range: items=FROM-TILL`.
     pub page_size: u32,
+    /// A status page re-reads the task from HubEx when its copy is older.
+    pub status_max_age_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -132,6 +134,7 @@ impl Default for Config {
                 sync_interval_secs: 900,
                 status_poll_secs: 120,
                 page_size: 200,
+                status_max_age_secs: 30,
             },
             delivery: DeliveryConfig {
                 concurrency: 2,
@@ -170,6 +173,8 @@ pub enum ConfigError {
     },
     #[error("config key `{key}`: {message}")]
     Invalid { key: &'static str, message: String },
+    #[error("invalid configuration: {0}")]
+    Shape(String),
 }
 
 impl Config {
@@ -209,9 +214,8 @@ impl Config {
 
         let config: Config = Value::Table(table)
             .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Invalid {
-                key: "config",
-                message: e.to_string(),
+            .map_err(|e: toml::de::Error| {
+                ConfigError::Shape(e.to_string().replace('\n', " ").trim().to_owned())
             })?;
         config.validate()?;
         Ok(config)
@@ -312,7 +316,12 @@ fn merge(base: &mut Table, overlay: Table, prefix: &str, origin: &str) -> Result
 
 /// Sets one key from an environment variable, parsing the text by the type the
 /// defaults give that key.
-fn set_from_env(table: &mut Table, path: &[String], raw: &str, var: &str) -> Result<(), ConfigError> {
+fn set_from_env(
+    table: &mut Table,
+    path: &[String],
+    raw: &str,
+    var: &str,
+) -> Result<(), ConfigError> {
     let key = path.join(".");
     let unknown = || ConfigError::UnknownKey {
         key: key.clone(),
@@ -418,8 +427,17 @@ mod tests {
         let f = dir.join("c.toml");
         std::fs::write(&f, "[server]\nlisten = 8080\n").unwrap();
         let err = Config::load(Some(&f), Vec::new()).unwrap_err().to_string();
-        assert!(err.contains("server.listen") && err.contains("a string"), "{err}");
+        assert!(
+            err.contains("server.listen") && err.contains("a string"),
+            "{err}"
+        );
         std::fs::write(&f, "[delivery]\nlease_secs = 5\n").unwrap();
-        assert_eq!(Config::load(Some(&f), Vec::new()).unwrap().delivery.lease_secs, 5);
+        assert_eq!(
+            Config::load(Some(&f), Vec::new())
+                .unwrap()
+                .delivery
+                .lease_secs,
+            5
+        );
     }
 }

@@ -108,7 +108,13 @@ pub async fn connect_backend(
     let timeout = Duration::from_secs(h.timeout_secs.max(1));
     match h.mode {
         HubexMode::Live => {
-            let client = HubexClient::new(&h.base_url, &h.service_token, h.application_id, timeout, h.page_size)?;
+            let client = HubexClient::new(
+                &h.base_url,
+                &h.service_token,
+                h.application_id,
+                timeout,
+                h.page_size,
+            )?;
             Ok((Arc::new(client), None, None))
         }
         HubexMode::Simulator => {
@@ -133,12 +139,19 @@ impl App {
     pub async fn start(config: Config, sim: Option<Simulator>) -> anyhow::Result<App> {
         let pool = store::open(&config.database_url(), config.database.max_connections)
             .await
-            .with_context(|| format!("cannot open the database (database.url = {:?})", config.database_url()))?;
+            .with_context(|| {
+                format!(
+                    "cannot open the database (database.url = {:?})",
+                    config.database_url()
+                )
+            })?;
         let (backend, sim, sim_addr) = connect_backend(&config, sim).await?;
 
         let listener = tokio::net::TcpListener::bind(&config.server.listen)
             .await
-            .with_context(|| format!("cannot listen on {} (server.listen)", config.server.listen))?;
+            .with_context(|| {
+                format!("cannot listen on {} (server.listen)", config.server.listen)
+            })?;
         let addr = listener.local_addr()?;
         let public_url = if config.server.public_url.is_empty() {
             format!("http://{addr}")

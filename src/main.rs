@@ -11,7 +11,11 @@ use qrdesk::store::codes::{self as code_store, Target};
 use qrdesk::{catalog, store, App};
 
 #[derive(Parser)]
-#[command(name = "qrdesk", version, about = "QR stickers on equipment that become HubEx tasks")]
+#[command(
+    name = "qrdesk",
+    version,
+    about = "QR stickers on equipment that become HubEx tasks"
+)]
 struct Cli {
     /// Config file (default: config/default.toml when it exists).
     #[arg(long, global = true)]
@@ -130,7 +134,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("qrdesk is running at {}/", app.public_url);
     if simulator {
         let demo = demo_code(&app.pool, &config).await?;
-        println!("HubEx simulator (demo tenant) at http://{}/fsm", app.sim_addr.expect("simulator address"));
+        println!(
+            "HubEx simulator (demo tenant) at http://{}/fsm",
+            app.sim_addr.expect("simulator address")
+        );
         if let Some(code) = demo {
             println!("Demo form:    {}", code.url(&app.public_url));
             println!("Its QR image: {}/q/{}.svg", app.public_url, code);
@@ -169,17 +176,25 @@ async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
                 (_, Some(id), ..) => Target::Location(LocationId(id)),
                 (_, _, Some(id), _) => Target::District(DistrictId(id)),
                 (.., true) => Target::Unassigned,
-                _ => anyhow::bail!("say what the code is for: --asset ID, --location ID, --district ID or --blank"),
+                _ => anyhow::bail!(
+                    "say what the code is for: --asset ID, --location ID, --district ID or --blank"
+                ),
             };
             // A fresh demo database has no catalog yet: the simulator fills it.
-            if config.hubex.mode == HubexMode::Simulator && store::catalog::asset_count(&pool).await? == 0 {
+            if config.hubex.mode == HubexMode::Simulator
+                && store::catalog::asset_count(&pool).await? == 0
+            {
                 let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
                 catalog::sync(&pool, backend.as_ref()).await?;
             }
             catalog::check_target(&pool, &config.hubex, target).await?;
-            let code = code_store::create(&pool, target, args.label.as_deref(), store::now_ms()).await?;
+            let code =
+                code_store::create(&pool, target, args.label.as_deref(), store::now_ms()).await?;
             if args.json {
-                println!("{}", serde_json::json!({ "code": code.as_str(), "url": code.url(&public_url) }));
+                println!(
+                    "{}",
+                    serde_json::json!({ "code": code.as_str(), "url": code.url(&public_url) })
+                );
             } else {
                 println!("{}  {}", code, code.url(&public_url));
             }
@@ -204,12 +219,20 @@ async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
                     let (kind, id) = c.target.parts();
                     let id = id.map(|i| i.to_string()).unwrap_or_default();
                     let state = format!("{:?}", c.state).to_lowercase();
-                    println!("{}  {:<10} {:<9} {:<8} {}", c.code, state, kind, id, c.code.url(&public_url));
+                    println!(
+                        "{}  {:<10} {:<9} {:<8} {}",
+                        c.code,
+                        state,
+                        kind,
+                        id,
+                        c.code.url(&public_url)
+                    );
                 }
             }
         }
         CodesCommand::Revoke { code } => {
-            let code = Code::parse(&code).context("not a code: 8 letters and digits, e.g. 7K3M9Q2A")?;
+            let code =
+                Code::parse(&code).context("not a code: 8 letters and digits, e.g. 7K3M9Q2A")?;
             if code_store::revoke(&pool, &code).await? {
                 println!("revoked {code}");
             } else {

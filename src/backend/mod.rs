@@ -169,7 +169,10 @@ impl BackendError {
 
 /// A task system that qrdesk can deliver requests to.
 pub trait TaskBackend: Send + Sync + 'static {
-    fn create_task<'a>(&'a self, task: &'a NewTask) -> BoxFuture<'a, Result<CreatedTask, BackendError>>;
+    fn create_task<'a>(
+        &'a self,
+        task: &'a NewTask,
+    ) -> BoxFuture<'a, Result<CreatedTask, BackendError>>;
 
     /// Finds a task created earlier with this external reference.
     fn find_task<'a>(

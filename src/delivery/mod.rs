@@ -62,7 +62,10 @@ pub struct Worker {
 
 enum Outcome {
     Done,
-    Retry { reason: String, retry_after: Option<Duration> },
+    Retry {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 impl Worker {
@@ -84,7 +87,9 @@ impl Worker {
             if *shutdown.borrow() {
                 break;
             }
-            self.handle.heartbeat.store(store::now_ms(), Ordering::Relaxed);
+            self.handle
+                .heartbeat
+                .store(store::now_ms(), Ordering::Relaxed);
             while in_flight.try_join_next().is_some() {}
             let permit = tokio::select! {
                 p = permits.clone().acquire_owned() => p.expect("semaphore open"),
@@ -115,15 +120,19 @@ impl Worker {
             }
         }
         let grace = Duration::from_secs(self.delivery.lease_secs.min(30));
-        if tokio::time::timeout(grace, async { while in_flight.join_next().await.is_some() {} })
-            .await
-            .is_err()
+        if tokio::time::timeout(grace, async {
+            while in_flight.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
         {
             in_flight.abort_all();
         }
         match jobs::release_all(&self.pool, &self.owner).await {
             Ok(n) => tracing::info!(released = n, "delivery worker stopped"),
-            Err(e) => tracing::error!(error = %e, "cannot release claims; they expire with their lease"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot release claims; they expire with their lease")
+            }
         }
     }
 
@@ -141,9 +150,16 @@ impl Worker {
             }
         };
         let result = match outcome {
-            Ok(Outcome::Done) => jobs::finish(&self.pool, job.id, &self.owner).await.map(|_| ()),
-            Ok(Outcome::Retry { reason, retry_after }) => {
-                let delay = self.policy().delay(job.attempts as u32, retry_after, retry::jitter());
+            Ok(Outcome::Done) => jobs::finish(&self.pool, job.id, &self.owner)
+                .await
+                .map(|_| ()),
+            Ok(Outcome::Retry {
+                reason,
+                retry_after,
+            }) => {
+                let delay = self
+                    .policy()
+                    .delay(job.attempts as u32, retry_after, retry::jitter());
                 tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "delivery will be retried");
                 let at = store::now_ms() + delay.as_millis() as i64;
                 jobs::retry_at(&self.pool, job.id, &self.owner, at, &reason).await
@@ -269,7 +285,13 @@ impl Worker {
 
 fn retry_outcome(e: BackendError) -> Outcome {
     match e {
-        BackendError::Transient { reason, retry_after } => Outcome::Retry { reason, retry_after },
+        BackendError::Transient {
+            reason,
+            retry_after,
+        } => Outcome::Retry {
+            reason,
+            retry_after,
+        },
         other => Outcome::Retry {
             reason: other.to_string(),
             retry_after: None,
@@ -355,7 +377,9 @@ pub fn spawn_status_poller(
             for (request_id, task_id) in open {
                 match backend.task_state(task_id).await {
                     Ok(state) => {
-                        if let Err(e) = requests::save_state(&pool, &request_id, &state, store::now_ms()).await {
+                        if let Err(e) =
+                            requests::save_state(&pool, &request_id, &state, store::now_ms()).await
+                        {
                             tracing::error!(error = %e, "cannot save task status");
                         }
                     }

@@ -60,7 +60,10 @@ mod tests {
     fn honours_retry_after() {
         let d = P.delay(1, Some(Duration::from_secs(30)), 0.5);
         assert_eq!(d, Duration::from_secs(30));
-        assert_eq!(P.delay(8, Some(Duration::from_secs(1)), 0.0), Duration::from_secs(128));
+        assert_eq!(
+            P.delay(8, Some(Duration::from_secs(1)), 0.0),
+            Duration::from_secs(128)
+        );
     }
 
     #[test]

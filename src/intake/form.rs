@@ -234,7 +234,8 @@ pub fn validate(
             parsed
         }
     };
-    let has_contact = !name.is_empty() || !raw.phone.trim().is_empty() || !raw.email.trim().is_empty();
+    let has_contact =
+        !name.is_empty() || !raw.phone.trim().is_empty() || !raw.email.trim().is_empty();
     let consent = raw.consent_given();
     if has_contact && !consent {
         errors.consent = Some(t.err_consent.into());
@@ -318,9 +319,15 @@ mod tests {
 
     #[test]
     fn phones() {
-        assert_eq!(Phone::parse("8 (999) 123-45-67").unwrap().as_str(), "+79991234567");
+        assert_eq!(
+            Phone::parse("8 (999) 123-45-67").unwrap().as_str(),
+            "+79991234567"
+        );
         assert_eq!(Phone::parse("9991234567").unwrap().as_str(), "+79991234567");
-        assert_eq!(Phone::parse("+44 20 7946 0958").unwrap().as_str(), "+442079460958");
+        assert_eq!(
+            Phone::parse("+44 20 7946 0958").unwrap().as_str(),
+            "+442079460958"
+        );
         for bad in ["12345", "+7 999 abc", "++79991234567", "1234567890123456"] {
             assert!(Phone::parse(bad).is_none(), "{bad}");
         }
@@ -328,9 +335,22 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" Ivan@Example.RU ").unwrap().as_str(), "Ivan@example.ru");
+        assert_eq!(
+            Email::parse(" Ivan@Example.RU ").unwrap().as_str(),
+            "Ivan@example.ru"
+        );
         assert!(Email::parse("иван@пример.рф").is_some());
-        for bad in ["ivan", "ivan@", "@x.ru", "a b@x.ru", "a@x", "a@-x.ru", "a..b@x.ru", "<a>@x.ru", "a@x.r"] {
+        for bad in [
+            "ivan",
+            "ivan@",
+            "@x.ru",
+            "a b@x.ru",
+            "a@x",
+            "a@-x.ru",
+            "a..b@x.ru",
+            "<a>@x.ru",
+            "a@x.r",
+        ] {
             assert!(Email::parse(bad).is_none(), "{bad}");
         }
     }
@@ -365,20 +385,37 @@ mod tests {
             ..Default::default()
         };
         let e = validate(&f, &limits(), None, &RU).unwrap_err();
-        assert!(e.description.is_some() && e.phone.is_some() && e.email.is_some() && e.consent.is_some());
+        assert!(
+            e.description.is_some()
+                && e.phone.is_some()
+                && e.email.is_some()
+                && e.consent.is_some()
+        );
     }
 
     #[test]
     fn site_codes_need_a_listed_asset_or_other() {
         let site = [AssetId(1), AssetId(2)];
         let mut f = form("Не работает кондиционер");
-        assert!(validate(&f, &limits(), Some(&site), &RU).unwrap_err().asset.is_some());
+        assert!(validate(&f, &limits(), Some(&site), &RU)
+            .unwrap_err()
+            .asset
+            .is_some());
         f.asset = Some("3".into());
-        assert!(validate(&f, &limits(), Some(&site), &RU).unwrap_err().asset.is_some());
+        assert!(validate(&f, &limits(), Some(&site), &RU)
+            .unwrap_err()
+            .asset
+            .is_some());
         f.asset = Some("2".into());
-        assert_eq!(validate(&f, &limits(), Some(&site), &RU).unwrap().asset, AssetChoice::Picked(AssetId(2)));
+        assert_eq!(
+            validate(&f, &limits(), Some(&site), &RU).unwrap().asset,
+            AssetChoice::Picked(AssetId(2))
+        );
         f.asset = Some("other".into());
-        assert_eq!(validate(&f, &limits(), Some(&site), &RU).unwrap().asset, AssetChoice::NotListed);
+        assert_eq!(
+            validate(&f, &limits(), Some(&site), &RU).unwrap().asset,
+            AssetChoice::NotListed
+        );
     }
 
     #[test]
@@ -391,12 +428,26 @@ mod tests {
     fn form_tokens_are_bound_to_code_and_time() {
         let secret = b"secret";
         let t = form_token(secret, "7K3M9Q2A", 1_000_000);
-        assert_eq!(verify_form_token(secret, "7K3M9Q2A", &t, 1_000_500), Some(1_000_000));
+        assert_eq!(
+            verify_form_token(secret, "7K3M9Q2A", &t, 1_000_500),
+            Some(1_000_000)
+        );
         assert_eq!(verify_form_token(secret, "7K3M9Q2B", &t, 1_000_500), None);
         assert_eq!(verify_form_token(b"other", "7K3M9Q2A", &t, 1_000_500), None);
-        assert_eq!(verify_form_token(secret, "7K3M9Q2A", &t, 1_000_000 + FORM_TOKEN_MAX_AGE_MS + 1), None);
+        assert_eq!(
+            verify_form_token(
+                secret,
+                "7K3M9Q2A",
+                &t,
+                1_000_000 + FORM_TOKEN_MAX_AGE_MS + 1
+            ),
+            None
+        );
         assert_eq!(verify_form_token(secret, "7K3M9Q2A", "garbage", 0), None);
         let forged = t.replacen("1000000", "1000001", 1);
-        assert_eq!(verify_form_token(secret, "7K3M9Q2A", &forged, 1_000_500), None);
+        assert_eq!(
+            verify_form_token(secret, "7K3M9Q2A", &forged, 1_000_500),
+            None
+        );
     }
 }

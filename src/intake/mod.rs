@@ -106,21 +106,34 @@ enum Unusable {
 fn unusable_page(u: Unusable, lang: Lang) -> Response {
     let t = lang.texts();
     match u {
-        Unusable::Unknown => web::message(StatusCode::NOT_FOUND, lang, t.unknown_code_title, t.unknown_code_text),
-        Unusable::Revoked => web::message(StatusCode::GONE, lang, t.revoked_title, t.revoked_text),
-        Unusable::Unassigned => web::message(StatusCode::NOT_FOUND, lang, t.unassigned_title, t.unassigned_text),
+        Unusable::Unknown => web::message(
+            StatusCode::NOT_FOUND,
+            lang,
+            t.unknown_code_title,
+            t.unknown_code_text,
+        ),
+        Unusable::Revoked => {
+            web::message(StatusCode::NOT_FOUND, lang, t.revoked_title, t.revoked_text)
+        }
+        Unusable::Unassigned => web::message(
+            StatusCode::NOT_FOUND,
+            lang,
+            t.unassigned_title,
+            t.unassigned_text,
+        ),
     }
 }
 
 /// Loads a code and what it points at, from the local database only.
-async fn resolve(state: &AppState, code: &Code) -> anyhow::Result<Result<(CodeRecord, FormTarget), Unusable>> {
+async fn resolve(
+    state: &AppState,
+    code: &Code,
+) -> anyhow::Result<Result<(CodeRecord, FormTarget), Unusable>> {
     let Some(record) = code_store::get(&state.pool, code).await? else {
         return Ok(Err(Unusable::Unknown));
     };
     match record.state {
-        CodeState::Revoked => {
-            return Ok(Err(Unusable::Revoked))
-        }
+        CodeState::Revoked => return Ok(Err(Unusable::Revoked)),
         CodeState::Unassigned => return Ok(Err(Unusable::Unassigned)),
         CodeState::Active => {}
     }
@@ -144,7 +157,12 @@ async fn resolve(state: &AppState, code: &Code) -> anyhow::Result<Result<(CodeRe
             let Some(location) = store::catalog::location(pool, id).await? else {
                 return Ok(Err(Unusable::Unknown));
             };
-            let assets = allowed_only(state, &allowed, store::catalog::assets_at_location(pool, id).await?).await?;
+            let assets = allowed_only(
+                state,
+                &allowed,
+                store::catalog::assets_at_location(pool, id).await?,
+            )
+            .await?;
             FormTarget {
                 asset: None,
                 site_name: location.description.clone(),
@@ -159,7 +177,12 @@ async fn resolve(state: &AppState, code: &Code) -> anyhow::Result<Result<(CodeRe
             if !allowed.contains(&id) {
                 return Ok(Err(Unusable::Unknown));
             }
-            let assets = allowed_only(state, &allowed, store::catalog::assets_in_district(pool, id).await?).await?;
+            let assets = allowed_only(
+                state,
+                &allowed,
+                store::catalog::assets_in_district(pool, id).await?,
+            )
+            .await?;
             FormTarget {
                 asset: None,
                 site_name: Some(district.name),
@@ -277,7 +300,13 @@ async fn show_code(
     with_lang_cookie(page, q.lang.as_deref(), lang)
 }
 
-async fn qr_image(state: &AppState, stem: &str, ext: &str, scale: Option<u32>, lang: Lang) -> Response {
+async fn qr_image(
+    state: &AppState,
+    stem: &str,
+    ext: &str,
+    scale: Option<u32>,
+    lang: Lang,
+) -> Response {
     let Some(code) = Code::parse(stem) else {
         return unusable_page(Unusable::Unknown, lang);
     };
@@ -313,16 +342,31 @@ async fn submit(
     let fallback = Lang::negotiate(None, &headers);
     if !web::same_origin(&headers) {
         let t = fallback.texts();
-        return web::message(StatusCode::FORBIDDEN, fallback, t.forbidden_title, t.forbidden_text);
+        return web::message(
+            StatusCode::FORBIDDEN,
+            fallback,
+            t.forbidden_title,
+            t.forbidden_text,
+        );
     }
     let values = match form {
         Ok(Form(v)) => v,
         Err(rejection) => {
             let t = fallback.texts();
             return if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                web::message(StatusCode::PAYLOAD_TOO_LARGE, fallback, t.too_large_title, t.too_large_text)
+                web::message(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    fallback,
+                    t.too_large_title,
+                    t.too_large_text,
+                )
             } else {
-                web::message(StatusCode::BAD_REQUEST, fallback, t.bad_request_title, t.bad_request_text)
+                web::message(
+                    StatusCode::BAD_REQUEST,
+                    fallback,
+                    t.bad_request_title,
+                    t.bad_request_text,
+                )
             };
         }
     };
@@ -349,14 +393,33 @@ async fn submit(
             form: Some(t.err_expired.into()),
             ..Default::default()
         };
-        return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, lang, &code, &target, &values, &errors);
+        return form_page(
+            &state,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            &code,
+            &target,
+            &values,
+            &errors,
+        );
     }
 
-    let site_ids: Option<Vec<AssetId>> = target.site_assets.as_ref().map(|v| v.iter().map(|a| a.id).collect());
+    let site_ids: Option<Vec<AssetId>> = target
+        .site_assets
+        .as_ref()
+        .map(|v| v.iter().map(|a| a.id).collect());
     let submission = match form::validate(&values, &state.config.limits, site_ids.as_deref(), t) {
         Ok(s) => s,
         Err(errors) => {
-            return form_page(&state, StatusCode::UNPROCESSABLE_ENTITY, lang, &code, &target, &values, &errors)
+            return form_page(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                lang,
+                &code,
+                &target,
+                &values,
+                &errors,
+            )
         }
     };
 
@@ -377,17 +440,24 @@ async fn submit(
         id: uuid::Uuid::now_v7(),
         code: code.to_string(),
         asset_id: picked.as_ref().map(|a| a.id),
-        location_id: picked.as_ref().and_then(|a| a.location_id).or(site_location),
+        location_id: picked
+            .as_ref()
+            .and_then(|a| a.location_id)
+            .or(site_location),
         company_id: picked.as_ref().and_then(|a| a.company_id),
         description: submission.description,
         contact_name: submission.name,
         contact_phone: submission.phone.map(|p| p.as_str().to_owned()),
         contact_email: submission.email.map(|e| e.as_str().to_owned()),
         consent: submission.consent,
-        client_ip_hash: Some(crate::codes::hex_sha256(
-            [state.secret.as_slice(), peer.ip().to_string().as_bytes()].concat().as_slice(),
-        )[..16]
-            .to_owned()),
+        client_ip_hash: Some(
+            crate::codes::hex_sha256(
+                [state.secret.as_slice(), peer.ip().to_string().as_bytes()]
+                    .concat()
+                    .as_slice(),
+            )[..16]
+                .to_owned(),
+        ),
         lang: lang.code().to_owned(),
         token_hash: token.hash(),
     };
@@ -398,7 +468,15 @@ async fn submit(
             form: Some(t.error_text.into()),
             ..Default::default()
         };
-        return form_page(&state, StatusCode::SERVICE_UNAVAILABLE, lang, &code, &target, &values, &errors);
+        return form_page(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            lang,
+            &code,
+            &target,
+            &values,
+            &errors,
+        );
     }
     tracing::info!(request = %request.id, code = %code, "request accepted");
     state.worker.wake.notify_one();

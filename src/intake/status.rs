@@ -17,8 +17,6 @@ use crate::web::i18n::{Lang, Texts};
 use crate::web::{self, render};
 use crate::AppState;
 
-/// Status read from the task system is fresh enough for this long.
-const STATUS_MAX_AGE_MS: i64 = 30_000;
 /// A page view waits at most this long for the task system.
 const LIVE_READ_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -54,7 +52,12 @@ pub async fn show(
     let fallback = Lang::negotiate(explicit, &headers);
     let not_found = || {
         let t = fallback.texts();
-        web::message(StatusCode::NOT_FOUND, fallback, t.token_unknown_title, t.token_unknown_text)
+        web::message(
+            StatusCode::NOT_FOUND,
+            fallback,
+            t.token_unknown_title,
+            t.token_unknown_text,
+        )
     };
     let Some(token) = TrackingToken::parse(&raw) else {
         return not_found();
@@ -72,14 +75,19 @@ pub async fn show(
         .unwrap_or_default();
 
     if let Some(task_id) = record.task_id {
-        let stale = record
-            .status_checked_at
-            .is_none_or(|at| store::now_ms() - at > STATUS_MAX_AGE_MS);
+        let stale = record.status_checked_at.is_none_or(|at| {
+            store::now_ms() - at >= state.config.hubex.status_max_age_secs as i64 * 1000
+        });
         if stale && record.task_closed_at.is_none() {
             // Best effort: when the task system is slow or down, the page
             // shows the last known status and when it was read.
-            if let Ok(Ok(s)) = tokio::time::timeout(LIVE_READ_TIMEOUT, state.backend.task_state(task_id)).await {
-                if requests::save_state(&state.pool, &record.id, &s, store::now_ms()).await.is_ok() {
+            if let Ok(Ok(s)) =
+                tokio::time::timeout(LIVE_READ_TIMEOUT, state.backend.task_state(task_id)).await
+            {
+                if requests::save_state(&state.pool, &record.id, &s, store::now_ms())
+                    .await
+                    .is_ok()
+                {
                     if let Ok(Some(fresh)) = requests::get(&state.pool, &record.id).await {
                         record = fresh;
                     }
@@ -138,11 +146,15 @@ pub async fn show(
 /// `22.11.2026 14:05` at the configured offset from UTC.
 pub fn format_local(ms: i64, offset_minutes: i32) -> String {
     use time::macros::format_description;
-    let offset = time::UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(time::UtcOffset::UTC);
+    let offset =
+        time::UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(time::UtcOffset::UTC);
     time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .map(|t| t.to_offset(offset))
         .ok()
-        .and_then(|t| t.format(format_description!("[day].[month].[year] [hour]:[minute]")).ok())
+        .and_then(|t| {
+            t.format(format_description!("[day].[month].[year] [hour]:[minute]"))
+                .ok()
+        })
         .unwrap_or_default()
 }
 

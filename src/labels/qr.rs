@@ -13,7 +13,8 @@ pub const QUIET_ZONE: usize = 4;
 pub struct QrError(String);
 
 pub fn encode(data: &str) -> Result<QrCode, QrError> {
-    QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M).map_err(|e| QrError(e.to_string()))
+    QrCode::with_error_correction_level(data.as_bytes(), EcLevel::M)
+        .map_err(|e| QrError(e.to_string()))
 }
 
 /// The QR version (1–40) the data needs at level M.

@@ -40,7 +40,8 @@ pub struct DictionaryRow {
     pub is_default: bool,
 }
 
-const ASSET_SELECT: &str = "SELECT a.id, a.name, a.serial_number, a.inventory_number, a.location_id, a.company_id,
+const ASSET_SELECT: &str =
+    "SELECT a.id, a.name, a.serial_number, a.inventory_number, a.location_id, a.company_id,
         l.address, l.description AS location_description, c.name AS company_name
    FROM catalog_assets a
    LEFT JOIN catalog_locations l ON l.id = a.location_id
@@ -169,8 +170,14 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
             .execute(&mut *tx)
             .await?;
     }
-    let anonymous = snap.anonymous_user.map(|u| u.0.to_string()).unwrap_or_default();
-    for (key, value) in [("anonymous_user_id", anonymous), ("catalog_synced_at", now.to_string())] {
+    let anonymous = snap
+        .anonymous_user
+        .map(|u| u.0.to_string())
+        .unwrap_or_default();
+    for (key, value) in [
+        ("anonymous_user_id", anonymous),
+        ("catalog_synced_at", now.to_string()),
+    ] {
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
@@ -190,10 +197,12 @@ pub async fn asset(pool: &Pool, id: AssetId) -> sqlx::Result<Option<AssetView>> 
 }
 
 pub async fn assets_at_location(pool: &Pool, id: LocationId) -> sqlx::Result<Vec<AssetView>> {
-    sqlx::query_as(&format!("{ASSET_SELECT} WHERE a.location_id = ? ORDER BY a.name"))
-        .bind(id)
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(&format!(
+        "{ASSET_SELECT} WHERE a.location_id = ? ORDER BY a.name"
+    ))
+    .bind(id)
+    .fetch_all(pool)
+    .await
 }
 
 pub async fn assets_in_district(pool: &Pool, id: DistrictId) -> sqlx::Result<Vec<AssetView>> {
@@ -269,7 +278,10 @@ pub async fn asset_count(pool: &Pool) -> sqlx::Result<i64> {
 }
 
 /// The first asset, in id order, that lies in one of `districts` (any when empty).
-pub async fn first_asset_in(pool: &Pool, districts: &[DistrictId]) -> sqlx::Result<Option<AssetId>> {
+pub async fn first_asset_in(
+    pool: &Pool,
+    districts: &[DistrictId],
+) -> sqlx::Result<Option<AssetId>> {
     let ids: Vec<AssetId> = sqlx::query_scalar("SELECT id FROM catalog_assets ORDER BY id")
         .fetch_all(pool)
         .await?;

@@ -92,7 +92,12 @@ const SELECT: &str =
     "SELECT code, target_kind, target_id, label, state, replaced_by, created_at, scan_count, last_scan_at FROM codes";
 
 /// Stores a new random code for `target`, drawing again on the rare collision.
-pub async fn create(pool: &Pool, target: Target, label: Option<&str>, now: i64) -> sqlx::Result<Code> {
+pub async fn create(
+    pool: &Pool,
+    target: Target,
+    label: Option<&str>,
+    now: i64,
+) -> sqlx::Result<Code> {
     let (kind, id) = target.parts();
     let state = if target == Target::Unassigned {
         "unassigned"
@@ -136,7 +141,9 @@ pub async fn list(pool: &Pool) -> sqlx::Result<Vec<CodeRecord>> {
 }
 
 pub async fn count(pool: &Pool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM codes").fetch_one(pool).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM codes")
+        .fetch_one(pool)
+        .await
 }
 
 /// Counts a scan. Only the count and the time are kept: no personal data.

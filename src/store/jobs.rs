@@ -15,7 +15,12 @@ pub struct Job {
     pub attempts: i64,
 }
 
-pub async fn enqueue(tx: &mut Transaction<'_, Sqlite>, kind: &str, request_id: &str, now: i64) -> sqlx::Result<()> {
+pub async fn enqueue(
+    tx: &mut Transaction<'_, Sqlite>,
+    kind: &str,
+    request_id: &str,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO jobs (kind, request_id, run_after, created_at) VALUES (?, ?, ?, ?)")
         .bind(kind)
         .bind(request_id)
@@ -56,7 +61,13 @@ pub async fn finish(pool: &Pool, id: i64, owner: &str) -> sqlx::Result<bool> {
 }
 
 /// Hands the job back for another attempt at `run_after`.
-pub async fn retry_at(pool: &Pool, id: i64, owner: &str, run_after: i64, error: &str) -> sqlx::Result<()> {
+pub async fn retry_at(
+    pool: &Pool,
+    id: i64,
+    owner: &str,
+    run_after: i64,
+    error: &str,
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_after = ?, last_error = ?
           WHERE id = ? AND lease_owner = ?",
@@ -84,5 +95,7 @@ pub async fn release_all(pool: &Pool, owner: &str) -> sqlx::Result<u64> {
 
 /// Jobs waiting or in progress.
 pub async fn pending(pool: &Pool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM jobs").fetch_one(pool).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+        .fetch_one(pool)
+        .await
 }

@@ -50,7 +50,8 @@ pub struct RequestRecord {
     pub delivered_at: Option<i64>,
 }
 
-const SELECT: &str = "SELECT id, code, asset_id, location_id, company_id, description, contact_name,
+const SELECT: &str =
+    "SELECT id, code, asset_id, location_id, company_id, description, contact_name,
         contact_phone, contact_email, lang, status, failure_reason, task_id, task_number,
         task_status_name, task_status_color, task_created_at, task_completed_at, task_closed_at,
         status_checked_at, created_at, delivered_at
@@ -110,7 +111,12 @@ pub async fn mark_delivering(pool: &Pool, id: &str, now: i64) -> sqlx::Result<()
     Ok(())
 }
 
-pub async fn mark_delivered(pool: &Pool, id: &str, task: &CreatedTask, now: i64) -> sqlx::Result<()> {
+pub async fn mark_delivered(
+    pool: &Pool,
+    id: &str,
+    task: &CreatedTask,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE requests SET status = 'delivered', task_id = ?, task_number = ?, failure_reason = NULL,
              delivered_at = ?, updated_at = ?
@@ -127,12 +133,14 @@ pub async fn mark_delivered(pool: &Pool, id: &str, task: &CreatedTask, now: i64)
 }
 
 pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE requests SET status = 'failed', failure_reason = ?, updated_at = ? WHERE id = ?")
-        .bind(reason)
-        .bind(now)
-        .bind(id)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE requests SET status = 'failed', failure_reason = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(reason)
+    .bind(now)
+    .bind(id)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use i18n::{Lang, Texts};
 
 /// Everything comes from our own origin; no inline script or style.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+pub const CSP: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
     connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Adds the headers every response carries.
@@ -27,7 +28,11 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(h, "x-frame-options", "DENY");
     set(h, "referrer-policy", "no-referrer");
     set(h, "cross-origin-opener-policy", "same-origin");
-    set(h, "permissions-policy", "camera=(self), microphone=(), geolocation=()");
+    set(
+        h,
+        "permissions-policy",
+        "camera=(self), microphone=(), geolocation=()",
+    );
     set(h, "cache-control", "no-store");
     resp
 }
@@ -79,13 +84,23 @@ pub fn message(status: StatusCode, lang: Lang, title: &str, text: &str) -> Respo
 pub fn internal_error(lang: Lang, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "internal error");
     let t = lang.texts();
-    message(StatusCode::INTERNAL_SERVER_ERROR, lang, t.error_title, t.error_text)
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        lang,
+        t.error_title,
+        t.error_text,
+    )
 }
 
 pub async fn not_found(headers: HeaderMap) -> Response {
     let lang = Lang::negotiate(None, &headers);
     let t = lang.texts();
-    message(StatusCode::NOT_FOUND, lang, t.not_found_title, t.not_found_text)
+    message(
+        StatusCode::NOT_FOUND,
+        lang,
+        t.not_found_title,
+        t.not_found_text,
+    )
 }
 
 /// CSRF defence for forms that need no session: the browser tells us where a
@@ -98,7 +113,10 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
     !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
@@ -127,7 +145,10 @@ pub async fn static_file(Path(name): Path<String>) -> Response {
 pub fn lang_cookie(lang: Lang) -> (header::HeaderName, String) {
     (
         header::SET_COOKIE,
-        format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly", lang.code()),
+        format!(
+            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+            lang.code()
+        ),
     )
 }
 
@@ -149,8 +170,17 @@ mod tests {
         assert!(same_origin(&h(&[("sec-fetch-site", "same-origin")])));
         assert!(!same_origin(&h(&[("sec-fetch-site", "cross-site")])));
         assert!(!same_origin(&h(&[("sec-fetch-site", "same-site")])));
-        assert!(same_origin(&h(&[("origin", "http://qr.example.ru"), ("host", "qr.example.ru")])));
-        assert!(!same_origin(&h(&[("origin", "https://evil.example"), ("host", "qr.example.ru")])));
-        assert!(!same_origin(&h(&[("origin", "null"), ("host", "qr.example.ru")])));
+        assert!(same_origin(&h(&[
+            ("origin", "http://qr.example.ru"),
+            ("host", "qr.example.ru")
+        ])));
+        assert!(!same_origin(&h(&[
+            ("origin", "https://evil.example"),
+            ("host", "qr.example.ru")
+        ])));
+        assert!(!same_origin(&h(&[
+            ("origin", "null"),
+            ("host", "qr.example.ru")
+        ])));
     }
 }

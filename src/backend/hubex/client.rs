@@ -39,7 +39,9 @@ struct CachedToken {
 impl std::fmt::Debug for HubexClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The service token is deliberately left out.
-        f.debug_struct("HubexClient").field("base", &self.base).finish_non_exhaustive()
+        f.debug_struct("HubexClient")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
     }
 }
 
@@ -152,8 +154,11 @@ impl HubexClient {
         check(self.send(build).await?).await
     }
 
-
-    async fn get_json<T: DeserializeOwned>(&self, path: &str, query: &[(&str, String)]) -> Result<T, BackendError> {
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<T, BackendError> {
         let resp = self
             .send_ok(|| self.http.get(self.url(path)).query(query))
             .await?;
@@ -162,14 +167,21 @@ impl HubexClient {
 
     /// Reads every page of a list with `Range: items=FROM-TILL`. HubEx lists are
     /// either arrays or objects keyed by id; both come back as (key, item).
-    async fn get_all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<(Option<i64>, T)>, BackendError> {
+    async fn get_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Vec<(Option<i64>, T)>, BackendError> {
         let mut out = Vec::new();
         let mut from: u64 = 1;
         for _ in 0..MAX_PAGES {
             let till = from + self.page_size as u64 - 1;
             let range = format!("items={from}-{till}");
             let resp = self
-                .send_ok(|| self.http.request(Method::GET, self.url(path)).header(header::RANGE, &range))
+                .send_ok(|| {
+                    self.http
+                        .request(Method::GET, self.url(path))
+                        .header(header::RANGE, &range)
+                })
                 .await?;
             let status = resp.status();
             let content_range = resp
@@ -193,12 +205,17 @@ impl HubexClient {
                 serde_json::Value::Null => {}
                 other => {
                     return Err(BackendError::Permanent {
-                        reason: format!("{path}: expected a list, got {}", short(&other.to_string())),
+                        reason: format!(
+                            "{path}: expected a list, got {}",
+                            short(&other.to_string())
+                        ),
                     })
                 }
             }
             match (status, content_range) {
-                (StatusCode::PARTIAL_CONTENT, Some((_, end, total))) if end < total && out.len() > before => {
+                (StatusCode::PARTIAL_CONTENT, Some((_, end, total)))
+                    if end < total && out.len() > before =>
+                {
                     from = end + 1;
                 }
                 _ => return Ok(out),
@@ -207,7 +224,11 @@ impl HubexClient {
         Ok(out)
     }
 
-    async fn asset_districts(&self, asset: i64, districts: &[District]) -> Result<Vec<DistrictId>, BackendError> {
+    async fn asset_districts(
+        &self,
+        asset: i64,
+        districts: &[District],
+    ) -> Result<Vec<DistrictId>, BackendError> {
         let path = format!("/ES/Assets/{asset}/districts");
         let items: Vec<wire::AssetDistrict> = self.get_json(&path, &[]).await?;
         Ok(items
@@ -259,27 +280,31 @@ impl HubexClient {
             .collect();
         let raw_assets = self.get_all::<wire::Asset>("/ES/Assets").await?;
         // One call per asset; a few at a time keeps within HubEx's rate limits.
-        let assets: Vec<Asset> = stream::iter(raw_assets.into_iter().filter_map(|(k, a)| Some((a.id.or(k)?, a))))
-            .map(|(id, a)| {
-                let districts = &districts;
-                async move {
-                    let in_districts = self.asset_districts(id, districts).await?;
-                    Ok::<_, BackendError>(Asset {
-                        id: AssetId(id),
-                        name: a.name,
-                        serial_number: a.serial_number.filter(|s| !s.is_empty()),
-                        inventory_number: a.inventory_number.filter(|s| !s.is_empty()),
-                        company_id: a.company.and_then(|c| c.id).map(CompanyId),
-                        location_id: a.location.and_then(|l| l.id).map(LocationId),
-                        districts: in_districts,
-                    })
-                }
-            })
-            .buffer_unordered(4)
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .collect::<Result<_, _>>()?;
+        let assets: Vec<Asset> = stream::iter(
+            raw_assets
+                .into_iter()
+                .filter_map(|(k, a)| Some((a.id.or(k)?, a))),
+        )
+        .map(|(id, a)| {
+            let districts = &districts;
+            async move {
+                let in_districts = self.asset_districts(id, districts).await?;
+                Ok::<_, BackendError>(Asset {
+                    id: AssetId(id),
+                    name: a.name,
+                    serial_number: a.serial_number.filter(|s| !s.is_empty()),
+                    inventory_number: a.inventory_number.filter(|s| !s.is_empty()),
+                    company_id: a.company.and_then(|c| c.id).map(CompanyId),
+                    location_id: a.location.and_then(|l| l.id).map(LocationId),
+                    districts: in_districts,
+                })
+            }
+        })
+        .buffer_unordered(4)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
         let dictionary = |items: Vec<(Option<i64>, wire::Dictionary)>| -> Vec<Named> {
             items
                 .into_iter()
@@ -333,9 +358,10 @@ impl HubexClient {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let user: wire::AnonymousUser = serde_json::from_slice(&bytes).map_err(|e| BackendError::Permanent {
-            reason: format!("anonymousUser: {e}"),
-        })?;
+        let user: wire::AnonymousUser =
+            serde_json::from_slice(&bytes).map_err(|e| BackendError::Permanent {
+                reason: format!("anonymousUser: {e}"),
+            })?;
         Ok(user.user_id.map(UserId))
     }
 
@@ -378,7 +404,10 @@ impl HubexClient {
     }
 
     async fn find(&self, reference: &str) -> Result<Option<CreatedTask>, BackendError> {
-        let query = [("erpID", reference.to_owned()), ("isDeleted", "false".to_owned())];
+        let query = [
+            ("erpID", reference.to_owned()),
+            ("isDeleted", "false".to_owned()),
+        ];
         let tasks: HashMap<String, wire::TaskInfo> = self.get_json("/WORK/Tasks", &query).await?;
         // Unknown filters are ignored silently by HubEx, so check the match here.
         let mut found: Vec<CreatedTask> = tasks
@@ -414,11 +443,17 @@ impl HubexClient {
 }
 
 impl TaskBackend for HubexClient {
-    fn create_task<'a>(&'a self, task: &'a NewTask) -> BoxFuture<'a, Result<CreatedTask, BackendError>> {
+    fn create_task<'a>(
+        &'a self,
+        task: &'a NewTask,
+    ) -> BoxFuture<'a, Result<CreatedTask, BackendError>> {
         Box::pin(self.create(task))
     }
 
-    fn find_task<'a>(&'a self, reference: &'a str) -> BoxFuture<'a, Result<Option<CreatedTask>, BackendError>> {
+    fn find_task<'a>(
+        &'a self,
+        reference: &'a str,
+    ) -> BoxFuture<'a, Result<Option<CreatedTask>, BackendError>> {
         Box::pin(self.find(reference))
     }
 
@@ -445,9 +480,11 @@ async fn check(resp: Response) -> Result<Response, BackendError> {
     }
     let retry_after = retry_after(resp.headers());
     let body = resp.bytes().await.unwrap_or_default();
-    Err(classify(status, retry_after).unwrap_or_else(|| BackendError::Permanent {
-        reason: format!("HubEx HTTP {}{}", status.as_u16(), error_detail(&body)),
-    }))
+    Err(
+        classify(status, retry_after).unwrap_or_else(|| BackendError::Permanent {
+            reason: format!("HubEx HTTP {}{}", status.as_u16(), error_detail(&body)),
+        }),
+    )
 }
 
 fn from_value<T: DeserializeOwned>(path: &str, v: serde_json::Value) -> Result<T, BackendError> {
@@ -482,23 +519,41 @@ fn network_error(e: reqwest::Error) -> BackendError {
 
 /// `Retry-After` in seconds (the HTTP-date form falls back to our own backoff).
 pub fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let secs: u64 = headers
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(secs.min(3600)))
 }
 
 /// `items=A-B/TOTAL` → (A, B, TOTAL).
 pub fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
-    let rest = v.trim().strip_prefix("items")?.trim_start_matches([' ', '=']);
+    let rest = v
+        .trim()
+        .strip_prefix("items")?
+        .trim_start_matches([' ', '=']);
     let (range, total) = rest.split_once('/')?;
     let (a, b) = range.split_once('-')?;
-    Some((a.trim().parse().ok()?, b.trim().parse().ok()?, total.trim().parse().ok()?))
+    Some((
+        a.trim().parse().ok()?,
+        b.trim().parse().ok()?,
+        total.trim().parse().ok()?,
+    ))
 }
 
 /// " — CODE: message" from an `ErrorModel` or an array of them.
 fn error_detail(body: &[u8]) -> String {
     let model = serde_json::from_slice::<wire::ErrorModel>(body)
         .ok()
-        .or_else(|| serde_json::from_slice::<Vec<wire::ErrorModel>>(body).ok()?.into_iter().next());
+        .or_else(|| {
+            serde_json::from_slice::<Vec<wire::ErrorModel>>(body)
+                .ok()?
+                .into_iter()
+                .next()
+        });
     match model {
         Some(m) => {
             let parts: Vec<String> = [m.code, m.message].into_iter().flatten().collect();
@@ -527,8 +582,14 @@ mod tests {
 
     #[test]
     fn api_root_adds_fsm_only_without_a_path() {
-        assert_eq!(api_root("http://127.0.0.1:9000"), "http://127.0.0.1:9000/fsm");
-        assert_eq!(api_root("https://api.hubex.ru/fsm/"), "https://api.hubex.ru/fsm");
+        assert_eq!(
+            api_root("http://127.0.0.1:9000"),
+            "http://127.0.0.1:9000/fsm"
+        );
+        assert_eq!(
+            api_root("https://api.hubex.ru/fsm/"),
+            "https://api.hubex.ru/fsm"
+        );
     }
 
     #[test]
@@ -540,7 +601,10 @@ mod tests {
 
     #[test]
     fn error_models_in_both_shapes() {
-        assert_eq!(error_detail(br#"{"code":"X","message":"bad"}"#), " — X: bad");
+        assert_eq!(
+            error_detail(br#"{"code":"X","message":"bad"}"#),
+            " — X: bad"
+        );
         assert_eq!(error_detail(br#"[{"code":"Y"}]"#), " — Y");
         assert_eq!(error_detail(b""), "");
     }
@@ -548,10 +612,16 @@ mod tests {
     #[test]
     fn statuses_sort_into_retry_and_give_up() {
         for s in [429, 500, 502, 503, 504, 408] {
-            assert!(classify(StatusCode::from_u16(s).unwrap(), None).is_some(), "{s}");
+            assert!(
+                classify(StatusCode::from_u16(s).unwrap(), None).is_some(),
+                "{s}"
+            );
         }
         for s in [400, 403, 404, 409, 422] {
-            assert!(classify(StatusCode::from_u16(s).unwrap(), None).is_none(), "{s}");
+            assert!(
+                classify(StatusCode::from_u16(s).unwrap(), None).is_none(),
+                "{s}"
+            );
         }
     }
 

@@ -22,7 +22,11 @@ pub struct AccessTokenResponse {
 /// `ErrorModel`; often wrapped in an array.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ErrorModel {
-    #[serde(default, rename = "traceIdentifier", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "traceIdentifier",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub trace_identifier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
@@ -73,9 +77,17 @@ pub struct Asset {
     pub id: Option<i64>,
     #[serde(default)]
     pub name: String,
-    #[serde(default, rename = "serialNumber", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "serialNumber",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub serial_number: Option<String>,
-    #[serde(default, rename = "inventoryNumber", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "inventoryNumber",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub inventory_number: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub company: Option<IdRef>,
@@ -90,7 +102,11 @@ pub struct Asset {
 pub struct AssetDistrict {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    #[serde(default, rename = "districtID", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "districtID",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub district_id: Option<i64>,
     #[serde(default)]
     pub name: String,
@@ -126,15 +142,31 @@ pub struct AnonymousUser {
 /// Body of `POST /WORK/Tasks`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TaskAdd {
-    #[serde(rename = "taskTypeID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taskTypeID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub task_type_id: Option<i64>,
-    #[serde(rename = "requestMethodID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requestMethodID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_method_id: Option<i64>,
-    #[serde(rename = "criticalityID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "criticalityID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub criticality_id: Option<i64>,
     #[serde(rename = "assetID", default, skip_serializing_if = "Option::is_none")]
     pub asset_id: Option<i64>,
-    #[serde(rename = "locationID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "locationID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub location_id: Option<i64>,
     #[serde(rename = "companyID", default, skip_serializing_if = "Option::is_none")]
     pub company_id: Option<i64>,
@@ -142,13 +174,29 @@ pub struct TaskAdd {
     pub notes: Option<String>,
     #[serde(rename = "notesHtml", default, skip_serializing_if = "Option::is_none")]
     pub notes_html: Option<String>,
-    #[serde(rename = "contactPerson", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "contactPerson",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub contact_person: Option<String>,
-    #[serde(rename = "contactPhone", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "contactPhone",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub contact_phone: Option<String>,
-    #[serde(rename = "contactEmail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "contactEmail",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub contact_email: Option<String>,
-    #[serde(rename = "requestedByUserID", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requestedByUserID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub requested_by_user_id: Option<i64>,
     #[serde(rename = "erpID", default, skip_serializing_if = "Option::is_none")]
     pub erp_id: Option<String>,
@@ -191,7 +239,11 @@ pub struct TaskInfo {
     pub erp_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
-    #[serde(rename = "taskStatus", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taskStatus",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub task_status: Option<Status>,
     #[serde(rename = "taskStage", default, skip_serializing_if = "Option::is_none")]
     pub task_stage: Option<Status>,
@@ -219,8 +271,10 @@ pub fn format_time(ms: i64) -> String {
     use time::macros::format_description;
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"))
-        .unwrap_or_default()
+    t.format(format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second]"
+    ))
+    .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -30,13 +30,18 @@ use super::types as wire;
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Fault {
     /// Answer with this status and an error body, without doing the work.
-    Status { status: u16, retry_after: Option<u64> },
+    Status {
+        status: u16,
+        retry_after: Option<u64>,
+    },
     /// Hold the request for this long, then answer 504 without doing the work.
     Timeout { millis: u64 },
     /// Close the connection without an answer, without doing the work.
     Drop,
     /// Do the work (e.g. create the task), then close the connection.
     CreatedThenDrop,
+    /// Do the work, then hold the answer this long and close the connection.
+    CreatedThenHang { millis: u64 },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -272,7 +277,10 @@ async fn gate(State(sim): State<Simulator>, req: Request, next: Next) -> Respons
     };
 
     let response = match fault {
-        Some(Fault::Status { status, retry_after }) => {
+        Some(Fault::Status {
+            status,
+            retry_after,
+        }) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut r = error(status, "SimulatedFault", "injected by the simulator");
             if let Some(secs) = retry_after {
@@ -282,11 +290,20 @@ async fn gate(State(sim): State<Simulator>, req: Request, next: Next) -> Respons
         }
         Some(Fault::Timeout { millis }) => {
             tokio::time::sleep(Duration::from_millis(millis)).await;
-            error(StatusCode::GATEWAY_TIMEOUT, "SimulatedTimeout", "injected by the simulator")
+            error(
+                StatusCode::GATEWAY_TIMEOUT,
+                "SimulatedTimeout",
+                "injected by the simulator",
+            )
         }
         Some(Fault::Drop) => dropped(),
         Some(Fault::CreatedThenDrop) => {
             let _ = authorised(&sim, req, next).await;
+            dropped()
+        }
+        Some(Fault::CreatedThenHang { millis }) => {
+            let _ = authorised(&sim, req, next).await;
+            tokio::time::sleep(Duration::from_millis(millis)).await;
             dropped()
         }
         None => authorised(&sim, req, next).await,
@@ -308,7 +325,11 @@ async fn authorised(sim: &Simulator, req: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.parse::<u32>().is_ok());
         if !app_ok {
-            return error(StatusCode::FORBIDDEN, "Forbidden", "X-Application-ID is required");
+            return error(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "X-Application-ID is required",
+            );
         }
         let token = req
             .headers()
@@ -322,13 +343,20 @@ async fn authorised(sim: &Simulator, req: Request, next: Next) -> Response {
             .get(token)
             .is_some_and(|exp| Instant::now() < *exp);
         if !valid {
-            return error(StatusCode::UNAUTHORIZED, "Unauthorized", "access token missing or expired");
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "access token missing or expired",
+            );
         }
     }
     next.run(req).await
 }
 
-async fn access_token(State(sim): State<Simulator>, body: Option<Json<wire::AccessTokenRequest>>) -> Response {
+async fn access_token(
+    State(sim): State<Simulator>,
+    body: Option<Json<wire::AccessTokenRequest>>,
+) -> Response {
     let mut s = sim.lock();
     match body {
         Some(Json(b)) if b.service_token == s.service_token => {
@@ -341,19 +369,33 @@ async fn access_token(State(sim): State<Simulator>, body: Option<Json<wire::Acce
             })
             .into_response()
         }
-        _ => error(StatusCode::UNAUTHORIZED, "InvalidServiceToken", "service token is not valid"),
+        _ => error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidServiceToken",
+            "service token is not valid",
+        ),
     }
 }
 
 /// Applies `Range: items=FROM-TILL` (1-based, inclusive) to a list.
-fn paged(headers: &HeaderMap, max_page: usize, items: Vec<(String, Value)>, keyed: bool) -> Response {
+fn paged(
+    headers: &HeaderMap,
+    max_page: usize,
+    items: Vec<(String, Value)>,
+    keyed: bool,
+) -> Response {
     let total = items.len();
     let requested = headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().strip_prefix("items="))
         .and_then(|r| r.split_once('-'))
-        .and_then(|(a, b)| Some((a.trim().parse::<usize>().ok()?, b.trim().parse::<usize>().ok()?)));
+        .and_then(|(a, b)| {
+            Some((
+                a.trim().parse::<usize>().ok()?,
+                b.trim().parse::<usize>().ok()?,
+            ))
+        });
     let (from, till) = match requested {
         Some((a, b)) => (a.max(1), b),
         None => (1, 10_000),
@@ -372,7 +414,12 @@ fn paged(headers: &HeaderMap, max_page: usize, items: Vec<(String, Value)>, keye
     let partial = requested.is_some() && (from > 1 || till < total);
     if partial {
         let range = format!("items={from}-{till}/{total}");
-        (StatusCode::PARTIAL_CONTENT, [(header::CONTENT_RANGE, range)], Json(body)).into_response()
+        (
+            StatusCode::PARTIAL_CONTENT,
+            [(header::CONTENT_RANGE, range)],
+            Json(body),
+        )
+            .into_response()
     } else {
         Json(body).into_response()
     }
@@ -381,7 +428,12 @@ fn paged(headers: &HeaderMap, max_page: usize, items: Vec<(String, Value)>, keye
 fn keyed<T: Serialize>(items: impl IntoIterator<Item = (i64, T)>) -> Vec<(String, Value)> {
     items
         .into_iter()
-        .map(|(id, v)| (id.to_string(), serde_json::to_value(v).expect("serializable")))
+        .map(|(id, v)| {
+            (
+                id.to_string(),
+                serde_json::to_value(v).expect("serializable"),
+            )
+        })
         .collect()
 }
 
@@ -393,7 +445,12 @@ async fn districts(State(sim): State<Simulator>, headers: HeaderMap) -> Response
 
 async fn locations(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = keyed(s.tenant.locations.iter().map(|(l, _)| (l.id.unwrap_or(0), l)));
+    let items = keyed(
+        s.tenant
+            .locations
+            .iter()
+            .map(|(l, _)| (l.id.unwrap_or(0), l)),
+    );
     paged(&headers, s.max_page, items, true)
 }
 
@@ -425,7 +482,12 @@ fn wire_asset(t: &demo::Tenant, a: &demo::DemoAsset) -> wire::Asset {
 
 async fn assets(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = keyed(s.tenant.assets.iter().map(|a| (a.id, wire_asset(&s.tenant, a))));
+    let items = keyed(
+        s.tenant
+            .assets
+            .iter()
+            .map(|a| (a.id, wire_asset(&s.tenant, a))),
+    );
     paged(&headers, s.max_page, items, true)
 }
 
@@ -451,7 +513,9 @@ async fn asset_districts(State(sim): State<Simulator>, Path(id): Path<i64>) -> R
     Json(list).into_response()
 }
 
-fn dictionary<'a>(rows: impl Iterator<Item = (i64, &'a str, Option<&'a str>, Option<bool>)>) -> Vec<(String, Value)> {
+fn dictionary<'a>(
+    rows: impl Iterator<Item = (i64, &'a str, Option<&'a str>, Option<bool>)>,
+) -> Vec<(String, Value)> {
     keyed(rows.map(|(id, name, color, is_default)| {
         (
             id,
@@ -467,25 +531,45 @@ fn dictionary<'a>(rows: impl Iterator<Item = (i64, &'a str, Option<&'a str>, Opt
 
 async fn task_types(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = dictionary(s.tenant.task_types.iter().map(|&(id, n, d)| (id, n, None, Some(d))));
+    let items = dictionary(
+        s.tenant
+            .task_types
+            .iter()
+            .map(|&(id, n, d)| (id, n, None, Some(d))),
+    );
     paged(&headers, s.max_page, items, true)
 }
 
 async fn request_methods(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = dictionary(s.tenant.request_methods.iter().map(|&(id, n)| (id, n, None, None)));
+    let items = dictionary(
+        s.tenant
+            .request_methods
+            .iter()
+            .map(|&(id, n)| (id, n, None, None)),
+    );
     paged(&headers, s.max_page, items, true)
 }
 
 async fn task_statuses(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = dictionary(s.tenant.statuses.iter().map(|&(id, n, c)| (id, n, Some(c), None)));
+    let items = dictionary(
+        s.tenant
+            .statuses
+            .iter()
+            .map(|&(id, n, c)| (id, n, Some(c), None)),
+    );
     paged(&headers, s.max_page, items, true)
 }
 
 async fn criticalities(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = dictionary(s.tenant.criticalities.iter().map(|&(id, n, c, d)| (id, n, Some(c), Some(d))));
+    let items = dictionary(
+        s.tenant
+            .criticalities
+            .iter()
+            .map(|&(id, n, c, d)| (id, n, Some(c), Some(d))),
+    );
     paged(&headers, s.max_page, items, true)
 }
 
@@ -499,66 +583,131 @@ async fn anonymous_user() -> Response {
     .into_response()
 }
 
+/// HubEx's sanitizer refuses scripts and event handlers inside real tags;
+/// escaped text (`&lt;script&gt;`) is fine.
+fn has_active_markup(html: &str) -> bool {
+    let lower = html.to_ascii_lowercase();
+    lower.split('<').skip(1).any(|rest| {
+        let tag = rest.split('>').next().unwrap_or("");
+        tag.starts_with("script")
+            || ["javascript:", "onerror=", "onload=", "onclick="]
+                .iter()
+                .any(|b| tag.contains(b))
+    })
+}
+
 fn is_guid(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok() && s.len() <= 255
 }
 
-async fn create_task(State(sim): State<Simulator>, headers: HeaderMap, body: Option<Json<wire::TaskAdd>>) -> Response {
+async fn create_task(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    body: Option<Json<wire::TaskAdd>>,
+) -> Response {
     let stamp = headers
         .get("x-concurrency-stamp")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let Some(Json(body)) = body else {
-        return error(StatusCode::BAD_REQUEST, "InvalidData", "request body is missing or malformed");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidData",
+            "request body is missing or malformed",
+        );
     };
     let mut s = sim.lock();
     if let Some(stamp) = &stamp {
         if !is_guid(stamp) {
-            return error(StatusCode::BAD_REQUEST, "InvalidConcurrencyStamp", "X-Concurrency-Stamp must be a GUID");
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidConcurrencyStamp",
+                "X-Concurrency-Stamp must be a GUID",
+            );
         }
         if s.stamps.contains_key(stamp) {
-            return error(StatusCode::CONFLICT, "ConcurrencyConflict", "this X-Concurrency-Stamp was already used");
+            return error(
+                StatusCode::CONFLICT,
+                "ConcurrencyConflict",
+                "this X-Concurrency-Stamp was already used",
+            );
         }
     }
     let t = &s.tenant;
     let Some(task_type) = body.task_type_id else {
-        return error(StatusCode::BAD_REQUEST, "InvalidData", "taskTypeID is required");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidData",
+            "taskTypeID is required",
+        );
     };
     let Some(method) = body.request_method_id else {
-        return error(StatusCode::BAD_REQUEST, "InvalidData", "requestMethodID is required");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidData",
+            "requestMethodID is required",
+        );
     };
     if !t.task_types.iter().any(|x| x.0 == task_type) {
-        return error(StatusCode::NOT_FOUND, "TaskTypeNotFound", "taskTypeID does not exist");
+        return error(
+            StatusCode::NOT_FOUND,
+            "TaskTypeNotFound",
+            "taskTypeID does not exist",
+        );
     }
     if !t.request_methods.iter().any(|x| x.0 == method) {
-        return error(StatusCode::NOT_FOUND, "RequestMethodNotFound", "requestMethodID does not exist");
+        return error(
+            StatusCode::NOT_FOUND,
+            "RequestMethodNotFound",
+            "requestMethodID does not exist",
+        );
     }
     if let Some(c) = body.criticality_id {
         if !t.criticalities.iter().any(|x| x.0 == c) {
-            return error(StatusCode::NOT_FOUND, "CriticalityNotFound", "criticalityID does not exist");
+            return error(
+                StatusCode::NOT_FOUND,
+                "CriticalityNotFound",
+                "criticalityID does not exist",
+            );
         }
     }
     if let Some(c) = body.company_id {
         if !t.companies.iter().any(|x| x.id == Some(c)) {
-            return error(StatusCode::NOT_FOUND, "CompanyNotFound", "companyID does not exist");
+            return error(
+                StatusCode::NOT_FOUND,
+                "CompanyNotFound",
+                "companyID does not exist",
+            );
         }
     }
     let mut district = None;
     if let Some(l) = body.location_id {
         district = t.district_of_location(l);
         if district.is_none() {
-            return error(StatusCode::NOT_FOUND, "LocationNotFound", "locationID does not exist");
+            return error(
+                StatusCode::NOT_FOUND,
+                "LocationNotFound",
+                "locationID does not exist",
+            );
         }
     }
     if let Some(a) = body.asset_id {
         let Some(asset) = t.asset(a) else {
-            return error(StatusCode::NOT_FOUND, "AssetNotFound", "assetID does not exist");
+            return error(
+                StatusCode::NOT_FOUND,
+                "AssetNotFound",
+                "assetID does not exist",
+            );
         };
         district = t.district_of_location(asset.location_id);
     }
     if let Some(u) = body.requested_by_user_id {
         if u != demo::ANONYMOUS_USER_ID {
-            return error(StatusCode::NOT_FOUND, "UserNotFound", "requestedByUserID does not exist");
+            return error(
+                StatusCode::NOT_FOUND,
+                "UserNotFound",
+                "requestedByUserID does not exist",
+            );
         }
         if district.is_some_and(|d| !t.anonymous_districts.contains(&d)) {
             return error(
@@ -568,9 +717,12 @@ async fn create_task(State(sim): State<Simulator>, headers: HeaderMap, body: Opt
             );
         }
     }
-    let html = body.notes_html.as_deref().unwrap_or("").to_ascii_lowercase();
-    if ["<script", "javascript:", "onerror=", "onload="].iter().any(|bad| html.contains(bad)) {
-        return error(StatusCode::UNPROCESSABLE_ENTITY, "HtmlSanitizer", "notesHtml contains forbidden markup");
+    if has_active_markup(body.notes_html.as_deref().unwrap_or("")) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "HtmlSanitizer",
+            "notesHtml contains forbidden markup",
+        );
     }
     let id = s.next_task;
     s.next_task += 1;
@@ -630,7 +782,10 @@ async fn list_tasks(
     let items = keyed(
         s.tasks
             .values()
-            .filter(|t| q.get("erpID").is_none_or(|e| t.body.erp_id.as_ref() == Some(e)))
+            .filter(|t| {
+                q.get("erpID")
+                    .is_none_or(|e| t.body.erp_id.as_ref() == Some(e))
+            })
             .map(|t| (t.id, task_info(&s, t))),
     );
     paged(&headers, s.max_page, items, true)
@@ -658,7 +813,10 @@ async fn control_tasks(State(sim): State<Simulator>) -> Json<Vec<SimTask>> {
     Json(sim.tasks())
 }
 
-async fn control_status(State(sim): State<Simulator>, Path((id, status)): Path<(i64, i64)>) -> StatusCode {
+async fn control_status(
+    State(sim): State<Simulator>,
+    Path((id, status)): Path<(i64, i64)>,
+) -> StatusCode {
     if sim.set_status(id, status) {
         StatusCode::NO_CONTENT
     } else {

@@ -1,0 +1,250 @@
+//! `spawn_app()`: the real qrdesk on port 0, a fresh SQLite database in a temp
+//! directory, and the HubEx simulator, with a phone-like HTTP client.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use qrdesk::backend::hubex::sim::{SimTask, Simulator};
+use qrdesk::codes::Code;
+use qrdesk::config::Config;
+use qrdesk::store::codes::{self as code_store, Target};
+use qrdesk::store::requests::{self, RequestRecord};
+use qrdesk::App;
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        let name = format!("qrdesk-test-{}-{}", std::process::id(), Code::generate());
+        let path = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct TestApp {
+    pub app: Option<App>,
+    pub url: String,
+    pub sim: Simulator,
+    pub client: reqwest::Client,
+    pub config: Config,
+    pub dir: TempDir,
+}
+
+/// Settings that make retries and polls fast enough for tests.
+pub fn test_config(dir: &TempDir) -> Config {
+    let mut c = Config::default();
+    c.server.listen = "127.0.0.1:0".into();
+    c.server.data_dir = dir.0.display().to_string();
+    c.server.shutdown_grace_secs = 5;
+    c.delivery.base_delay_ms = 40;
+    c.delivery.max_delay_secs = 1;
+    c.delivery.poll_ms = 50;
+    c.delivery.lease_secs = 3;
+    c.hubex.timeout_secs = 1;
+    c.hubex.sync_interval_secs = 0;
+    c.hubex.status_poll_secs = 0;
+    c.hubex.status_max_age_secs = 0;
+    c
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = TempDir::new();
+    let mut config = test_config(&dir);
+    tweak(&mut config);
+    start(config, dir, Simulator::new()).await
+}
+
+async fn start(config: Config, dir: TempDir, sim: Simulator) -> TestApp {
+    let app = App::start(config.clone(), Some(sim.clone()))
+        .await
+        .expect("app starts");
+    TestApp {
+        url: app.public_url.clone(),
+        app: Some(app),
+        sim,
+        client: phone_client(),
+        config,
+        dir,
+    }
+}
+
+/// Like a phone's browser, but it shows us redirects instead of following them.
+pub fn phone_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("Mozilla/5.0 (Linux; Android 14) Mobile")
+        .build()
+        .unwrap()
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `secs`.
+pub async fn wait_for<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+pub struct Page {
+    pub status: u16,
+    pub body: String,
+    pub location: Option<String>,
+}
+
+impl Page {
+    /// The value of a hidden or text input, as the browser would send it.
+    pub fn input(&self, name: &str) -> Option<String> {
+        let tag_start = self.body.find(&format!("name=\"{name}\""))?;
+        let tag_end = self.body[tag_start..].find('>')? + tag_start;
+        let tag = &self.body[tag_start..tag_end];
+        let start = tag.find("value=\"")? + "value=\"".len();
+        let end = tag[start..].find('"')? + start;
+        Some(unescape(&tag[start..end]))
+    }
+}
+
+pub fn unescape(s: &str) -> String {
+    s.replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+}
+
+impl TestApp {
+    pub fn pool(&self) -> &qrdesk::store::Pool {
+        &self.app.as_ref().expect("running").pool
+    }
+
+    pub async fn code_for(&self, target: Target) -> Code {
+        code_store::create(self.pool(), target, None, qrdesk::store::now_ms())
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.get_with(path, &[]).await
+    }
+
+    pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut req = self.client.get(format!("{}{}", self.url, path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        into_page(req.send().await.unwrap()).await
+    }
+
+    /// Opens the form like a phone, then posts `fields` with the form's token.
+    pub async fn submit(&self, code: &Code, fields: &[(&str, &str)]) -> Page {
+        let form = self.get(&format!("/q/{code}")).await;
+        assert_eq!(form.status, 200, "form for {code}: {}", form.body);
+        let token = form.input("form_token").expect("form token");
+        let mut all: Vec<(&str, &str)> = vec![("form_token", token.as_str())];
+        all.extend_from_slice(fields);
+        self.post_form(&format!("/q/{code}"), &all).await
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let resp = self
+            .client
+            .post(format!("{}{}", self.url, path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        into_page(resp).await
+    }
+
+    /// Submits a valid request and returns its status-page path.
+    pub async fn report(&self, code: &Code, description: &str) -> String {
+        self.report_with(code, &[("description", description)])
+            .await
+    }
+
+    pub async fn report_with(&self, code: &Code, fields: &[(&str, &str)]) -> String {
+        let page = self.submit(code, fields).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        page.location.expect("redirect to the status page")
+    }
+
+    pub async fn request_by_status_path(&self, path: &str) -> RequestRecord {
+        let token = path.trim_start_matches("/t/");
+        let token = qrdesk::codes::TrackingToken::parse(token).expect("token");
+        requests::by_token_hash(self.pool(), &token.hash())
+            .await
+            .unwrap()
+            .expect("request stored")
+    }
+
+    /// Waits until the request behind a status page reaches `status`.
+    pub async fn wait_status(&self, path: &str, status: &str, secs: u64) -> RequestRecord {
+        wait_for(secs, &format!("request to become {status}"), || async {
+            let r = self.request_by_status_path(path).await;
+            (r.status == status).then_some(r)
+        })
+        .await
+    }
+
+    pub fn tasks(&self) -> Vec<SimTask> {
+        self.sim.tasks()
+    }
+
+    /// Stops cleanly (as on SIGTERM) and starts again on the same database.
+    pub async fn restart(mut self) -> TestApp {
+        self.app.take().unwrap().stop().await;
+        let TestApp {
+            config, dir, sim, ..
+        } = self;
+        start(config, dir, sim).await
+    }
+
+    /// Ends without clean-up, as a crash would, and starts again.
+    pub async fn crash_and_restart(mut self) -> TestApp {
+        self.app.take().unwrap().crash().await;
+        let TestApp {
+            config, dir, sim, ..
+        } = self;
+        start(config, dir, sim).await
+    }
+}
+
+async fn into_page(resp: reqwest::Response) -> Page {
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = resp.text().await.unwrap_or_default();
+    Page {
+        status,
+        body,
+        location,
+    }
+}

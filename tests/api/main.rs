@@ -1,0 +1,8 @@
+//! Integration tests: the real app over HTTP, with the HubEx simulator.
+
+mod catalog;
+mod cli;
+mod delivery;
+mod helpers;
+mod intake;
+mod qr;
