@@ -232,7 +232,7 @@ impl Config {
             return invalid("server.listen", "must be IP:PORT, e.g. 127.0.0.1:8080");
         }
         let url = &self.server.public_url;
-        if !url.is_empty() && !(url.starts_with("http://") || url.starts_with("https://")) {
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return invalid("server.public_url", "must start with http:// or https://");
         }
         if self.hubex.mode == HubexMode::Live {

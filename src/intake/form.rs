@@ -167,13 +167,11 @@ impl FieldErrors {
 /// zero-width tricks; normalises line ends; trims.
 pub fn clean_text(s: &str) -> String {
     let s = s.replace("\r\n", "\n").replace('\r', "\n");
-    let cleaned: String = s
-        .chars()
-        .filter(|&c| {
-            !(c.is_control() && c != '\n' && c != '\t')
-                && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{FEFF}')
-        })
-        .collect();
+    let unwanted = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{FEFF}')
+    };
+    let cleaned: String = s.chars().filter(|&c| !unwanted(c)).collect();
     cleaned.trim().to_owned()
 }
 
@@ -193,7 +191,7 @@ pub fn validate(
     limits: &LimitsConfig,
     site_assets: Option<&[AssetId]>,
     t: &Texts,
-) -> Result<Submission, FieldErrors> {
+) -> Result<Submission, Box<FieldErrors>> {
     let mut errors = FieldErrors::default();
 
     let description = clean_text(&raw.description);
@@ -260,7 +258,7 @@ pub fn validate(
     };
 
     if !errors.is_empty() {
-        return Err(errors);
+        return Err(Box::new(errors));
     }
     Ok(Submission {
         description,

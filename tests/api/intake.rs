@@ -145,7 +145,9 @@ async fn each_validation_rule_rerenders_the_form_with_what_was_typed() {
     let code = app.code_for(Target::Asset(AssetId(1001))).await;
     let too_long = "я".repeat(4001);
     let long_name = "И".repeat(201);
-    let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    // (fields posted, id of the error message, what it says)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec![("description", "сломано")],
             "description-error",
