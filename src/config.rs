@@ -421,6 +421,15 @@ mod tests {
     }
 
     #[test]
+    fn shipped_default_file_matches_the_built_in_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+        let from_file = Config::load(Some(&path), Vec::new()).unwrap();
+        let a = toml::to_string(&from_file).unwrap();
+        let b = toml::to_string(&Config::default()).unwrap();
+        assert_eq!(a, b, "config/default.toml documents every default");
+    }
+
+    #[test]
     fn file_layer_is_checked() {
         let dir = std::env::temp_dir().join(format!("qrdesk-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -123,12 +123,14 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 
 const STYLE: &str = include_str!("../../static/style.css");
 const SCRIPT: &str = include_str!("../../static/app.js");
+const ICON: &str = include_str!("../../static/icon.svg");
 
 /// The one stylesheet and the one script, embedded in the binary.
 pub async fn static_file(Path(name): Path<String>) -> Response {
     let (body, kind) = match name.as_str() {
         "style.css" => (STYLE, "text/css; charset=utf-8"),
         "app.js" => (SCRIPT, "text/javascript; charset=utf-8"),
+        "icon.svg" | "favicon.ico" => (ICON, "image/svg+xml"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (

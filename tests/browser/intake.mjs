@@ -1,0 +1,177 @@
+// Browser test: a phone opens a code, gets the form wrong once, sends it, and
+// sees its status page turn into a HubEx task number. Debian's Chromium,
+// driven by playwright-core; screenshots go to tests/browser/screenshots/.
+//
+//   node intake.mjs path/to/qrdesk
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const binary = process.argv[2] || join(here, '../../target/debug/qrdesk');
+const shots = join(here, 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+function check(cond, what) {
+  if (!cond) throw new Error('check failed: ' + what);
+}
+
+/** Starts qrdesk on a free port with a fresh database; resolves with its URLs. */
+function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'qrdesk-browser-'));
+  const child = spawn(binary, ['serve'], {
+    env: {
+      ...process.env,
+      QRDESK_SERVER__LISTEN: '127.0.0.1:0',
+      QRDESK_SERVER__DATA_DIR: dataDir,
+      QRDESK_DELIVERY__POLL_MS: '100',
+      QRDESK_HUBEX__STATUS_MAX_AGE_SECS: '0',
+      RUST_LOG: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('qrdesk did not start: ' + out)), 30000);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const form = out.match(/Demo form:\s+(\S+)/);
+      const base = out.match(/running at (\S+?)\/?\n/);
+      if (form && base) {
+        clearTimeout(timer);
+        resolve({ child, dataDir, formUrl: form[1], base: base[1] });
+      }
+    });
+    child.on('exit', (code) => reject(new Error('qrdesk exited with ' + code + ': ' + out)));
+  });
+}
+
+async function test(name, fn) {
+  try {
+    await fn();
+    passed += 1;
+    console.log('ok   ' + name);
+  } catch (e) {
+    failed += 1;
+    console.log('FAIL ' + name + '\n     ' + (e && e.stack ? e.stack : e));
+  }
+}
+
+const server = await startServer();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+
+try {
+  await test('phone: form, error state, status page', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true,
+      deviceScaleFactor: 2, locale: 'ru-RU',
+    });
+    const page = await context.newPage();
+    const blocked = [];
+    page.on('request', (r) => { if (!r.url().startsWith(server.base)) blocked.push(r.url()); });
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    // The error state is a 422 on purpose; anything else in the console is a bug.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().includes('status of 422')) errors.push(m.text());
+    });
+
+    await page.goto(server.formUrl);
+    check(await page.locator('h1').isVisible(), 'asset name shown');
+    check((await page.locator('html').getAttribute('lang')) === 'ru', 'Russian by default');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 360, 'no sideways scrolling at 360 px, got ' + width);
+    const button = page.locator('#submit');
+    const box = await button.boundingBox();
+    check(box && box.height >= 48, 'large submit button');
+    await page.screenshot({ path: join(shots, 'form-phone.png'), fullPage: true });
+
+    // Too short, and a phone without consent: the browser's own check is
+    // bypassed so the server's messages show.
+    await page.fill('#description', 'сломано');
+    await page.fill('#phone', '+7 999 123-45-67');
+    await page.evaluate(() => { document.getElementById('request-form').noValidate = true; });
+    await button.click();
+    await page.waitForSelector('.alert');
+    check(await page.locator('#description-error').isVisible(), 'description error shown');
+    check(await page.locator('#consent-error').isVisible(), 'consent error shown');
+    check((await page.inputValue('#phone')) === '+7 999 123-45-67', 'phone kept');
+    check((await page.inputValue('#description')) === 'сломано', 'text kept');
+    await page.screenshot({ path: join(shots, 'error-phone.png'), fullPage: true });
+
+    await page.fill('#description', 'Кофемашина не включается, на панели горит красный индикатор');
+    await page.check('#consent');
+    await page.locator('#submit').click();
+    await page.waitForURL(/\/t\/[0-9a-z]{26}$/);
+    check((await page.textContent('body')).includes('Кофемашина не включается'), 'status page shows the text');
+    // The page refreshes itself (no JavaScript needed) until HubEx has the task.
+    await page.waitForSelector('.number', { timeout: 30000 });
+    const number = await page.textContent('.number');
+    check(/QR-\d+/.test(number), 'HubEx task number shown: ' + number);
+    check((await page.textContent('.badge')).includes('Новая'), 'task status shown');
+    await page.screenshot({ path: join(shots, 'status-phone.png'), fullPage: true });
+
+    check(blocked.length === 0, 'nothing loaded from another origin: ' + blocked.join(', '));
+    check(errors.length === 0, 'no console errors: ' + errors.join('; '));
+    await context.close();
+  });
+
+  await test('desktop and English: form and status page', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    const page = await context.newPage();
+    await page.goto(server.formUrl);
+    check((await page.locator('html').getAttribute('lang')) === 'en', 'English by Accept-Language');
+    await page.screenshot({ path: join(shots, 'form-desktop.png'), fullPage: true });
+    await page.click('a.lang');
+    check((await page.locator('html').getAttribute('lang')) === 'ru', 'switched to Russian');
+    await page.click('a.lang');
+    await page.fill('#description', 'The air conditioner drips water onto the floor');
+    await page.click('#submit');
+    await page.waitForURL(/\/t\//);
+    await page.waitForSelector('.number', { timeout: 30000 });
+    await page.screenshot({ path: join(shots, 'status-desktop.png'), fullPage: true });
+    await context.close();
+  });
+
+  await test('without JavaScript the form still sends', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 360, height: 740 }, javaScriptEnabled: false, locale: 'ru-RU',
+    });
+    const page = await context.newPage();
+    await page.goto(server.formUrl);
+    await page.fill('#description', 'Не работает без JavaScript тоже, проверка');
+    await page.click('#submit');
+    await page.waitForURL(/\/t\//);
+    check((await page.textContent('body')).includes('Принята') || (await page.locator('.number').count()) > 0,
+      'accepted without JavaScript');
+    await context.close();
+  });
+
+  await test('unknown code: friendly page', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, locale: 'ru-RU' });
+    const page = await context.newPage();
+    const resp = await page.goto(server.base + '/q/ZZZZZZZZ');
+    check(resp.status() === 404, '404');
+    check((await page.textContent('h1')).includes('Код не найден'), 'friendly title');
+    await page.screenshot({ path: join(shots, 'unknown-phone.png'), fullPage: true });
+    await context.close();
+  });
+} finally {
+  await browser.close();
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.on('exit', r));
+  rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
