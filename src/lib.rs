@@ -55,7 +55,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/static/{name}", get(web::static_file))
-        .route("/favicon.ico", get(|| web::static_file(axum::extract::Path("favicon.ico".to_owned()))))
+        .route(
+            "/favicon.ico",
+            get(|| web::static_file(axum::extract::Path("favicon.ico".to_owned()))),
+        )
         .fallback(web::not_found)
         .layer(DefaultBodyLimit::max(state.config.limits.form_body_bytes))
         .layer(axum::middleware::from_fn(web::security_headers))
