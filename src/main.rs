@@ -35,6 +35,9 @@ enum Command {
     /// Create, list and revoke sticker codes.
     #[command(subcommand)]
     Codes(CodesCommand),
+    /// Label templates, sheets, ZPL and posters.
+    #[command(subcommand)]
+    Labels(LabelsCommand),
     /// Run the HubEx simulator alone, with its demo tenant.
     HubexSim {
         #[arg(long, default_value = "127.0.0.1:9000")]
@@ -53,6 +56,75 @@ enum CodesCommand {
     },
     /// Turn a code off; its sticker then shows a "no longer in use" page.
     Revoke { code: String },
+}
+
+#[derive(Subcommand)]
+enum LabelsCommand {
+    /// List the built-in templates.
+    Templates {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write labels for codes as a PDF sheet (or roll) or as ZPL.
+    Render(RenderArgs),
+    /// Write a site poster (A4 or A5) for one code.
+    Poster {
+        #[arg(long)]
+        code: String,
+        #[arg(long, default_value = "a4")]
+        size: String,
+        /// Add English lines under the Russian ones.
+        #[arg(long)]
+        english: bool,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write the one-page alignment test for a template.
+    Align {
+        #[arg(long)]
+        template: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct RenderArgs {
+    #[arg(long)]
+    template: String,
+    /// Codes to print, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    codes: Vec<String>,
+    /// Every active code.
+    #[arg(long)]
+    all: bool,
+    /// Labels already used on the first sheet.
+    #[arg(long, default_value_t = 0)]
+    skip: usize,
+    /// `pdf` or `zpl`.
+    #[arg(long, default_value = "pdf")]
+    format: String,
+    /// ZPL resolution in dots per mm (8 = 203 dpi, 12 = 300 dpi).
+    #[arg(long, default_value_t = 8)]
+    dpmm: u32,
+    /// Call to action printed on each label.
+    #[arg(long)]
+    cta: Option<String>,
+    /// Organisation name printed on each label.
+    #[arg(long)]
+    org: Option<String>,
+    /// Printer calibration in mm; default: the offset saved for the template.
+    #[arg(long, allow_hyphen_values = true)]
+    offset_x: Option<f32>,
+    #[arg(long, allow_hyphen_values = true)]
+    offset_y: Option<f32>,
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -113,6 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Codes(cmd) => codes(config, cmd).await,
+        Command::Labels(cmd) => labels(config, cmd).await,
         Command::HubexSim { listen } => {
             let sim = qrdesk::backend::hubex::sim::Simulator::new();
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -162,13 +235,138 @@ async fn demo_code(pool: &store::Pool, config: &Config) -> anyhow::Result<Option
     Ok(Some(code))
 }
 
-async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
-    let pool = store::open(&config.database_url(), 2).await?;
-    let public_url = if config.server.public_url.is_empty() {
+/// The base URL codes are printed with when no server is running.
+fn public_url(config: &Config) -> String {
+    if config.server.public_url.is_empty() {
         format!("http://{}", config.server.listen)
     } else {
         config.server.public_url.trim_end_matches('/').to_owned()
+    }
+}
+
+async fn labels(config: Config, cmd: LabelsCommand) -> anyhow::Result<()> {
+    use qrdesk::labels::{job, layout, templates};
+    let find = |id: &str| {
+        templates::find(id)
+            .with_context(|| format!("no template `{id}`; `qrdesk labels templates` lists them"))
     };
+    match cmd {
+        LabelsCommand::Templates { json } => {
+            let all = templates::builtin();
+            if json {
+                let rows: Vec<_> = all
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({
+                            "id": t.id, "name": t.name, "kind": t.kind,
+                            "page": { "width_mm": t.page_w, "height_mm": t.page_h },
+                            "label": { "width_mm": t.label_w, "height_mm": t.label_h },
+                            "columns": t.cols, "rows": t.rows, "shape": t.shape,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for t in all {
+                    println!("{:<22} {:>2}×{:<2} {}", t.id, t.cols, t.rows, t.name);
+                }
+            }
+            Ok(())
+        }
+        LabelsCommand::Render(args) => {
+            let template = find(&args.template)?;
+            let pool = store::open(&config.database_url(), 2).await?;
+            let records = if args.all {
+                code_store::list(&pool)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.state == code_store::State::Active)
+                    .collect()
+            } else {
+                let mut out = Vec::new();
+                for raw in &args.codes {
+                    let code =
+                        Code::parse(raw).with_context(|| format!("`{raw}` is not a code"))?;
+                    out.push(
+                        code_store::get(&pool, &code)
+                            .await?
+                            .with_context(|| format!("no code {code}"))?,
+                    );
+                }
+                out
+            };
+            let saved = job::saved_offset(&pool, &template.id).await?;
+            let opts = job::JobOptions {
+                template,
+                skip: args.skip,
+                offset: (
+                    args.offset_x.unwrap_or(saved.0),
+                    args.offset_y.unwrap_or(saved.1),
+                ),
+                style: layout::Style {
+                    cta: args.cta.unwrap_or_else(|| layout::DEFAULT_CTA.to_owned()),
+                    org: args.org,
+                },
+            };
+            let contents = job::contents(&pool, &public_url(&config), &records).await?;
+            match args.format.as_str() {
+                "pdf" => {
+                    let (bytes, fit) = job::sheet_pdf(&contents, &opts)?;
+                    std::fs::write(&args.out, bytes)
+                        .with_context(|| format!("cannot write {}", args.out.display()))?;
+                    if let Some(f) = fit.filter(|f| f.module_mm < 0.4) {
+                        eprintln!("warning: QR modules are {:.2} mm; below 0.4 mm phones may not scan them", f.module_mm);
+                    }
+                }
+                "zpl" => {
+                    let zpl = job::zpl(&contents, &opts, args.dpmm)?;
+                    std::fs::write(&args.out, zpl)
+                        .with_context(|| format!("cannot write {}", args.out.display()))?;
+                }
+                other => anyhow::bail!("unknown format `{other}`: use pdf or zpl"),
+            }
+            println!(
+                "{} labels written to {}",
+                contents.len(),
+                args.out.display()
+            );
+            Ok(())
+        }
+        LabelsCommand::Poster {
+            code,
+            size,
+            english,
+            out,
+        } => {
+            let size = layout::PosterSize::parse(&size).context("--size must be a4 or a5")?;
+            let pool = store::open(&config.database_url(), 2).await?;
+            let code =
+                Code::parse(&code).context("not a code: 8 letters and digits, e.g. 7K3M9Q2A")?;
+            let record = code_store::get(&pool, &code)
+                .await?
+                .with_context(|| format!("no code {code}"))?;
+            let bytes =
+                job::poster_pdf(&pool, &public_url(&config), &record, size, english).await?;
+            std::fs::write(&out, bytes)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("poster written to {}", out.display());
+            Ok(())
+        }
+        LabelsCommand::Align { template, out } => {
+            let template = find(&template)?;
+            let pool = store::open(&config.database_url(), 2).await?;
+            let offset = job::saved_offset(&pool, &template.id).await?;
+            std::fs::write(&out, job::alignment_pdf(&template, offset)?)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("alignment test written to {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
+    let pool = store::open(&config.database_url(), 2).await?;
+    let public_url = public_url(&config);
     match cmd {
         CodesCommand::Create(args) => {
             let target = match (args.asset, args.location, args.district, args.blank) {

@@ -322,7 +322,7 @@ async fn qr_image(
             Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), cache], svg).into_response(),
             Err(e) => web::internal_error(lang, e),
         },
-        "png" => match crate::labels::qr::png(&url, scale.unwrap_or(8).clamp(1, 40)) {
+        "png" => match crate::labels::qr::png(&url, scale.unwrap_or(8).clamp(1, 40), None) {
             Ok(png) => ([(header::CONTENT_TYPE, "image/png"), cache], png).into_response(),
             Err(e) => web::internal_error(lang, e),
         },

@@ -52,8 +52,9 @@ pub fn svg(data: &str) -> Result<String, QrError> {
     ))
 }
 
-/// A greyscale PNG, `scale` pixels per module, with the quiet zone.
-pub fn png(data: &str, scale: u32) -> Result<Vec<u8>, QrError> {
+/// A greyscale PNG, `scale` pixels per module, with the quiet zone. With a
+/// `dpi`, the file says so, and prints at the intended size.
+pub fn png(data: &str, scale: u32, dpi: Option<u32>) -> Result<Vec<u8>, QrError> {
     let (dark, width) = modules(data)?;
     let scale = scale.max(1) as usize;
     let side = (width + 2 * QUIET_ZONE) * scale;
@@ -64,12 +65,31 @@ pub fn png(data: &str, scale: u32) -> Result<Vec<u8>, QrError> {
             pixels[row * side + px..row * side + px + scale].fill(0);
         }
     }
-    let mut out = std::io::Cursor::new(Vec::new());
-    image::GrayImage::from_raw(side as u32, side as u32, pixels)
-        .ok_or_else(|| QrError("pixel buffer size".into()))?
-        .write_to(&mut out, image::ImageFormat::Png)
-        .map_err(|e| QrError(e.to_string()))?;
-    Ok(out.into_inner())
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, side as u32, side as u32);
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Eight);
+    if let Some(dpi) = dpi {
+        let per_metre = (dpi as f64 / 0.0254).round() as u32;
+        encoder.set_pixel_dims(Some(png::PixelDimensions {
+            xppu: per_metre,
+            yppu: per_metre,
+            unit: png::Unit::Meter,
+        }));
+    }
+    let err = |e: png::EncodingError| QrError(e.to_string());
+    let mut writer = encoder.write_header().map_err(err)?;
+    writer.write_image_data(&pixels).map_err(err)?;
+    writer.finish().map_err(err)?;
+    Ok(out)
+}
+
+/// Pixels per module so that the whole symbol (quiet zone included) is about
+/// `side_mm` wide at `dpi`.
+pub fn scale_for(data: &str, dpi: u32, side_mm: f32) -> Result<u32, QrError> {
+    let (_, width) = modules(data)?;
+    let px = dpi as f32 * side_mm / 25.4;
+    Ok(((px / (width + 2 * QUIET_ZONE) as f32).round() as u32).clamp(1, 100))
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ pub fn message(status: StatusCode, lang: Lang, title: &str, text: &str) -> Respo
             t: lang.texts(),
             title,
             text,
-            link: Some(("/", lang.texts().index_title)),
+            link: Some(("/", lang.texts().enter_code)),
             switch_href: None,
         },
     )
