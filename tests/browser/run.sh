@@ -5,16 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-if ! command -v chromium >/dev/null 2>&1; then
-  if [ "$(id -u)" = "0" ]; then
-    echo "installing Debian's chromium"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-  else
-    echo "chromium is missing: install Debian's chromium package (sudo apt-get install chromium)" >&2
-    exit 1
-  fi
-fi
+"$root/.ci/setup"
 
 cd "$here"
 npm ci --no-audit --no-fund --loglevel=error
