@@ -29,10 +29,89 @@ impl std::fmt::Display for SyncReport {
     }
 }
 
+/// What a sync is doing now and how the last one ended, for the admin page.
+#[derive(Debug, Clone, Default)]
+pub struct SyncState {
+    pub running: bool,
+    pub phase: String,
+    pub done: usize,
+    pub total: usize,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub error: Option<String>,
+    pub report: Option<String>,
+}
+
+/// Shared by the admin's "sync now", the periodic sync and the page that shows it.
+#[derive(Default)]
+pub struct SyncTracker(std::sync::Mutex<SyncState>);
+
+impl SyncTracker {
+    pub fn state(&self) -> SyncState {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut SyncState)) {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// Marks a sync as started; false if one is already running.
+    fn begin(&self) -> bool {
+        let mut s = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if s.running {
+            return false;
+        }
+        *s = SyncState {
+            running: true,
+            phase: "starting".into(),
+            started_at: Some(store::now_ms()),
+            finished_at: s.finished_at,
+            ..Default::default()
+        };
+        true
+    }
+}
+
+impl crate::backend::Progress for SyncTracker {
+    fn step(&self, phase: &str, done: usize, total: usize) {
+        self.update(|s| {
+            s.phase = phase.to_owned();
+            s.done = done;
+            s.total = total;
+        });
+    }
+}
+
+/// Runs a sync in the background unless one is running; false if one was.
+pub fn sync_in_background(pool: Pool, backend: Arc<dyn TaskBackend>, tracker: Arc<SyncTracker>) -> bool {
+    if !tracker.begin() {
+        return false;
+    }
+    tokio::spawn(async move { run_tracked(&pool, backend.as_ref(), &tracker).await });
+    true
+}
+
+async fn run_tracked(pool: &Pool, backend: &dyn TaskBackend, tracker: &SyncTracker) {
+    let result = sync(pool, backend, tracker).await;
+    match &result {
+        Ok(report) => tracing::info!(%report, "catalog synced"),
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "catalog sync failed; the stored catalog stays in use"),
+    }
+    tracker.update(|s| {
+        s.running = false;
+        s.finished_at = Some(store::now_ms());
+        match result {
+            Ok(r) => s.report = Some(r.to_string()),
+            Err(e) => s.error = Some(format!("{e:#}")),
+        }
+    });
+}
+
 /// Pulls the whole catalog and replaces the local mirror in one transaction.
-pub async fn sync(pool: &Pool, backend: &dyn TaskBackend) -> anyhow::Result<SyncReport> {
+pub async fn sync(pool: &Pool, backend: &dyn TaskBackend, progress: &dyn crate::backend::Progress) -> anyhow::Result<SyncReport> {
     let result = async {
-        let snap = backend.fetch_catalog().await?;
+        let snap = backend.fetch_catalog(progress).await?;
+        progress.step("saving", 0, 0);
         // An empty answer where we had assets is far more likely a permission
         // change or an outage than a tenant that deleted everything.
         if snap.assets.is_empty() && catalog::asset_count(pool).await? > 0 {
@@ -60,6 +139,7 @@ pub async fn sync(pool: &Pool, backend: &dyn TaskBackend) -> anyhow::Result<Sync
 pub fn spawn_periodic(
     pool: Pool,
     backend: Arc<dyn TaskBackend>,
+    tracker: Arc<SyncTracker>,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
@@ -69,9 +149,8 @@ pub fn spawn_periodic(
                 _ = tokio::time::sleep(interval) => {}
                 _ = shutdown.changed() => return,
             }
-            match sync(&pool, backend.as_ref()).await {
-                Ok(report) => tracing::info!(%report, "catalog synced"),
-                Err(e) => tracing::warn!(error = %format!("{e:#}"), "catalog sync failed"),
+            if tracker.begin() {
+                run_tracked(&pool, backend.as_ref(), &tracker).await;
             }
         }
     })

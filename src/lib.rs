@@ -47,6 +47,8 @@ pub struct AppState {
     pub worker: WorkerHandle,
     /// Signs form tokens; shared by every instance on the database.
     pub secret: Arc<Vec<u8>>,
+    /// The catalog sync in progress, if any, and how the last one ended.
+    pub sync: Arc<catalog::SyncTracker>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -166,7 +168,7 @@ impl App {
         // The simulator's catalog is local and instant; a real tenant's first
         // sync runs in the background so the server starts at once.
         if sim.is_some() {
-            let report = catalog::sync(&pool, backend.as_ref()).await?;
+            let report = catalog::sync(&pool, backend.as_ref(), &backend::NoProgress).await?;
             tracing::info!(%report, "demo catalog loaded from the simulator");
         }
 
@@ -187,19 +189,15 @@ impl App {
         background.push(tokio::spawn(worker.run(shutdown_rx.clone())));
 
         let sync_every = config.hubex.sync_interval_secs;
+        let sync = Arc::new(catalog::SyncTracker::default());
         if sim.is_none() {
-            let (pool, backend) = (pool.clone(), backend.clone());
-            background.push(tokio::spawn(async move {
-                match catalog::sync(&pool, backend.as_ref()).await {
-                    Ok(report) => tracing::info!(%report, "catalog synced"),
-                    Err(e) => tracing::warn!(error = %format!("{e:#}"), "first catalog sync failed; scans use the stored catalog"),
-                }
-            }));
+            catalog::sync_in_background(pool.clone(), backend.clone(), sync.clone());
         }
         if sync_every > 0 {
             background.push(catalog::spawn_periodic(
                 pool.clone(),
                 backend.clone(),
+                sync.clone(),
                 Duration::from_secs(sync_every),
                 shutdown_rx.clone(),
             ));
@@ -220,6 +218,7 @@ impl App {
             backend,
             worker: worker_handle,
             secret,
+            sync,
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = shutdown_rx.clone();

@@ -180,7 +180,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync => {
             let pool = store::open(&config.database_url(), 2).await?;
             let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
-            let report = catalog::sync(&pool, backend.as_ref()).await?;
+            let report = catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress).await?;
             println!("catalog synced: {report}");
             Ok(())
         }
@@ -383,7 +383,7 @@ async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
                 && store::catalog::asset_count(&pool).await? == 0
             {
                 let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
-                catalog::sync(&pool, backend.as_ref()).await?;
+                catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress).await?;
             }
             catalog::check_target(&pool, &config.hubex, target).await?;
             let code =

@@ -182,5 +182,18 @@ pub trait TaskBackend: Send + Sync + 'static {
 
     fn task_state(&self, id: TaskId) -> BoxFuture<'_, Result<TaskState, BackendError>>;
 
-    fn fetch_catalog(&self) -> BoxFuture<'_, Result<CatalogSnapshot, BackendError>>;
+    /// Reads the whole catalog, reporting how far it got.
+    fn fetch_catalog<'a>(&'a self, progress: &'a dyn Progress) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>>;
+}
+
+/// Where a long read reports how far it got (the admin page shows it).
+pub trait Progress: Send + Sync {
+    fn step(&self, phase: &str, done: usize, total: usize);
+}
+
+/// For callers nobody watches (the CLI, tests).
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn step(&self, _phase: &str, _done: usize, _total: usize) {}
 }

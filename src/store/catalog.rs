@@ -93,11 +93,13 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
         .await?;
     for a in &snap.assets {
         sqlx::query(
-            "INSERT INTO catalog_assets (id, name, serial_number, inventory_number, company_id, location_id, synced_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
+            "INSERT INTO catalog_assets (id, name, serial_number, inventory_number, company_id, location_id, synced_at,
+                 search_text)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, serial_number = excluded.serial_number,
                  inventory_number = excluded.inventory_number, company_id = excluded.company_id,
-                 location_id = excluded.location_id, synced_at = excluded.synced_at",
+                 location_id = excluded.location_id, synced_at = excluded.synced_at,
+                 search_text = excluded.search_text",
         )
         .bind(a.id)
         .bind(&a.name)
@@ -106,6 +108,7 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
         .bind(a.company_id)
         .bind(a.location_id)
         .bind(now)
+        .bind(search_text(&[Some(&a.name), a.serial_number.as_ref(), a.inventory_number.as_ref()]))
         .execute(&mut *tx)
         .await?;
         for d in &a.districts {
@@ -187,6 +190,16 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
         .await?;
     }
     tx.commit().await
+}
+
+/// What catalog search matches against: the parts, lower-cased, space-joined.
+pub fn search_text(parts: &[Option<&String>]) -> String {
+    parts
+        .iter()
+        .flatten()
+        .map(|p| p.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub async fn asset(pool: &Pool, id: AssetId) -> sqlx::Result<Option<AssetView>> {
@@ -292,4 +305,93 @@ pub async fn first_asset_in(
         }
     }
     Ok(None)
+}
+
+/// Filters of the admin catalog page.
+#[derive(Debug, Clone, Default)]
+pub struct AssetFilter {
+    pub q: String,
+    pub district: Option<DistrictId>,
+    pub location: Option<LocationId>,
+    pub company: Option<CompanyId>,
+    /// Some(true): only assets with an active code; Some(false): only without.
+    pub has_code: Option<bool>,
+}
+
+/// An asset row of the admin catalog, with its first active code.
+#[derive(Debug, Clone, FromRow)]
+pub struct AssetRow {
+    pub id: AssetId,
+    pub name: String,
+    pub serial_number: Option<String>,
+    pub inventory_number: Option<String>,
+    pub address: Option<String>,
+    pub company_name: Option<String>,
+    pub code: Option<String>,
+    pub codes: i64,
+}
+
+/// One page of assets matching `f`, and how many match in all. Uses the
+/// indexes on location, company and district; search scans one column.
+pub async fn search_assets(pool: &Pool, f: &AssetFilter, limit: i64, offset: i64) -> sqlx::Result<(Vec<AssetRow>, i64)> {
+    let q = f.q.trim().to_lowercase();
+    let has_code = f.has_code.map(i64::from);
+    let filter = "(? = '' OR instr(a.search_text, ?) > 0)
+          AND (? IS NULL OR a.location_id = ?)
+          AND (? IS NULL OR a.company_id = ?)
+          AND (? IS NULL OR a.id IN (SELECT asset_id FROM catalog_asset_districts WHERE district_id = ?))
+          AND (? IS NULL OR ? = EXISTS (SELECT 1 FROM codes c WHERE c.target_kind = 'asset' AND c.target_id = a.id AND c.state = 'active'))";
+    macro_rules! bind_filter {
+        ($query:expr) => {
+            $query
+                .bind(&q)
+                .bind(&q)
+                .bind(f.location)
+                .bind(f.location)
+                .bind(f.company)
+                .bind(f.company)
+                .bind(f.district)
+                .bind(f.district)
+                .bind(has_code)
+                .bind(has_code)
+        };
+    }
+    let total: i64 = bind_filter!(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM catalog_assets a WHERE {filter}")))
+        .fetch_one(pool)
+        .await?;
+    let rows = bind_filter!(sqlx::query_as(&format!(
+        "SELECT a.id, a.name, a.serial_number, a.inventory_number, l.address, c.name AS company_name,
+                (SELECT code FROM codes k WHERE k.target_kind = 'asset' AND k.target_id = a.id AND k.state = 'active'
+                  ORDER BY k.created_at LIMIT 1) AS code,
+                (SELECT COUNT(*) FROM codes k WHERE k.target_kind = 'asset' AND k.target_id = a.id AND k.state = 'active') AS codes
+           FROM catalog_assets a
+           LEFT JOIN catalog_locations l ON l.id = a.location_id
+           LEFT JOIN catalog_companies c ON c.id = a.company_id
+          WHERE {filter}
+          ORDER BY a.name, a.id LIMIT ? OFFSET ?"
+    )))
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    Ok((rows, total))
+}
+
+/// Every asset matching `f` that has no active code (for bulk creation).
+pub async fn assets_without_code(pool: &Pool, f: &AssetFilter) -> sqlx::Result<Vec<AssetId>> {
+    let f = AssetFilter { has_code: Some(false), ..f.clone() };
+    let (rows, _) = search_assets(pool, &f, 100_000, 0).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+pub async fn locations(pool: &Pool) -> sqlx::Result<Vec<LocationView>> {
+    sqlx::query_as("SELECT id, address, description FROM catalog_locations ORDER BY address, description")
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn companies(pool: &Pool) -> sqlx::Result<Vec<(CompanyId, String)>> {
+    sqlx::query_as("SELECT id, name FROM catalog_companies ORDER BY name")
+        .fetch_all(pool)
+        .await
 }

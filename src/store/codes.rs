@@ -165,3 +165,104 @@ pub async fn revoke(pool: &Pool, code: &Code) -> sqlx::Result<bool> {
         .rows_affected();
     Ok(n == 1)
 }
+
+/// A code with what the admin list shows next to it.
+#[derive(Debug, Clone)]
+pub struct CodeListItem {
+    pub record: CodeRecord,
+    pub requests: i64,
+}
+
+/// Codes, newest first, optionally only one state and matching `q` (a code
+/// or a label), with their request counts; and the total for paging.
+pub async fn page(pool: &Pool, state: Option<State>, q: &str, limit: i64, offset: i64) -> sqlx::Result<(Vec<CodeListItem>, i64)> {
+    let state = state.map(|s| match s {
+        State::Active => "active",
+        State::Revoked => "revoked",
+        State::Unassigned => "unassigned",
+    });
+    let q = q.trim().to_uppercase();
+    let filter = "(? IS NULL OR state = ?) AND (? = '' OR code LIKE '%' || ? || '%' OR upper(COALESCE(label, '')) LIKE '%' || ? || '%')";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM codes WHERE {filter}"))
+        .bind(state)
+        .bind(state)
+        .bind(&q)
+        .bind(&q)
+        .bind(&q)
+        .fetch_one(pool)
+        .await?;
+    let rows: Vec<(String, String, Option<i64>, Option<String>, String, Option<String>, i64, i64, Option<i64>, i64)> = sqlx::query_as(&format!(
+        "SELECT c.code, c.target_kind, c.target_id, c.label, c.state, c.replaced_by, c.created_at, c.scan_count,
+                c.last_scan_at, (SELECT COUNT(*) FROM requests r WHERE r.code = c.code)
+           FROM codes c WHERE {filter} ORDER BY c.created_at DESC, c.code LIMIT ? OFFSET ?"
+    ))
+    .bind(state)
+    .bind(state)
+    .bind(&q)
+    .bind(&q)
+    .bind(&q)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let items = rows
+        .into_iter()
+        .filter_map(|(code, target_kind, target_id, label, state, replaced_by, created_at, scan_count, last_scan_at, requests)| {
+            let record = Row { code, target_kind, target_id, label, state, replaced_by, created_at, scan_count, last_scan_at }.into_record()?;
+            Some(CodeListItem { record, requests })
+        })
+        .collect();
+    Ok((items, total))
+}
+
+pub async fn request_count(pool: &Pool, code: &Code) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE code = ?")
+        .bind(code.as_str())
+        .fetch_one(pool)
+        .await
+}
+
+/// Active codes pointing at `target`.
+pub async fn for_target(pool: &Pool, target: Target) -> sqlx::Result<Vec<CodeRecord>> {
+    let (kind, id) = target.parts();
+    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} WHERE target_kind = ? AND target_id = ? AND state = 'active' ORDER BY created_at"))
+        .bind(kind)
+        .bind(id)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().filter_map(Row::into_record).collect())
+}
+
+/// Replaces a code with a new one for the same target: the old sticker then
+/// says it was replaced. Returns the new code.
+pub async fn rotate(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<Option<Code>> {
+    let Some(old) = get(pool, code).await? else {
+        return Ok(None);
+    };
+    if old.state != State::Active {
+        return Ok(None);
+    }
+    let new = create(pool, old.target, old.label.as_deref(), now).await?;
+    sqlx::query("UPDATE codes SET state = 'revoked', replaced_by = ?, rotated_at = ? WHERE code = ?")
+        .bind(new.as_str())
+        .bind(now)
+        .bind(code.as_str())
+        .execute(pool)
+        .await?;
+    Ok(Some(new))
+}
+
+/// Points a code (active or printed blank) at a new target; it becomes active.
+pub async fn retarget(pool: &Pool, code: &Code, target: Target) -> sqlx::Result<bool> {
+    let (kind, id) = target.parts();
+    let n = sqlx::query(
+        "UPDATE codes SET target_kind = ?, target_id = ?, state = 'active' WHERE code = ? AND state <> 'revoked'",
+    )
+    .bind(kind)
+    .bind(id)
+    .bind(code.as_str())
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}

@@ -3,6 +3,7 @@
 //! SQLite in WAL mode is the embedded default. Every query here is plain SQL that
 //! callers reach through functions, so handlers never see a connection.
 
+pub mod admins;
 pub mod catalog;
 pub mod codes;
 pub mod jobs;

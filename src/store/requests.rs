@@ -182,3 +182,63 @@ pub async fn count_by_status(pool: &Pool) -> sqlx::Result<Vec<(String, i64)>> {
         .fetch_all(pool)
         .await
 }
+
+/// A request as the admin list shows it.
+#[derive(Debug, Clone, FromRow)]
+pub struct RequestListItem {
+    pub id: String,
+    pub code: String,
+    pub asset_id: Option<AssetId>,
+    pub asset_name: Option<String>,
+    pub description: String,
+    pub status: String,
+    pub failure_reason: Option<String>,
+    pub task_number: Option<String>,
+    pub task_status_name: Option<String>,
+    pub created_at: i64,
+    pub last_error: Option<String>,
+    pub attempts: Option<i64>,
+}
+
+pub async fn page(pool: &Pool, status: Option<&str>, limit: i64, offset: i64) -> sqlx::Result<(Vec<RequestListItem>, i64)> {
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE (? IS NULL OR status = ?)")
+        .bind(status)
+        .bind(status)
+        .fetch_one(pool)
+        .await?;
+    let rows = sqlx::query_as(
+        "SELECT r.id, r.code, r.asset_id, a.name AS asset_name, r.description, r.status, r.failure_reason,
+                r.task_number, r.task_status_name, r.created_at, j.last_error, j.attempts
+           FROM requests r
+           LEFT JOIN catalog_assets a ON a.id = r.asset_id
+           LEFT JOIN jobs j ON j.request_id = r.id AND j.kind = 'create_task'
+          WHERE (? IS NULL OR r.status = ?)
+          ORDER BY r.created_at DESC LIMIT ? OFFSET ?",
+    )
+    .bind(status)
+    .bind(status)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    Ok((rows, total))
+}
+
+/// Sends a failed request again: back to `accepted` with a fresh job, in one
+/// transaction. The same UUID is the stamp, so HubEx still cannot get two tasks.
+pub async fn retry(pool: &Pool, id: &str, now: i64) -> sqlx::Result<bool> {
+    let mut tx = pool.begin().await?;
+    let n = sqlx::query(
+        "UPDATE requests SET status = 'accepted', failure_reason = NULL, updated_at = ? WHERE id = ? AND status = 'failed'",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        super::jobs::enqueue(&mut tx, "create_task", id, now).await?;
+    }
+    tx.commit().await?;
+    Ok(n == 1)
+}

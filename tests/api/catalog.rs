@@ -19,7 +19,7 @@ async fn sync_reads_every_page_of_every_list() {
         .await
         .unwrap()
         .0;
-    let report = qrdesk::catalog::sync(pool, backend.as_ref()).await.unwrap();
+    let report = qrdesk::catalog::sync(pool, backend.as_ref(), &qrdesk::backend::NoProgress).await.unwrap();
     assert_eq!(
         (
             report.districts,
@@ -101,7 +101,7 @@ async fn scans_work_and_requests_are_kept_while_hubex_is_down() {
         .await
         .unwrap()
         .0;
-    let err = qrdesk::catalog::sync(app.pool(), backend.as_ref())
+    let err = qrdesk::catalog::sync(app.pool(), backend.as_ref(), &qrdesk::backend::NoProgress)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("503"), "{err}");

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use super::types as wire;
 use crate::backend::{
     Asset, AssetId, BackendError, BoxFuture, CatalogSnapshot, Company, CompanyId, CreatedTask,
-    Criticality, District, DistrictId, Location, LocationId, Named, NewTask, TaskBackend, TaskId,
-    TaskState, UserId,
+    Criticality, District, DistrictId, Location, LocationId, Named, NewTask, Progress, TaskBackend,
+    TaskId, TaskState, UserId,
 };
 
 /// Refresh the access token this long before HubEx says it expires.
@@ -244,7 +244,8 @@ impl HubexClient {
             .collect())
     }
 
-    async fn catalog(&self) -> Result<CatalogSnapshot, BackendError> {
+    async fn catalog(&self, progress: &dyn Progress) -> Result<CatalogSnapshot, BackendError> {
+        progress.step("districts", 0, 0);
         let districts: Vec<District> = self
             .get_all::<wire::District>("/ES/Districts")
             .await?
@@ -255,6 +256,7 @@ impl HubexClient {
                 parent_id: d.parent_id.map(DistrictId),
             })
             .collect();
+        progress.step("locations", 0, 0);
         let locations = self
             .get_all::<wire::Location>("/ES/Locations")
             .await?
@@ -267,6 +269,7 @@ impl HubexClient {
                 })
             })
             .collect();
+        progress.step("companies", 0, 0);
         let companies = self
             .get_all::<wire::Company>("/ES/Companies")
             .await?
@@ -278,7 +281,10 @@ impl HubexClient {
                 })
             })
             .collect();
+        progress.step("assets", 0, 0);
         let raw_assets = self.get_all::<wire::Asset>("/ES/Assets").await?;
+        let total = raw_assets.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
         // One call per asset; a few at a time keeps within HubEx's rate limits.
         let assets: Vec<Asset> = stream::iter(
             raw_assets
@@ -286,9 +292,11 @@ impl HubexClient {
                 .filter_map(|(k, a)| Some((a.id.or(k)?, a))),
         )
         .map(|(id, a)| {
-            let districts = &districts;
+            let (districts, done) = (&districts, &done);
             async move {
                 let in_districts = self.asset_districts(id, districts).await?;
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                progress.step("asset districts", n, total);
                 Ok::<_, BackendError>(Asset {
                     id: AssetId(id),
                     name: a.name,
@@ -317,6 +325,7 @@ impl HubexClient {
                 })
                 .collect()
         };
+        progress.step("dictionaries", 0, 0);
         let task_types = dictionary(self.get_all("/WORK/TaskTypes").await?);
         let request_methods = dictionary(self.get_all("/WORK/RequestMethods").await?);
         let criticalities = self
@@ -461,8 +470,8 @@ impl TaskBackend for HubexClient {
         Box::pin(self.state(id))
     }
 
-    fn fetch_catalog(&self) -> BoxFuture<'_, Result<CatalogSnapshot, BackendError>> {
-        Box::pin(self.catalog())
+    fn fetch_catalog<'a>(&'a self, progress: &'a dyn Progress) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>> {
+        Box::pin(self.catalog(progress))
     }
 }
 

@@ -1,0 +1,272 @@
+//! Staff accounts, their sessions, sign-in throttling and the audit log.
+
+use sqlx::FromRow;
+
+use super::Pool;
+use crate::codes::{encode_base32, hex_sha256, random_bytes};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Viewer,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Role::Owner => "Владелец",
+            Role::Admin => "Администратор",
+            Role::Viewer => "Наблюдатель",
+        }
+    }
+
+    /// Can change codes, print, retry requests, sync.
+    pub fn can_edit(self) -> bool {
+        self >= Role::Admin
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub created_at: i64,
+}
+
+#[derive(FromRow)]
+struct Row {
+    id: i64,
+    email: String,
+    role: String,
+    created_at: i64,
+}
+
+impl From<Row> for Admin {
+    fn from(r: Row) -> Admin {
+        Admin {
+            id: r.id,
+            email: r.email,
+            role: Role::parse(&r.role).unwrap_or(Role::Viewer),
+            created_at: r.created_at,
+        }
+    }
+}
+
+pub async fn count(pool: &Pool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM admins").fetch_one(pool).await
+}
+
+pub async fn count_owners(pool: &Pool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM admins WHERE role = 'owner'")
+        .fetch_one(pool)
+        .await
+}
+
+/// Creates an account; `None` if the e-mail is taken.
+pub async fn create(pool: &Pool, email: &str, password_hash: &str, role: Role, now: i64) -> sqlx::Result<Option<i64>> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO admins (email, password_hash, role, created_at, password_changed_at)
+         VALUES (?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(email)
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(now)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    Ok(id)
+}
+
+/// The account and its password hash, for signing in.
+pub async fn by_email(pool: &Pool, email: &str) -> sqlx::Result<Option<(Admin, String)>> {
+    let row: Option<(i64, String, String, i64, String)> =
+        sqlx::query_as("SELECT id, email, role, created_at, password_hash FROM admins WHERE email = ?")
+            .bind(email)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(id, email, role, created_at, hash)| {
+        (
+            Row {
+                id,
+                email,
+                role,
+                created_at,
+            }
+            .into(),
+            hash,
+        )
+    }))
+}
+
+pub async fn password_hash(pool: &Pool, id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT password_hash FROM admins WHERE id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn get(pool: &Pool, id: i64) -> sqlx::Result<Option<Admin>> {
+    let row: Option<Row> = sqlx::query_as("SELECT id, email, role, created_at FROM admins WHERE id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(Into::into))
+}
+
+pub async fn list(pool: &Pool) -> sqlx::Result<Vec<Admin>> {
+    let rows: Vec<Row> = sqlx::query_as("SELECT id, email, role, created_at FROM admins ORDER BY email")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn set_role(pool: &Pool, id: i64, role: Role) -> sqlx::Result<()> {
+    sqlx::query("UPDATE admins SET role = ? WHERE id = ?")
+        .bind(role.as_str())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(pool: &Pool, id: i64) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM admins WHERE id = ?").bind(id).execute(pool).await?;
+    Ok(())
+}
+
+/// Sets a new password and ends every session of the account except `keep`.
+pub async fn set_password(pool: &Pool, id: i64, hash: &str, keep: Option<&str>, now: i64) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("UPDATE admins SET password_hash = ?, password_changed_at = ? WHERE id = ?")
+        .bind(hash)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE admin_id = ? AND id_hash <> ?")
+        .bind(id)
+        .bind(keep.unwrap_or(""))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// A signed-in session as its cookie finds it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub admin: Admin,
+    pub id_hash: String,
+    pub csrf: String,
+}
+
+/// Starts a session; returns the cookie value (only its hash is stored).
+pub async fn start_session(pool: &Pool, admin_id: i64, lifetime_ms: i64, now: i64) -> sqlx::Result<String> {
+    let token = encode_base32(&random_bytes::<32>());
+    let csrf = encode_base32(&random_bytes::<20>());
+    sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+        .bind(now)
+        .execute(pool)
+        .await?;
+    sqlx::query("INSERT INTO sessions (id_hash, admin_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(hex_sha256(token.as_bytes()))
+        .bind(admin_id)
+        .bind(csrf)
+        .bind(now)
+        .bind(now + lifetime_ms)
+        .execute(pool)
+        .await?;
+    Ok(token)
+}
+
+pub async fn session(pool: &Pool, token: &str, now: i64) -> sqlx::Result<Option<Session>> {
+    let hash = hex_sha256(token.as_bytes());
+    let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
+        "SELECT a.id, a.email, a.role, a.created_at, s.csrf FROM sessions s JOIN admins a ON a.id = s.admin_id
+          WHERE s.id_hash = ? AND s.expires_at > ?",
+    )
+    .bind(&hash)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|(id, email, role, created_at, csrf)| Session {
+        admin: Row {
+            id,
+            email,
+            role,
+            created_at,
+        }
+        .into(),
+        id_hash: hash,
+        csrf,
+    }))
+}
+
+pub async fn end_session(pool: &Pool, id_hash: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+        .bind(id_hash)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn record_failure(pool: &Pool, keys: &[String], now: i64) -> sqlx::Result<()> {
+    for key in keys {
+        sqlx::query("INSERT INTO login_failures (key, at) VALUES (?, ?)")
+            .bind(key)
+            .bind(now)
+            .execute(pool)
+            .await?;
+    }
+    sqlx::query("DELETE FROM login_failures WHERE at < ?")
+        .bind(now - 24 * 3600 * 1000)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn failures_since(pool: &Pool, key: &str, since: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?")
+        .bind(key)
+        .bind(since)
+        .fetch_one(pool)
+        .await
+}
+
+pub async fn clear_failures(pool: &Pool, key: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM login_failures WHERE key = ?")
+        .bind(key)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn audit(pool: &Pool, admin_id: Option<i64>, action: &str, detail: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO audit_log (at, admin_id, action, detail) VALUES (?, ?, ?, ?)")
+        .bind(now)
+        .bind(admin_id)
+        .bind(action)
+        .bind(detail)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
