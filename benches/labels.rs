@@ -31,7 +31,10 @@ fn main() {
         template: templates::find("avery-l7160").expect("template"),
         skip: 0,
         offset: (0.0, 0.0),
-        style: Style { cta: DEFAULT_CTA.into(), org: Some("ООО «Сервис-Инжиниринг»".into()) },
+        style: Style {
+            cta: DEFAULT_CTA.into(),
+            org: Some("ООО «Сервис-Инжиниринг»".into()),
+        },
     };
 
     let runs = 5;
@@ -40,7 +43,10 @@ fn main() {
     let mut size = 0;
     for _ in 0..runs {
         let t = Instant::now();
-        let n: usize = labels.iter().map(|l| QrMatrix::new(&l.url).unwrap().width).sum();
+        let n: usize = labels
+            .iter()
+            .map(|l| QrMatrix::new(&l.url).unwrap().width)
+            .sum();
         baseline.push(t.elapsed());
         assert!(n > 0);
 
@@ -50,8 +56,21 @@ fn main() {
         size = pdf.len();
     }
     let (base, pdf) = (median(baseline), median(pdf_times));
-    println!("labels: 1000 on avery-l7160 ({} sheets), median of {runs} runs", 1000usize.div_ceil(21));
-    println!("  baseline, QR encoding only: {:>8.1} ms", base.as_secs_f64() * 1e3);
-    println!("  full PDF:                   {:>8.1} ms  ({:.2}× the baseline; target < 1000 ms)", pdf.as_secs_f64() * 1e3, pdf.as_secs_f64() / base.as_secs_f64());
-    println!("  PDF size:                   {:>8.1} KB  (target < 2048 KB)", size as f64 / 1024.0);
+    println!(
+        "labels: 1000 on avery-l7160 ({} sheets), median of {runs} runs",
+        1000usize.div_ceil(21)
+    );
+    println!(
+        "  baseline, QR encoding only: {:>8.1} ms",
+        base.as_secs_f64() * 1e3
+    );
+    println!(
+        "  full PDF:                   {:>8.1} ms  ({:.2}× the baseline; target < 1000 ms)",
+        pdf.as_secs_f64() * 1e3,
+        pdf.as_secs_f64() / base.as_secs_f64()
+    );
+    println!(
+        "  PDF size:                   {:>8.1} KB  (target < 2048 KB)",
+        size as f64 / 1024.0
+    );
 }

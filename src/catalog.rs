@@ -83,7 +83,11 @@ impl crate::backend::Progress for SyncTracker {
 }
 
 /// Runs a sync in the background unless one is running; false if one was.
-pub fn sync_in_background(pool: Pool, backend: Arc<dyn TaskBackend>, tracker: Arc<SyncTracker>) -> bool {
+pub fn sync_in_background(
+    pool: Pool,
+    backend: Arc<dyn TaskBackend>,
+    tracker: Arc<SyncTracker>,
+) -> bool {
     if !tracker.begin() {
         return false;
     }
@@ -95,7 +99,9 @@ async fn run_tracked(pool: &Pool, backend: &dyn TaskBackend, tracker: &SyncTrack
     let result = sync(pool, backend, tracker).await;
     match &result {
         Ok(report) => tracing::info!(%report, "catalog synced"),
-        Err(e) => tracing::warn!(error = %format!("{e:#}"), "catalog sync failed; the stored catalog stays in use"),
+        Err(e) => {
+            tracing::warn!(error = %format!("{e:#}"), "catalog sync failed; the stored catalog stays in use")
+        }
     }
     tracker.update(|s| {
         s.running = false;
@@ -108,7 +114,11 @@ async fn run_tracked(pool: &Pool, backend: &dyn TaskBackend, tracker: &SyncTrack
 }
 
 /// Pulls the whole catalog and replaces the local mirror in one transaction.
-pub async fn sync(pool: &Pool, backend: &dyn TaskBackend, progress: &dyn crate::backend::Progress) -> anyhow::Result<SyncReport> {
+pub async fn sync(
+    pool: &Pool,
+    backend: &dyn TaskBackend,
+    progress: &dyn crate::backend::Progress,
+) -> anyhow::Result<SyncReport> {
     let result = async {
         let snap = backend.fetch_catalog(progress).await?;
         progress.step("saving", 0, 0);

@@ -6,6 +6,7 @@
 /// Shown in static-file URLs so a new release is never served a cached old file.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+pub mod admin;
 pub mod backend;
 pub mod catalog;
 pub mod codes;
@@ -54,6 +55,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(intake::router())
+        .merge(admin::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/static/{name}", get(web::static_file))
@@ -173,6 +175,9 @@ impl App {
         }
 
         let secret = Arc::new(store::installation_secret(&pool).await?);
+        if let Some(link) = admin::auth::setup_link(&pool, &public_url).await? {
+            tracing::warn!("no admin accounts yet: open {link} to create the owner (one-time link), or run `qrdesk admin create --email … --role owner`");
+        }
         let config = Arc::new(config);
         let (shutdown, shutdown_rx) = watch::channel(false);
         let worker_handle = WorkerHandle::default();

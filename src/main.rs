@@ -35,6 +35,9 @@ enum Command {
     /// Create, list and revoke sticker codes.
     #[command(subcommand)]
     Codes(CodesCommand),
+    /// Staff accounts for the admin area.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// Label templates, sheets, ZPL and posters.
     #[command(subcommand)]
     Labels(LabelsCommand),
@@ -56,6 +59,19 @@ enum CodesCommand {
     },
     /// Turn a code off; its sticker then shows a "no longer in use" page.
     Revoke { code: String },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an account. The password is read from standard input when it is
+    /// piped; otherwise one is generated and printed once.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// owner, admin or viewer.
+        #[arg(long, default_value = "admin")]
+        role: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -180,12 +196,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync => {
             let pool = store::open(&config.database_url(), 2).await?;
             let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
-            let report = catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress).await?;
+            let report =
+                catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress).await?;
             println!("catalog synced: {report}");
             Ok(())
         }
         Command::Codes(cmd) => codes(config, cmd).await,
         Command::Labels(cmd) => labels(config, cmd).await,
+        Command::Admin(AdminCommand::Create { email, role }) => {
+            admin_create(config, &email, &role).await
+        }
         Command::HubexSim { listen } => {
             let sim = qrdesk::backend::hubex::sim::Simulator::new();
             let listener = tokio::net::TcpListener::bind(&listen)
@@ -205,6 +225,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let simulator = config.hubex.mode == HubexMode::Simulator;
     let app = App::start(config.clone(), None).await?;
     println!("qrdesk is running at {}/", app.public_url);
+    println!("Admin area: {}/admin", app.public_url);
     if simulator {
         let demo = demo_code(&app.pool, &config).await?;
         println!(
@@ -233,6 +254,44 @@ async fn demo_code(pool: &store::Pool, config: &Config) -> anyhow::Result<Option
     };
     let code = code_store::create(pool, Target::Asset(asset), None, store::now_ms()).await?;
     Ok(Some(code))
+}
+
+async fn admin_create(config: Config, email: &str, role: &str) -> anyhow::Result<()> {
+    use qrdesk::admin::auth;
+    use qrdesk::store::admins::{self, Role};
+    use std::io::{BufRead, IsTerminal};
+    let email = auth::normalise_email(email).context("not an e-mail address")?;
+    let role = Role::parse(role).context("--role must be owner, admin or viewer")?;
+    let stdin = std::io::stdin();
+    let (password, generated) = if stdin.is_terminal() {
+        (auth::generate_password(), true)
+    } else {
+        let mut line = String::new();
+        stdin.lock().read_line(&mut line)?;
+        (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+    };
+    if let Some(problem) = auth::password_problem(&password) {
+        anyhow::bail!("{problem}");
+    }
+    let pool = store::open(&config.database_url(), 2).await?;
+    let hash = auth::hash_blocking(password.clone()).await?;
+    let now = store::now_ms();
+    admins::create(&pool, &email, &hash, role, now)
+        .await?
+        .with_context(|| format!("an account for {email} already exists"))?;
+    admins::audit(
+        &pool,
+        None,
+        "user-add-cli",
+        &format!("{email} {}", role.as_str()),
+        now,
+    )
+    .await?;
+    println!("created {} account {email}", role.as_str());
+    if generated {
+        println!("password (shown once): {password}");
+    }
+    Ok(())
 }
 
 /// The base URL codes are printed with when no server is running.

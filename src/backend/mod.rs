@@ -183,7 +183,10 @@ pub trait TaskBackend: Send + Sync + 'static {
     fn task_state(&self, id: TaskId) -> BoxFuture<'_, Result<TaskState, BackendError>>;
 
     /// Reads the whole catalog, reporting how far it got.
-    fn fetch_catalog<'a>(&'a self, progress: &'a dyn Progress) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>>;
+    fn fetch_catalog<'a>(
+        &'a self,
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>>;
 }
 
 /// Where a long read reports how far it got (the admin page shows it).

@@ -4,6 +4,8 @@
 pub mod form;
 mod status;
 
+pub use status::format_local;
+
 use std::net::SocketAddr;
 
 use askama::Template;
@@ -100,28 +102,20 @@ struct FormTarget {
 enum Unusable {
     Unknown,
     Revoked,
+    /// Revoked because a new sticker replaced it.
+    Replaced,
     Unassigned,
 }
 
 fn unusable_page(u: Unusable, lang: Lang) -> Response {
     let t = lang.texts();
-    match u {
-        Unusable::Unknown => web::message(
-            StatusCode::NOT_FOUND,
-            lang,
-            t.unknown_code_title,
-            t.unknown_code_text,
-        ),
-        Unusable::Revoked => {
-            web::message(StatusCode::NOT_FOUND, lang, t.revoked_title, t.revoked_text)
-        }
-        Unusable::Unassigned => web::message(
-            StatusCode::NOT_FOUND,
-            lang,
-            t.unassigned_title,
-            t.unassigned_text,
-        ),
-    }
+    let (title, text) = match u {
+        Unusable::Unknown => (t.unknown_code_title, t.unknown_code_text),
+        Unusable::Revoked => (t.revoked_title, t.revoked_text),
+        Unusable::Replaced => (t.replaced_title, t.replaced_text),
+        Unusable::Unassigned => (t.unassigned_title, t.unassigned_text),
+    };
+    web::message(StatusCode::NOT_FOUND, lang, title, text)
 }
 
 /// Loads a code and what it points at, from the local database only.
@@ -133,6 +127,7 @@ async fn resolve(
         return Ok(Err(Unusable::Unknown));
     };
     match record.state {
+        CodeState::Revoked if record.replaced_by.is_some() => return Ok(Err(Unusable::Replaced)),
         CodeState::Revoked => return Ok(Err(Unusable::Revoked)),
         CodeState::Unassigned => return Ok(Err(Unusable::Unassigned)),
         CodeState::Active => {}
@@ -283,6 +278,14 @@ async fn show_code(
     };
     let (_, target) = match resolved {
         Ok(found) => found,
+        // Staff scanning a blank sticker get to assign it.
+        Err(Unusable::Unassigned)
+            if crate::admin::auth::session_from(&state, &headers)
+                .await
+                .is_some() =>
+        {
+            return Redirect::to(&format!("/admin/codes/{code}")).into_response();
+        }
         Err(u) => return unusable_page(u, lang),
     };
     if let Err(e) = code_store::record_scan(&state.pool, &code, store::now_ms()).await {

@@ -72,7 +72,9 @@ impl From<Row> for Admin {
 }
 
 pub async fn count(pool: &Pool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM admins").fetch_one(pool).await
+    sqlx::query_scalar("SELECT COUNT(*) FROM admins")
+        .fetch_one(pool)
+        .await
 }
 
 pub async fn count_owners(pool: &Pool) -> sqlx::Result<i64> {
@@ -82,7 +84,13 @@ pub async fn count_owners(pool: &Pool) -> sqlx::Result<i64> {
 }
 
 /// Creates an account; `None` if the e-mail is taken.
-pub async fn create(pool: &Pool, email: &str, password_hash: &str, role: Role, now: i64) -> sqlx::Result<Option<i64>> {
+pub async fn create(
+    pool: &Pool,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+    now: i64,
+) -> sqlx::Result<Option<i64>> {
     let id = sqlx::query_scalar(
         "INSERT INTO admins (email, password_hash, role, created_at, password_changed_at)
          VALUES (?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING id",
@@ -99,11 +107,12 @@ pub async fn create(pool: &Pool, email: &str, password_hash: &str, role: Role, n
 
 /// The account and its password hash, for signing in.
 pub async fn by_email(pool: &Pool, email: &str) -> sqlx::Result<Option<(Admin, String)>> {
-    let row: Option<(i64, String, String, i64, String)> =
-        sqlx::query_as("SELECT id, email, role, created_at, password_hash FROM admins WHERE email = ?")
-            .bind(email)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
+        "SELECT id, email, role, created_at, password_hash FROM admins WHERE email = ?",
+    )
+    .bind(email)
+    .fetch_optional(pool)
+    .await?;
     Ok(row.map(|(id, email, role, created_at, hash)| {
         (
             Row {
@@ -126,17 +135,19 @@ pub async fn password_hash(pool: &Pool, id: i64) -> sqlx::Result<Option<String>>
 }
 
 pub async fn get(pool: &Pool, id: i64) -> sqlx::Result<Option<Admin>> {
-    let row: Option<Row> = sqlx::query_as("SELECT id, email, role, created_at FROM admins WHERE id = ?")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let row: Option<Row> =
+        sqlx::query_as("SELECT id, email, role, created_at FROM admins WHERE id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
     Ok(row.map(Into::into))
 }
 
 pub async fn list(pool: &Pool) -> sqlx::Result<Vec<Admin>> {
-    let rows: Vec<Row> = sqlx::query_as("SELECT id, email, role, created_at FROM admins ORDER BY email")
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<Row> =
+        sqlx::query_as("SELECT id, email, role, created_at FROM admins ORDER BY email")
+            .fetch_all(pool)
+            .await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
@@ -150,12 +161,21 @@ pub async fn set_role(pool: &Pool, id: i64, role: Role) -> sqlx::Result<()> {
 }
 
 pub async fn delete(pool: &Pool, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM admins WHERE id = ?").bind(id).execute(pool).await?;
+    sqlx::query("DELETE FROM admins WHERE id = ?")
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
 /// Sets a new password and ends every session of the account except `keep`.
-pub async fn set_password(pool: &Pool, id: i64, hash: &str, keep: Option<&str>, now: i64) -> sqlx::Result<()> {
+pub async fn set_password(
+    pool: &Pool,
+    id: i64,
+    hash: &str,
+    keep: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query("UPDATE admins SET password_hash = ?, password_changed_at = ? WHERE id = ?")
         .bind(hash)
@@ -180,7 +200,12 @@ pub struct Session {
 }
 
 /// Starts a session; returns the cookie value (only its hash is stored).
-pub async fn start_session(pool: &Pool, admin_id: i64, lifetime_ms: i64, now: i64) -> sqlx::Result<String> {
+pub async fn start_session(
+    pool: &Pool,
+    admin_id: i64,
+    lifetime_ms: i64,
+    now: i64,
+) -> sqlx::Result<String> {
     let token = encode_base32(&random_bytes::<32>());
     let csrf = encode_base32(&random_bytes::<20>());
     sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
@@ -260,7 +285,13 @@ pub async fn clear_failures(pool: &Pool, key: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
-pub async fn audit(pool: &Pool, admin_id: Option<i64>, action: &str, detail: &str, now: i64) -> sqlx::Result<()> {
+pub async fn audit(
+    pool: &Pool,
+    admin_id: Option<i64>,
+    action: &str,
+    detail: &str,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO audit_log (at, admin_id, action, detail) VALUES (?, ?, ?, ?)")
         .bind(now)
         .bind(admin_id)

@@ -333,7 +333,12 @@ pub struct AssetRow {
 
 /// One page of assets matching `f`, and how many match in all. Uses the
 /// indexes on location, company and district; search scans one column.
-pub async fn search_assets(pool: &Pool, f: &AssetFilter, limit: i64, offset: i64) -> sqlx::Result<(Vec<AssetRow>, i64)> {
+pub async fn search_assets(
+    pool: &Pool,
+    f: &AssetFilter,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<AssetRow>, i64)> {
     let q = f.q.trim().to_lowercase();
     let has_code = f.has_code.map(i64::from);
     let filter = "(? = '' OR instr(a.search_text, ?) > 0)
@@ -356,9 +361,11 @@ pub async fn search_assets(pool: &Pool, f: &AssetFilter, limit: i64, offset: i64
                 .bind(has_code)
         };
     }
-    let total: i64 = bind_filter!(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM catalog_assets a WHERE {filter}")))
-        .fetch_one(pool)
-        .await?;
+    let total: i64 = bind_filter!(sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM catalog_assets a WHERE {filter}"
+    )))
+    .fetch_one(pool)
+    .await?;
     let rows = bind_filter!(sqlx::query_as(&format!(
         "SELECT a.id, a.name, a.serial_number, a.inventory_number, l.address, c.name AS company_name,
                 (SELECT code FROM codes k WHERE k.target_kind = 'asset' AND k.target_id = a.id AND k.state = 'active'
@@ -379,15 +386,20 @@ pub async fn search_assets(pool: &Pool, f: &AssetFilter, limit: i64, offset: i64
 
 /// Every asset matching `f` that has no active code (for bulk creation).
 pub async fn assets_without_code(pool: &Pool, f: &AssetFilter) -> sqlx::Result<Vec<AssetId>> {
-    let f = AssetFilter { has_code: Some(false), ..f.clone() };
+    let f = AssetFilter {
+        has_code: Some(false),
+        ..f.clone()
+    };
     let (rows, _) = search_assets(pool, &f, 100_000, 0).await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
 pub async fn locations(pool: &Pool) -> sqlx::Result<Vec<LocationView>> {
-    sqlx::query_as("SELECT id, address, description FROM catalog_locations ORDER BY address, description")
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(
+        "SELECT id, address, description FROM catalog_locations ORDER BY address, description",
+    )
+    .fetch_all(pool)
+    .await
 }
 
 pub async fn companies(pool: &Pool) -> sqlx::Result<Vec<(CompanyId, String)>> {

@@ -166,6 +166,13 @@ pub async fn revoke(pool: &Pool, code: &Code) -> sqlx::Result<bool> {
     Ok(n == 1)
 }
 
+#[derive(FromRow)]
+struct ListRow {
+    #[sqlx(flatten)]
+    row: Row,
+    requests: i64,
+}
+
 /// A code with what the admin list shows next to it.
 #[derive(Debug, Clone)]
 pub struct CodeListItem {
@@ -175,7 +182,13 @@ pub struct CodeListItem {
 
 /// Codes, newest first, optionally only one state and matching `q` (a code
 /// or a label), with their request counts; and the total for paging.
-pub async fn page(pool: &Pool, state: Option<State>, q: &str, limit: i64, offset: i64) -> sqlx::Result<(Vec<CodeListItem>, i64)> {
+pub async fn page(
+    pool: &Pool,
+    state: Option<State>,
+    q: &str,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<CodeListItem>, i64)> {
     let state = state.map(|s| match s {
         State::Active => "active",
         State::Revoked => "revoked",
@@ -191,9 +204,9 @@ pub async fn page(pool: &Pool, state: Option<State>, q: &str, limit: i64, offset
         .bind(&q)
         .fetch_one(pool)
         .await?;
-    let rows: Vec<(String, String, Option<i64>, Option<String>, String, Option<String>, i64, i64, Option<i64>, i64)> = sqlx::query_as(&format!(
+    let rows: Vec<ListRow> = sqlx::query_as(&format!(
         "SELECT c.code, c.target_kind, c.target_id, c.label, c.state, c.replaced_by, c.created_at, c.scan_count,
-                c.last_scan_at, (SELECT COUNT(*) FROM requests r WHERE r.code = c.code)
+                c.last_scan_at, (SELECT COUNT(*) FROM requests r WHERE r.code = c.code) AS requests
            FROM codes c WHERE {filter} ORDER BY c.created_at DESC, c.code LIMIT ? OFFSET ?"
     ))
     .bind(state)
@@ -207,9 +220,11 @@ pub async fn page(pool: &Pool, state: Option<State>, q: &str, limit: i64, offset
     .await?;
     let items = rows
         .into_iter()
-        .filter_map(|(code, target_kind, target_id, label, state, replaced_by, created_at, scan_count, last_scan_at, requests)| {
-            let record = Row { code, target_kind, target_id, label, state, replaced_by, created_at, scan_count, last_scan_at }.into_record()?;
-            Some(CodeListItem { record, requests })
+        .filter_map(|r| {
+            Some(CodeListItem {
+                record: r.row.into_record()?,
+                requests: r.requests,
+            })
         })
         .collect();
     Ok((items, total))
@@ -225,11 +240,13 @@ pub async fn request_count(pool: &Pool, code: &Code) -> sqlx::Result<i64> {
 /// Active codes pointing at `target`.
 pub async fn for_target(pool: &Pool, target: Target) -> sqlx::Result<Vec<CodeRecord>> {
     let (kind, id) = target.parts();
-    let rows: Vec<Row> = sqlx::query_as(&format!("{SELECT} WHERE target_kind = ? AND target_id = ? AND state = 'active' ORDER BY created_at"))
-        .bind(kind)
-        .bind(id)
-        .fetch_all(pool)
-        .await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "{SELECT} WHERE target_kind = ? AND target_id = ? AND state = 'active' ORDER BY created_at"
+    ))
+    .bind(kind)
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
     Ok(rows.into_iter().filter_map(Row::into_record).collect())
 }
 
@@ -243,12 +260,14 @@ pub async fn rotate(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<Option<C
         return Ok(None);
     }
     let new = create(pool, old.target, old.label.as_deref(), now).await?;
-    sqlx::query("UPDATE codes SET state = 'revoked', replaced_by = ?, rotated_at = ? WHERE code = ?")
-        .bind(new.as_str())
-        .bind(now)
-        .bind(code.as_str())
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE codes SET state = 'revoked', replaced_by = ?, rotated_at = ? WHERE code = ?",
+    )
+    .bind(new.as_str())
+    .bind(now)
+    .bind(code.as_str())
+    .execute(pool)
+    .await?;
     Ok(Some(new))
 }
 

@@ -200,12 +200,18 @@ pub struct RequestListItem {
     pub attempts: Option<i64>,
 }
 
-pub async fn page(pool: &Pool, status: Option<&str>, limit: i64, offset: i64) -> sqlx::Result<(Vec<RequestListItem>, i64)> {
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE (? IS NULL OR status = ?)")
-        .bind(status)
-        .bind(status)
-        .fetch_one(pool)
-        .await?;
+pub async fn page(
+    pool: &Pool,
+    status: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<RequestListItem>, i64)> {
+    let total: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE (? IS NULL OR status = ?)")
+            .bind(status)
+            .bind(status)
+            .fetch_one(pool)
+            .await?;
     let rows = sqlx::query_as(
         "SELECT r.id, r.code, r.asset_id, a.name AS asset_name, r.description, r.status, r.failure_reason,
                 r.task_number, r.task_status_name, r.created_at, j.last_error, j.attempts

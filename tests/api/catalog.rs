@@ -19,7 +19,9 @@ async fn sync_reads_every_page_of_every_list() {
         .await
         .unwrap()
         .0;
-    let report = qrdesk::catalog::sync(pool, backend.as_ref(), &qrdesk::backend::NoProgress).await.unwrap();
+    let report = qrdesk::catalog::sync(pool, backend.as_ref(), &qrdesk::backend::NoProgress)
+        .await
+        .unwrap();
     assert_eq!(
         (
             report.districts,

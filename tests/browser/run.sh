@@ -12,4 +12,7 @@ npm ci --no-audit --no-fund --loglevel=error
 
 cd "$root"
 cargo build --quiet --bin qrdesk
-node "$here/intake.mjs" "$root/target/debug/qrdesk"
+status=0
+node "$here/intake.mjs" "$root/target/debug/qrdesk" || status=1
+node "$here/admin.mjs" "$root/target/debug/qrdesk" || status=1
+exit $status

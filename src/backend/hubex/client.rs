@@ -470,7 +470,10 @@ impl TaskBackend for HubexClient {
         Box::pin(self.state(id))
     }
 
-    fn fetch_catalog<'a>(&'a self, progress: &'a dyn Progress) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>> {
+    fn fetch_catalog<'a>(
+        &'a self,
+        progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>> {
         Box::pin(self.catalog(progress))
     }
 }

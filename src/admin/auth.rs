@@ -1,0 +1,447 @@
+//! Signing staff in and out: argon2id passwords, session cookies, CSRF tokens,
+//! sign-in throttling, and the one-time link that creates the first owner.
+
+use std::net::SocketAddr;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use askama::Template;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use crate::codes::{encode_base32, hex_sha256, random_bytes};
+use crate::store::admins::{self, Role, Session};
+use crate::store::{self, get_setting, set_setting};
+use crate::web::{self, render};
+use crate::AppState;
+
+pub const COOKIE: &str = "qrdesk_session";
+const SESSION_MS: i64 = 12 * 3600 * 1000;
+const WINDOW_MS: i64 = 15 * 60 * 1000;
+const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+const MAX_FAILURES_PER_IP: i64 = 20;
+pub const MIN_PASSWORD: usize = 10;
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::encode_b64(&random_bytes::<16>()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .to_string())
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Hashing is deliberately slow: keep it off the async threads.
+pub async fn hash_blocking(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
+async fn verify_blocking(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+/// A readable random password: 16 characters of the code alphabet.
+pub fn generate_password() -> String {
+    encode_base32(&random_bytes::<10>()).to_lowercase()
+}
+
+pub fn password_problem(password: &str) -> Option<&'static str> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD {
+        Some("Пароль слишком короткий: нужно не меньше 10 символов.")
+    } else if n > 200 {
+        Some("Пароль слишком длинный: не больше 200 символов.")
+    } else {
+        None
+    }
+}
+
+pub fn normalise_email(email: &str) -> Option<String> {
+    let e = email.trim().to_lowercase();
+    crate::intake::form::Email::parse(&e).map(|e| e.as_str().to_owned())
+}
+
+fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            kv.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_owned)
+        })
+}
+
+/// The signed-in staff member behind a request's cookie, if any.
+pub async fn session_from(state: &AppState, headers: &HeaderMap) -> Option<Session> {
+    let token = cookie_value(headers)?;
+    admins::session(&state.pool, &token, store::now_ms())
+        .await
+        .ok()
+        .flatten()
+}
+
+fn session_cookie(
+    state: &AppState,
+    token: &str,
+    max_age_secs: i64,
+) -> (header::HeaderName, String) {
+    let secure = if state.public_url.starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    (
+        header::SET_COOKIE,
+        format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"),
+    )
+}
+
+/// A signed-in staff member; pages that need one redirect to the sign-in page.
+pub struct Staff(pub Session);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match session_from(state, &parts.headers).await {
+            Some(s) => Ok(Staff(s)),
+            None => Err(Redirect::to("/admin/login").into_response()),
+        }
+    }
+}
+
+impl Staff {
+    /// For a state-changing form: same origin, the session's CSRF token, and
+    /// a role that may do it. `Some` is the page that refuses.
+    pub fn refusal(&self, headers: &HeaderMap, csrf: &str, need: Role) -> Option<Response> {
+        let token_ok = {
+            let a = hex_sha256(csrf.as_bytes());
+            let b = hex_sha256(self.0.csrf.as_bytes());
+            a == b
+        };
+        if !web::same_origin(headers) || !token_ok {
+            return Some(super::message(
+                StatusCode::FORBIDDEN,
+                "Форма устарела",
+                "Обновите страницу и повторите действие.",
+            ));
+        }
+        if self.0.admin.role < need {
+            return Some(super::message(
+                StatusCode::FORBIDDEN,
+                "Недостаточно прав",
+                "Это действие доступно администраторам. Попросите владельца изменить вашу роль.",
+            ));
+        }
+        None
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage<'a> {
+    title: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if session_from(&state, &headers).await.is_some() {
+        return Redirect::to("/admin").into_response();
+    }
+    render(
+        StatusCode::OK,
+        &LoginPage {
+            title: "Вход",
+            email: "",
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let page = |status, error| {
+        render(
+            status,
+            &LoginPage {
+                title: "Вход",
+                email: &form.email,
+                error: Some(error),
+            },
+        )
+    };
+    if !web::same_origin(&headers) {
+        return page(
+            StatusCode::FORBIDDEN,
+            "Форма отправлена с другого сайта. Откройте страницу входа заново.",
+        );
+    }
+    let pool = &state.pool;
+    let now = store::now_ms();
+    let email = form.email.trim().to_lowercase();
+    let keys = [format!("email:{email}"), format!("ip:{}", peer.ip())];
+    let since = now - WINDOW_MS;
+    let (by_account, by_ip) = match (
+        admins::failures_since(pool, &keys[0], since).await,
+        admins::failures_since(pool, &keys[1], since).await,
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        _ => {
+            return super::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Ошибка",
+                "Попробуйте через минуту.",
+            )
+        }
+    };
+    if by_account >= MAX_FAILURES_PER_ACCOUNT || by_ip >= MAX_FAILURES_PER_IP {
+        let mut resp = page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Слишком много неудачных попыток. Подождите 15 минут или попросите владельца сменить пароль.",
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, (WINDOW_MS / 1000).into());
+        return resp;
+    }
+    let account = admins::by_email(pool, &email).await.ok().flatten();
+    // Verify against a dummy hash when there is no account, so timing does not tell.
+    let (admin, hash) = match account {
+        Some((a, h)) => (Some(a), h),
+        None => (None, DUMMY_HASH.to_owned()),
+    };
+    let ok = verify_blocking(form.password.clone(), hash).await && admin.is_some();
+    let Some(admin) = admin.filter(|_| ok) else {
+        let _ = admins::record_failure(pool, &keys, now).await;
+        tracing::info!(ip = %peer.ip(), "sign-in failed");
+        return page(StatusCode::UNAUTHORIZED, "Неверный e-mail или пароль.");
+    };
+    let _ = admins::clear_failures(pool, &keys[0]).await;
+    // A fresh session id at every sign-in.
+    let token = match admins::start_session(pool, admin.id, SESSION_MS, now).await {
+        Ok(t) => t,
+        Err(e) => return web::internal_error(Default::default(), e),
+    };
+    let _ = admins::audit(pool, Some(admin.id), "sign-in", "", now).await;
+    (
+        [session_cookie(&state, &token, SESSION_MS / 1000)],
+        Redirect::to("/admin"),
+    )
+        .into_response()
+}
+
+/// An argon2id hash of a random string, for failed look-ups.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0wFnkn3j+jOjF9YqRXySxx1ZzVJcPMvHexRk1T0E7sQ";
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Viewer) {
+        return r;
+    }
+    let _ = admins::end_session(&state.pool, &staff.0.id_hash).await;
+    (
+        [session_cookie(&state, "", 0)],
+        Redirect::to("/admin/login"),
+    )
+        .into_response()
+}
+
+/// On start with no accounts: a one-time link to create the owner. Only its
+/// hash is kept; each start makes a new one.
+pub async fn setup_link(
+    state_pool: &store::Pool,
+    public_url: &str,
+) -> anyhow::Result<Option<String>> {
+    if admins::count(state_pool).await? > 0 {
+        return Ok(None);
+    }
+    let token = encode_base32(&random_bytes::<20>()).to_lowercase();
+    set_setting(
+        state_pool,
+        "setup_token_hash",
+        &hex_sha256(token.as_bytes()),
+    )
+    .await?;
+    Ok(Some(format!("{public_url}/admin/setup?token={token}")))
+}
+
+#[derive(Template)]
+#[template(path = "admin/setup.html")]
+struct SetupPage<'a> {
+    title: &'a str,
+    token: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+pub struct SetupQuery {
+    #[serde(default)]
+    token: String,
+}
+
+async fn setup_token_ok(state: &AppState, token: &str) -> bool {
+    let stored = get_setting(&state.pool, "setup_token_hash")
+        .await
+        .ok()
+        .flatten();
+    let none_yet = admins::count(&state.pool).await.is_ok_and(|n| n == 0);
+    none_yet
+        && !token.is_empty()
+        && stored.is_some_and(|h| !h.is_empty() && h == hex_sha256(token.as_bytes()))
+}
+
+pub async fn setup_page(State(state): State<AppState>, Query(q): Query<SetupQuery>) -> Response {
+    if !setup_token_ok(&state, &q.token).await {
+        return super::message(
+            StatusCode::NOT_FOUND,
+            "Ссылка недействительна",
+            "Ссылка для первой настройки одноразовая. Возьмите новую из журнала сервиса или создайте владельца командой qrdesk admin create.",
+        );
+    }
+    render(
+        StatusCode::OK,
+        &SetupPage {
+            title: "Первая настройка",
+            token: &q.token,
+            email: "",
+            error: None,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    repeat: String,
+}
+
+pub async fn setup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Response {
+    if !web::same_origin(&headers) || !setup_token_ok(&state, &form.token).await {
+        return super::message(
+            StatusCode::FORBIDDEN,
+            "Ссылка недействительна",
+            "Откройте ссылку для первой настройки заново.",
+        );
+    }
+    let page = |error| {
+        render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SetupPage {
+                title: "Первая настройка",
+                token: &form.token,
+                email: &form.email,
+                error: Some(error),
+            },
+        )
+    };
+    let Some(email) = normalise_email(&form.email) else {
+        return page("Проверьте e-mail: например, admin@example.ru.");
+    };
+    if let Some(p) = password_problem(&form.password) {
+        return page(p);
+    }
+    if form.password != form.repeat {
+        return page("Пароли не совпадают.");
+    }
+    let now = store::now_ms();
+    let hash = match hash_blocking(form.password.clone()).await {
+        Ok(h) => h,
+        Err(e) => return web::internal_error(Default::default(), e),
+    };
+    let id = match admins::create(&state.pool, &email, &hash, Role::Owner, now).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return page("Такой e-mail уже есть."),
+        Err(e) => return web::internal_error(Default::default(), e),
+    };
+    let _ = set_setting(&state.pool, "setup_token_hash", "").await;
+    let _ = admins::audit(&state.pool, Some(id), "setup", &email, now).await;
+    let token = match admins::start_session(&state.pool, id, SESSION_MS, now).await {
+        Ok(t) => t,
+        Err(e) => return web::internal_error(Default::default(), e),
+    };
+    (
+        [session_cookie(&state, &token, SESSION_MS / 1000)],
+        Redirect::to("/admin"),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+        assert!(
+            PasswordHash::new(DUMMY_HASH).is_ok(),
+            "the dummy hash parses"
+        );
+    }
+
+    #[test]
+    fn generated_passwords_are_long_enough() {
+        let p = generate_password();
+        assert_eq!(p.len(), 16);
+        assert!(password_problem(&p).is_none());
+        assert!(password_problem("short").is_some());
+    }
+}

@@ -1,0 +1,563 @@
+//! Codes: the list with scans and requests, creating them (one, a selection,
+//! in bulk, for sites, blank), revoking, rotating, moving, assigning blanks,
+//! and their images and posters.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::auth::Staff;
+use super::catalog::{urlencode, FilterQuery};
+use super::{notice, paging, Frame};
+use crate::backend::{AssetId, DistrictId, LocationId};
+use crate::catalog as scope;
+use crate::codes::Code;
+use crate::labels::{job, layout};
+use crate::store::admins::{self, Role};
+use crate::store::catalog::{self, DistrictView, LocationView};
+use crate::store::codes::{
+    self as code_store, CodeListItem, CodeRecord, State as CodeState, Target,
+};
+use crate::store::{self};
+use crate::web::render;
+use crate::AppState;
+
+const PER_PAGE: i64 = 50;
+
+/// How a target reads in the admin lists.
+pub async fn describe(state: &AppState, target: Target) -> String {
+    let pool = &state.pool;
+    match target {
+        Target::Asset(id) => match catalog::asset(pool, id).await.ok().flatten() {
+            Some(a) => format!("{} (#{id})", a.name),
+            None => format!("актив #{id} (нет в каталоге)"),
+        },
+        Target::Location(id) => match catalog::location(pool, id).await.ok().flatten() {
+            Some(l) => format!(
+                "площадка: {}{}",
+                l.address,
+                l.description.map(|d| format!(", {d}")).unwrap_or_default()
+            ),
+            None => format!("площадка #{id}"),
+        },
+        Target::District(id) => match catalog::district(pool, id).await.ok().flatten() {
+            Some(d) => format!("участок: {}", d.name),
+            None => format!("участок #{id}"),
+        },
+        Target::Unassigned => "не привязан".into(),
+    }
+}
+
+pub fn state_title(s: &CodeState) -> &'static str {
+    match *s {
+        CodeState::Active => "действует",
+        CodeState::Revoked => "отключён",
+        CodeState::Unassigned => "пустой",
+    }
+}
+
+pub struct Row {
+    item: CodeListItem,
+    target: String,
+    last_scan: String,
+    created: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/codes.html")]
+struct ListPage {
+    f: Frame,
+    rows: Vec<Row>,
+    total: i64,
+    page: i64,
+    last: i64,
+    prev: Option<String>,
+    next: Option<String>,
+    state: String,
+    q: String,
+    locations: Vec<LocationView>,
+    districts: Vec<DistrictView>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    q: String,
+    page: Option<i64>,
+    done: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Staff(s): Staff,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let pool = &state.pool;
+    let filter_state = match q.state.as_str() {
+        "active" => Some(CodeState::Active),
+        "revoked" => Some(CodeState::Revoked),
+        "unassigned" => Some(CodeState::Unassigned),
+        _ => None,
+    };
+    let requested = q.page.unwrap_or(1).max(1);
+    let search: String = q.q.chars().take(50).collect();
+    let (items, total) = match code_store::page(
+        pool,
+        filter_state,
+        &search,
+        PER_PAGE,
+        (requested - 1) * PER_PAGE,
+    )
+    .await
+    {
+        Ok(v) => v,
+        Err(e) => return super::internal(e),
+    };
+    let (page, last, prev, next) = paging(total, requested, PER_PAGE);
+    let mut rows = Vec::with_capacity(items.len());
+    for item in items {
+        rows.push(Row {
+            target: describe(&state, item.record.target).await,
+            last_scan: super::when(&state, item.record.last_scan_at),
+            created: super::when(&state, Some(item.record.created_at)),
+            item,
+        });
+    }
+    let (locations, districts) = match (
+        catalog::locations(pool).await,
+        catalog::districts(pool).await,
+    ) {
+        (Ok(l), Ok(d)) => (l, d),
+        (Err(e), _) | (_, Err(e)) => return super::internal(e),
+    };
+    let base = format!(
+        "/admin/codes?state={}&q={}",
+        urlencode(&q.state),
+        urlencode(&search)
+    );
+    let page_view = ListPage {
+        f: Frame::new(&s, "Коды", "codes").with_notice(notice(q.done.as_deref())),
+        rows,
+        total,
+        page,
+        last,
+        prev: prev.map(|p| format!("{base}&page={p}")),
+        next: next.map(|p| format!("{base}&page={p}")),
+        state: q.state,
+        q: search,
+        locations,
+        districts,
+    };
+    render(StatusCode::OK, &page_view)
+}
+
+/// Codes or assets ticked in a list arrive as `c<CODE>=on` / `a<ID>=on`.
+fn ticked<'a>(form: &'a HashMap<String, String>, prefix: &str) -> impl Iterator<Item = &'a str> {
+    let prefix = prefix.to_owned();
+    form.keys()
+        .filter_map(move |k| k.strip_prefix(prefix.as_str()))
+}
+
+fn refused(text: &str) -> Response {
+    super::message(StatusCode::UNPROCESSABLE_ENTITY, "Не получилось", text)
+}
+
+/// `POST /admin/codes`: create for ticked assets, for every asset of a filter
+/// without a code, for a site, or blank ones; or send ticked codes to print/ZIP.
+pub async fn create(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let mode = get("mode");
+    let need = if matches!(mode, "print" | "zip") {
+        Role::Viewer
+    } else {
+        Role::Admin
+    };
+    if let Some(r) = staff.refusal(&headers, get("csrf"), need) {
+        return r;
+    }
+    let pool = &state.pool;
+    let hubex = &state.config.hubex;
+    let now = store::now_ms();
+    let admin_id = Some(staff.0.admin.id);
+
+    if matches!(mode, "print" | "zip") {
+        let mut codes: Vec<String> = ticked(&form, "c")
+            .filter_map(Code::parse)
+            .map(|c| c.to_string())
+            .collect();
+        codes.sort();
+        if codes.is_empty() {
+            return refused("Отметьте коды в списке.");
+        }
+        let list = codes.join(",");
+        return if mode == "print" {
+            Redirect::to(&format!("/admin/print?codes={list}")).into_response()
+        } else {
+            Redirect::to(&format!(
+                "/admin/codes/images.zip?codes={list}&dpi=300&mm=30"
+            ))
+            .into_response()
+        };
+    }
+
+    let targets: Vec<Target> = match mode {
+        "assets" | "assets-print" => ticked(&form, "a")
+            .filter_map(|id| id.parse().ok())
+            .map(|id| Target::Asset(AssetId(id)))
+            .collect(),
+        "filter" => {
+            let q = FilterQuery {
+                q: get("q").into(),
+                district: get("district").into(),
+                location: get("location").into(),
+                company: get("company").into(),
+                ..Default::default()
+            };
+            match catalog::assets_without_code(pool, &q.filter()).await {
+                Ok(ids) => ids.into_iter().map(Target::Asset).collect(),
+                Err(e) => return super::internal(e),
+            }
+        }
+        "site" => {
+            let target = match get("site").split_once(':') {
+                Some(("location", id)) => id.parse().ok().map(|i| Target::Location(LocationId(i))),
+                Some(("district", id)) => id.parse().ok().map(|i| Target::District(DistrictId(i))),
+                _ => None,
+            };
+            match target {
+                Some(t) => vec![t],
+                None => return refused("Выберите площадку или участок."),
+            }
+        }
+        "blank" => {
+            let n: usize = get("count").trim().parse().unwrap_or(0);
+            if !(1..=crate::labels::templates::MAX_LABELS_PER_JOB).contains(&n) {
+                return refused("Укажите, сколько пустых кодов напечатать: от 1 до 5000.");
+            }
+            vec![Target::Unassigned; n]
+        }
+        _ => return refused("Неизвестное действие."),
+    };
+    if targets.is_empty() {
+        return refused(
+            "Нечего создавать: отметьте активы или выберите фильтр, где есть активы без кода.",
+        );
+    }
+    if targets.len() > crate::labels::templates::MAX_LABELS_PER_JOB {
+        return refused("Больше 5000 кодов за раз нельзя: сузьте фильтр.");
+    }
+    let mut created = Vec::new();
+    let mut to_print = Vec::new();
+    for target in targets {
+        if let Err(e) = scope::check_target(pool, hubex, target).await {
+            return refused(&format!("{e}"));
+        }
+        // For a ticked asset that already has a code, printing reuses it.
+        if mode == "assets-print" {
+            if let Ok(existing) = code_store::for_target(pool, target).await {
+                if let Some(c) = existing.first() {
+                    to_print.push(c.code.to_string());
+                    continue;
+                }
+            }
+        }
+        match code_store::create(pool, target, None, now).await {
+            Ok(code) => {
+                to_print.push(code.to_string());
+                created.push(code.to_string());
+            }
+            Err(e) => return super::internal(e),
+        }
+    }
+    let _ = admins::audit(pool, admin_id, "codes-create", &created.join(","), now).await;
+    if mode == "assets-print" || mode == "blank" {
+        return Redirect::to(&format!("/admin/print?codes={}", to_print.join(","))).into_response();
+    }
+    Redirect::to("/admin/codes?done=created").into_response()
+}
+
+#[derive(Template)]
+#[template(path = "admin/code.html")]
+struct DetailPage {
+    f: Frame,
+    record: CodeRecord,
+    target: String,
+    url: String,
+    requests: i64,
+    last_scan: String,
+    created: String,
+    replaced_by: Option<String>,
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    Staff(s): Staff,
+    Path(raw): Path<String>,
+    Query(q): Query<super::DoneQuery>,
+) -> Response {
+    let Some(code) = Code::parse(&raw) else {
+        return super::message(
+            StatusCode::NOT_FOUND,
+            "Нет такого кода",
+            "Проверьте код: 8 букв и цифр.",
+        );
+    };
+    let pool = &state.pool;
+    let record = match code_store::get(pool, &code).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return super::message(
+                StatusCode::NOT_FOUND,
+                "Нет такого кода",
+                "Проверьте код: 8 букв и цифр.",
+            )
+        }
+        Err(e) => return super::internal(e),
+    };
+    let requests = code_store::request_count(pool, &code).await.unwrap_or(0);
+    let page = DetailPage {
+        f: Frame::new(&s, format!("Код {code}"), "codes").with_notice(notice(q.done.as_deref())),
+        target: describe(&state, record.target).await,
+        url: code.url(&state.public_url),
+        requests,
+        last_scan: super::when(&state, record.last_scan_at),
+        created: super::when(&state, Some(record.created_at)),
+        replaced_by: record.replaced_by.as_ref().map(|c| c.to_string()),
+        record,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    op: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    target_id: String,
+}
+
+/// Revoke, rotate, or point the code at another asset, site or участок.
+pub async fn action(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(raw): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Response {
+    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Admin) {
+        return r;
+    }
+    let Some(code) = Code::parse(&raw) else {
+        return super::message(StatusCode::NOT_FOUND, "Нет такого кода", "Проверьте код.");
+    };
+    let pool = &state.pool;
+    let now = store::now_ms();
+    let admin_id = Some(staff.0.admin.id);
+    let back =
+        |done: &str| Redirect::to(&format!("/admin/codes/{code}?done={done}")).into_response();
+    match form.op.as_str() {
+        "revoke" => match code_store::revoke(pool, &code).await {
+            Ok(_) => {
+                let _ = admins::audit(pool, admin_id, "code-revoke", code.as_str(), now).await;
+                back("revoked")
+            }
+            Err(e) => super::internal(e),
+        },
+        "rotate" => match code_store::rotate(pool, &code, now).await {
+            Ok(Some(new)) => {
+                let _ = admins::audit(
+                    pool,
+                    admin_id,
+                    "code-rotate",
+                    &format!("{code} -> {new}"),
+                    now,
+                )
+                .await;
+                Redirect::to(&format!("/admin/codes/{new}?done=rotated")).into_response()
+            }
+            Ok(None) => refused("Заменить можно только действующий код."),
+            Err(e) => super::internal(e),
+        },
+        "move" | "assign" => {
+            let id: Option<i64> = form.target_id.trim().parse().ok();
+            let target = match (form.kind.as_str(), id) {
+                ("asset", Some(id)) => Target::Asset(AssetId(id)),
+                ("location", Some(id)) => Target::Location(LocationId(id)),
+                ("district", Some(id)) => Target::District(DistrictId(id)),
+                _ => {
+                    return refused(
+                        "Укажите, куда привязать код: номер актива, площадку или участок.",
+                    )
+                }
+            };
+            if let Err(e) = scope::check_target(pool, &state.config.hubex, target).await {
+                return refused(&e.to_string());
+            }
+            match code_store::retarget(pool, &code, target).await {
+                Ok(true) => {
+                    let _ = admins::audit(
+                        pool,
+                        admin_id,
+                        "code-retarget",
+                        &format!("{code} -> {target:?}"),
+                        now,
+                    )
+                    .await;
+                    back(if form.op == "assign" {
+                        "assigned"
+                    } else {
+                        "moved"
+                    })
+                }
+                Ok(false) => refused("Отключённый код перенести нельзя: создайте новый."),
+                Err(e) => super::internal(e),
+            }
+        }
+        _ => refused("Неизвестное действие."),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ImageQuery {
+    #[serde(default)]
+    format: String,
+    dpi: Option<u32>,
+    mm: Option<f32>,
+}
+
+/// The code's QR as SVG, or as PNG at a DPI and printed size.
+pub async fn image(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    Path(raw): Path<String>,
+    Query(q): Query<ImageQuery>,
+) -> Response {
+    let Some(code) = Code::parse(&raw) else {
+        return super::message(StatusCode::NOT_FOUND, "Нет такого кода", "Проверьте код.");
+    };
+    let url = code.qr_url(&state.public_url);
+    let dpi = q.dpi.unwrap_or(300).clamp(72, 2400);
+    let mm = q.mm.unwrap_or(30.0).clamp(5.0, 500.0);
+    let result = match q.format.as_str() {
+        "png" => crate::labels::qr::scale_for(&url, dpi, mm)
+            .and_then(|scale| crate::labels::qr::png(&url, scale, Some(dpi)))
+            .map(|b| (b, "image/png", "png")),
+        _ => crate::labels::qr::svg(&url).map(|s| (s.into_bytes(), "image/svg+xml", "svg")),
+    };
+    match result {
+        Ok((bytes, mime, ext)) => (
+            [
+                (header::CONTENT_TYPE, mime.to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{code}.{ext}\""),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => super::internal(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ZipQuery {
+    #[serde(default)]
+    codes: String,
+    dpi: Option<u32>,
+    mm: Option<f32>,
+}
+
+/// SVG and PNG of a selection, in one ZIP.
+pub async fn zip(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    Query(q): Query<ZipQuery>,
+) -> Response {
+    let codes: Vec<Code> = q.codes.split(',').filter_map(Code::parse).collect();
+    let dpi = q.dpi.unwrap_or(300).clamp(72, 2400);
+    let mm = q.mm.unwrap_or(30.0).clamp(5.0, 500.0);
+    match job::images_zip(&state.public_url, &codes, dpi, mm) {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "application/zip"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"qr-codes.zip\"",
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => refused(&e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PosterQuery {
+    #[serde(default)]
+    size: String,
+    #[serde(default)]
+    english: String,
+}
+
+pub async fn poster(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    Path(raw): Path<String>,
+    Query(q): Query<PosterQuery>,
+) -> Response {
+    let Some(code) = Code::parse(&raw) else {
+        return super::message(StatusCode::NOT_FOUND, "Нет такого кода", "Проверьте код.");
+    };
+    let record = match code_store::get(&state.pool, &code).await {
+        Ok(Some(r)) => r,
+        Ok(None) => {
+            return super::message(StatusCode::NOT_FOUND, "Нет такого кода", "Проверьте код.")
+        }
+        Err(e) => return super::internal(e),
+    };
+    let size = layout::PosterSize::parse(&q.size).unwrap_or(layout::PosterSize::A4);
+    match job::poster_pdf(
+        &state.pool,
+        &state.public_url,
+        &record,
+        size,
+        !q.english.is_empty(),
+    )
+    .await
+    {
+        Ok(bytes) => pdf_response(bytes, &format!("poster-{code}.pdf")),
+        Err(e) => refused(&e.to_string()),
+    }
+}
+
+pub fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}

@@ -1,0 +1,222 @@
+//! The admin area under `/admin`: staff sign in, browse the catalog, create
+//! and manage codes, print labels, watch requests, and (owners) manage users.
+
+pub mod auth;
+mod catalog;
+mod codes;
+mod print;
+mod requests;
+mod users;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::store::admins::{Role, Session};
+use crate::store::{self, codes as code_store, requests as request_store};
+use crate::web::render;
+use crate::AppState;
+use auth::Staff;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(dashboard))
+        .route("/admin/login", get(auth::login_page).post(auth::login))
+        .route("/admin/logout", post(auth::logout))
+        .route("/admin/setup", get(auth::setup_page).post(auth::setup))
+        .route("/admin/catalog", get(catalog::page))
+        .route("/admin/catalog/sync", post(catalog::sync_now))
+        .route("/admin/codes", get(codes::list).post(codes::create))
+        .route("/admin/codes/images.zip", get(codes::zip))
+        .route("/admin/codes/{code}", get(codes::detail))
+        .route("/admin/codes/{code}/action", post(codes::action))
+        .route("/admin/codes/{code}/image", get(codes::image))
+        .route("/admin/codes/{code}/poster.pdf", get(codes::poster))
+        .route("/admin/print", get(print::page))
+        .route("/admin/print/preview.svg", get(print::preview))
+        .route("/admin/print/labels.pdf", get(print::pdf))
+        .route("/admin/print/labels.zpl", get(print::zpl))
+        .route("/admin/print/align.pdf", get(print::align))
+        .route("/admin/print/calibration", post(print::save_calibration))
+        .route("/admin/requests", get(requests::list))
+        .route("/admin/requests/{id}/retry", post(requests::retry))
+        .route("/admin/users", get(users::list).post(users::add))
+        .route("/admin/users/{id}", post(users::change))
+        .route(
+            "/admin/account",
+            get(users::account).post(users::change_password),
+        )
+}
+
+/// What every admin page shows around its content.
+pub struct Frame {
+    pub title: String,
+    pub email: String,
+    pub role: Role,
+    pub nav: &'static str,
+    pub csrf: String,
+    pub notice: Option<String>,
+}
+
+impl Frame {
+    pub fn new(session: &Session, title: impl Into<String>, nav: &'static str) -> Frame {
+        Frame {
+            title: title.into(),
+            email: session.admin.email.clone(),
+            role: session.admin.role,
+            nav,
+            csrf: session.csrf.clone(),
+            notice: None,
+        }
+    }
+
+    pub fn can_edit(&self) -> bool {
+        self.role.can_edit()
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.role == Role::Owner
+    }
+
+    pub fn with_notice(mut self, notice: Option<String>) -> Frame {
+        self.notice = notice;
+        self
+    }
+}
+
+/// Results of actions, carried in `?done=` after a redirect; unknown keys show nothing.
+pub fn notice(key: Option<&str>) -> Option<String> {
+    let text = match key? {
+        "created" => "Коды созданы.",
+        "revoked" => "Код отключён.",
+        "rotated" => "Код заменён новым: напечатайте новую наклейку.",
+        "moved" => "Код перенесён.",
+        "assigned" => "Код привязан.",
+        "retried" => "Заявка снова поставлена в очередь на отправку.",
+        "sync" => "Синхронизация запущена.",
+        "sync-running" => "Синхронизация уже идёт.",
+        "calibrated" => "Калибровка сохранена.",
+        "password" => "Пароль изменён; другие сеансы завершены.",
+        "user-changed" => "Изменения сохранены.",
+        "user-removed" => "Пользователь удалён.",
+        _ => return None,
+    };
+    Some(text.to_owned())
+}
+
+#[derive(Template)]
+#[template(path = "admin/message.html")]
+struct MessagePage<'a> {
+    title: &'a str,
+    text: &'a str,
+}
+
+pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    render(status, &MessagePage { title, text })
+}
+
+pub fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "admin page failed");
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Что-то пошло не так",
+        "Попробуйте ещё раз. Если ошибка повторяется, загляните в журнал сервиса.",
+    )
+}
+
+/// Formats Unix milliseconds for staff, in the configured time zone.
+pub fn when(state: &AppState, ms: Option<i64>) -> String {
+    ms.map(|ms| crate::intake::format_local(ms, state.config.server.utc_offset_minutes))
+        .unwrap_or_else(|| "—".into())
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct Dashboard {
+    f: Frame,
+    assets: i64,
+    codes: i64,
+    by_status: Vec<(String, i64)>,
+    pending_jobs: i64,
+    last_sync: String,
+    sync_error: String,
+    sync: crate::catalog::SyncState,
+    sync_started: String,
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    Staff(s): Staff,
+    q: axum::extract::Query<DoneQuery>,
+) -> Response {
+    let pool = &state.pool;
+    let result = async {
+        let assets = store::catalog::asset_count(pool).await?;
+        let codes = code_store::count(pool).await?;
+        let by_status = request_store::count_by_status(pool).await?;
+        let pending_jobs = store::jobs::pending(pool).await?;
+        let last_sync = store::get_setting(pool, "catalog_synced_at")
+            .await?
+            .and_then(|v| v.parse().ok());
+        let sync_error = store::get_setting(pool, "catalog_sync_error")
+            .await?
+            .unwrap_or_default();
+        Ok::<_, sqlx::Error>((
+            assets,
+            codes,
+            by_status,
+            pending_jobs,
+            last_sync,
+            sync_error,
+        ))
+    }
+    .await;
+    let (assets, codes, by_status, pending_jobs, last_sync, sync_error) = match result {
+        Ok(v) => v,
+        Err(e) => return internal(e),
+    };
+    let sync = state.sync.state();
+    let page = Dashboard {
+        f: Frame::new(&s, "Обзор", "dashboard").with_notice(notice(q.done.as_deref())),
+        assets,
+        codes,
+        by_status,
+        pending_jobs,
+        last_sync: when(&state, last_sync),
+        sync_error,
+        sync_started: when(&state, sync.started_at),
+        sync,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct DoneQuery {
+    pub done: Option<String>,
+}
+
+/// Page numbers for a list: (current, last, previous, next).
+pub fn paging(total: i64, page: i64, per_page: i64) -> (i64, i64, Option<i64>, Option<i64>) {
+    let last = ((total + per_page - 1) / per_page).max(1);
+    let page = page.clamp(1, last);
+    (
+        page,
+        last,
+        (page > 1).then(|| page - 1),
+        (page < last).then(|| page + 1),
+    )
+}
+
+/// Russian name of a request status.
+pub fn status_title(status: &str) -> &'static str {
+    match status {
+        "accepted" => "принята",
+        "delivering" => "отправляется",
+        "delivered" => "в HubEx",
+        "failed" => "ошибка",
+        _ => "—",
+    }
+}

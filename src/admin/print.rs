@@ -1,0 +1,535 @@
+//! The print page: choose codes, a template (or a custom sheet), skip used
+//! labels, calibrate, preview in the browser, and download PDF or ZPL.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::auth::Staff;
+use super::codes::pdf_response;
+use super::{notice, Frame};
+use crate::codes::Code;
+use crate::labels::font::{FontId, MM_PER_PT};
+use crate::labels::job::{self, JobOptions, LabelError};
+use crate::labels::layout::{self, Item, Style, DEFAULT_CTA};
+use crate::labels::templates::{self, Kind, Shape, Template as LabelTemplate};
+use crate::store::admins::Role;
+use crate::store::codes::{self as code_store, CodeRecord, State as CodeState};
+use crate::web::render;
+use crate::AppState;
+
+/// Everything the print form sends; the same query drives the preview and
+/// the downloads, so what is previewed is what prints.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PrintQuery {
+    #[serde(default)]
+    pub codes: String,
+    #[serde(default)]
+    pub all: String,
+    #[serde(default)]
+    pub template: String,
+    #[serde(default)]
+    pub skip: String,
+    #[serde(default)]
+    pub ox: String,
+    #[serde(default)]
+    pub oy: String,
+    pub cta: Option<String>,
+    #[serde(default)]
+    pub org: String,
+    #[serde(default)]
+    pub dpmm: String,
+    // Custom sheet, in mm.
+    #[serde(default)]
+    pub pw: String,
+    #[serde(default)]
+    pub ph: String,
+    #[serde(default)]
+    pub cols: String,
+    #[serde(default)]
+    pub rows: String,
+    #[serde(default)]
+    pub lw: String,
+    #[serde(default)]
+    pub lh: String,
+    #[serde(default)]
+    pub top: String,
+    #[serde(default)]
+    pub left: String,
+    #[serde(default)]
+    pub hp: String,
+    #[serde(default)]
+    pub vp: String,
+    #[serde(default)]
+    pub round: String,
+    pub done: Option<String>,
+}
+
+fn num(s: &str) -> Option<f32> {
+    s.trim()
+        .replace(',', ".")
+        .parse()
+        .ok()
+        .filter(|v: &f32| v.is_finite())
+}
+
+impl PrintQuery {
+    fn template(&self) -> Result<LabelTemplate, String> {
+        if self.template == "custom" {
+            let n = |s: &str, what: &str| num(s).ok_or(format!("Укажите {what} в миллиметрах."));
+            let cols = self
+                .cols
+                .trim()
+                .parse()
+                .map_err(|_| "Укажите число колонок.".to_owned())?;
+            let rows = self
+                .rows
+                .trim()
+                .parse()
+                .map_err(|_| "Укажите число рядов.".to_owned())?;
+            let shape = if self.round.is_empty() {
+                Shape::Rect
+            } else {
+                Shape::Round
+            };
+            return LabelTemplate::custom(
+                (n(&self.pw, "ширину листа")?, n(&self.ph, "высоту листа")?),
+                cols,
+                rows,
+                (
+                    n(&self.lw, "ширину этикетки")?,
+                    n(&self.lh, "высоту этикетки")?,
+                ),
+                n(&self.top, "верхнее поле")?,
+                n(&self.left, "левое поле")?,
+                n(&self.hp, "шаг по горизонтали")?,
+                n(&self.vp, "шаг по вертикали")?,
+                shape,
+            )
+            .map_err(|e| format!("Свой шаблон: {e}"));
+        }
+        let id = if self.template.is_empty() {
+            "avery-l7160"
+        } else {
+            &self.template
+        };
+        templates::find(id).ok_or_else(|| "Нет такого шаблона.".to_owned())
+    }
+
+    async fn options(&self, state: &AppState) -> Result<JobOptions, String> {
+        let template = self.template()?;
+        let saved = job::saved_offset(&state.pool, &template.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let offset = (
+            num(&self.ox).unwrap_or(saved.0).clamp(-20.0, 20.0),
+            num(&self.oy).unwrap_or(saved.1).clamp(-20.0, 20.0),
+        );
+        let skip = self
+            .skip
+            .trim()
+            .parse::<usize>()
+            .unwrap_or(0)
+            .min(template.per_page() - 1);
+        let cta = self.cta.clone().unwrap_or_else(|| DEFAULT_CTA.to_owned());
+        let org = self.org.trim();
+        Ok(JobOptions {
+            template,
+            skip,
+            offset,
+            style: Style {
+                cta: cta.chars().take(120).collect(),
+                org: (!org.is_empty()).then(|| org.chars().take(80).collect()),
+            },
+        })
+    }
+
+    async fn records(&self, state: &AppState) -> Result<Vec<CodeRecord>, LabelError> {
+        if !self.all.is_empty() {
+            let all = code_store::list(&state.pool).await?;
+            return Ok(all
+                .into_iter()
+                .filter(|c| c.state == CodeState::Active)
+                .collect());
+        }
+        let mut out = Vec::new();
+        for code in self.codes.split(',').filter_map(Code::parse) {
+            if let Some(r) = code_store::get(&state.pool, &code).await? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// This query as a string, to reuse for the preview and downloads.
+    fn encoded(&self) -> String {
+        let e = super::catalog::urlencode;
+        let cta = self.cta.clone().unwrap_or_else(|| DEFAULT_CTA.to_owned());
+        let pairs = [
+            ("codes", &self.codes),
+            ("all", &self.all),
+            ("template", &self.template),
+            ("skip", &self.skip),
+            ("ox", &self.ox),
+            ("oy", &self.oy),
+            ("cta", &cta),
+            ("org", &self.org),
+            ("pw", &self.pw),
+            ("ph", &self.ph),
+            ("cols", &self.cols),
+            ("rows", &self.rows),
+            ("lw", &self.lw),
+            ("lh", &self.lh),
+            ("top", &self.top),
+            ("left", &self.left),
+            ("hp", &self.hp),
+            ("vp", &self.vp),
+            ("round", &self.round),
+        ];
+        pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", e(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/print.html")]
+struct PrintPage {
+    f: Frame,
+    q: PrintQuery,
+    query: String,
+    sheets: Vec<LabelTemplate>,
+    rolls: Vec<LabelTemplate>,
+    count: usize,
+    error: Option<String>,
+    warning: Option<String>,
+    offset: (f32, f32),
+    template_id: String,
+    cta: String,
+    pages: usize,
+    per_page: usize,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    Staff(s): Staff,
+    Query(q): Query<PrintQuery>,
+) -> Response {
+    let records = match q.records(&state).await {
+        Ok(r) => r,
+        Err(e) => return super::internal(e),
+    };
+    let (opts, error) = match q.options(&state).await {
+        Ok(o) => (Some(o), None),
+        Err(e) => (None, Some(e)),
+    };
+    let mut warning = None;
+    let mut error = error;
+    if let Some(o) = &opts {
+        if let Err(e) = job::check_count(records.len()) {
+            if !records.is_empty() {
+                error = Some(e.to_string());
+            }
+        } else {
+            // Lay out the first label only, to warn about modules too small to scan.
+            let content = job::content(&state.pool, &state.public_url, &records[0]).await;
+            if let Ok(c) = content {
+                let mut items = Vec::new();
+                if let Ok(fit) = layout::label(
+                    o.template.slot(0, (0.0, 0.0)),
+                    o.template.shape,
+                    &c,
+                    &o.style,
+                    &mut items,
+                ) {
+                    if fit.module_mm < 0.4 {
+                        warning = Some(format!(
+                            "Модуль QR-кода на этой этикетке {:.2} мм: телефоны могут не прочитать код меньше 0,4 мм. Выберите этикетку крупнее.",
+                            fit.module_mm
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let all = templates::builtin();
+    let (sheets, rolls): (Vec<_>, Vec<_>) = all.into_iter().partition(|t| t.kind == Kind::Sheet);
+    let per_page = opts.as_ref().map(|o| o.template.per_page()).unwrap_or(1);
+    let skip = opts.as_ref().map(|o| o.skip).unwrap_or(0);
+    let page = PrintPage {
+        f: Frame::new(&s, "Печать этикеток", "print").with_notice(notice(q.done.as_deref())),
+        query: q.encoded(),
+        sheets,
+        rolls,
+        count: records.len(),
+        pages: (records.len() + skip).div_ceil(per_page),
+        per_page,
+        error,
+        warning,
+        offset: opts.as_ref().map(|o| o.offset).unwrap_or((0.0, 0.0)),
+        template_id: opts
+            .as_ref()
+            .map(|o| o.template.id.clone())
+            .unwrap_or_default(),
+        cta: q.cta.clone().unwrap_or_else(|| DEFAULT_CTA.to_owned()),
+        q,
+    };
+    render(StatusCode::OK, &page)
+}
+
+fn refused(text: &str) -> Response {
+    super::message(StatusCode::UNPROCESSABLE_ENTITY, "Не получилось", text)
+}
+
+async fn job_parts(
+    state: &AppState,
+    q: &PrintQuery,
+) -> Result<(Vec<layout::LabelContent>, JobOptions), Response> {
+    let opts = q.options(state).await.map_err(|e| refused(&e))?;
+    let records = q.records(state).await.map_err(super::internal)?;
+    let labels = job::contents(&state.pool, &state.public_url, &records)
+        .await
+        .map_err(|e| refused(&e.to_string()))?;
+    Ok((labels, opts))
+}
+
+pub async fn pdf(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    Query(q): Query<PrintQuery>,
+) -> Response {
+    let (labels, opts) = match job_parts(&state, &q).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    // Rendering a big job is CPU work: keep it off the async threads.
+    let name = format!("labels-{}.pdf", opts.template.id);
+    match tokio::task::spawn_blocking(move || job::sheet_pdf(&labels, &opts)).await {
+        Ok(Ok((bytes, _))) => pdf_response(bytes, &name),
+        Ok(Err(e)) => refused(&e.to_string()),
+        Err(e) => super::internal(e),
+    }
+}
+
+pub async fn zpl(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    Query(q): Query<PrintQuery>,
+) -> Response {
+    let (labels, opts) = match job_parts(&state, &q).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let dpmm = q.dpmm.trim().parse().unwrap_or(8);
+    match job::zpl(&labels, &opts, dpmm) {
+        Ok(text) => (
+            [
+                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"labels-{}.zpl\"", opts.template.id),
+                ),
+            ],
+            text,
+        )
+            .into_response(),
+        Err(e) => refused(&e.to_string()),
+    }
+}
+
+pub async fn align(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    Query(q): Query<PrintQuery>,
+) -> Response {
+    let opts = match q.options(&state).await {
+        Ok(o) => o,
+        Err(e) => return refused(&e),
+    };
+    match job::alignment_pdf(&opts.template, opts.offset) {
+        Ok(bytes) => pdf_response(bytes, &format!("align-{}.pdf", opts.template.id)),
+        Err(e) => refused(&e.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CalibrationForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    template: String,
+    #[serde(default)]
+    ox: String,
+    #[serde(default)]
+    oy: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// Saves the printer offset for a template; later jobs use it by default.
+pub async fn save_calibration(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<CalibrationForm>,
+) -> Response {
+    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Admin) {
+        return r;
+    }
+    let (Some(x), Some(y)) = (num(&form.ox), num(&form.oy)) else {
+        return refused("Укажите смещение по X и по Y в миллиметрах, например 0.5 или -1.");
+    };
+    if x.abs() > 20.0 || y.abs() > 20.0 {
+        return refused("Смещение больше 20 мм — проверьте, тот ли шаблон выбран.");
+    }
+    if templates::find(&form.template).is_none() {
+        return refused("Калибровку можно сохранить для встроенного шаблона.");
+    }
+    if let Err(e) = job::save_offset(&state.pool, &form.template, (x, y)).await {
+        return super::internal(e);
+    }
+    // Back to the same print settings, now using the saved offset.
+    let back: String = form
+        .back
+        .chars()
+        .filter(|c| !c.is_control() && *c != '#')
+        .collect();
+    Redirect::to(&format!("/admin/print?{back}&done=calibrated")).into_response()
+}
+
+struct SvgQr {
+    x: f32,
+    y: f32,
+    m: f32,
+    d: String,
+}
+
+struct SvgText {
+    x: f32,
+    y: f32,
+    size: f32,
+    family: &'static str,
+    weight: &'static str,
+    text: String,
+}
+
+struct SvgRect {
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+    round: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/preview.svg", escape = "html")]
+struct PreviewSvg {
+    w: f32,
+    h: f32,
+    slots: Vec<SvgRect>,
+    qrs: Vec<SvgQr>,
+    texts: Vec<SvgText>,
+}
+
+/// The first sheet as an SVG, drawn from the same layout as the PDF.
+pub async fn preview(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    Query(q): Query<PrintQuery>,
+) -> Response {
+    let (labels, opts) = match job_parts(&state, &q).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let first_page: Vec<_> = labels
+        .into_iter()
+        .take(opts.template.per_page().saturating_sub(opts.skip))
+        .collect();
+    let (pages, _) = match layout::sheets(
+        &opts.template,
+        &first_page,
+        &opts.style,
+        opts.skip,
+        opts.offset,
+    ) {
+        Ok(p) => p,
+        Err(e) => return super::internal(e),
+    };
+    let Some(page) = pages.into_iter().next() else {
+        return refused("Нечего показывать.");
+    };
+    let t = &opts.template;
+    let slots = (0..t.per_page())
+        .map(|i| {
+            let s = t.slot(i, opts.offset);
+            SvgRect {
+                x: s.x,
+                y: s.y,
+                w: s.w,
+                h: s.h,
+                round: t.shape == Shape::Round,
+            }
+        })
+        .collect();
+    let mut qrs = Vec::new();
+    let mut texts = Vec::new();
+    for item in page.items {
+        match item {
+            Item::Qr { x, y, size, matrix } => {
+                let modules = (matrix.width + 2 * crate::labels::qr::QUIET_ZONE) as f32;
+                let q = crate::labels::qr::QUIET_ZONE;
+                let d: String = matrix
+                    .runs()
+                    .iter()
+                    .map(|(rx, ry, len)| format!("M{} {}h{len}v1h-{len}z", rx + q, ry + q))
+                    .collect();
+                qrs.push(SvgQr {
+                    x,
+                    y,
+                    m: size / modules,
+                    d,
+                });
+            }
+            Item::Text {
+                x,
+                y,
+                size_pt,
+                font,
+                text,
+            } => texts.push(SvgText {
+                x,
+                y,
+                size: size_pt * MM_PER_PT,
+                family: if font == FontId::Mono {
+                    "DejaVu Sans Mono, monospace"
+                } else {
+                    "DejaVu Sans Condensed, Arial Narrow, sans-serif"
+                },
+                weight: if font == FontId::Regular {
+                    "normal"
+                } else {
+                    "bold"
+                },
+                text,
+            }),
+            Item::Outline { .. } | Item::Line { .. } => {}
+        }
+    }
+    let svg = PreviewSvg {
+        w: page.w,
+        h: page.h,
+        slots,
+        qrs,
+        texts,
+    };
+    match svg.render() {
+        Ok(body) => ([(header::CONTENT_TYPE, "image/svg+xml")], body).into_response(),
+        Err(e) => super::internal(e),
+    }
+}

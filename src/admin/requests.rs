@@ -1,0 +1,132 @@
+//! Every request with its delivery state, and "retry now" for failed ones.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde::Deserialize;
+
+use super::auth::Staff;
+use super::{notice, paging, status_title, Frame};
+use crate::store;
+use crate::store::admins::{self, Role};
+use crate::store::requests::{self, RequestListItem};
+use crate::web::render;
+use crate::AppState;
+
+const PER_PAGE: i64 = 50;
+
+pub struct Row {
+    r: RequestListItem,
+    created: String,
+    status: &'static str,
+    short: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/requests.html")]
+struct ListPage {
+    f: Frame,
+    rows: Vec<Row>,
+    status: String,
+    total: i64,
+    page: i64,
+    last: i64,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: String,
+    page: Option<i64>,
+    done: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Staff(s): Staff,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let status = match q.status.as_str() {
+        "accepted" | "delivering" | "delivered" | "failed" => Some(q.status.as_str()),
+        _ => None,
+    };
+    let requested = q.page.unwrap_or(1).max(1);
+    let (items, total) =
+        match requests::page(&state.pool, status, PER_PAGE, (requested - 1) * PER_PAGE).await {
+            Ok(v) => v,
+            Err(e) => return super::internal(e),
+        };
+    let (page, last, prev, next) = paging(total, requested, PER_PAGE);
+    let rows = items
+        .into_iter()
+        .map(|r| Row {
+            created: super::when(&state, Some(r.created_at)),
+            status: status_title(&r.status),
+            short: {
+                let s: String = r.description.chars().take(120).collect();
+                if s.len() < r.description.len() {
+                    format!("{s}…")
+                } else {
+                    s
+                }
+            },
+            r,
+        })
+        .collect();
+    let base = format!("/admin/requests?status={}", status.unwrap_or(""));
+    let view = ListPage {
+        f: Frame::new(&s, "Заявки", "requests").with_notice(notice(q.done.as_deref())),
+        rows,
+        status: status.unwrap_or("").to_owned(),
+        total,
+        page,
+        last,
+        prev: prev.map(|p| format!("{base}&page={p}")),
+        next: next.map(|p| format!("{base}&page={p}")),
+    };
+    render(StatusCode::OK, &view)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Puts a failed request back in the queue; the worker wakes at once.
+pub async fn retry(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Admin) {
+        return r;
+    }
+    let now = store::now_ms();
+    match requests::retry(&state.pool, &id, now).await {
+        Ok(true) => {
+            let _ = admins::audit(
+                &state.pool,
+                Some(staff.0.admin.id),
+                "request-retry",
+                &id,
+                now,
+            )
+            .await;
+            state.worker.wake.notify_one();
+            Redirect::to("/admin/requests?done=retried").into_response()
+        }
+        Ok(false) => super::message(
+            StatusCode::CONFLICT,
+            "Не получилось",
+            "Повторить можно только заявку с ошибкой.",
+        ),
+        Err(e) => super::internal(e),
+    }
+}

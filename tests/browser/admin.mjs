@@ -1,0 +1,168 @@
+// Browser test of the admin area: create the owner from the one-time setup
+// link, sign in, find an asset, create its code, preview a label sheet and
+// download the PDF. Screenshots go to tests/browser/screenshots/.
+//
+//   node admin.mjs path/to/qrdesk
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const binary = process.argv[2] || join(here, '../../target/debug/qrdesk');
+const shots = join(here, 'screenshots');
+mkdirSync(shots, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+function check(cond, what) {
+  if (!cond) throw new Error('check failed: ' + what);
+}
+
+function startServer() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'qrdesk-admin-'));
+  const child = spawn(binary, ['serve'], {
+    env: {
+      ...process.env,
+      QRDESK_SERVER__LISTEN: '127.0.0.1:0',
+      QRDESK_SERVER__DATA_DIR: dataDir,
+      RUST_LOG: 'warn',
+      NO_COLOR: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error('qrdesk did not start: ' + out + err)), 30000);
+    const done = () => {
+      const base = out.match(/running at (\S+?)\/?\n/);
+      const setup = err.match(/open (\S+\/admin\/setup\?token=\S+)/);
+      if (base && setup) {
+        clearTimeout(timer);
+        resolve({ child, dataDir, base: base[1], setup: setup[1] });
+      }
+    };
+    child.stdout.on('data', (c) => { out += c; done(); });
+    child.stderr.on('data', (c) => { err += c; done(); });
+    child.on('exit', (code) => reject(new Error('qrdesk exited with ' + code + ': ' + err)));
+  });
+}
+
+async function test(name, fn) {
+  try {
+    await fn();
+    passed += 1;
+    console.log('ok   ' + name);
+  } catch (e) {
+    failed += 1;
+    console.log('FAIL ' + name + '\n     ' + (e && e.stack ? e.stack : e));
+  }
+}
+
+const server = await startServer();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+});
+const email = 'owner@example.ru';
+const password = 'correct-horse-battery';
+
+try {
+  await test('owner: setup, sign in, code, preview, PDF', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU', acceptDownloads: true });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+
+    await page.goto(server.setup);
+    await page.screenshot({ path: join(shots, 'admin-setup-desktop.png'), fullPage: true });
+    await page.fill('#email', email);
+    await page.fill('#password', password);
+    await page.fill('#repeat', password);
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/admin$/);
+    await page.screenshot({ path: join(shots, 'admin-dashboard-desktop.png'), fullPage: true });
+
+    // Sign out and in again through the sign-in page.
+    await page.click('button.link');
+    await page.waitForURL(/\/admin\/login$/);
+    await page.fill('#email', email);
+    await page.fill('#password', 'wrong password!');
+    await page.click('button[type=submit]');
+    check((await page.textContent('.alert')).includes('Неверный'), 'wrong password refused');
+    await page.screenshot({ path: join(shots, 'admin-login-error-desktop.png'), fullPage: true });
+    await page.fill('#password', password);
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/admin$/);
+
+    await page.goto(server.base + '/admin/catalog?q=кофе');
+    const rows = await page.locator('tbody tr').count();
+    check(rows >= 2, 'search finds the coffee machines, got ' + rows);
+    await page.locator('tbody tr').first().locator('input[type=checkbox]').check();
+    await page.screenshot({ path: join(shots, 'admin-catalog-desktop.png'), fullPage: true });
+    await page.click('button[value=assets-print]');
+    await page.waitForURL(/\/admin\/print\?codes=/);
+    const code = new URL(page.url()).searchParams.get('codes');
+    check(/^[0-9A-Z]{8}$/.test(code), 'a new code: ' + code);
+
+    // Preview in the browser before download.
+    await page.selectOption('#template', 'avery-l7163');
+    await page.fill('#skip', '2');
+    await page.click('.print-form button[type=submit]');
+    const preview = page.locator('img.sheet-preview');
+    await preview.waitFor();
+    await page.waitForFunction(() => {
+      const img = document.querySelector('img.sheet-preview');
+      return img && img.complete && img.naturalWidth > 0;
+    });
+    await page.screenshot({ path: join(shots, 'admin-print-desktop.png'), fullPage: true });
+
+    const pdfHref = await page.getAttribute('a[href^="/admin/print/labels.pdf"]', 'href');
+    const pdf = await context.request.get(server.base + pdfHref);
+    check(pdf.status() === 200, 'PDF downloads');
+    check((await pdf.body()).subarray(0, 5).toString() === '%PDF-', 'it is a PDF');
+    check(pdf.headers()['content-type'] === 'application/pdf', 'PDF content type');
+
+    await page.goto(server.base + '/admin/codes/' + code);
+    check((await page.textContent('body')).includes(code), 'code page');
+    await page.screenshot({ path: join(shots, 'admin-code-desktop.png'), fullPage: true });
+    await page.goto(server.base + '/admin/codes');
+    await page.screenshot({ path: join(shots, 'admin-codes-desktop.png'), fullPage: true });
+    await page.goto(server.base + '/admin/requests');
+    await page.screenshot({ path: join(shots, 'admin-requests-desktop.png'), fullPage: true });
+    await page.goto(server.base + '/admin/users');
+    await page.screenshot({ path: join(shots, 'admin-users-desktop.png'), fullPage: true });
+    check(errors.length === 0, 'no page errors: ' + errors.join('; '));
+    await context.close();
+  });
+
+  await test('phone: admin pages fit a small screen', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: 'ru-RU' });
+    const page = await context.newPage();
+    await page.goto(server.base + '/admin/login');
+    await page.screenshot({ path: join(shots, 'admin-login-phone.png'), fullPage: true });
+    await page.fill('#email', email);
+    await page.fill('#password', password);
+    await page.click('button[type=submit]');
+    await page.waitForURL(/\/admin$/);
+    await page.screenshot({ path: join(shots, 'admin-dashboard-phone.png'), fullPage: true });
+    await page.goto(server.base + '/admin/catalog');
+    await page.screenshot({ path: join(shots, 'admin-catalog-phone.png'), fullPage: false });
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(width <= 360, 'tables scroll inside their box, page width ' + width);
+    await context.close();
+  });
+} finally {
+  await browser.close();
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.on('exit', r));
+  rmSync(server.dataDir, { recursive: true, force: true });
+}
+
+console.log(`admin browser: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
