@@ -558,31 +558,27 @@ impl Template {
             page.0, page.1, label.0, label.1, top, left, h_pitch, v_pitch,
         ];
         if all.iter().any(|v| !v.is_finite() || *v < 0.0) {
-            return err("every length must be a number of millimetres, 0 or more");
+            return err("все размеры — числа в миллиметрах, не меньше 0");
         }
         if !(1..=50).contains(&cols) || !(1..=100).contains(&rows) {
-            return err("columns must be 1–50 and rows 1–100");
+            return err("колонок может быть от 1 до 50, рядов — от 1 до 100");
         }
         if !(5.0..=1000.0).contains(&page.0) || !(5.0..=1000.0).contains(&page.1) {
-            return err("the page must be 5–1000 mm on each side");
+            return err("каждая сторона листа — от 5 до 1000 мм");
         }
         if label.0 < 5.0 || label.1 < 5.0 {
-            return err("a label must be at least 5×5 mm");
+            return err("этикетка должна быть не меньше 5×5 мм");
         }
         if cols > 1 && h_pitch + 0.01 < label.0 {
-            return err(
-                "the horizontal pitch is smaller than the label width: labels would overlap",
-            );
+            return err("шаг по горизонтали меньше ширины этикетки: этикетки перекрываются");
         }
         if rows > 1 && v_pitch + 0.01 < label.1 {
-            return err(
-                "the vertical pitch is smaller than the label height: labels would overlap",
-            );
+            return err("шаг по вертикали меньше высоты этикетки: этикетки перекрываются");
         }
         let right = left + (cols - 1) as f32 * h_pitch + label.0;
         let bottom = top + (rows - 1) as f32 * v_pitch + label.1;
         if right > page.0 + 0.05 || bottom > page.1 + 0.05 {
-            return err("the labels do not fit on the page: check margins, pitches and counts");
+            return err("этикетки не помещаются на лист: проверьте поля, шаги и количество");
         }
         Ok(Template {
             id: "custom".into(),
@@ -698,10 +694,10 @@ mod tests {
         );
         let e = Template::custom(A4, 3, 7, (63.5, 38.1), 15.15, 7.2, 60.0, 38.1, Shape::Rect)
             .unwrap_err();
-        assert!(e.0.contains("overlap"));
+        assert!(e.0.contains("перекрываются"));
         let e = Template::custom(A4, 4, 7, (63.5, 38.1), 15.15, 7.2, 66.04, 38.1, Shape::Rect)
             .unwrap_err();
-        assert!(e.0.contains("do not fit"));
+        assert!(e.0.contains("не помещаются"));
         assert!(
             Template::custom(A4, 0, 7, (63.5, 38.1), 0.0, 0.0, 66.0, 38.1, Shape::Rect).is_err()
         );

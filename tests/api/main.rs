@@ -1,5 +1,6 @@
 //! Integration tests: the real app over HTTP, with the HubEx simulator.
 
+mod admin;
 mod catalog;
 mod cli;
 mod delivery;
