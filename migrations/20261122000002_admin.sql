@@ -36,3 +36,4 @@ CREATE TABLE audit_log (
 -- (SQLite's LIKE folds ASCII only).
 ALTER TABLE catalog_assets ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
 CREATE INDEX catalog_assets_company ON catalog_assets (company_id);
+CREATE INDEX catalog_assets_name ON catalog_assets (name, id);

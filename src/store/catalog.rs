@@ -345,7 +345,9 @@ pub async fn search_assets(
           AND (? IS NULL OR a.location_id = ?)
           AND (? IS NULL OR a.company_id = ?)
           AND (? IS NULL OR a.id IN (SELECT asset_id FROM catalog_asset_districts WHERE district_id = ?))
-          AND (? IS NULL OR ? = EXISTS (SELECT 1 FROM codes c WHERE c.target_kind = 'asset' AND c.target_id = a.id AND c.state = 'active'))";
+          AND (? IS NULL
+               OR (? = 1 AND a.id IN (SELECT target_id FROM codes WHERE target_kind = 'asset' AND state = 'active'))
+               OR (? = 0 AND a.id NOT IN (SELECT target_id FROM codes WHERE target_kind = 'asset' AND state = 'active')))";
     macro_rules! bind_filter {
         ($query:expr) => {
             $query
@@ -359,6 +361,7 @@ pub async fn search_assets(
                 .bind(f.district)
                 .bind(has_code)
                 .bind(has_code)
+                .bind(has_code)
         };
     }
     let total: i64 = bind_filter!(sqlx::query_scalar(&format!(
@@ -366,16 +369,19 @@ pub async fn search_assets(
     )))
     .fetch_one(pool)
     .await?;
+    // Page through ids first (the name index gives the order), then join the
+    // details and code look-ups for those 50 rows only.
     let rows = bind_filter!(sqlx::query_as(&format!(
-        "SELECT a.id, a.name, a.serial_number, a.inventory_number, l.address, c.name AS company_name,
+        "WITH page AS (SELECT a.id FROM catalog_assets a WHERE {filter} ORDER BY a.name, a.id LIMIT ? OFFSET ?)
+         SELECT a.id, a.name, a.serial_number, a.inventory_number, l.address, c.name AS company_name,
                 (SELECT code FROM codes k WHERE k.target_kind = 'asset' AND k.target_id = a.id AND k.state = 'active'
                   ORDER BY k.created_at LIMIT 1) AS code,
                 (SELECT COUNT(*) FROM codes k WHERE k.target_kind = 'asset' AND k.target_id = a.id AND k.state = 'active') AS codes
-           FROM catalog_assets a
+           FROM page
+           JOIN catalog_assets a ON a.id = page.id
            LEFT JOIN catalog_locations l ON l.id = a.location_id
            LEFT JOIN catalog_companies c ON c.id = a.company_id
-          WHERE {filter}
-          ORDER BY a.name, a.id LIMIT ? OFFSET ?"
+          ORDER BY a.name, a.id"
     )))
     .bind(limit)
     .bind(offset)
