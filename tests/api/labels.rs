@@ -13,14 +13,14 @@ use qrdesk::store::codes::{self as code_store, Target};
 use crate::helpers::{spawn_app, TempDir};
 
 /// pdftoppm and zbarimg come from Debian (poppler-utils, zbar-tools); CI
-/// installs them and sets QRDESK_REQUIRE_TOOLS so a missing tool fails there.
+/// installs them, and there (`CI` set) a missing tool fails the test.
 fn tools_available() -> bool {
     let ok = ["pdftoppm", "zbarimg"]
         .iter()
         .all(|t| Command::new(t).arg("-h").output().is_ok());
     if !ok {
         assert!(
-            std::env::var_os("QRDESK_REQUIRE_TOOLS").is_none(),
+            std::env::var_os("CI").is_none(),
             "pdftoppm and zbarimg are required (apt-get install poppler-utils zbar-tools)"
         );
         eprintln!(
@@ -345,7 +345,11 @@ fn labels_cli_lists_templates_and_writes_files() {
             .unwrap()
     };
     let out = run(&["labels", "templates", "--json"]);
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let first = &list[0];
     for key in ["id", "name", "page", "label", "columns", "rows"] {
