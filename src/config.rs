@@ -103,8 +103,18 @@ pub struct LimitsConfig {
     pub description_min_chars: usize,
     pub description_max_chars: usize,
     pub name_max_chars: usize,
-    /// Largest accepted form body in bytes.
+    /// Largest accepted form body without photos, in bytes.
     pub form_body_bytes: usize,
+    /// Photos per request.
+    pub photos_max: usize,
+    /// Largest photo file, in bytes.
+    pub photo_max_bytes: usize,
+    /// Largest request with photos, in bytes.
+    pub request_max_bytes: usize,
+    /// Largest photo, in megapixels (checked before decoding).
+    pub photo_max_megapixels: u64,
+    /// Days a delivered photo is kept before its file is removed.
+    pub photo_retention_days: u64,
 }
 
 impl Default for Config {
@@ -148,6 +158,11 @@ impl Default for Config {
                 description_max_chars: 4000,
                 name_max_chars: 200,
                 form_body_bytes: 64 * 1024,
+                photos_max: 5,
+                photo_max_bytes: 15 * 1024 * 1024,
+                request_max_bytes: 50 * 1024 * 1024,
+                photo_max_megapixels: 40,
+                photo_retention_days: 30,
             },
         }
     }
@@ -255,6 +270,12 @@ impl Config {
         }
         if self.delivery.concurrency == 0 {
             return invalid("delivery.concurrency", "must be at least 1");
+        }
+        if self.limits.photo_max_bytes > self.limits.request_max_bytes {
+            return invalid(
+                "limits.photo_max_bytes",
+                "must not exceed limits.request_max_bytes",
+            );
         }
         if self.hubex.page_size == 0 {
             return invalid("hubex.page_size", "must be at least 1");

@@ -14,6 +14,7 @@ pub mod config;
 pub mod delivery;
 pub mod intake;
 pub mod labels;
+pub mod media;
 pub mod store;
 pub mod web;
 
@@ -50,11 +51,15 @@ pub struct AppState {
     pub secret: Arc<Vec<u8>>,
     /// The catalog sync in progress, if any, and how the last one ended.
     pub sync: Arc<catalog::SyncTracker>,
+    /// Photos on disk, by content hash.
+    pub blobs: media::BlobStore,
+    /// Photos decoded at once (each may take hundreds of MB).
+    pub media_permits: Arc<tokio::sync::Semaphore>,
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(intake::router())
+        .merge(intake::router(&state.config.limits))
         .merge(admin::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -183,7 +188,9 @@ impl App {
         let worker_handle = WorkerHandle::default();
         let mut background = Vec::new();
 
+        let blobs = media::BlobStore::new(std::path::Path::new(&config.server.data_dir));
         let worker = Worker {
+            blobs: blobs.clone(),
             pool: pool.clone(),
             backend: backend.clone(),
             delivery: config.delivery.clone(),
@@ -224,6 +231,10 @@ impl App {
             worker: worker_handle,
             secret,
             sync,
+            blobs: blobs.clone(),
+            media_permits: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         };
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = shutdown_rx.clone();

@@ -45,13 +45,112 @@
       if (button && button.disabled) { button.disabled = false; }
     });
 
-    // One tap sends once.
-    form.addEventListener('submit', function () {
+    // Photos: shrunk on the phone to about 2048 px JPEG, shown as thumbnails
+    // with a remove button, sent with a progress bar. Without this script the
+    // plain file input sends the originals and the server shrinks them.
+    var input = document.getElementById('photos');
+    var thumbs = document.getElementById('thumbs');
+    var progress = document.getElementById('upload-progress');
+    var photos = [];
+    var MAX_SIDE = 2048;
+
+    function shrink(file) {
+      if (!window.createImageBitmap || !file.type || file.type.indexOf('image/') !== 0) {
+        return Promise.resolve(file);
+      }
+      return createImageBitmap(file, { imageOrientation: 'from-image' }).then(function (bitmap) {
+        var scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+        var canvas = document.createElement('canvas');
+        canvas.width = Math.round(bitmap.width * scale);
+        canvas.height = Math.round(bitmap.height * scale);
+        var ctx = canvas.getContext('2d');
+        ctx.fillStyle = '#fff';
+        ctx.fillRect(0, 0, canvas.width, canvas.height);
+        ctx.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        return new Promise(function (resolve) {
+          canvas.toBlob(function (blob) { resolve(blob || file); }, 'image/jpeg', 0.85);
+        });
+      }).catch(function () { return file; });
+    }
+
+    function render() {
+      thumbs.textContent = '';
+      thumbs.hidden = photos.length === 0;
+      photos.forEach(function (p, i) {
+        var box = document.createElement('div');
+        box.className = 'thumb';
+        var img = document.createElement('img');
+        img.src = p.url;
+        img.alt = '';
+        var remove = document.createElement('button');
+        remove.type = 'button';
+        remove.className = 'remove';
+        remove.textContent = '×';
+        remove.setAttribute('aria-label', (input.getAttribute('data-remove') || 'Remove') + ' ' + (i + 1));
+        remove.addEventListener('click', function () {
+          URL.revokeObjectURL(p.url);
+          photos.splice(i, 1);
+          render();
+        });
+        box.appendChild(img);
+        box.appendChild(remove);
+        thumbs.appendChild(box);
+      });
+    }
+
+    if (input && thumbs && window.FormData && window.XMLHttpRequest) {
+      var max = parseInt(input.getAttribute('data-max'), 10) || 5;
+      input.addEventListener('change', function () {
+        var files = Array.prototype.slice.call(input.files || []);
+        input.value = '';
+        files.slice(0, Math.max(0, max - photos.length)).forEach(function (file) {
+          shrink(file).then(function (blob) {
+            if (photos.length >= max) return;
+            photos.push({ blob: blob, url: URL.createObjectURL(blob), name: (file.name || 'photo').replace(/\.[^.]*$/, '') + '.jpg' });
+            render();
+          });
+        });
+      });
+    }
+
+    function sending() {
       var button = document.getElementById('submit');
       if (button) {
         button.disabled = true;
         button.textContent = form.getAttribute('data-sending') || button.textContent;
       }
+    }
+
+    form.addEventListener('submit', function (event) {
+      if (!photos.length) {
+        sending(); // One tap sends once.
+        return;
+      }
+      event.preventDefault();
+      sending();
+      var data = new FormData(form);
+      data.delete('photo');
+      photos.forEach(function (p) { data.append('photo', p.blob, p.name); });
+      var xhr = new XMLHttpRequest();
+      xhr.open('POST', form.action);
+      if (progress) {
+        progress.hidden = false;
+        xhr.upload.addEventListener('progress', function (e) {
+          if (e.lengthComputable) progress.value = Math.round(100 * e.loaded / e.total);
+        });
+      }
+      xhr.addEventListener('load', function () {
+        if (xhr.responseURL && xhr.responseURL.indexOf('/t/') !== -1) {
+          window.location.assign(xhr.responseURL);
+        } else {
+          // The form came back with a message: show it as the page.
+          document.open();
+          document.write(xhr.responseText);
+          document.close();
+        }
+      });
+      xhr.addEventListener('error', function () { form.submit(); });
+      xhr.send(data);
     });
   }
 

@@ -66,6 +66,14 @@ pub struct NewTask {
     pub requested_by: Option<UserId>,
 }
 
+/// A file to attach to a task. The name is unique per file, so it can be found again.
+#[derive(Debug, Clone)]
+pub struct FileUpload {
+    pub file_name: String,
+    pub mime: String,
+    pub bytes: Vec<u8>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedTask {
     pub id: TaskId,
@@ -181,6 +189,20 @@ pub trait TaskBackend: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<CreatedTask>, BackendError>>;
 
     fn task_state(&self, id: TaskId) -> BoxFuture<'_, Result<TaskState, BackendError>>;
+
+    /// Attaches a file to a task; returns the task system's attachment id.
+    fn upload_attachment<'a>(
+        &'a self,
+        task: TaskId,
+        file: &'a FileUpload,
+    ) -> BoxFuture<'a, Result<i64, BackendError>>;
+
+    /// Finds a file attached earlier under `file_name` (after an unknown outcome).
+    fn find_attachment<'a>(
+        &'a self,
+        task: TaskId,
+        file_name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>, BackendError>>;
 
     /// Reads the whole catalog, reporting how far it got.
     fn fetch_catalog<'a>(

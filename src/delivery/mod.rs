@@ -18,10 +18,10 @@ use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::backend::{BackendError, CreatedTask, NewTask, TaskBackend};
+use crate::backend::{BackendError, CreatedTask, FileUpload, NewTask, TaskBackend};
 use crate::catalog;
 use crate::config::{DeliveryConfig, HubexConfig};
-use crate::store::{self, catalog as cat, jobs, requests, Pool};
+use crate::store::{self, attachments, catalog as cat, jobs, requests, Pool};
 use retry::RetryPolicy;
 
 /// Shared between the worker and the rest of the app.
@@ -58,6 +58,7 @@ pub struct Worker {
     pub hubex: HubexConfig,
     pub owner: String,
     pub handle: WorkerHandle,
+    pub blobs: crate::media::BlobStore,
 }
 
 enum Outcome {
@@ -144,6 +145,7 @@ impl Worker {
     async fn handle_job_inner(&self, job: jobs::Job) {
         let outcome = match job.kind.as_str() {
             "create_task" => self.create_task(&job).await,
+            "upload_attachment" => self.upload_attachment(&job).await,
             other => {
                 tracing::error!(kind = other, "unknown job kind; removing it");
                 Ok(Outcome::Done)
@@ -219,6 +221,68 @@ impl Worker {
             Err(BackendError::Permanent { reason }) => {
                 tracing::error!(%reason, "HubEx refused the task; the request is marked failed");
                 requests::mark_failed(&self.pool, &request.id, &reason, store::now_ms()).await?;
+                Ok(Outcome::Done)
+            }
+            Err(e) => Ok(retry_outcome(e)),
+        }
+    }
+
+    /// Attaches one photo to the task. The file is named after the attachment's
+    /// UUID, so after an unknown outcome the retry finds it instead of sending
+    /// it again.
+    async fn upload_attachment(&self, job: &jobs::Job) -> anyhow::Result<Outcome> {
+        let found = match &job.ref_id {
+            Some(id) => attachments::get(&self.pool, id).await?,
+            None => None,
+        };
+        let Some(attachment) = found else {
+            tracing::error!("upload job without its attachment; dropping it");
+            return Ok(Outcome::Done);
+        };
+        if attachment.uploaded_at.is_some() {
+            return Ok(Outcome::Done);
+        }
+        let Some(task) = requests::get(&self.pool, &job.request_id)
+            .await?
+            .and_then(|r| r.task_id)
+        else {
+            return Ok(Outcome::Retry {
+                reason: "the task does not exist yet".into(),
+                retry_after: None,
+            });
+        };
+        let file_name = format!("qrdesk-{}.jpg", attachment.id);
+        if job.attempts > 1 {
+            match self.backend.find_attachment(task, &file_name).await {
+                Ok(Some(id)) => {
+                    attachments::mark_uploaded(&self.pool, &attachment.id, id, store::now_ms())
+                        .await?;
+                    return Ok(Outcome::Done);
+                }
+                Ok(None) => {}
+                Err(e) => return Ok(retry_outcome(e)),
+            }
+        }
+        let bytes = match self.blobs.get(&attachment.sha256).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, attachment = %attachment.id, "photo file is missing; it cannot be sent");
+                return Ok(Outcome::Done);
+            }
+        };
+        let upload = FileUpload {
+            file_name,
+            mime: attachment.mime.clone(),
+            bytes,
+        };
+        match self.backend.upload_attachment(task, &upload).await {
+            Ok(id) => {
+                attachments::mark_uploaded(&self.pool, &attachment.id, id, store::now_ms()).await?;
+                tracing::info!(attachment = %attachment.id, backend_id = id, "photo attached");
+                Ok(Outcome::Done)
+            }
+            Err(BackendError::Permanent { reason }) => {
+                tracing::error!(%reason, attachment = %attachment.id, "HubEx refused the photo");
                 Ok(Outcome::Done)
             }
             Err(e) => Ok(retry_outcome(e)),

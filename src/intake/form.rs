@@ -143,6 +143,7 @@ pub struct FieldErrors {
     pub email: Option<String>,
     pub consent: Option<String>,
     pub asset: Option<String>,
+    pub photos: Option<String>,
     /// About the form as a whole (e.g. it was open too long).
     pub form: Option<String>,
 }
@@ -156,6 +157,7 @@ impl FieldErrors {
             &self.email,
             &self.consent,
             &self.asset,
+            &self.photos,
             &self.form,
         ]
         .iter()

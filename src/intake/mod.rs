@@ -2,19 +2,20 @@
 //! that stores a request with its delivery job, and the status page.
 
 pub mod form;
+mod photos;
 mod status;
+mod upload;
 
 pub use status::format_local;
 
 use std::net::SocketAddr;
 
 use askama::Template;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use axum::{Form, Router};
+use axum::Router;
 use serde::Deserialize;
 
 use crate::backend::AssetId;
@@ -28,12 +29,15 @@ use crate::web::{self, render};
 use crate::AppState;
 use form::{AssetChoice, FieldErrors, RawForm};
 
-pub fn router() -> Router<AppState> {
+pub fn router(limits: &crate::config::LimitsConfig) -> Router<AppState> {
+    // Photos make a submission big; the plain form keeps its own smaller limit.
+    let body = DefaultBodyLimit::max(limits.request_max_bytes + 1024 * 1024);
     Router::new()
         .route("/", get(index))
-        .route("/q/{code}", get(show_code).post(submit))
-        .route("/Q/{code}", get(show_code).post(submit))
+        .route("/q/{code}", get(show_code).post(submit).layer(body))
+        .route("/Q/{code}", get(show_code).post(submit).layer(body))
         .route("/t/{token}", get(status::show))
+        .route("/t/{token}/photo/{id}", get(status::photo))
 }
 
 #[derive(Deserialize, Default)]
@@ -219,6 +223,7 @@ struct FormPage<'a> {
     form_token: String,
     description_hint: String,
     max_chars: usize,
+    photos_max: usize,
 }
 
 impl FormPage<'_> {
@@ -254,6 +259,7 @@ fn form_page(
         form_token: form::form_token(&state.secret, code.as_str(), store::now_ms()),
         description_hint: form::description_hint(t, &state.config.limits),
         max_chars: state.config.limits.description_max_chars,
+        photos_max: state.config.limits.photos_max,
     };
     render(status, &page)
 }
@@ -333,46 +339,46 @@ async fn qr_image(
     }
 }
 
-/// `POST /q/{code}`: validate, store request + job in one transaction, 303 to
-/// the status page. Any problem re-renders the form with the text kept.
+/// `POST /q/{code}`: validate, process photos, store request + photos + job in
+/// one transaction, 303 to the status page. Any problem re-renders the form
+/// with the text kept and a message at the field (or photo) concerned.
 async fn submit(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    form: Result<Form<RawForm>, FormRejection>,
+    request: Request,
 ) -> Response {
     let fallback = Lang::negotiate(None, &headers);
+    let ft = fallback.texts();
     if !web::same_origin(&headers) {
-        let t = fallback.texts();
         return web::message(
             StatusCode::FORBIDDEN,
             fallback,
-            t.forbidden_title,
-            t.forbidden_text,
+            ft.forbidden_title,
+            ft.forbidden_text,
         );
     }
-    let values = match form {
-        Ok(Form(v)) => v,
-        Err(rejection) => {
-            let t = fallback.texts();
-            return if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                web::message(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    fallback,
-                    t.too_large_title,
-                    t.too_large_text,
-                )
-            } else {
-                web::message(
-                    StatusCode::BAD_REQUEST,
-                    fallback,
-                    t.bad_request_title,
-                    t.bad_request_text,
-                )
-            };
+    let incoming = match upload::read(request, &state.config.limits).await {
+        Ok(i) => i,
+        Err(upload::ReadError::TooLarge) => {
+            return web::message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                fallback,
+                ft.too_large_title,
+                ft.too_large_text,
+            )
+        }
+        Err(upload::ReadError::Malformed) => {
+            return web::message(
+                StatusCode::BAD_REQUEST,
+                fallback,
+                ft.bad_request_title,
+                ft.bad_request_text,
+            )
         }
     };
+    let values = incoming.form;
     let lang = Lang::negotiate(values.lang.as_deref(), &headers);
     let t = lang.texts();
     let Some(code) = Code::parse(&raw) else {
@@ -411,9 +417,17 @@ async fn submit(
         .site_assets
         .as_ref()
         .map(|v| v.iter().map(|a| a.id).collect());
-    let submission = match form::validate(&values, &state.config.limits, site_ids.as_deref(), t) {
-        Ok(s) => s,
-        Err(errors) => {
+    let limits = &state.config.limits;
+    let photo_problem = incoming
+        .photo_problem
+        .map(|p| photos::problem_message(t, p, limits));
+    let submission = match form::validate(&values, limits, site_ids.as_deref(), t) {
+        Ok(s) if photo_problem.is_none() => s,
+        Ok(_) => {
+            let errors = FieldErrors {
+                photos: photo_problem,
+                ..Default::default()
+            };
             return form_page(
                 &state,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -422,7 +436,37 @@ async fn submit(
                 &target,
                 &values,
                 &errors,
-            )
+            );
+        }
+        Err(mut errors) => {
+            errors.photos = photo_problem;
+            return form_page(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                lang,
+                &code,
+                &target,
+                &values,
+                &errors,
+            );
+        }
+    };
+    let processed = match photos::process_all(&state, incoming.photos, t).await {
+        Ok(p) => p,
+        Err(message) => {
+            let errors = FieldErrors {
+                photos: Some(message),
+                ..Default::default()
+            };
+            return form_page(
+                &state,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                lang,
+                &code,
+                &target,
+                &values,
+                &errors,
+            );
         }
     };
 
@@ -464,7 +508,26 @@ async fn submit(
         lang: lang.code().to_owned(),
         token_hash: token.hash(),
     };
-    if let Err(e) = requests::insert_with_job(&state.pool, &request, now).await {
+    let attachments = match photos::store_all(&state, &processed).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store photos");
+            let errors = FieldErrors {
+                form: Some(t.error_text.into()),
+                ..Default::default()
+            };
+            return form_page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                &code,
+                &target,
+                &values,
+                &errors,
+            );
+        }
+    };
+    if let Err(e) = requests::insert_with_job(&state.pool, &request, &attachments, now).await {
         // Nothing was stored; the form comes back with everything typed.
         tracing::error!(error = %e, "cannot store the request");
         let errors = FieldErrors {

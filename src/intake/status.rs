@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 
 use super::LangQuery;
 use crate::backend::hubex::client::is_css_color;
 use crate::codes::TrackingToken;
 use crate::store::catalog::AssetView;
-use crate::store::{self, requests, requests::RequestRecord};
+use crate::store::{self, attachments, requests, requests::RequestRecord};
 use crate::web::i18n::{Lang, Texts};
 use crate::web::{self, render};
 use crate::AppState;
@@ -40,6 +40,8 @@ struct StatusPage<'a> {
     closed: Option<String>,
     checked: Option<String>,
     self_href: String,
+    /// Links to the photos sent (those still kept).
+    photos: Vec<String>,
 }
 
 pub async fn show(
@@ -96,6 +98,13 @@ pub async fn show(
         }
     }
 
+    let photos = attachments::for_request(&state.pool, &record.id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| a.removed_at.is_none())
+        .map(|a| format!("/t/{}/photo/{}", token.as_str(), a.id))
+        .collect();
     let asset = match record.asset_id {
         Some(id) => store::catalog::asset(&state.pool, id).await.ok().flatten(),
         None => None,
@@ -139,8 +148,40 @@ pub async fn show(
         closed: fmt(record.task_closed_at),
         checked: fmt(record.status_checked_at),
         self_href: format!("/t/{}", token.as_str()),
+        photos,
     };
     super::with_lang_cookie(render(StatusCode::OK, &page), explicit, lang)
+}
+
+/// A photo of the request behind `token`; the token is the only key.
+pub async fn photo(
+    State(state): State<AppState>,
+    Path((raw, id)): Path<(String, String)>,
+) -> Response {
+    let not_found = || StatusCode::NOT_FOUND.into_response();
+    let Some(token) = TrackingToken::parse(&raw) else {
+        return not_found();
+    };
+    let Ok(Some(record)) = requests::by_token_hash(&state.pool, &token.hash()).await else {
+        return not_found();
+    };
+    let Ok(Some(a)) = attachments::get(&state.pool, &id).await else {
+        return not_found();
+    };
+    if a.request_id != record.id || a.removed_at.is_some() {
+        return not_found();
+    }
+    match state.blobs.get(&a.sha256).await {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "image/jpeg"),
+                (header::CACHE_CONTROL, "private, max-age=86400"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => not_found(),
+    }
 }
 
 /// `22.11.2026 14:05` at the configured offset from UTC.

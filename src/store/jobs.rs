@@ -13,21 +13,27 @@ pub struct Job {
     pub request_id: String,
     /// Attempts including the current one.
     pub attempts: i64,
+    /// What else the job is about: the attachment id of an upload.
+    pub ref_id: Option<String>,
 }
 
 pub async fn enqueue(
     tx: &mut Transaction<'_, Sqlite>,
     kind: &str,
     request_id: &str,
+    ref_id: Option<&str>,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO jobs (kind, request_id, run_after, created_at) VALUES (?, ?, ?, ?)")
-        .bind(kind)
-        .bind(request_id)
-        .bind(now)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO jobs (kind, request_id, ref_id, run_after, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(kind)
+    .bind(request_id)
+    .bind(ref_id)
+    .bind(now)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -39,7 +45,7 @@ pub async fn claim(pool: &Pool, owner: &str, lease_ms: i64, now: i64) -> sqlx::R
           WHERE id = (SELECT id FROM jobs
                        WHERE run_after <= ? AND (lease_until IS NULL OR lease_until < ?)
                        ORDER BY run_after, id LIMIT 1)
-          RETURNING id, kind, request_id, attempts",
+          RETURNING id, kind, request_id, attempts, ref_id",
     )
     .bind(owner)
     .bind(now + lease_ms)

@@ -4,6 +4,7 @@
 //! callers reach through functions, so handlers never see a connection.
 
 pub mod admins;
+pub mod attachments;
 pub mod catalog;
 pub mod codes;
 pub mod jobs;

@@ -59,7 +59,12 @@ const SELECT: &str =
 
 /// Stores the request and its `create_task` job in one transaction: once this
 /// returns, the submission survives a crash and will be delivered.
-pub async fn insert_with_job(pool: &Pool, r: &NewRequest, now: i64) -> sqlx::Result<()> {
+pub async fn insert_with_job(
+    pool: &Pool,
+    r: &NewRequest,
+    photos: &[super::attachments::NewAttachment],
+    now: i64,
+) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO requests (id, code, asset_id, location_id, company_id, description, contact_name,
@@ -84,7 +89,10 @@ pub async fn insert_with_job(pool: &Pool, r: &NewRequest, now: i64) -> sqlx::Res
     .bind(now)
     .execute(&mut *tx)
     .await?;
-    super::jobs::enqueue(&mut tx, "create_task", &r.id.to_string(), now).await?;
+    for photo in photos {
+        super::attachments::insert(&mut tx, &r.id.to_string(), photo, now).await?;
+    }
+    super::jobs::enqueue(&mut tx, "create_task", &r.id.to_string(), None, now).await?;
     tx.commit().await
 }
 
@@ -117,6 +125,7 @@ pub async fn mark_delivered(
     task: &CreatedTask,
     now: i64,
 ) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "UPDATE requests SET status = 'delivered', task_id = ?, task_number = ?, failure_reason = NULL,
              delivered_at = ?, updated_at = ?
@@ -127,9 +136,19 @@ pub async fn mark_delivered(
     .bind(now)
     .bind(now)
     .bind(id)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    let pending: Vec<String> = sqlx::query_scalar(
+        "SELECT a.id FROM attachments a WHERE a.request_id = ? AND a.uploaded_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'upload_attachment' AND j.ref_id = a.id)",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for attachment in pending {
+        super::jobs::enqueue(&mut tx, "upload_attachment", id, Some(&attachment), now).await?;
+    }
+    tx.commit().await
 }
 
 pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx::Result<()> {
@@ -243,7 +262,7 @@ pub async fn retry(pool: &Pool, id: &str, now: i64) -> sqlx::Result<bool> {
     .await?
     .rows_affected();
     if n == 1 {
-        super::jobs::enqueue(&mut tx, "create_task", id, now).await?;
+        super::jobs::enqueue(&mut tx, "create_task", id, None, now).await?;
     }
     tx.commit().await?;
     Ok(n == 1)

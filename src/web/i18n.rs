@@ -165,6 +165,18 @@ pub struct Texts {
     pub err_asset: &'static str,
     pub err_expired: &'static str,
     pub err_code: &'static str,
+    pub photos_label: &'static str,
+    pub photos_hint: &'static str,
+    pub photo_word: &'static str,
+    pub photo_remove: &'static str,
+    pub photos_sent: &'static str,
+    pub err_photo_count: &'static str,
+    pub err_photo_size: &'static str,
+    pub err_photo_total: &'static str,
+    pub err_photo_pixels: &'static str,
+    pub err_photo_heic: &'static str,
+    pub err_photo_type: &'static str,
+    pub err_photo_corrupt: &'static str,
 }
 
 pub static RU: Texts = Texts {
@@ -242,6 +254,18 @@ pub static RU: Texts = Texts {
     err_asset: "Выберите оборудование из списка или «Нет в списке».",
     err_expired: "Форма была открыта слишком долго. Проверьте текст и отправьте ещё раз.",
     err_code: "Код — 8 букв и цифр с наклейки, например 7K3M9Q2A.",
+    photos_label: "Фото (необязательно)",
+    photos_hint: "До 5 снимков: общий вид и табличка с моделью помогают мастеру.",
+    photo_word: "Фото",
+    photo_remove: "Убрать фото",
+    photos_sent: "Отправленные фото",
+    err_photo_count: "Можно приложить не больше {max} фото. Уберите лишние и отправьте ещё раз.",
+    err_photo_size: "Фото больше {mb} МБ. Выберите снимок поменьше или сделайте новый.",
+    err_photo_total: "Все фото вместе больше {mb} МБ. Приложите меньше снимков.",
+    err_photo_pixels: "слишком большое изображение (больше {mp} мегапикселей). Выберите снимок поменьше.",
+    err_photo_heic: "формат HEIC здесь не читается. Сделайте снимок в режиме «Наиболее совместимый» (JPEG) или приложите скриншот.",
+    err_photo_type: "это не фото в формате JPEG, PNG или WebP. Выберите другой файл.",
+    err_photo_corrupt: "файл повреждён и не читается. Сделайте снимок заново.",
 };
 
 pub static EN: Texts = Texts {
@@ -319,6 +343,18 @@ pub static EN: Texts = Texts {
     err_asset: "Choose the equipment from the list, or “Not in the list”.",
     err_expired: "The form was open for too long. Check the text and send it again.",
     err_code: "The code is the 8 letters and digits on the sticker, e.g. 7K3M9Q2A.",
+    photos_label: "Photos (optional)",
+    photos_hint: "Up to 5 pictures: an overall view and the model plate help the technician.",
+    photo_word: "Photo",
+    photo_remove: "Remove photo",
+    photos_sent: "Photos sent",
+    err_photo_count: "You can attach at most {max} photos. Remove some and send again.",
+    err_photo_size: "A photo is larger than {mb} MB. Choose a smaller picture or take a new one.",
+    err_photo_total: "The photos together are larger than {mb} MB. Attach fewer pictures.",
+    err_photo_pixels: "the image is too large (over {mp} megapixels). Choose a smaller picture.",
+    err_photo_heic: "HEIC pictures cannot be read here. Take the photo in “Most compatible” (JPEG) mode or attach a screenshot.",
+    err_photo_type: "this is not a JPEG, PNG or WebP photo. Choose another file.",
+    err_photo_corrupt: "the file is damaged and cannot be read. Take the photo again.",
 };
 
 #[cfg(test)]

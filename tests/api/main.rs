@@ -7,4 +7,5 @@ mod delivery;
 mod helpers;
 mod intake;
 mod labels;
+mod photos;
 mod qr;

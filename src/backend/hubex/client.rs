@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use super::types as wire;
 use crate::backend::{
     Asset, AssetId, BackendError, BoxFuture, CatalogSnapshot, Company, CompanyId, CreatedTask,
-    Criticality, District, DistrictId, Location, LocationId, Named, NewTask, Progress, TaskBackend,
-    TaskId, TaskState, UserId,
+    Criticality, District, DistrictId, FileUpload, Location, LocationId, Named, NewTask, Progress,
+    TaskBackend, TaskId, TaskState, UserId,
 };
 
 /// Refresh the access token this long before HubEx says it expires.
@@ -436,6 +436,40 @@ impl HubexClient {
         Ok(found.into_iter().next())
     }
 
+    async fn upload(&self, task: TaskId, file: &FileUpload) -> Result<i64, BackendError> {
+        let resp = self
+            .send_ok(|| {
+                let part = reqwest::multipart::Part::bytes(file.bytes.clone())
+                    .file_name(file.file_name.clone())
+                    .mime_str(&file.mime)
+                    .expect("valid mime");
+                let form = reqwest::multipart::Form::new()
+                    .text("taskID", task.to_string())
+                    .text("isPublic", "true")
+                    .text("isIgnorePossibleDuplication", "true")
+                    .part("file", part);
+                self.http
+                    .post(self.url("/WORK/TaskAttachments/upload/fromForm"))
+                    .multipart(form)
+            })
+            .await?;
+        let uploaded: wire::AttachmentUploaded = resp.json().await.map_err(network_error)?;
+        Ok(uploaded.attachment_id)
+    }
+
+    async fn find_file(&self, task: TaskId, file_name: &str) -> Result<Option<i64>, BackendError> {
+        let files: HashMap<String, wire::AttachmentInfo> = self
+            .get_json(&format!("/WORK/Tasks/{task}/attachments"), &[])
+            .await?;
+        let mut ids: Vec<i64> = files
+            .into_iter()
+            .filter(|(_, f)| f.file_name == file_name)
+            .filter_map(|(k, _)| k.parse().ok())
+            .collect();
+        ids.sort();
+        Ok(ids.first().copied())
+    }
+
     async fn state(&self, id: TaskId) -> Result<TaskState, BackendError> {
         let t: wire::TaskInfo = self.get_json(&format!("/WORK/Tasks/{id}"), &[]).await?;
         let sheet = t.timesheet.unwrap_or_default();
@@ -468,6 +502,22 @@ impl TaskBackend for HubexClient {
 
     fn task_state(&self, id: TaskId) -> BoxFuture<'_, Result<TaskState, BackendError>> {
         Box::pin(self.state(id))
+    }
+
+    fn upload_attachment<'a>(
+        &'a self,
+        task: TaskId,
+        file: &'a FileUpload,
+    ) -> BoxFuture<'a, Result<i64, BackendError>> {
+        Box::pin(self.upload(task, file))
+    }
+
+    fn find_attachment<'a>(
+        &'a self,
+        task: TaskId,
+        file_name: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>, BackendError>> {
+        Box::pin(self.find_file(task, file_name))
     }
 
     fn fetch_catalog<'a>(

@@ -306,3 +306,31 @@ mod tests {
         );
     }
 }
+
+/// Answer of `POST /WORK/TaskAttachments/upload/fromForm`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AttachmentUploaded {
+    #[serde(rename = "taskID", default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+    #[serde(rename = "attachmentID")]
+    pub attachment_id: i64,
+    #[serde(rename = "md5Hash", default, skip_serializing_if = "Option::is_none")]
+    pub md5_hash: Option<String>,
+    #[serde(rename = "fileName", default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+}
+
+/// A value of `GET /WORK/Tasks/{id}/attachments` (keyed by attachment id).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AttachmentInfo {
+    #[serde(rename = "fileName", default)]
+    pub file_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(
+        rename = "isUploaded",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_uploaded: Option<bool>,
+}

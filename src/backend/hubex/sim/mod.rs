@@ -74,6 +74,18 @@ pub struct SimTask {
     pub closed: Option<String>,
 }
 
+/// A file attached to a task.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimAttachment {
+    pub id: i64,
+    pub task_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+    pub is_public: bool,
+}
+
 /// One call as the simulator saw it, for tests.
 #[derive(Debug, Clone, Serialize)]
 pub struct Call {
@@ -88,6 +100,7 @@ struct SimState {
     tokens: HashMap<String, Instant>,
     token_lifetime: Duration,
     tasks: BTreeMap<i64, SimTask>,
+    attachments: Vec<SimAttachment>,
     stamps: HashMap<String, i64>,
     next_task: i64,
     faults: VecDeque<FaultRule>,
@@ -116,6 +129,7 @@ impl Simulator {
                 tokens: HashMap::new(),
                 token_lifetime: Duration::from_secs(1800),
                 tasks: BTreeMap::new(),
+                attachments: Vec::new(),
                 stamps: HashMap::new(),
                 next_task: 5001,
                 faults: VecDeque::new(),
@@ -166,6 +180,10 @@ impl Simulator {
         self.lock().tasks.values().cloned().collect()
     }
 
+    pub fn attachments(&self) -> Vec<SimAttachment> {
+        self.lock().attachments.clone()
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
     }
@@ -205,6 +223,12 @@ impl Simulator {
             .route("/ADM/TenantMembers/anonymousUser", get(anonymous_user))
             .route("/WORK/Tasks", post(create_task).get(list_tasks))
             .route("/WORK/Tasks/{id}", get(get_task))
+            .route("/WORK/Tasks/{id}/attachments", get(task_attachments))
+            .route(
+                "/WORK/TaskAttachments/upload/fromForm",
+                post(upload_attachment),
+            )
+            .layer(axum::extract::DefaultBodyLimit::max(32 * 1024 * 1024))
             .layer(middleware::from_fn_with_state(self.clone(), gate));
         let control = Router::new()
             .route("/faults", post(control_fault).delete(control_clear))
@@ -797,6 +821,116 @@ async fn get_task(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response
         Some(t) => Json(task_info(&s, t)).into_response(),
         None => error(StatusCode::NOT_FOUND, "TaskNotFound", "task not found"),
     }
+}
+
+/// `POST /WORK/TaskAttachments/upload/fromForm`: fields `taskID`, `file`,
+/// `isPublic`, `isIgnorePossibleDuplication`.
+async fn upload_attachment(
+    State(sim): State<Simulator>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let (mut task_id, mut file, mut is_public) = (None, None, false);
+    loop {
+        let field = match form.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidData",
+                    "malformed multipart body",
+                )
+            }
+        };
+        let name = field.name().unwrap_or("").to_ascii_lowercase();
+        match name.as_str() {
+            "taskid" => {
+                task_id = field
+                    .text()
+                    .await
+                    .ok()
+                    .and_then(|t| t.trim().parse::<i64>().ok())
+            }
+            "ispublic" => {
+                is_public = field
+                    .text()
+                    .await
+                    .is_ok_and(|t| t.trim().eq_ignore_ascii_case("true"))
+            }
+            "file" => {
+                let file_name = field.file_name().unwrap_or("file").to_owned();
+                let content_type = field
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_owned();
+                match field.bytes().await {
+                    Ok(b) => file = Some((file_name, content_type, b.to_vec())),
+                    Err(_) => {
+                        return error(
+                            StatusCode::BAD_REQUEST,
+                            "InvalidData",
+                            "file part unreadable",
+                        )
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let (Some(task_id), Some((file_name, content_type, bytes))) = (task_id, file) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidData",
+            "taskID and file are required",
+        );
+    };
+    let mut s = sim.lock();
+    if !s.tasks.contains_key(&task_id) {
+        return error(StatusCode::NOT_FOUND, "TaskNotFound", "task not found");
+    }
+    let id = 9000 + s.attachments.len() as i64 + 1;
+    s.attachments.push(SimAttachment {
+        id,
+        task_id,
+        file_name: file_name.clone(),
+        content_type,
+        bytes,
+        is_public,
+    });
+    (
+        StatusCode::CREATED,
+        Json(wire::AttachmentUploaded {
+            task_id: Some(task_id),
+            attachment_id: id,
+            md5_hash: None,
+            file_name: Some(file_name),
+        }),
+    )
+        .into_response()
+}
+
+async fn task_attachments(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
+    let s = sim.lock();
+    if !s.tasks.contains_key(&id) {
+        return error(StatusCode::NOT_FOUND, "TaskNotFound", "task not found");
+    }
+    let items: Map<String, Value> = s
+        .attachments
+        .iter()
+        .filter(|a| a.task_id == id)
+        .map(|a| {
+            let info = wire::AttachmentInfo {
+                file_name: a.file_name.clone(),
+                size: Some(a.bytes.len() as u64),
+                is_uploaded: Some(true),
+            };
+            (
+                a.id.to_string(),
+                serde_json::to_value(info).expect("serializable"),
+            )
+        })
+        .collect();
+    Json(Value::Object(items)).into_response()
 }
 
 async fn control_fault(State(sim): State<Simulator>, Json(rule): Json<FaultRule>) -> StatusCode {

@@ -1,0 +1,101 @@
+//! The `attachments` table: photos sent with a request and where they went.
+
+use sqlx::{FromRow, Sqlite, Transaction};
+
+use super::Pool;
+
+/// A processed photo, about to be stored with its request.
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub id: uuid::Uuid,
+    pub sha256: String,
+    pub mime: String,
+    pub size: i64,
+    pub width: i64,
+    pub height: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AttachmentRecord {
+    pub id: String,
+    pub request_id: String,
+    pub sha256: String,
+    pub mime: String,
+    pub size: i64,
+    pub width: i64,
+    pub height: i64,
+    pub backend_id: Option<i64>,
+    pub uploaded_at: Option<i64>,
+    pub removed_at: Option<i64>,
+}
+
+const SELECT: &str = "SELECT id, request_id, sha256, mime, size, width, height, backend_id, uploaded_at, removed_at FROM attachments";
+
+pub async fn insert(
+    tx: &mut Transaction<'_, Sqlite>,
+    request_id: &str,
+    a: &NewAttachment,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO attachments (id, request_id, sha256, mime, size, width, height, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(a.id.to_string())
+    .bind(request_id)
+    .bind(&a.sha256)
+    .bind(&a.mime)
+    .bind(a.size)
+    .bind(a.width)
+    .bind(a.height)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn for_request(pool: &Pool, request_id: &str) -> sqlx::Result<Vec<AttachmentRecord>> {
+    sqlx::query_as(&format!("{SELECT} WHERE request_id = ? ORDER BY id"))
+        .bind(request_id)
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<AttachmentRecord>> {
+    sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn mark_uploaded(pool: &Pool, id: &str, backend_id: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE attachments SET backend_id = ?, uploaded_at = ? WHERE id = ?")
+        .bind(backend_id)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Blobs of photos delivered before `before` that are still on disk, and not
+/// also used by a photo that is still waiting.
+pub async fn expired_blobs(pool: &Pool, before: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT a.sha256 FROM attachments a
+          WHERE a.uploaded_at IS NOT NULL AND a.uploaded_at < ? AND a.removed_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM attachments b WHERE b.sha256 = a.sha256 AND b.uploaded_at IS NULL)",
+    )
+    .bind(before)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn mark_removed(pool: &Pool, sha256: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE attachments SET removed_at = ? WHERE sha256 = ? AND removed_at IS NULL")
+        .bind(now)
+        .bind(sha256)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
