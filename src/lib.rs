@@ -214,6 +214,12 @@ impl App {
                 shutdown_rx.clone(),
             ));
         }
+        background.push(delivery::spawn_photo_retention(
+            pool.clone(),
+            blobs.clone(),
+            Duration::from_secs(config.limits.photo_retention_days * 24 * 3600),
+            shutdown_rx.clone(),
+        ));
         if config.hubex.status_poll_secs > 0 {
             background.push(delivery::spawn_status_poller(
                 pool.clone(),

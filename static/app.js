@@ -99,13 +99,13 @@
     }
 
     if (input && thumbs && window.FormData && window.XMLHttpRequest) {
-      var max = parseInt(input.getAttribute('data-max'), 10) || 5;
+      var maxPhotos = parseInt(input.getAttribute('data-max'), 10) || 5;
       input.addEventListener('change', function () {
         var files = Array.prototype.slice.call(input.files || []);
         input.value = '';
-        files.slice(0, Math.max(0, max - photos.length)).forEach(function (file) {
+        files.slice(0, Math.max(0, maxPhotos - photos.length)).forEach(function (file) {
           shrink(file).then(function (blob) {
-            if (photos.length >= max) return;
+            if (photos.length >= maxPhotos) return;
             photos.push({ blob: blob, url: URL.createObjectURL(blob), name: (file.name || 'photo').replace(/\.[^.]*$/, '') + '.jpg' });
             render();
           });

@@ -418,6 +418,44 @@ impl Notes<'_> {
     }
 }
 
+/// Removes the files of photos delivered more than `keep` ago; returns how many.
+pub async fn sweep_photos(
+    pool: &Pool,
+    blobs: &crate::media::BlobStore,
+    keep: Duration,
+) -> anyhow::Result<usize> {
+    let before = store::now_ms() - keep.as_millis() as i64;
+    let expired = attachments::expired_blobs(pool, before).await?;
+    let n = expired.len();
+    for sha in expired {
+        blobs.remove(&sha).await?;
+        attachments::mark_removed(pool, &sha, store::now_ms()).await?;
+    }
+    Ok(n)
+}
+
+/// Removes the files of photos delivered more than `keep` ago, every hour.
+pub fn spawn_photo_retention(
+    pool: Pool,
+    blobs: crate::media::BlobStore,
+    keep: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match sweep_photos(&pool, &blobs, keep).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "delivered photos past retention removed"),
+                Err(e) => tracing::warn!(error = %e, "cannot remove expired photos"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    })
+}
+
 /// Refreshes the status of open tasks every `interval`.
 pub fn spawn_status_poller(
     pool: Pool,

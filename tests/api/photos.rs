@@ -351,3 +351,42 @@ async fn upload_faults_never_attach_a_photo_twice() {
             .unwrap();
     assert_eq!(pending, 0);
 }
+
+#[tokio::test]
+async fn delivered_photos_are_removed_after_the_retention_period() {
+    let app = spawn_app().await;
+    let code = app.code_for(Target::Asset(AssetId(1002))).await;
+    let page = send(
+        &app,
+        &code,
+        TEXT,
+        vec![("a.jpg", encoded(ImageFormat::Jpeg, 200, 100))],
+    )
+    .await;
+    let path = page.location.unwrap();
+    app.wait_status(&path, "delivered", 10).await;
+    crate::helpers::wait_for(10, "the photo attached", || async {
+        (app.sim.attachments().len() == 1).then_some(())
+    })
+    .await;
+    let blobs = qrdesk::media::BlobStore::new(&app.dir.0);
+    let kept =
+        qrdesk::delivery::sweep_photos(app.pool(), &blobs, std::time::Duration::from_secs(3600))
+            .await
+            .unwrap();
+    assert_eq!(kept, 0, "not yet");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let removed = qrdesk::delivery::sweep_photos(app.pool(), &blobs, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1);
+    let files = std::fs::read_dir(app.dir.0.join("photos"))
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .count();
+    assert_eq!(files, 0, "the file is gone");
+    assert!(
+        !app.get(&path).await.body.contains("/photo/"),
+        "no broken photo links"
+    );
+}

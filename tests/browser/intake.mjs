@@ -126,6 +126,37 @@ try {
     await context.close();
   });
 
+  await test('phone: two photos, thumbnails, progress, shown on the status page', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'ru-RU',
+    });
+    const page = await context.newPage();
+    await page.goto(server.formUrl);
+    const red = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAEAAAAAwCAIAAAAuKetIAAAAY0lEQVR4nO3PQQkAMAzAwCqpfymTNRF7HINABFzm7H7dcEEDWtCAFjSgBQ1oQQNa0IAWNKAFDWhBA1rQgBY0oAUNaEEDWtCAFjSgBQ1oQQNa0IAWNKAFDWhBA1rQgBY0oAWPXYknMLX+nGo+AAAAAElFTkSuQmCC', 'base64');
+    const blue = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAADAAAABACAIAAADTQmMRAAAATUlEQVR4nO3OQQ0AIAwAsSmZfynIwgXHo0kFdHbPVyYfCAkJCdUDISEhoXogJCQkVA+EhISE6oGQkJBQPRASEhKqB0JCQkL1QEhI6LELHgUwtaIvM78AAAAASUVORK5CYII=', 'base64');
+    await page.setInputFiles('#photos', [
+      { name: 'red.png', mimeType: 'image/png', buffer: red },
+      { name: 'blue.png', mimeType: 'image/png', buffer: blue },
+    ]);
+    await page.waitForFunction(() => document.querySelectorAll('#thumbs .thumb').length === 2);
+    await page.fill('#description', 'Течёт кондиционер, фото прилагаю, посмотрите');
+    const counter = await page.textContent('#description-counter');
+    check(!(await page.isVisible('#description-counter')) || counter.endsWith('/ 4000'), 'the counter counts to 4000: ' + counter);
+    await page.screenshot({ path: join(shots, 'photos-form-phone.png'), fullPage: true });
+    // Remove one and add it again: the remove button works.
+    await page.click('#thumbs .thumb:nth-child(2) .remove');
+    await page.waitForFunction(() => document.querySelectorAll('#thumbs .thumb').length === 1);
+    await page.setInputFiles('#photos', [{ name: 'blue.png', mimeType: 'image/png', buffer: blue }]);
+    await page.waitForFunction(() => document.querySelectorAll('#thumbs .thumb').length === 2);
+    await page.click('#submit');
+    await page.waitForURL(/\/t\/[0-9a-z]{26}$/);
+    await page.waitForSelector('.thumbs img');
+    check((await page.locator('.thumbs img').count()) === 2, 'two photos on the status page');
+    await page.waitForFunction(() => Array.from(document.querySelectorAll('.thumbs img')).every((i) => i.complete && i.naturalWidth > 0));
+    await page.screenshot({ path: join(shots, 'photos-status-phone.png'), fullPage: true });
+    await context.close();
+  });
+
   await test('desktop and English: form and status page', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
     const page = await context.newPage();
