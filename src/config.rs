@@ -80,6 +80,9 @@ pub struct HubexConfig {
     pub page_size: u32,
     /// A status page re-reads the task from HubEx when its copy is older.
     pub status_max_age_secs: u64,
+    /// Stage a task is moved to when the customer says it is still not
+    /// working; 0: only a comment is posted.
+    pub reopen_stage_id: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -145,6 +148,7 @@ impl Default for Config {
                 status_poll_secs: 120,
                 page_size: 200,
                 status_max_age_secs: 30,
+                reopen_stage_id: 0,
             },
             delivery: DeliveryConfig {
                 concurrency: 2,

@@ -66,6 +66,16 @@ pub struct NewTask {
     pub requested_by: Option<UserId>,
 }
 
+/// One message of a task's external conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub id: i64,
+    /// Unix milliseconds.
+    pub created_at: Option<i64>,
+    pub author: Option<String>,
+    pub text: String,
+}
+
 /// A file to attach to a task. The name is unique per file, so it can be found again.
 #[derive(Debug, Clone)]
 pub struct FileUpload {
@@ -203,6 +213,20 @@ pub trait TaskBackend: Send + Sync + 'static {
         task: TaskId,
         file_name: &'a str,
     ) -> BoxFuture<'a, Result<Option<i64>, BackendError>>;
+
+    /// The customer-facing (external) conversation of a task, oldest first.
+    fn conversation(&self, task: TaskId) -> BoxFuture<'_, Result<Vec<Message>, BackendError>>;
+
+    /// Posts an external comment with already attached files; returns its id.
+    fn post_comment<'a>(
+        &'a self,
+        task: TaskId,
+        text: &'a str,
+        attachments: &'a [i64],
+    ) -> BoxFuture<'a, Result<i64, BackendError>>;
+
+    /// Moves a task to a stage (used to reopen it).
+    fn move_to_stage(&self, task: TaskId, stage: i64) -> BoxFuture<'_, Result<(), BackendError>>;
 
     /// Reads the whole catalog, reporting how far it got.
     fn fetch_catalog<'a>(

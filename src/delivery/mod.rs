@@ -21,7 +21,7 @@ use tracing::Instrument;
 use crate::backend::{BackendError, CreatedTask, FileUpload, NewTask, TaskBackend};
 use crate::catalog;
 use crate::config::{DeliveryConfig, HubexConfig};
-use crate::store::{self, attachments, catalog as cat, jobs, requests, Pool};
+use crate::store::{self, attachments, catalog as cat, comments, jobs, requests, Pool};
 use retry::RetryPolicy;
 
 /// Shared between the worker and the rest of the app.
@@ -146,6 +146,7 @@ impl Worker {
         let outcome = match job.kind.as_str() {
             "create_task" => self.create_task(&job).await,
             "upload_attachment" => self.upload_attachment(&job).await,
+            "post_comment" => self.post_comment(&job).await,
             other => {
                 tracing::error!(kind = other, "unknown job kind; removing it");
                 Ok(Outcome::Done)
@@ -239,9 +240,6 @@ impl Worker {
             tracing::error!("upload job without its attachment; dropping it");
             return Ok(Outcome::Done);
         };
-        if attachment.uploaded_at.is_some() {
-            return Ok(Outcome::Done);
-        }
         let Some(task) = requests::get(&self.pool, &job.request_id)
             .await?
             .and_then(|r| r.task_id)
@@ -251,23 +249,45 @@ impl Worker {
                 retry_after: None,
             });
         };
+        Ok(
+            match self
+                .ensure_uploaded(task, &attachment, job.attempts > 1)
+                .await?
+            {
+                Ok(_) | Err(None) => Outcome::Done,
+                Err(Some(retry)) => retry,
+            },
+        )
+    }
+
+    /// The task system's id for a photo, uploading it unless it is there
+    /// already. `Err(None)`: it cannot ever be sent; `Err(Some(_))`: try later.
+    async fn ensure_uploaded(
+        &self,
+        task: crate::backend::TaskId,
+        attachment: &attachments::AttachmentRecord,
+        outcome_unknown: bool,
+    ) -> anyhow::Result<Result<i64, Option<Outcome>>> {
+        if let Some(id) = attachment.backend_id {
+            return Ok(Ok(id));
+        }
         let file_name = format!("qrdesk-{}.jpg", attachment.id);
-        if job.attempts > 1 {
+        if outcome_unknown {
             match self.backend.find_attachment(task, &file_name).await {
                 Ok(Some(id)) => {
                     attachments::mark_uploaded(&self.pool, &attachment.id, id, store::now_ms())
                         .await?;
-                    return Ok(Outcome::Done);
+                    return Ok(Ok(id));
                 }
                 Ok(None) => {}
-                Err(e) => return Ok(retry_outcome(e)),
+                Err(e) => return Ok(Err(Some(retry_outcome(e)))),
             }
         }
         let bytes = match self.blobs.get(&attachment.sha256).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(error = %e, attachment = %attachment.id, "photo file is missing; it cannot be sent");
-                return Ok(Outcome::Done);
+                return Ok(Err(None));
             }
         };
         let upload = FileUpload {
@@ -279,10 +299,82 @@ impl Worker {
             Ok(id) => {
                 attachments::mark_uploaded(&self.pool, &attachment.id, id, store::now_ms()).await?;
                 tracing::info!(attachment = %attachment.id, backend_id = id, "photo attached");
-                Ok(Outcome::Done)
+                Ok(Ok(id))
             }
             Err(BackendError::Permanent { reason }) => {
                 tracing::error!(%reason, attachment = %attachment.id, "HubEx refused the photo");
+                Ok(Err(None))
+            }
+            Err(e) => Ok(Err(Some(retry_outcome(e)))),
+        }
+    }
+
+    /// Posts the customer's comment (with its photos) to the task's external
+    /// conversation. A marker with the comment's id lets a retry find a
+    /// comment that was posted without us hearing back.
+    async fn post_comment(&self, job: &jobs::Job) -> anyhow::Result<Outcome> {
+        let found = match &job.ref_id {
+            Some(id) => comments::get(&self.pool, id).await?,
+            None => None,
+        };
+        let Some(comment) = found else {
+            tracing::error!("comment job without its comment; dropping it");
+            return Ok(Outcome::Done);
+        };
+        if comment.posted_at.is_some() {
+            return Ok(Outcome::Done);
+        }
+        let Some(task) = requests::get(&self.pool, &job.request_id)
+            .await?
+            .and_then(|r| r.task_id)
+        else {
+            return Ok(Outcome::Retry {
+                reason: "the task does not exist yet".into(),
+                retry_after: None,
+            });
+        };
+        let marker = comment_marker(&comment.id);
+        if job.attempts > 1 {
+            match self.backend.conversation(task).await {
+                Ok(messages) => {
+                    if let Some(m) = messages.iter().find(|m| m.text.contains(&marker)) {
+                        comments::mark_posted(&self.pool, &comment.id, m.id, store::now_ms())
+                            .await?;
+                        return Ok(Outcome::Done);
+                    }
+                }
+                Err(e) => return Ok(retry_outcome(e)),
+            }
+        }
+        let mut ids = Vec::new();
+        for attachment in attachments::for_comment(&self.pool, &comment.id).await? {
+            match self
+                .ensure_uploaded(task, &attachment, job.attempts > 1)
+                .await?
+            {
+                Ok(id) => ids.push(id),
+                Err(None) => {}
+                Err(Some(retry)) => return Ok(retry),
+            }
+        }
+        if comment.kind == "not_fixed" && self.hubex.reopen_stage_id > 0 {
+            if let Err(e) = self
+                .backend
+                .move_to_stage(task, self.hubex.reopen_stage_id)
+                .await
+            {
+                return Ok(retry_outcome(e));
+            }
+        }
+        let text = format!("{}\n\n{marker}", comment.text);
+        match self.backend.post_comment(task, &text, &ids).await {
+            Ok(id) => {
+                comments::mark_posted(&self.pool, &comment.id, id, store::now_ms()).await?;
+                let _ = refresh(&self.pool, self.backend.as_ref(), &job.request_id, task).await;
+                Ok(Outcome::Done)
+            }
+            Err(BackendError::Permanent { reason }) => {
+                tracing::error!(%reason, "HubEx refused the comment");
                 Ok(Outcome::Done)
             }
             Err(e) => Ok(retry_outcome(e)),
@@ -293,9 +385,7 @@ impl Worker {
         requests::mark_delivered(&self.pool, request_id, &task, store::now_ms()).await?;
         tracing::info!(task = %task.id, number = task.number.as_deref().unwrap_or(""), "task created");
         // Best effort: the status page can show the task's status at once.
-        if let Ok(state) = self.backend.task_state(task.id).await {
-            requests::save_state(&self.pool, request_id, &state, store::now_ms()).await?;
-        }
+        let _ = refresh(&self.pool, self.backend.as_ref(), request_id, task.id).await;
         Ok(Outcome::Done)
     }
 
@@ -361,6 +451,26 @@ fn retry_outcome(e: BackendError) -> Outcome {
             retry_after: None,
         },
     }
+}
+
+/// Written under each comment we post, so a retry can find it.
+pub fn comment_marker(comment_id: &str) -> String {
+    format!("— заявитель через qrdesk · {comment_id}")
+}
+
+/// Reads the task's status and conversation and keeps a copy, which the status
+/// page shows when the task system is slow or down.
+pub async fn refresh(
+    pool: &Pool,
+    backend: &dyn TaskBackend,
+    request_id: &str,
+    task: crate::backend::TaskId,
+) -> anyhow::Result<()> {
+    let state = backend.task_state(task).await?;
+    requests::save_state(pool, request_id, &state, store::now_ms()).await?;
+    let messages = backend.conversation(task).await?;
+    comments::save_messages(pool, request_id, &messages).await?;
+    Ok(())
 }
 
 /// The external reference of a request, stored in the task's `erpID` and notes.

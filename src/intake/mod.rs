@@ -14,7 +14,7 @@ use askama::Template;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
@@ -37,7 +37,11 @@ pub fn router(limits: &crate::config::LimitsConfig) -> Router<AppState> {
         .route("/q/{code}", get(show_code).post(submit).layer(body))
         .route("/Q/{code}", get(show_code).post(submit).layer(body))
         .route("/t/{token}", get(status::show))
+        .route("/T/{token}", get(status::show))
         .route("/t/{token}/photo/{id}", get(status::photo))
+        .route("/t/{token}/qr.svg", get(status::qr))
+        .route("/t/{token}/comment", post(status::comment).layer(body))
+        .route("/t/{token}/feedback", post(status::feedback))
 }
 
 #[derive(Deserialize, Default)]

@@ -1,24 +1,37 @@
-//! The customer's private status page, `/t/{token}`. The token in the URL is
-//! the only key; the database holds just its hash.
+//! The customer's private status page, `/t/{token}`: the task's status and
+//! timeline, the photos sent, the conversation with staff, a form to add a
+//! comment, "fixed / still not working", and a QR of the page itself. The token
+//! in the URL is the only key; the database holds just its hash.
 
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
-use super::LangQuery;
+use super::{form, photos, upload, LangQuery};
 use crate::backend::hubex::client::is_css_color;
 use crate::codes::TrackingToken;
 use crate::store::catalog::AssetView;
-use crate::store::{self, attachments, requests, requests::RequestRecord};
+use crate::store::{self, attachments, comments, requests, requests::RequestRecord};
 use crate::web::i18n::{Lang, Texts};
 use crate::web::{self, render};
 use crate::AppState;
 
 /// A page view waits at most this long for the task system.
 const LIVE_READ_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// One line of the conversation as the page shows it.
+pub struct Entry {
+    mine: bool,
+    who: String,
+    when: String,
+    text: String,
+    pending: bool,
+    at: i64,
+}
 
 #[derive(Template)]
 #[template(path = "status.html")]
@@ -42,6 +55,49 @@ struct StatusPage<'a> {
     self_href: String,
     /// Links to the photos sent (those still kept).
     photos: Vec<String>,
+    entries: Vec<Entry>,
+    can_comment: bool,
+    ask_feedback: bool,
+    form_token: String,
+    comment_text: &'a str,
+    comment_error: Option<String>,
+}
+
+/// Finds the request behind a token, or the friendly 404 page.
+async fn lookup(
+    state: &AppState,
+    raw: &str,
+    lang: Lang,
+) -> Result<(TrackingToken, RequestRecord), Response> {
+    let not_found = || {
+        let t = lang.texts();
+        web::message(
+            StatusCode::NOT_FOUND,
+            lang,
+            t.token_unknown_title,
+            t.token_unknown_text,
+        )
+    };
+    let token = TrackingToken::parse(raw).ok_or_else(not_found)?;
+    match requests::by_token_hash(&state.pool, &token.hash()).await {
+        Ok(Some(r)) => Ok((token, r)),
+        Ok(None) => Err(not_found()),
+        Err(e) => Err(web::internal_error(lang, e)),
+    }
+}
+
+/// The language of the request, unless the person asked for another now.
+fn page_lang(explicit: Option<&str>, headers: &HeaderMap, record: &RequestRecord) -> Lang {
+    explicit
+        .and_then(Lang::parse)
+        .or_else(|| Lang::from_cookie(headers))
+        .or_else(|| Lang::parse(&record.lang))
+        .unwrap_or_default()
+}
+
+/// What a status-page form is signed for: this request only.
+fn form_scope(token: &TrackingToken) -> String {
+    format!("status:{}", token.hash())
 }
 
 pub async fn show(
@@ -52,30 +108,10 @@ pub async fn show(
 ) -> Response {
     let explicit = q.lang.as_deref();
     let fallback = Lang::negotiate(explicit, &headers);
-    let not_found = || {
-        let t = fallback.texts();
-        web::message(
-            StatusCode::NOT_FOUND,
-            fallback,
-            t.token_unknown_title,
-            t.token_unknown_text,
-        )
+    let (token, mut record) = match lookup(&state, &raw, fallback).await {
+        Ok(found) => found,
+        Err(page) => return page,
     };
-    let Some(token) = TrackingToken::parse(&raw) else {
-        return not_found();
-    };
-    let mut record = match requests::by_token_hash(&state.pool, &token.hash()).await {
-        Ok(Some(r)) => r,
-        Ok(None) => return not_found(),
-        Err(e) => return web::internal_error(fallback, e),
-    };
-    // The language of the request, unless the person asked for another now.
-    let lang = explicit
-        .and_then(Lang::parse)
-        .or_else(|| Lang::from_cookie(&headers))
-        .or_else(|| Lang::parse(&record.lang))
-        .unwrap_or_default();
-
     if let Some(task_id) = record.task_id {
         let stale = record.status_checked_at.is_none_or(|at| {
             store::now_ms() - at >= state.config.hubex.status_max_age_secs as i64 * 1000
@@ -83,21 +119,34 @@ pub async fn show(
         if stale && record.task_closed_at.is_none() {
             // Best effort: when the task system is slow or down, the page
             // shows the last known status and when it was read.
-            if let Ok(Ok(s)) =
-                tokio::time::timeout(LIVE_READ_TIMEOUT, state.backend.task_state(task_id)).await
-            {
-                if requests::save_state(&state.pool, &record.id, &s, store::now_ms())
-                    .await
-                    .is_ok()
-                {
-                    if let Ok(Some(fresh)) = requests::get(&state.pool, &record.id).await {
-                        record = fresh;
-                    }
+            let read =
+                crate::delivery::refresh(&state.pool, state.backend.as_ref(), &record.id, task_id);
+            if let Ok(Ok(())) = tokio::time::timeout(LIVE_READ_TIMEOUT, read).await {
+                if let Ok(Some(fresh)) = requests::get(&state.pool, &record.id).await {
+                    record = fresh;
                 }
             }
         }
     }
+    let lang = page_lang(explicit, &headers, &record);
+    let page = page(&state, &token, &record, lang, "", None, StatusCode::OK).await;
+    super::with_lang_cookie(page, explicit, lang)
+}
 
+#[allow(clippy::too_many_arguments)]
+async fn page(
+    state: &AppState,
+    token: &TrackingToken,
+    record: &RequestRecord,
+    lang: Lang,
+    comment_text: &str,
+    comment_error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let asset = match record.asset_id {
+        Some(id) => store::catalog::asset(&state.pool, id).await.ok().flatten(),
+        None => None,
+    };
     let photos = attachments::for_request(&state.pool, &record.id)
         .await
         .unwrap_or_default()
@@ -105,11 +154,46 @@ pub async fn show(
         .filter(|a| a.removed_at.is_none())
         .map(|a| format!("/t/{}/photo/{}", token.as_str(), a.id))
         .collect();
-    let asset = match record.asset_id {
-        Some(id) => store::catalog::asset(&state.pool, id).await.ok().flatten(),
-        None => None,
-    };
     let t = lang.texts();
+    let offset = state.config.server.utc_offset_minutes;
+    let fmt = |ms: Option<i64>| ms.map(|ms| format_local(ms, offset));
+
+    let own = comments::for_request(&state.pool, &record.id)
+        .await
+        .unwrap_or_default();
+    let mut entries: Vec<Entry> = comments::messages(&state.pool, &record.id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        // Our own comments are shown from our copy, with their sending state.
+        .filter(|(_, _, _, text)| !text.contains("через qrdesk ·"))
+        .map(|(_, at, author, text)| Entry {
+            mine: false,
+            who: author
+                .filter(|a| !a.trim().is_empty())
+                .unwrap_or_else(|| t.staff_word.to_owned()),
+            when: fmt(at).unwrap_or_default(),
+            text,
+            pending: false,
+            at: at.unwrap_or(0),
+        })
+        .collect();
+    let feedback_given = own.iter().any(|c| c.kind != "comment");
+    entries.extend(own.into_iter().map(|c| Entry {
+        mine: true,
+        who: t.you_word.to_owned(),
+        when: format_local(c.created_at, offset),
+        pending: c.posted_at.is_none(),
+        text: match c.kind.as_str() {
+            "fixed" => t.fixed_yes.to_owned(),
+            "not_fixed" => format!("{} {}", t.fixed_no, c.text).trim().to_owned(),
+            _ => c.text,
+        },
+        at: c.created_at,
+    }));
+    entries.sort_by_key(|e| e.at);
+
+    let delivered = record.status == "delivered" && record.task_id.is_some();
     let state_text = match record.status.as_str() {
         "delivered" => t.st_delivered,
         "failed" => t.st_failed,
@@ -120,14 +204,12 @@ pub async fn show(
         "delivered" if record.task_closed_at.is_none() => Some(60),
         _ => None,
     };
-    let offset = state.config.server.utc_offset_minutes;
-    let fmt = |ms: Option<i64>| ms.map(|ms| format_local(ms, offset));
-    let page = StatusPage {
+    let view = StatusPage {
         lang,
         t,
         title: t.status_title,
         switch_href: Some(format!("/t/{}?lang={}", token.as_str(), lang.other().code())),
-        r: &record,
+        r: record,
         asset,
         state_text,
         status_dot: record
@@ -141,7 +223,8 @@ pub async fn show(
                     &c[1..]
                 )
             }),
-        refresh,
+        // A page with a half-written comment must not reload under the person.
+        refresh: if comment_text.is_empty() && comment_error.is_none() { refresh } else { None },
         sent: format_local(record.created_at, offset),
         created: fmt(record.task_created_at),
         completed: fmt(record.task_completed_at),
@@ -149,8 +232,215 @@ pub async fn show(
         checked: fmt(record.status_checked_at),
         self_href: format!("/t/{}", token.as_str()),
         photos,
+        entries,
+        can_comment: delivered && record.task_closed_at.is_none(),
+        ask_feedback: delivered && record.task_completed_at.is_some() && !feedback_given,
+        form_token: form::form_token(&state.secret, &form_scope(token), store::now_ms()),
+        comment_text,
+        comment_error,
     };
-    super::with_lang_cookie(render(StatusCode::OK, &page), explicit, lang)
+    render(status, &view)
+}
+
+/// `POST /t/{token}/comment`: text and photos for the task's external chat.
+pub async fn comment(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    request: Request,
+) -> Response {
+    let fallback = Lang::negotiate(None, &headers);
+    if !web::same_origin(&headers) {
+        let t = fallback.texts();
+        return web::message(
+            StatusCode::FORBIDDEN,
+            fallback,
+            t.forbidden_title,
+            t.forbidden_text,
+        );
+    }
+    let (token, record) = match lookup(&state, &raw, fallback).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let lang = page_lang(None, &headers, &record);
+    let t = lang.texts();
+    let incoming = match upload::read(request, &state.config.limits).await {
+        Ok(i) => i,
+        Err(upload::ReadError::TooLarge) => {
+            return web::message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                lang,
+                t.too_large_title,
+                t.too_large_text,
+            )
+        }
+        Err(upload::ReadError::Malformed) => {
+            return web::message(
+                StatusCode::BAD_REQUEST,
+                lang,
+                t.bad_request_title,
+                t.bad_request_text,
+            )
+        }
+    };
+    let text = form::clean_text(&incoming.form.description);
+    let back = |error: String| {
+        page(
+            &state,
+            &token,
+            &record,
+            lang,
+            &incoming.form.description,
+            Some(error),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    if form::verify_form_token(
+        &state.secret,
+        &form_scope(&token),
+        &incoming.form.form_token,
+        store::now_ms(),
+    )
+    .is_none()
+    {
+        return back(t.err_expired.to_owned()).await;
+    }
+    if record.task_id.is_none() || record.task_closed_at.is_some() {
+        return back(t.err_comment_closed.to_owned()).await;
+    }
+    if let Some(p) = incoming.photo_problem {
+        return back(photos::problem_message(t, p, &state.config.limits)).await;
+    }
+    let chars = text.chars().count();
+    if chars < 2 || chars > state.config.limits.description_max_chars {
+        return back(t.err_comment_length.replace(
+            "{max}",
+            &state.config.limits.description_max_chars.to_string(),
+        ))
+        .await;
+    }
+    let processed = match photos::process_all(&state, incoming.photos, t).await {
+        Ok(p) => p,
+        Err(message) => return back(message).await,
+    };
+    let stored = match photos::store_all(&state, &processed).await {
+        Ok(a) => a,
+        Err(e) => return web::internal_error(lang, e),
+    };
+    if let Err(e) = comments::insert_with_job(
+        &state.pool,
+        &record.id,
+        "comment",
+        &text,
+        &stored,
+        store::now_ms(),
+    )
+    .await
+    {
+        return web::internal_error(lang, e);
+    }
+    state.worker.wake.notify_one();
+    Redirect::to(&format!("/t/{}#conversation", token.as_str())).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct FeedbackForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    form_token: String,
+}
+
+/// `POST /t/{token}/feedback`: "fixed, thank you" or "still not working".
+pub async fn feedback(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    form: Result<axum::Form<FeedbackForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let fallback = Lang::negotiate(None, &headers);
+    let ft = fallback.texts();
+    if !web::same_origin(&headers) {
+        return web::message(
+            StatusCode::FORBIDDEN,
+            fallback,
+            ft.forbidden_title,
+            ft.forbidden_text,
+        );
+    }
+    let Ok(axum::Form(form)) = form else {
+        return web::message(
+            StatusCode::BAD_REQUEST,
+            fallback,
+            ft.bad_request_title,
+            ft.bad_request_text,
+        );
+    };
+    let (token, record) = match lookup(&state, &raw, fallback).await {
+        Ok(found) => found,
+        Err(page) => return page,
+    };
+    let lang = page_lang(None, &headers, &record);
+    let t = lang.texts();
+    if form::verify_form_token(
+        &state.secret,
+        &form_scope(&token),
+        &form.form_token,
+        store::now_ms(),
+    )
+    .is_none()
+    {
+        return page(
+            &state,
+            &token,
+            &record,
+            lang,
+            "",
+            Some(t.err_expired.to_owned()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let (kind, text) = match form.kind.as_str() {
+        "fixed" => ("fixed", t.feedback_fixed_note),
+        "not_fixed" => ("not_fixed", t.feedback_not_fixed_note),
+        _ => {
+            return web::message(
+                StatusCode::BAD_REQUEST,
+                lang,
+                t.bad_request_title,
+                t.bad_request_text,
+            )
+        }
+    };
+    if record.task_id.is_none() {
+        return page(
+            &state,
+            &token,
+            &record,
+            lang,
+            "",
+            Some(t.err_comment_closed.to_owned()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    // One answer per request: a second tap lands on the same page.
+    let already = comments::for_request(&state.pool, &record.id)
+        .await
+        .map(|c| c.iter().any(|c| c.kind != "comment"))
+        .unwrap_or(false);
+    if !already {
+        if let Err(e) =
+            comments::insert_with_job(&state.pool, &record.id, kind, text, &[], store::now_ms())
+                .await
+        {
+            return web::internal_error(lang, e);
+        }
+        state.worker.wake.notify_one();
+    }
+    Redirect::to(&format!("/t/{}#conversation", token.as_str())).into_response()
 }
 
 /// A photo of the request behind `token`; the token is the only key.
@@ -181,6 +471,30 @@ pub async fn photo(
         )
             .into_response(),
         Err(_) => not_found(),
+    }
+}
+
+/// A QR of the status page's own URL, to photograph and keep.
+pub async fn qr(State(state): State<AppState>, Path(raw): Path<String>) -> Response {
+    let Some(token) = TrackingToken::parse(&raw) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match requests::by_token_hash(&state.pool, &token.hash()).await {
+        Ok(Some(_)) => {}
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    }
+    // Upper case keeps the QR alphanumeric; tokens are read case-insensitively.
+    let url = format!("{}/T/{}", state.public_url, token.as_str()).to_ascii_uppercase();
+    match crate::labels::qr::svg(&url) {
+        Ok(svg) => (
+            [
+                (header::CONTENT_TYPE, "image/svg+xml"),
+                (header::CACHE_CONTROL, "private, max-age=86400"),
+            ],
+            svg,
+        )
+            .into_response(),
+        Err(e) => web::internal_error(Lang::Ru, e),
     }
 }
 

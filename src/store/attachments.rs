@@ -34,15 +34,17 @@ const SELECT: &str = "SELECT id, request_id, sha256, mime, size, width, height, 
 pub async fn insert(
     tx: &mut Transaction<'_, Sqlite>,
     request_id: &str,
+    comment_id: Option<&str>,
     a: &NewAttachment,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO attachments (id, request_id, sha256, mime, size, width, height, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO attachments (id, request_id, comment_id, sha256, mime, size, width, height, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(a.id.to_string())
     .bind(request_id)
+    .bind(comment_id)
     .bind(&a.sha256)
     .bind(&a.mime)
     .bind(a.size)
@@ -57,6 +59,13 @@ pub async fn insert(
 pub async fn for_request(pool: &Pool, request_id: &str) -> sqlx::Result<Vec<AttachmentRecord>> {
     sqlx::query_as(&format!("{SELECT} WHERE request_id = ? ORDER BY id"))
         .bind(request_id)
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn for_comment(pool: &Pool, comment_id: &str) -> sqlx::Result<Vec<AttachmentRecord>> {
+    sqlx::query_as(&format!("{SELECT} WHERE comment_id = ? ORDER BY id"))
+        .bind(comment_id)
         .fetch_all(pool)
         .await
 }

@@ -7,6 +7,7 @@ pub mod admins;
 pub mod attachments;
 pub mod catalog;
 pub mod codes;
+pub mod comments;
 pub mod jobs;
 pub mod requests;
 

@@ -90,7 +90,7 @@ pub async fn insert_with_job(
     .execute(&mut *tx)
     .await?;
     for photo in photos {
-        super::attachments::insert(&mut tx, &r.id.to_string(), photo, now).await?;
+        super::attachments::insert(&mut tx, &r.id.to_string(), None, photo, now).await?;
     }
     super::jobs::enqueue(&mut tx, "create_task", &r.id.to_string(), None, now).await?;
     tx.commit().await
@@ -139,7 +139,7 @@ pub async fn mark_delivered(
     .execute(&mut *tx)
     .await?;
     let pending: Vec<String> = sqlx::query_scalar(
-        "SELECT a.id FROM attachments a WHERE a.request_id = ? AND a.uploaded_at IS NULL
+        "SELECT a.id FROM attachments a WHERE a.request_id = ? AND a.uploaded_at IS NULL AND a.comment_id IS NULL
             AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'upload_attachment' AND j.ref_id = a.id)",
     )
     .bind(id)

@@ -3,6 +3,7 @@
 mod admin;
 mod catalog;
 mod cli;
+mod conversation;
 mod delivery;
 mod helpers;
 mod intake;

@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use super::types as wire;
 use crate::backend::{
     Asset, AssetId, BackendError, BoxFuture, CatalogSnapshot, Company, CompanyId, CreatedTask,
-    Criticality, District, DistrictId, FileUpload, Location, LocationId, Named, NewTask, Progress,
-    TaskBackend, TaskId, TaskState, UserId,
+    Criticality, District, DistrictId, FileUpload, Location, LocationId, Message, Named, NewTask,
+    Progress, TaskBackend, TaskId, TaskState, UserId,
 };
 
 /// Refresh the access token this long before HubEx says it expires.
@@ -470,6 +470,69 @@ impl HubexClient {
         Ok(ids.first().copied())
     }
 
+    async fn messages(&self, task: TaskId) -> Result<Vec<Message>, BackendError> {
+        let items: Vec<wire::ConversationMessage> = self
+            .get_json(&format!("/WORK/Tasks/{task}/conversations"), &[])
+            .await?;
+        let mut out: Vec<Message> = items
+            .into_iter()
+            .filter(|m| m.is_external)
+            .map(|m| Message {
+                id: m.id,
+                created_at: m.created.as_deref().and_then(wire::parse_time),
+                author: m.author.map(|a| {
+                    [a.first_name, a.last_name]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }),
+                text: m.message,
+            })
+            .collect();
+        out.sort_by_key(|m| (m.created_at, m.id));
+        Ok(out)
+    }
+
+    async fn comment(
+        &self,
+        task: TaskId,
+        text: &str,
+        attachments: &[i64],
+    ) -> Result<i64, BackendError> {
+        let body = wire::ConversationPost {
+            message: text.to_owned(),
+            is_external: true,
+            attachments: attachments.to_vec(),
+        };
+        let resp = self
+            .send_ok(|| {
+                self.http
+                    .post(self.url(&format!("/WORK/Tasks/{task}/conversation")))
+                    .json(&body)
+            })
+            .await?;
+        let posted: Vec<wire::Posted> = resp.json().await.map_err(network_error)?;
+        posted
+            .first()
+            .map(|p| p.id)
+            .ok_or_else(|| BackendError::transient("HubEx did not say which comment it created"))
+    }
+
+    async fn stage(&self, task: TaskId, stage: i64) -> Result<(), BackendError> {
+        let body = wire::StageMove {
+            task_id: task.0,
+            task_stage_id: stage,
+        };
+        self.send_ok(|| {
+            self.http
+                .post(self.url("/WORK/TaskStagingHistory"))
+                .json(&body)
+        })
+        .await?;
+        Ok(())
+    }
+
     async fn state(&self, id: TaskId) -> Result<TaskState, BackendError> {
         let t: wire::TaskInfo = self.get_json(&format!("/WORK/Tasks/{id}"), &[]).await?;
         let sheet = t.timesheet.unwrap_or_default();
@@ -518,6 +581,23 @@ impl TaskBackend for HubexClient {
         file_name: &'a str,
     ) -> BoxFuture<'a, Result<Option<i64>, BackendError>> {
         Box::pin(self.find_file(task, file_name))
+    }
+
+    fn conversation(&self, task: TaskId) -> BoxFuture<'_, Result<Vec<Message>, BackendError>> {
+        Box::pin(self.messages(task))
+    }
+
+    fn post_comment<'a>(
+        &'a self,
+        task: TaskId,
+        text: &'a str,
+        attachments: &'a [i64],
+    ) -> BoxFuture<'a, Result<i64, BackendError>> {
+        Box::pin(self.comment(task, text, attachments))
+    }
+
+    fn move_to_stage(&self, task: TaskId, stage: i64) -> BoxFuture<'_, Result<(), BackendError>> {
+        Box::pin(self.stage(task, stage))
     }
 
     fn fetch_catalog<'a>(

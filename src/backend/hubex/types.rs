@@ -334,3 +334,57 @@ pub struct AttachmentInfo {
     )]
     pub is_uploaded: Option<bool>,
 }
+
+/// An item of `GET /WORK/Tasks/{id}/conversations` (an array).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConversationMessage {
+    pub id: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub message: String,
+    #[serde(rename = "isExternal", default)]
+    pub is_external: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<Author>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Author {
+    #[serde(rename = "firstName", default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(rename = "lastName", default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(
+        rename = "isCustomer",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub is_customer: Option<bool>,
+}
+
+/// Body of `POST /WORK/Tasks/{id}/conversation`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConversationPost {
+    pub message: String,
+    #[serde(rename = "isExternal")]
+    pub is_external: bool,
+    #[serde(default)]
+    pub attachments: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Posted {
+    pub id: i64,
+    #[serde(rename = "taskID", default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<i64>,
+}
+
+/// Body of `POST /WORK/TaskStagingHistory`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StageMove {
+    #[serde(rename = "taskID")]
+    pub task_id: i64,
+    #[serde(rename = "taskStageID")]
+    pub task_stage_id: i64,
+}

@@ -86,6 +86,19 @@ pub struct SimAttachment {
     pub is_public: bool,
 }
 
+/// A message in a task's conversation.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimMessage {
+    pub id: i64,
+    pub task_id: i64,
+    pub created: String,
+    pub message: String,
+    pub is_external: bool,
+    /// Written by staff in HubEx (not through the API).
+    pub by_staff: bool,
+    pub attachments: Vec<i64>,
+}
+
 /// One call as the simulator saw it, for tests.
 #[derive(Debug, Clone, Serialize)]
 pub struct Call {
@@ -101,6 +114,7 @@ struct SimState {
     token_lifetime: Duration,
     tasks: BTreeMap<i64, SimTask>,
     attachments: Vec<SimAttachment>,
+    messages: Vec<SimMessage>,
     stamps: HashMap<String, i64>,
     next_task: i64,
     faults: VecDeque<FaultRule>,
@@ -130,6 +144,7 @@ impl Simulator {
                 token_lifetime: Duration::from_secs(1800),
                 tasks: BTreeMap::new(),
                 attachments: Vec::new(),
+                messages: Vec::new(),
                 stamps: HashMap::new(),
                 next_task: 5001,
                 faults: VecDeque::new(),
@@ -184,6 +199,29 @@ impl Simulator {
         self.lock().attachments.clone()
     }
 
+    pub fn messages(&self) -> Vec<SimMessage> {
+        self.lock().messages.clone()
+    }
+
+    /// A dispatcher answers the customer in the task's external chat.
+    pub fn staff_reply(&self, task_id: i64, text: &str) -> bool {
+        let mut s = self.lock();
+        if !s.tasks.contains_key(&task_id) {
+            return false;
+        }
+        let id = 7000 + s.messages.len() as i64 + 1;
+        s.messages.push(SimMessage {
+            id,
+            task_id,
+            created: now_text(),
+            message: text.into(),
+            is_external: true,
+            by_staff: true,
+            attachments: Vec::new(),
+        });
+        true
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
     }
@@ -224,6 +262,9 @@ impl Simulator {
             .route("/WORK/Tasks", post(create_task).get(list_tasks))
             .route("/WORK/Tasks/{id}", get(get_task))
             .route("/WORK/Tasks/{id}/attachments", get(task_attachments))
+            .route("/WORK/Tasks/{id}/conversations", get(conversations))
+            .route("/WORK/Tasks/{id}/conversation", post(post_conversation))
+            .route("/WORK/TaskStagingHistory", post(stage_move))
             .route(
                 "/WORK/TaskAttachments/upload/fromForm",
                 post(upload_attachment),
@@ -234,6 +275,7 @@ impl Simulator {
             .route("/faults", post(control_fault).delete(control_clear))
             .route("/tasks", get(control_tasks))
             .route("/tasks/{id}/status/{status}", post(control_status))
+            .route("/tasks/{id}/reply", post(control_reply))
             .route("/expire-tokens", post(control_expire))
             .route("/calls", get(control_calls));
         Router::new()
@@ -931,6 +973,116 @@ async fn task_attachments(State(sim): State<Simulator>, Path(id): Path<i64>) -> 
         })
         .collect();
     Json(Value::Object(items)).into_response()
+}
+
+async fn conversations(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
+    let s = sim.lock();
+    if !s.tasks.contains_key(&id) {
+        return error(StatusCode::NOT_FOUND, "TaskNotFound", "task not found");
+    }
+    let items: Vec<Value> = s
+        .messages
+        .iter()
+        .filter(|m| m.task_id == id)
+        .map(|m| {
+            let author = if m.by_staff {
+                json!({ "firstName": "Ольга", "lastName": "Диспетчер", "isCustomer": false, "isTechnician": false })
+            } else {
+                json!({ "firstName": "API", "lastName": "qrdesk", "isCustomer": false })
+            };
+            json!({
+                "id": m.id, "created": m.created, "message": m.message, "isExternal": m.is_external,
+                "author": author,
+                "attachment": m.attachments.iter().map(|a| json!({ "id": a })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(Value::Array(items)).into_response()
+}
+
+async fn post_conversation(
+    State(sim): State<Simulator>,
+    Path(id): Path<i64>,
+    body: Option<Json<wire::ConversationPost>>,
+) -> Response {
+    let Some(Json(body)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidData",
+            "message is required",
+        );
+    };
+    let mut s = sim.lock();
+    if !s.tasks.contains_key(&id) {
+        return error(StatusCode::NOT_FOUND, "TaskNotFound", "task not found");
+    }
+    if body.message.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, "InvalidData", "message is empty");
+    }
+    if let Some(bad) = body
+        .attachments
+        .iter()
+        .find(|a| !s.attachments.iter().any(|x| x.id == **a && x.task_id == id))
+    {
+        return error(
+            StatusCode::NOT_FOUND,
+            "AttachmentNotFound",
+            &format!("attachment {bad} is not on this task"),
+        );
+    }
+    let mid = 7000 + s.messages.len() as i64 + 1;
+    s.messages.push(SimMessage {
+        id: mid,
+        task_id: id,
+        created: now_text(),
+        message: body.message,
+        is_external: body.is_external,
+        by_staff: false,
+        attachments: body.attachments,
+    });
+    (
+        StatusCode::CREATED,
+        Json(vec![wire::Posted {
+            id: mid,
+            task_id: Some(id),
+        }]),
+    )
+        .into_response()
+}
+
+/// Only "reopen" is modelled: any stage move puts the task back in work.
+async fn stage_move(State(sim): State<Simulator>, body: Option<Json<wire::StageMove>>) -> Response {
+    let Some(Json(body)) = body else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidData",
+            "taskID and taskStageID are required",
+        );
+    };
+    let mut s = sim.lock();
+    let Some(task) = s.tasks.get_mut(&body.task_id) else {
+        return error(StatusCode::NOT_FOUND, "TaskNotFound", "task not found");
+    };
+    task.status_id = 2;
+    task.completed = None;
+    task.closed = None;
+    (
+        StatusCode::CREATED,
+        Json(json!({ "stageId": body.task_stage_id, "isFinalStage": false, "errors": [] })),
+    )
+        .into_response()
+}
+
+async fn control_reply(
+    State(sim): State<Simulator>,
+    Path(id): Path<i64>,
+    text: String,
+) -> StatusCode {
+    if sim.staff_reply(id, &text) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::NOT_FOUND
+    }
 }
 
 async fn control_fault(State(sim): State<Simulator>, Json(rule): Json<FaultRule>) -> StatusCode {

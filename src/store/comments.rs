@@ -1,0 +1,114 @@
+//! The conversation: comments the customer sends from the status page, and
+//! the staff's replies as last read from the task system.
+
+use sqlx::FromRow;
+
+use super::attachments::{self, NewAttachment};
+use super::Pool;
+use crate::backend::Message;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CommentRecord {
+    pub id: String,
+    pub request_id: String,
+    pub kind: String,
+    pub text: String,
+    pub created_at: i64,
+    pub backend_id: Option<i64>,
+    pub posted_at: Option<i64>,
+}
+
+const SELECT: &str =
+    "SELECT id, request_id, kind, text, created_at, backend_id, posted_at FROM comments";
+
+/// Stores a comment, its photos and its delivery job in one transaction.
+pub async fn insert_with_job(
+    pool: &Pool,
+    request_id: &str,
+    kind: &str,
+    text: &str,
+    photos: &[NewAttachment],
+    now: i64,
+) -> sqlx::Result<String> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO comments (id, request_id, kind, text, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(request_id)
+    .bind(kind)
+    .bind(text)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    for photo in photos {
+        attachments::insert(&mut tx, request_id, Some(&id), photo, now).await?;
+    }
+    super::jobs::enqueue(&mut tx, "post_comment", request_id, Some(&id), now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<CommentRecord>> {
+    sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn for_request(pool: &Pool, request_id: &str) -> sqlx::Result<Vec<CommentRecord>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE request_id = ? ORDER BY created_at, id"
+    ))
+    .bind(request_id)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn mark_posted(pool: &Pool, id: &str, backend_id: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE comments SET backend_id = ?, posted_at = ? WHERE id = ?")
+        .bind(backend_id)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Replaces the stored copy of the task's conversation.
+pub async fn save_messages(
+    pool: &Pool,
+    request_id: &str,
+    messages: &[Message],
+) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    for m in messages {
+        sqlx::query(
+            "INSERT INTO task_messages (request_id, backend_id, created_at, author, text) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (request_id, backend_id) DO UPDATE SET text = excluded.text, author = excluded.author",
+        )
+        .bind(request_id)
+        .bind(m.id)
+        .bind(m.created_at)
+        .bind(&m.author)
+        .bind(&m.text)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Stored messages of the task, oldest first: (backend id, time, author, text).
+pub async fn messages(
+    pool: &Pool,
+    request_id: &str,
+) -> sqlx::Result<Vec<(i64, Option<i64>, Option<String>, String)>> {
+    sqlx::query_as(
+        "SELECT backend_id, created_at, author, text FROM task_messages WHERE request_id = ?
+          ORDER BY COALESCE(created_at, 0), backend_id",
+    )
+    .bind(request_id)
+    .fetch_all(pool)
+    .await
+}

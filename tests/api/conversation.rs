@@ -1,0 +1,251 @@
+//! The conversation on the status page: staff replies in, customer comments out.
+
+use qrdesk::backend::hubex::sim::Fault;
+use qrdesk::backend::AssetId;
+use qrdesk::store::codes::Target;
+
+use crate::helpers::{spawn_app, spawn_with, wait_for, Page, TestApp};
+
+const TEXT: &str = "Не греет батарея в переговорной";
+
+async fn delivered_request(app: &TestApp) -> (String, i64) {
+    let code = app.code_for(Target::Asset(AssetId(1002))).await;
+    let path = app.report(&code, TEXT).await;
+    let r = app.wait_status(&path, "delivered", 10).await;
+    (path, r.task_id.unwrap().0)
+}
+
+async fn post_comment(app: &TestApp, path: &str, text: &str, photo: Option<Vec<u8>>) -> Page {
+    let page = app.get(path).await;
+    let token = page.input("form_token").expect("a form on the status page");
+    let mut form = reqwest::multipart::Form::new()
+        .text("form_token", token)
+        .text("description", text.to_owned());
+    if let Some(bytes) = photo {
+        form = form.part(
+            "photo",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name("p.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    }
+    let resp = app
+        .client
+        .post(format!("{}{path}/comment", app.url))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Page {
+        status,
+        body: resp.text().await.unwrap(),
+        location,
+    }
+}
+
+fn png() -> Vec<u8> {
+    let mut out = Vec::new();
+    image::DynamicImage::new_rgb8(120, 80)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn staff_replies_show_and_customer_comments_reach_hubex_with_photos() {
+    let app = spawn_app().await;
+    let (path, task) = delivered_request(&app).await;
+    assert!(app.get(&path).await.body.contains("Здесь появятся ответы"));
+
+    app.sim
+        .staff_reply(task, "Мастер приедет завтра с 10 до 12. <b>Ольга</b>");
+    let page = app.get(&path).await;
+    assert!(
+        page.body.contains("Мастер приедет завтра с 10 до 12."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("&#60;b&#62;Ольга"),
+        "staff text is escaped"
+    );
+
+    let p = post_comment(
+        &app,
+        &path,
+        "Спасибо, буду на месте. Код домофона 1234.",
+        Some(png()),
+    )
+    .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let message = wait_for(10, "the comment in HubEx", || async {
+        app.sim.messages().into_iter().find(|m| !m.by_staff)
+    })
+    .await;
+    assert_eq!(message.task_id, task);
+    assert!(message.is_external, "an external comment");
+    assert!(message.message.starts_with("Спасибо, буду на месте."));
+    assert_eq!(message.attachments.len(), 1, "the photo goes with it");
+    let attached = app.sim.attachments();
+    assert_eq!(attached.len(), 1);
+    assert_eq!(attached[0].task_id, task);
+    let page = app.get(&path).await;
+    assert!(page.body.contains("Спасибо, буду на месте.") && !page.body.contains("отправляется…"));
+    assert_eq!(
+        page.body.matches("Спасибо, буду на месте.").count(),
+        1,
+        "shown once, not also as a staff message"
+    );
+}
+
+#[tokio::test]
+async fn a_comment_is_posted_once_whatever_the_faults() {
+    let app = spawn_app().await;
+    let (path, task) = delivered_request(&app).await;
+    for (i, fault) in [
+        Fault::CreatedThenDrop,
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+        Fault::Drop,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        app.sim.fail(
+            "POST",
+            &format!("/WORK/Tasks/{task}/conversation"),
+            fault,
+            1,
+        );
+        let p = post_comment(&app, &path, &format!("Комментарий номер {i}"), None).await;
+        assert_eq!(p.status, 303);
+    }
+    wait_for(20, "three comments", || async {
+        (app.sim.messages().len() >= 3).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let texts: Vec<_> = app.sim.messages().into_iter().map(|m| m.message).collect();
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    for i in 0..3 {
+        assert_eq!(
+            texts
+                .iter()
+                .filter(|t| t.starts_with(&format!("Комментарий номер {i}")))
+                .count(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
+async fn completed_tasks_ask_whether_it_works_and_can_be_reopened() {
+    let app = spawn_with(|c| c.hubex.reopen_stage_id = 2).await;
+    let (path, task) = delivered_request(&app).await;
+    assert!(!app.get(&path).await.body.contains("Всё работает?"));
+    app.sim.set_status(task, 3);
+    let page = app.get(&path).await;
+    assert!(page.body.contains("Работы выполнены. Всё работает?"));
+    let token = page.input("form_token").unwrap();
+    for _ in 0..2 {
+        let resp = app
+            .client
+            .post(format!("{}{path}/feedback", app.url))
+            .form(&[("form_token", token.as_str()), ("kind", "not_fixed")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303);
+    }
+    let message = wait_for(10, "the answer in HubEx", || async {
+        app.sim.messages().into_iter().find(|m| !m.by_staff)
+    })
+    .await;
+    assert!(message.message.contains("всё ещё не работает"));
+    wait_for(10, "the task reopened", || async {
+        app.sim
+            .tasks()
+            .into_iter()
+            .find(|t| t.id == task && t.status_id == 2 && t.completed.is_none())
+    })
+    .await;
+    assert_eq!(
+        app.sim.messages().len(),
+        1,
+        "a second tap sends nothing more"
+    );
+    let page = app.get(&path).await;
+    assert!(!page.body.contains("Всё работает?"), "asked once");
+}
+
+#[tokio::test]
+async fn closed_tasks_take_no_comments_and_bad_posts_keep_the_text() {
+    let app = spawn_app().await;
+    let (path, task) = delivered_request(&app).await;
+    let short = post_comment(&app, &path, "!", None).await;
+    assert_eq!(short.status, 422);
+    assert!(short.body.contains("от 2 до"));
+    let page = app.get(&path).await;
+    let token = page.input("form_token").unwrap();
+    let forged = app
+        .client
+        .post(format!("{}{path}/comment", app.url))
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("form_token", token.replace('.', "x"))
+                .text("description", "Текст, который нельзя терять"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 422);
+    assert!(forged
+        .text()
+        .await
+        .unwrap()
+        .contains("Текст, который нельзя терять"));
+
+    app.sim.set_status(task, 4);
+    let page = app.get(&path).await;
+    assert!(
+        !page.body.contains("Добавить комментарий"),
+        "no form once closed"
+    );
+}
+
+#[tokio::test]
+async fn the_status_page_offers_a_qr_of_itself() {
+    let app = spawn_app().await;
+    let (path, _) = delivered_request(&app).await;
+    let svg = app
+        .client
+        .get(format!("{}{path}/qr.svg", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let upper = path.to_uppercase();
+    assert_eq!(
+        app.get(&upper).await.status,
+        200,
+        "the upper-case URL from the QR opens the page"
+    );
+    let resp = app
+        .client
+        .get(format!("{}{path}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    assert!(resp.text().await.unwrap().contains("noindex"));
+}
