@@ -154,6 +154,17 @@
     });
   }
 
+  // A comment being written survives the page refreshing itself.
+  var comment = document.getElementById('comment');
+  if (comment && comment.form) {
+    var commentKey = 'qrdesk-comment-' + window.location.pathname;
+    try {
+      if (!comment.value) comment.value = window.localStorage.getItem(commentKey) || '';
+      comment.addEventListener('input', function () { window.localStorage.setItem(commentKey, comment.value); });
+      comment.form.addEventListener('submit', function () { window.localStorage.removeItem(commentKey); });
+    } catch (e) { /* storage blocked: the refresh interval is long enough to type */ }
+  }
+
   // The request reached us: the draft is no longer needed.
   var status = document.querySelector('.status[data-code]');
   if (status) {

@@ -43,9 +43,10 @@ function startServer() {
       out += chunk;
       const form = out.match(/Demo form:\s+(\S+)/);
       const base = out.match(/running at (\S+?)\/?\n/);
-      if (form && base) {
+      const sim = out.match(/simulator \(demo tenant\) at (\S+)\/fsm/);
+      if (form && base && sim) {
         clearTimeout(timer);
-        resolve({ child, dataDir, formUrl: form[1], base: base[1] });
+        resolve({ child, dataDir, formUrl: form[1], base: base[1], sim: sim[1] });
       }
     });
     child.on('exit', (code) => reject(new Error('qrdesk exited with ' + code + ': ' + out)));
@@ -154,6 +155,19 @@ try {
     check((await page.locator('.thumbs img').count()) === 2, 'two photos on the status page');
     await page.waitForFunction(() => Array.from(document.querySelectorAll('.thumbs img')).every((i) => i.complete && i.naturalWidth > 0));
     await page.screenshot({ path: join(shots, 'photos-status-phone.png'), fullPage: true });
+
+    // A dispatcher answers in HubEx; the customer replies from the page.
+    const number = await page.textContent('.number');
+    const taskId = parseInt(number.replace(/\D/g, ''), 10);
+    const reply = await fetch(server.sim + '/__sim/tasks/' + taskId + '/reply', { method: 'POST', body: 'Мастер будет завтра с 10 до 12.' });
+    check(reply.status === 204, 'simulated staff reply');
+    await page.reload();
+    check((await page.textContent('#conversation')).includes('Мастер будет завтра'), 'staff reply on the page');
+    await page.fill('#comment', 'Спасибо, буду на месте.');
+    await page.click('.comment-form button[type=submit]');
+    await page.waitForURL(/#conversation$/);
+    check((await page.textContent('#conversation')).includes('Спасибо, буду на месте.'), 'own comment on the page');
+    await page.screenshot({ path: join(shots, 'conversation-phone.png'), fullPage: true });
     await context.close();
   });
 
