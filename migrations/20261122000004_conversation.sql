@@ -4,7 +4,7 @@
 CREATE TABLE comments (
     id          TEXT PRIMARY KEY NOT NULL,              -- UUID v7; its marker finds it again in HubEx
     request_id  TEXT NOT NULL REFERENCES requests (id),
-    kind        TEXT NOT NULL CHECK (kind IN ('comment', 'fixed', 'not_fixed')),
+    kind        TEXT NOT NULL CHECK (kind IN ('comment', 'fixed', 'not_fixed', 'same_problem')),
     text        TEXT NOT NULL,
     created_at  INTEGER NOT NULL,
     backend_id  INTEGER,

@@ -83,6 +83,10 @@ pub struct HubexConfig {
     /// Stage a task is moved to when the customer says it is still not
     /// working; 0: only a comment is posted.
     pub reopen_stage_id: i64,
+    /// An asset's form lists its open requests of the last 14 days with
+    /// "I have the same problem", which comments on that task instead of
+    /// creating a new one.
+    pub same_problem: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -149,6 +153,7 @@ impl Default for Config {
                 page_size: 200,
                 status_max_age_secs: 30,
                 reopen_stage_id: 0,
+                same_problem: true,
             },
             delivery: DeliveryConfig {
                 concurrency: 2,

@@ -36,6 +36,7 @@ pub fn router(limits: &crate::config::LimitsConfig) -> Router<AppState> {
         .route("/", get(index))
         .route("/q/{code}", get(show_code).post(submit).layer(body))
         .route("/Q/{code}", get(show_code).post(submit).layer(body))
+        .route("/q/{code}/same", post(same_problem))
         .route("/t/{token}", get(status::show))
         .route("/T/{token}", get(status::show))
         .route("/t/{token}/photo/{id}", get(status::photo))
@@ -228,6 +229,8 @@ struct FormPage<'a> {
     description_hint: String,
     max_chars: usize,
     photos_max: usize,
+    /// Open requests on this asset: (id, label) for "I have the same problem".
+    open_requests: Vec<(String, String)>,
 }
 
 impl FormPage<'_> {
@@ -240,7 +243,35 @@ impl FormPage<'_> {
     }
 }
 
-fn form_page(
+/// Open requests on the form's asset, labelled without personal data.
+async fn open_requests(state: &AppState, target: &FormTarget, lang: Lang) -> Vec<(String, String)> {
+    let (Some(asset), true) = (&target.asset, state.config.hubex.same_problem) else {
+        return Vec::new();
+    };
+    let since = store::now_ms() - 14 * 24 * 3600 * 1000;
+    let t = lang.texts();
+    let offset = state.config.server.utc_offset_minutes;
+    requests::open_for_asset(&state.pool, asset.id, since)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            let number = r.task_number.map(|n| format!(" {n}")).unwrap_or_default();
+            let status = r
+                .task_status_name
+                .unwrap_or_else(|| t.st_short_accepted.to_owned());
+            let label = format!(
+                "{}{number} · {} · {status}",
+                t.request_word,
+                format_local(r.created_at, offset)
+            );
+            (r.id, label)
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn form_page(
     state: &AppState,
     status: StatusCode,
     lang: Lang,
@@ -264,6 +295,7 @@ fn form_page(
         description_hint: form::description_hint(t, &state.config.limits),
         max_chars: state.config.limits.description_max_chars,
         photos_max: state.config.limits.photos_max,
+        open_requests: open_requests(state, target, lang).await,
     };
     render(status, &page)
 }
@@ -309,7 +341,8 @@ async fn show_code(
         &target,
         &RawForm::default(),
         &FieldErrors::default(),
-    );
+    )
+    .await;
     with_lang_cookie(page, q.lang.as_deref(), lang)
 }
 
@@ -414,7 +447,8 @@ async fn submit(
             &target,
             &values,
             &errors,
-        );
+        )
+        .await;
     }
 
     let site_ids: Option<Vec<AssetId>> = target
@@ -440,7 +474,8 @@ async fn submit(
                 &target,
                 &values,
                 &errors,
-            );
+            )
+            .await;
         }
         Err(mut errors) => {
             errors.photos = photo_problem;
@@ -452,7 +487,8 @@ async fn submit(
                 &target,
                 &values,
                 &errors,
-            );
+            )
+            .await;
         }
     };
     let processed = match photos::process_all(&state, incoming.photos, t).await {
@@ -470,7 +506,8 @@ async fn submit(
                 &target,
                 &values,
                 &errors,
-            );
+            )
+            .await;
         }
     };
 
@@ -528,7 +565,8 @@ async fn submit(
                 &target,
                 &values,
                 &errors,
-            );
+            )
+            .await;
         }
     };
     if let Err(e) = requests::insert_with_job(&state.pool, &request, &attachments, now).await {
@@ -546,9 +584,95 @@ async fn submit(
             &target,
             &values,
             &errors,
-        );
+        )
+        .await;
     }
     tracing::info!(request = %request.id, code = %code, "request accepted");
     state.worker.wake.notify_one();
     Redirect::to(&format!("/t/{}", token.as_str())).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SameProblemForm {
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    request: String,
+    lang: Option<String>,
+}
+
+/// `POST /q/{code}/same`: "I have the same problem" on an open request of this
+/// asset adds a comment to its task instead of creating another task.
+async fn same_problem(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    form: Result<axum::Form<SameProblemForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let fallback = Lang::negotiate(None, &headers);
+    let ft = fallback.texts();
+    if !web::same_origin(&headers) {
+        return web::message(
+            StatusCode::FORBIDDEN,
+            fallback,
+            ft.forbidden_title,
+            ft.forbidden_text,
+        );
+    }
+    let Ok(axum::Form(form)) = form else {
+        return web::message(
+            StatusCode::BAD_REQUEST,
+            fallback,
+            ft.bad_request_title,
+            ft.bad_request_text,
+        );
+    };
+    let lang = Lang::negotiate(form.lang.as_deref(), &headers);
+    let t = lang.texts();
+    let Some(code) = Code::parse(&raw) else {
+        return unusable_page(Unusable::Unknown, lang);
+    };
+    let target = match resolve(&state, &code).await {
+        Ok(Ok((_, target))) => target,
+        Ok(Err(u)) => return unusable_page(u, lang),
+        Err(e) => return web::internal_error(lang, format!("{e:#}")),
+    };
+    let now = store::now_ms();
+    if form::verify_form_token(&state.secret, code.as_str(), &form.form_token, now).is_none() {
+        return web::message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            t.forbidden_title,
+            t.err_expired,
+        );
+    }
+    // Only a request that this form offered: open, on this asset, recent.
+    let offered = open_requests(&state, &target, lang).await;
+    if !offered.iter().any(|(id, _)| *id == form.request) {
+        return web::message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang,
+            t.bad_request_title,
+            t.bad_request_text,
+        );
+    }
+    if let Err(e) = crate::store::comments::insert_with_job(
+        &state.pool,
+        &form.request,
+        "same_problem",
+        t.same_problem_note,
+        &[],
+        now,
+    )
+    .await
+    {
+        return web::internal_error(lang, e);
+    }
+    state.worker.wake.notify_one();
+    web::message(
+        StatusCode::OK,
+        lang,
+        t.same_thanks_title,
+        t.same_thanks_text,
+    )
 }

@@ -178,10 +178,17 @@ async fn page(
             at: at.unwrap_or(0),
         })
         .collect();
-    let feedback_given = own.iter().any(|c| c.kind != "comment");
+    let feedback_given = own
+        .iter()
+        .any(|c| c.kind == "fixed" || c.kind == "not_fixed");
     entries.extend(own.into_iter().map(|c| Entry {
-        mine: true,
-        who: t.you_word.to_owned(),
+        // Someone else at the same machine, not the person reading.
+        mine: c.kind != "same_problem",
+        who: if c.kind == "same_problem" {
+            t.another_person.to_owned()
+        } else {
+            t.you_word.to_owned()
+        },
         when: format_local(c.created_at, offset),
         pending: c.posted_at.is_none(),
         text: match c.kind.as_str() {
@@ -429,7 +436,7 @@ pub async fn feedback(
     // One answer per request: a second tap lands on the same page.
     let already = comments::for_request(&state.pool, &record.id)
         .await
-        .map(|c| c.iter().any(|c| c.kind != "comment"))
+        .map(|c| c.iter().any(|c| c.kind == "fixed" || c.kind == "not_fixed"))
         .unwrap_or(false);
     if !already {
         if let Err(e) =

@@ -267,3 +267,31 @@ pub async fn retry(pool: &Pool, id: &str, now: i64) -> sqlx::Result<bool> {
     tx.commit().await?;
     Ok(n == 1)
 }
+
+/// An open request on an asset, as other customers may see it: no text, no
+/// contact, just the task number, when, and its status.
+#[derive(Debug, Clone, FromRow)]
+pub struct OpenRequest {
+    pub id: String,
+    pub task_number: Option<String>,
+    pub task_status_name: Option<String>,
+    pub created_at: i64,
+}
+
+/// Requests on `asset` since `since` whose task is neither completed nor closed.
+pub async fn open_for_asset(
+    pool: &Pool,
+    asset: AssetId,
+    since: i64,
+) -> sqlx::Result<Vec<OpenRequest>> {
+    sqlx::query_as(
+        "SELECT id, task_number, task_status_name, created_at FROM requests
+          WHERE asset_id = ? AND created_at >= ? AND status IN ('accepted', 'delivering', 'delivered')
+            AND task_completed_at IS NULL AND task_closed_at IS NULL
+          ORDER BY created_at DESC LIMIT 5",
+    )
+    .bind(asset)
+    .bind(since)
+    .fetch_all(pool)
+    .await
+}

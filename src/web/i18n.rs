@@ -192,6 +192,15 @@ pub struct Texts {
     pub qr_keep: &'static str,
     pub err_comment_closed: &'static str,
     pub err_comment_length: &'static str,
+    pub request_word: &'static str,
+    pub st_short_accepted: &'static str,
+    pub already_reported: &'static str,
+    pub already_hint: &'static str,
+    pub same_problem: &'static str,
+    pub same_thanks_title: &'static str,
+    pub same_thanks_text: &'static str,
+    pub same_problem_note: &'static str,
+    pub another_person: &'static str,
 }
 
 pub static RU: Texts = Texts {
@@ -296,6 +305,15 @@ pub static RU: Texts = Texts {
     qr_keep: "Сфотографируйте этот код — по нему страница откроется снова.",
     err_comment_closed: "Заявка закрыта: чтобы сообщить о новой проблеме, отсканируйте QR-код на оборудовании.",
     err_comment_length: "Напишите комментарий: от 2 до {max} символов.",
+    request_word: "Заявка",
+    st_short_accepted: "принята",
+    already_reported: "Об этом уже сообщили",
+    already_hint: "Если у вас та же проблема, нажмите кнопку — мы добавим ваше сообщение к заявке, мастеру не придётся разбираться с дублями.",
+    same_problem: "У меня та же проблема",
+    same_thanks_title: "Спасибо, учли!",
+    same_thanks_text: "Мы добавили ваше сообщение к уже открытой заявке. Если проблема другая, опишите её в форме.",
+    same_problem_note: "Ещё один заявитель сообщает о той же проблеме (через QR-код).",
+    another_person: "Другой заявитель",
 };
 
 pub static EN: Texts = Texts {
@@ -400,6 +418,15 @@ pub static EN: Texts = Texts {
     qr_keep: "Take a photo of this code to open this page again.",
     err_comment_closed: "The request is closed: to report a new problem, scan the QR code on the equipment.",
     err_comment_length: "Please write a comment of 2 to {max} characters.",
+    request_word: "Request",
+    st_short_accepted: "accepted",
+    already_reported: "Already reported",
+    already_hint: "If you have the same problem, press the button: we add your report to the open request instead of a duplicate.",
+    same_problem: "I have the same problem",
+    same_thanks_title: "Thank you, noted!",
+    same_thanks_text: "We added your report to the open request. If your problem is a different one, describe it in the form.",
+    same_problem_note: "Another person reports the same problem (via the QR code).",
+    another_person: "Another person",
 };
 
 #[cfg(test)]

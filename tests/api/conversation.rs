@@ -249,3 +249,61 @@ async fn the_status_page_offers_a_qr_of_itself() {
     assert_eq!(resp.headers()["cache-control"], "no-store");
     assert!(resp.text().await.unwrap().contains("noindex"));
 }
+
+#[tokio::test]
+async fn the_same_problem_joins_the_open_request_instead_of_a_duplicate() {
+    let app = spawn_app().await;
+    let code = app.code_for(Target::Asset(AssetId(1002))).await;
+    let first = app.report(&code, TEXT).await;
+    let r = app.wait_status(&first, "delivered", 10).await;
+
+    let form = app.get(&format!("/q/{code}")).await;
+    assert!(form.body.contains("Об этом уже сообщили"), "{}", form.body);
+    assert!(
+        form.body.contains(r.task_number.as_deref().unwrap()),
+        "task number shown"
+    );
+    assert!(!form.body.contains(TEXT), "no one else's words on the form");
+    let token = form.input("form_token").unwrap();
+    let resp = app
+        .client
+        .post(format!("{}/q/{code}/same", app.url))
+        .form(&[("form_token", token.as_str()), ("request", r.id.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("Спасибо, учли"));
+    let m = wait_for(10, "the note in HubEx", || async {
+        app.sim.messages().into_iter().find(|m| !m.by_staff)
+    })
+    .await;
+    assert!(m.message.contains("той же проблеме") && m.task_id == r.task_id.unwrap().0);
+    assert_eq!(app.tasks().len(), 1, "no second task");
+    let status = app.get(&first).await;
+    assert!(
+        status.body.contains("Другой заявитель"),
+        "the first customer sees who it was"
+    );
+
+    // A request id this form did not offer is refused.
+    let other = app
+        .client
+        .post(format!("{}/q/{code}/same", app.url))
+        .form(&[
+            ("form_token", token.as_str()),
+            ("request", "01234567-0000-7000-8000-000000000000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 422);
+    // Once the task is completed the form no longer offers it.
+    app.sim.set_status(r.task_id.unwrap().0, 3);
+    app.get(&first).await;
+    assert!(!app
+        .get(&format!("/q/{code}"))
+        .await
+        .body
+        .contains("Об этом уже сообщили"));
+}
