@@ -30,7 +30,11 @@ fn photo(w: u32, h: u32, quality: u8) -> Vec<u8> {
         seed ^= seed << 17;
         let n = (seed % 48) as i32 - 24;
         let px = |base: i32| (base + n).clamp(0, 255) as u8;
-        Rgb([px((x * 255 / w) as i32), px((y * 255 / h) as i32), px(((x + y) * 127 / (w + h)) as i32 + 64)])
+        Rgb([
+            px((x * 255 / w) as i32),
+            px((y * 255 / h) as i32),
+            px(((x + y) * 127 / (w + h)) as i32 + 64),
+        ])
     });
     let mut out = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
@@ -49,7 +53,12 @@ fn child(path: &str) {
     let t = Instant::now();
     let p = qrdesk::media::process(&bytes, &qrdesk::media::MediaLimits::default()).unwrap();
     let ms = t.elapsed().as_secs_f64() * 1e3;
-    println!("{ms} {} {}x{}", peak_rss_kb(std::process::id()), p.width, p.height);
+    println!(
+        "{ms} {} {}x{}",
+        peak_rss_kb(std::process::id()),
+        p.width,
+        p.height
+    );
 }
 
 fn main() {
@@ -62,12 +71,18 @@ fn main() {
     let file = dir.join("12mp.jpg");
     std::fs::write(&file, photo(4000, 3000, 92)).unwrap();
     let size = std::fs::metadata(&file).unwrap().len();
-    println!("photos: 4000×3000 JPEG, {:.1} MB, median of 5 fresh processes each", size as f64 / 1e6);
+    println!(
+        "photos: 4000×3000 JPEG, {:.1} MB, median of 5 fresh processes each",
+        size as f64 / 1e6
+    );
 
     let me = std::env::current_exe().unwrap();
     let (mut ours_ms, mut ours_kb) = (Vec::new(), Vec::new());
     for _ in 0..5 {
-        let out = Command::new(&me).args(["--child", file.to_str().unwrap()]).output().unwrap();
+        let out = Command::new(&me)
+            .args(["--child", file.to_str().unwrap()])
+            .output()
+            .unwrap();
         let line = String::from_utf8_lossy(&out.stdout);
         let mut parts = line.split_whitespace();
         ours_ms.push(parts.next().unwrap().parse::<f64>().unwrap());
@@ -89,10 +104,19 @@ fn main() {
         vips_ms.push(parts.next().unwrap().parse::<f64>().unwrap() * 1e3);
         vips_kb.push(parts.next().unwrap().parse::<f64>().unwrap());
     }
-    let (o_ms, o_kb, v_ms, v_kb) = (median(ours_ms), median(ours_kb), median(vips_ms), median(vips_kb));
+    let (o_ms, o_kb, v_ms, v_kb) = (
+        median(ours_ms),
+        median(ours_kb),
+        median(vips_ms),
+        median(vips_kb),
+    );
     println!("  qrdesk pipeline (decode, orient, resize to 2048, re-encode): {o_ms:>7.0} ms, peak {:>5.0} MB", o_kb / 1024.0);
     println!("  vipsthumbnail -s 2048 (whole process):                       {v_ms:>7.0} ms, peak {:>5.0} MB", v_kb / 1024.0);
-    println!("  ratio qrdesk / vips: time {:.1}×, memory {:.1}×", o_ms / v_ms, o_kb / v_kb);
+    println!(
+        "  ratio qrdesk / vips: time {:.1}×, memory {:.1}×",
+        o_ms / v_ms,
+        o_kb / v_kb
+    );
 
     concurrent_uploads(&dir);
     let _ = std::fs::remove_dir_all(&dir);
@@ -128,18 +152,55 @@ fn concurrent_uploads(dir: &std::path::Path) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let started = Instant::now();
     let ok = rt.block_on(async {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        let html = client.get(&form_url).send().await.unwrap().text().await.unwrap();
-        let token = html.split("name=\"form_token\" value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let html = client
+            .get(&form_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = html
+            .split("name=\"form_token\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
         let mut tasks = Vec::new();
         for i in 0..20 {
-            let (client, url, token, bytes) = (client.clone(), form_url.clone(), token.clone(), upload.clone());
+            let (client, url, token, bytes) = (
+                client.clone(),
+                form_url.clone(),
+                token.clone(),
+                upload.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 let form = reqwest::multipart::Form::new()
                     .text("form_token", token)
-                    .text("description", format!("Нагрузочная проверка, фото номер {i}"))
-                    .part("photo", reqwest::multipart::Part::bytes(bytes).file_name("p.jpg").mime_str("image/jpeg").unwrap());
-                client.post(&url).multipart(form).send().await.map(|r| r.status().as_u16() == 303).unwrap_or(false)
+                    .text(
+                        "description",
+                        format!("Нагрузочная проверка, фото номер {i}"),
+                    )
+                    .part(
+                        "photo",
+                        reqwest::multipart::Part::bytes(bytes)
+                            .file_name("p.jpg")
+                            .mime_str("image/jpeg")
+                            .unwrap(),
+                    );
+                client
+                    .post(&url)
+                    .multipart(form)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16() == 303)
+                    .unwrap_or(false)
             }));
         }
         let mut ok = 0;
