@@ -103,6 +103,19 @@ impl TrackingToken {
         TrackingToken(encode_base32(&random_bytes::<16>()).to_ascii_lowercase())
     }
 
+    /// The token for a submission of the form signed `form_token`: the same
+    /// form sent twice (a double tap, a resend after a lost connection) gets
+    /// the same token, so it lands on the same status page. Unguessable
+    /// without the installation secret.
+    pub fn for_form(secret: &[u8], form_token: &str) -> TrackingToken {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+        mac.update(b"tracking|");
+        mac.update(form_token.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        TrackingToken(encode_base32(&tag[..16]).to_ascii_lowercase())
+    }
+
     pub fn parse(input: &str) -> Option<TrackingToken> {
         let ok = input.len() == 26 && input.bytes().all(|b| decode_char(b).is_some());
         ok.then(|| TrackingToken(input.to_ascii_lowercase()))
@@ -188,6 +201,15 @@ mod tests {
             c.url("https://qr.example.ru"),
             "https://qr.example.ru/q/7K3M9Q2A"
         );
+    }
+
+    #[test]
+    fn form_tokens_give_stable_distinct_tracking_tokens() {
+        let a = TrackingToken::for_form(b"secret", "123.ABC");
+        assert_eq!(a, TrackingToken::for_form(b"secret", "123.ABC"));
+        assert_ne!(a, TrackingToken::for_form(b"secret", "124.ABC"));
+        assert_ne!(a, TrackingToken::for_form(b"other", "123.ABC"));
+        assert_eq!(TrackingToken::parse(a.as_str()), Some(a));
     }
 
     #[test]

@@ -523,7 +523,7 @@ async fn submit(
         Target::Location(id) => Some(id),
         _ => None,
     };
-    let token = TrackingToken::generate();
+    let token = TrackingToken::for_form(&state.secret, &values.form_token);
     let request = requests::NewRequest {
         id: uuid::Uuid::now_v7(),
         code: code.to_string(),
@@ -569,27 +569,39 @@ async fn submit(
             .await;
         }
     };
-    if let Err(e) = requests::insert_with_job(&state.pool, &request, &attachments, now).await {
-        // Nothing was stored; the form comes back with everything typed.
-        tracing::error!(error = %e, "cannot store the request");
-        let errors = FieldErrors {
-            form: Some(t.error_text.into()),
-            ..Default::default()
-        };
-        return form_page(
-            &state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            lang,
-            &code,
-            &target,
-            &values,
-            &errors,
-        )
-        .await;
+    match requests::insert_with_job(&state.pool, &request, &attachments, now).await {
+        Ok(()) => {}
+        // The same form again (double tap, resend): the first one stands.
+        Err(e) if is_unique_violation(&e) => {
+            tracing::info!(code = %code, "form sent again; showing the first request");
+            return Redirect::to(&format!("/t/{}", token.as_str())).into_response();
+        }
+        Err(e) => {
+            // Nothing was stored; the form comes back with everything typed.
+            tracing::error!(error = %e, "cannot store the request");
+            let errors = FieldErrors {
+                form: Some(t.error_text.into()),
+                ..Default::default()
+            };
+            return form_page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                &code,
+                &target,
+                &values,
+                &errors,
+            )
+            .await;
+        }
     }
     tracing::info!(request = %request.id, code = %code, "request accepted");
     state.worker.wake.notify_one();
     Redirect::to(&format!("/t/{}", token.as_str())).into_response()
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
 #[derive(Deserialize)]

@@ -533,3 +533,33 @@ async fn markup_in_the_description_is_escaped_everywhere() {
         "plain notes keep the text as typed"
     );
 }
+
+#[tokio::test]
+async fn the_same_form_sent_twice_lands_on_the_same_status_page() {
+    let app = spawn_app().await;
+    let code = app.code_for(Target::Asset(AssetId(1001))).await;
+    let form = app.get(&format!("/q/{code}")).await;
+    let token = form.input("form_token").unwrap();
+    let fields = [("form_token", token.as_str()), ("description", TEXT)];
+    let path = format!("/q/{code}");
+    let (a, b) = tokio::join!(app.post_form(&path, &fields), app.post_form(&path, &fields));
+    let c = app.post_form(&path, &fields).await;
+    assert_eq!((a.status, b.status, c.status), (303, 303, 303));
+    assert_eq!(a.location, b.location);
+    assert_eq!(a.location, c.location);
+    let path = a.location.unwrap();
+    app.wait_status(&path, "delivered", 10).await;
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+    assert_eq!(app.tasks().len(), 1);
+    // A fresh form is a new request.
+    app.report(&code, TEXT).await;
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+}
