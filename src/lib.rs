@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(web::not_found)
         .layer(DefaultBodyLimit::max(state.config.limits.form_body_bytes))
+        .layer(axum::middleware::from_fn(web::limit_headers))
         .layer(axum::middleware::from_fn(web::security_headers))
         .with_state(state)
 }

@@ -37,6 +37,28 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Headers larger than this in total get a 431 page: no browser sends that much.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+
+/// Refuses requests whose headers are too large, before any handler runs.
+pub async fn limit_headers(req: Request, next: Next) -> Response {
+    let size: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if size > MAX_HEADER_BYTES {
+        let t = Lang::default().texts();
+        return message(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Lang::default(),
+            t.bad_request_title,
+            t.bad_request_text,
+        );
+    }
+    next.run(req).await
+}
+
 /// Renders a template; a template error is our bug, logged and shown as a
 /// plain error page without details.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {

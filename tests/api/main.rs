@@ -4,6 +4,7 @@ mod admin;
 mod catalog;
 mod cli;
 mod conversation;
+mod corpus;
 mod delivery;
 mod helpers;
 mod intake;
