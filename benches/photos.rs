@@ -128,6 +128,9 @@ fn concurrent_uploads(dir: &std::path::Path) {
         .arg("serve")
         .env("QRDESK_SERVER__LISTEN", "127.0.0.1:0")
         .env("QRDESK_SERVER__DATA_DIR", dir.join("data"))
+        // Twenty phones from one test address.
+        .env("QRDESK_LIMITS__POSTS_PER_MINUTE", "1000")
+        .env("QRDESK_LIMITS__POSTS_BURST", "1000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

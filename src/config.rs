@@ -32,6 +32,8 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Offset from UTC for times shown on pages, in minutes (Moscow: 180).
     pub utc_offset_minutes: i32,
+    /// Proxies (IPs or CIDRs) whose `X-Forwarded-For`/`Forwarded` is believed.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +80,8 @@ pub struct HubexConfig {
     pub status_poll_secs: u64,
     /// Page size used with `Range: items=FROM-TILL`.
     pub page_size: u32,
+    /// Calls to HubEx per minute from this instance (its advice: about 60).
+    pub max_calls_per_minute: u32,
     /// A status page re-reads the task from HubEx when its copy is older.
     pub status_max_age_secs: u64,
     /// Stage a task is moved to when the customer says it is still not
@@ -122,6 +126,14 @@ pub struct LimitsConfig {
     pub photo_max_megapixels: u64,
     /// Days a delivered photo is kept before its file is removed.
     pub photo_retention_days: u64,
+    /// Public form posts per client IP per minute, and the burst allowed.
+    pub posts_per_minute: u32,
+    pub posts_burst: u32,
+    /// Public page loads (forms, status pages) per client IP per minute, and the burst.
+    pub gets_per_minute: u32,
+    pub gets_burst: u32,
+    /// Requests one code may create per hour (one sticker, not 500 tasks).
+    pub code_requests_per_hour: u32,
 }
 
 impl Default for Config {
@@ -133,6 +145,7 @@ impl Default for Config {
                 data_dir: "data".into(),
                 shutdown_grace_secs: 20,
                 utc_offset_minutes: 180,
+                trusted_proxies: Vec::new(),
             },
             database: DatabaseConfig {
                 url: String::new(),
@@ -151,6 +164,7 @@ impl Default for Config {
                 sync_interval_secs: 900,
                 status_poll_secs: 120,
                 page_size: 200,
+                max_calls_per_minute: 60,
                 status_max_age_secs: 30,
                 reopen_stage_id: 0,
                 same_problem: true,
@@ -172,6 +186,11 @@ impl Default for Config {
                 request_max_bytes: 50 * 1024 * 1024,
                 photo_max_megapixels: 40,
                 photo_retention_days: 30,
+                posts_per_minute: 10,
+                posts_burst: 5,
+                gets_per_minute: 120,
+                gets_burst: 60,
+                code_requests_per_hour: 30,
             },
         }
     }
@@ -286,6 +305,20 @@ impl Config {
                 "must not exceed limits.request_max_bytes",
             );
         }
+        for p in &self.server.trusted_proxies {
+            if crate::web::limits::IpRange::parse(p).is_none() {
+                return invalid(
+                    "server.trusted_proxies",
+                    "must list IP addresses or CIDR ranges, e.g. 10.0.0.0/8",
+                );
+            }
+        }
+        if self.limits.posts_per_minute == 0
+            || self.limits.gets_per_minute == 0
+            || self.hubex.max_calls_per_minute == 0
+        {
+            return invalid("limits", "rates must be at least 1 per minute");
+        }
         if self.hubex.page_size == 0 {
             return invalid("hubex.page_size", "must be at least 1");
         }
@@ -381,14 +414,18 @@ fn set_from_env(
             "false" | "0" | "no" | "off" => Value::Boolean(false),
             _ => return Err(wrong("true or false")),
         },
-        // Lists of ids: "1,2,3" (or empty for none).
+        // Lists: "1,2,3" or "10.0.0.0/8, 127.0.0.1" (empty for none). Numbers
+        // stay numbers; the typed config then says if the kind is wrong.
         Value::Array(_) => Value::Array(
             raw.split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(|s| s.parse::<i64>().map(Value::Integer))
-                .collect::<Result<_, _>>()
-                .map_err(|_| wrong("a comma-separated list of integers"))?,
+                .map(|s| {
+                    s.parse::<i64>()
+                        .map(Value::Integer)
+                        .unwrap_or_else(|_| Value::String(s.into()))
+                })
+                .collect(),
         ),
         _ => return Err(unknown()),
     };

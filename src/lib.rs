@@ -55,6 +55,8 @@ pub struct AppState {
     pub blobs: media::BlobStore,
     /// Photos decoded at once (each may take hundreds of MB).
     pub media_permits: Arc<tokio::sync::Semaphore>,
+    /// Per-IP quotas on the public pages.
+    pub limits: web::limits::SharedLimits,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -70,6 +72,10 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(web::not_found)
         .layer(DefaultBodyLimit::max(state.config.limits.form_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::limits::rate_limit,
+        ))
         .layer(axum::middleware::from_fn(web::limit_headers))
         .layer(axum::middleware::from_fn(web::security_headers))
         .with_state(state)
@@ -128,6 +134,7 @@ pub async fn connect_backend(
                 h.application_id,
                 timeout,
                 h.page_size,
+                h.max_calls_per_minute,
             )?;
             Ok((Arc::new(client), None, None))
         }
@@ -141,6 +148,7 @@ pub async fn connect_backend(
                 h.application_id,
                 timeout,
                 h.page_size,
+                h.max_calls_per_minute,
             )?;
             Ok((Arc::new(client), Some(sim), Some(addr)))
         }
@@ -239,10 +247,26 @@ impl App {
             secret,
             sync,
             blobs: blobs.clone(),
+            limits: Arc::new(web::limits::RateLimits::new(
+                &config.limits,
+                &config.server.trusted_proxies,
+            )),
             media_permits: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
         };
+        {
+            // Forget idle addresses now and then, so a flood of them cannot grow memory.
+            let (limits, mut stop) = (state.limits.clone(), shutdown_rx.clone());
+            background.push(tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(60)) => limits.shrink(),
+                        _ = stop.changed() => return,
+                    }
+                }
+            }));
+        }
         let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
         let mut stop = shutdown_rx.clone();
         let server = tokio::spawn(async move {

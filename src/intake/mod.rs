@@ -540,15 +540,45 @@ async fn submit(
         consent: submission.consent,
         client_ip_hash: Some(
             crate::codes::hex_sha256(
-                [state.secret.as_slice(), peer.ip().to_string().as_bytes()]
-                    .concat()
-                    .as_slice(),
+                [
+                    state.secret.as_slice(),
+                    web::limits::client_ip(peer, &headers, &state.limits.trusted)
+                        .to_string()
+                        .as_bytes(),
+                ]
+                .concat()
+                .as_slice(),
             )[..16]
                 .to_owned(),
         ),
         lang: lang.code().to_owned(),
         token_hash: token.hash(),
     };
+    // One sticker should not produce hundreds of tasks.
+    let since = now - 3600 * 1000;
+    match requests::count_for_code_since(&state.pool, code.as_str(), since).await {
+        Ok(n) if n >= state.config.limits.code_requests_per_hour as i64 => {
+            tracing::warn!(code = %code, "per-code hourly limit reached");
+            let errors = FieldErrors {
+                form: Some(t.too_many_code.into()),
+                ..Default::default()
+            };
+            let mut page = form_page(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                lang,
+                &code,
+                &target,
+                &values,
+                &errors,
+            )
+            .await;
+            page.headers_mut().insert(header::RETRY_AFTER, 600.into());
+            return page;
+        }
+        Ok(_) => {}
+        Err(e) => return web::internal_error(lang, e),
+    }
     let attachments = match photos::store_all(&state, &processed).await {
         Ok(a) => a,
         Err(e) => {

@@ -295,3 +295,12 @@ pub async fn open_for_asset(
     .fetch_all(pool)
     .await
 }
+
+/// Requests made through `code` since `since` (the per-sticker hourly cap).
+pub async fn count_for_code_since(pool: &Pool, code: &str, since: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE code = ? AND created_at >= ?")
+        .bind(code)
+        .bind(since)
+        .fetch_one(pool)
+        .await
+}

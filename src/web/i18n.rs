@@ -201,6 +201,10 @@ pub struct Texts {
     pub same_thanks_text: &'static str,
     pub same_problem_note: &'static str,
     pub another_person: &'static str,
+    pub too_many_title: &'static str,
+    pub too_many_post: &'static str,
+    pub too_many_get: &'static str,
+    pub too_many_code: &'static str,
 }
 
 pub static RU: Texts = Texts {
@@ -314,6 +318,10 @@ pub static RU: Texts = Texts {
     same_thanks_text: "Мы добавили ваше сообщение к уже открытой заявке. Если проблема другая, опишите её в форме.",
     same_problem_note: "Ещё один заявитель сообщает о той же проблеме (через QR-код).",
     another_person: "Другой заявитель",
+    too_many_title: "Слишком много запросов",
+    too_many_post: "С этого устройства только что было много отправок. Подождите {secs} с и отправьте ещё раз: нажмите «Назад» — введённый текст сохранён.",
+    too_many_get: "Слишком много запросов с этого устройства. Подождите {secs} с и обновите страницу.",
+    too_many_code: "По этой наклейке за последний час пришло очень много заявок. Подождите и отправьте позже — введённый текст сохранён ниже — или позвоните в сервисную службу.",
 };
 
 pub static EN: Texts = Texts {
@@ -427,6 +435,10 @@ pub static EN: Texts = Texts {
     same_thanks_text: "We added your report to the open request. If your problem is a different one, describe it in the form.",
     same_problem_note: "Another person reports the same problem (via the QR code).",
     another_person: "Another person",
+    too_many_title: "Too many requests",
+    too_many_post: "This device has just sent a lot. Wait {secs} s and send again: press Back — what you typed is kept.",
+    too_many_get: "Too many requests from this device. Wait {secs} s and reload the page.",
+    too_many_code: "This sticker has had very many requests in the last hour. Please send later — what you typed is kept below — or call the service desk.",
 };
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! pages, the same-origin check on form posts, and the embedded static files.
 
 pub mod i18n;
+pub mod limits;
 
 use askama::Template;
 use axum::extract::{Path, Request};

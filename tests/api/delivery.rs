@@ -230,6 +230,7 @@ async fn a_reused_stamp_is_reported_as_such_by_the_client() {
         3,
         Duration::from_secs(2),
         50,
+        1000,
     )
     .unwrap();
     let task = NewTask {

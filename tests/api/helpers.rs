@@ -53,6 +53,13 @@ pub fn test_config(dir: &TempDir) -> Config {
     c.hubex.sync_interval_secs = 0;
     c.hubex.status_poll_secs = 0;
     c.hubex.status_max_age_secs = 0;
+    // Tests send many forms from one address; the limit tests lower these.
+    c.limits.posts_per_minute = 100_000;
+    c.limits.posts_burst = 100_000;
+    c.limits.gets_per_minute = 100_000;
+    c.limits.gets_burst = 100_000;
+    c.limits.code_requests_per_hour = 100_000;
+    c.hubex.max_calls_per_minute = 100_000;
     c
 }
 

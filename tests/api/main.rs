@@ -9,5 +9,6 @@ mod delivery;
 mod helpers;
 mod intake;
 mod labels;
+mod limits;
 mod photos;
 mod qr;

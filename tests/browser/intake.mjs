@@ -32,6 +32,9 @@ function startServer() {
       QRDESK_SERVER__DATA_DIR: dataDir,
       QRDESK_DELIVERY__POLL_MS: '100',
       QRDESK_HUBEX__STATUS_MAX_AGE_SECS: '0',
+      // One test browser sends many forms from one address.
+      QRDESK_LIMITS__POSTS_PER_MINUTE: '1000',
+      QRDESK_LIMITS__POSTS_BURST: '1000',
       RUST_LOG: 'warn',
     },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -29,6 +29,8 @@ pub struct HubexClient {
     application_id: String,
     page_size: u32,
     token: tokio::sync::Mutex<Option<CachedToken>>,
+    /// Calls per minute this instance may make, so bursts never flood the tenant.
+    pace: governor::DefaultDirectRateLimiter,
 }
 
 struct CachedToken {
@@ -63,7 +65,9 @@ impl HubexClient {
         application_id: u32,
         timeout: Duration,
         page_size: u32,
+        calls_per_minute: u32,
     ) -> anyhow::Result<Self> {
+        let per_minute = std::num::NonZeroU32::new(calls_per_minute.max(1)).expect("at least 1");
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -76,6 +80,7 @@ impl HubexClient {
             application_id: application_id.to_string(),
             page_size: page_size.max(1),
             token: tokio::sync::Mutex::new(None),
+            pace: governor::RateLimiter::direct(governor::Quota::per_minute(per_minute)),
         })
     }
 
@@ -131,6 +136,7 @@ impl HubexClient {
         let mut stale: Option<String> = None;
         for _ in 0..2 {
             let token = self.access_token(stale.as_deref()).await?;
+            self.pace.until_ready().await;
             let resp = build()
                 .bearer_auth(&token)
                 .header("X-Application-ID", &self.application_id)
