@@ -131,6 +131,8 @@ fn concurrent_uploads(dir: &std::path::Path) {
         // Twenty phones from one test address.
         .env("QRDESK_LIMITS__POSTS_PER_MINUTE", "1000")
         .env("QRDESK_LIMITS__POSTS_BURST", "1000")
+        .env("QRDESK_LIMITS__MIN_FILL_MS", "0")
+        .env("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -134,6 +134,12 @@ pub struct LimitsConfig {
     pub gets_burst: u32,
     /// Requests one code may create per hour (one sticker, not 500 tasks).
     pub code_requests_per_hour: u32,
+    /// A form sent sooner than this after it was opened is a script's, and is
+    /// dropped quietly.
+    pub min_fill_ms: u64,
+    /// The same text on the same code within this many seconds joins the
+    /// first request; 0 turns the guard off.
+    pub duplicate_window_secs: u64,
 }
 
 impl Default for Config {
@@ -191,6 +197,8 @@ impl Default for Config {
                 gets_per_minute: 120,
                 gets_burst: 60,
                 code_requests_per_hour: 30,
+                min_fill_ms: 2000,
+                duplicate_window_secs: 600,
             },
         }
     }

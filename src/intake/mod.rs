@@ -434,7 +434,9 @@ async fn submit(
     }
 
     let now = store::now_ms();
-    if form::verify_form_token(&state.secret, code.as_str(), &values.form_token, now).is_none() {
+    let Some(issued) =
+        form::verify_form_token(&state.secret, code.as_str(), &values.form_token, now)
+    else {
         let errors = FieldErrors {
             form: Some(t.err_expired.into()),
             ..Default::default()
@@ -449,6 +451,11 @@ async fn submit(
             &errors,
         )
         .await;
+    };
+    // Nobody reads the form and describes a fault this fast: a script did.
+    if now - issued < state.config.limits.min_fill_ms as i64 {
+        tracing::info!(code = %code, "form sent too fast; submission dropped");
+        return web::message(StatusCode::OK, lang, t.thanks_title, t.thanks_text);
     }
 
     let site_ids: Option<Vec<AssetId>> = target
@@ -554,6 +561,49 @@ async fn submit(
         lang: lang.code().to_owned(),
         token_hash: token.hash(),
     };
+    // The same text on the same sticker within minutes (10 by default) is the same report:
+    // it joins the first request (with any new contact) instead of a duplicate.
+    let window = state.config.limits.duplicate_window_secs as i64 * 1000;
+    match requests::recent_same_text(
+        &state.pool,
+        code.as_str(),
+        &request.description,
+        if window > 0 { now - window } else { i64::MAX },
+    )
+    .await
+    {
+        Ok(Some(first)) => {
+            let contact: Vec<&str> = [
+                request.contact_name.as_deref(),
+                request.contact_phone.as_deref(),
+                request.contact_email.as_deref(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !contact.is_empty() {
+                let note = format!("{} {}", t.duplicate_contact_note, contact.join(", "));
+                if let Err(e) = crate::store::comments::insert_with_job(
+                    &state.pool,
+                    &first,
+                    "same_problem",
+                    &note,
+                    &[],
+                    now,
+                )
+                .await
+                {
+                    return web::internal_error(lang, e);
+                }
+                state.worker.wake.notify_one();
+            }
+            tracing::info!(code = %code, "same text again within 10 minutes; joined the first request");
+            return web::message(StatusCode::OK, lang, t.duplicate_title, t.duplicate_text);
+        }
+        Ok(None) => {}
+        Err(e) => return web::internal_error(lang, e),
+    }
+
     // One sticker should not produce hundreds of tasks.
     let since = now - 3600 * 1000;
     match requests::count_for_code_since(&state.pool, code.as_str(), since).await {

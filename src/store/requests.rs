@@ -304,3 +304,20 @@ pub async fn count_for_code_since(pool: &Pool, code: &str, since: i64) -> sqlx::
         .fetch_one(pool)
         .await
 }
+
+/// A request on `code` since `since` with exactly this description.
+pub async fn recent_same_text(
+    pool: &Pool,
+    code: &str,
+    description: &str,
+    since: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT id FROM requests WHERE code = ? AND created_at >= ? AND description = ? ORDER BY created_at LIMIT 1",
+    )
+    .bind(code)
+    .bind(since)
+    .bind(description)
+    .fetch_optional(pool)
+    .await
+}

@@ -205,6 +205,9 @@ pub struct Texts {
     pub too_many_post: &'static str,
     pub too_many_get: &'static str,
     pub too_many_code: &'static str,
+    pub duplicate_title: &'static str,
+    pub duplicate_text: &'static str,
+    pub duplicate_contact_note: &'static str,
 }
 
 pub static RU: Texts = Texts {
@@ -322,6 +325,9 @@ pub static RU: Texts = Texts {
     too_many_post: "С этого устройства только что было много отправок. Подождите {secs} с и отправьте ещё раз: нажмите «Назад» — введённый текст сохранён.",
     too_many_get: "Слишком много запросов с этого устройства. Подождите {secs} с и обновите страницу.",
     too_many_code: "По этой наклейке за последний час пришло очень много заявок. Подождите и отправьте позже — введённый текст сохранён ниже — или позвоните в сервисную службу.",
+    duplicate_title: "Такая заявка уже есть",
+    duplicate_text: "Несколько минут назад по этому коду пришла заявка с тем же текстом — мы уже работаем над ней. Если ваша проблема другая, опишите её иначе.",
+    duplicate_contact_note: "Повторное сообщение с тем же текстом; контакт:",
 };
 
 pub static EN: Texts = Texts {
@@ -439,6 +445,9 @@ pub static EN: Texts = Texts {
     too_many_post: "This device has just sent a lot. Wait {secs} s and send again: press Back — what you typed is kept.",
     too_many_get: "Too many requests from this device. Wait {secs} s and reload the page.",
     too_many_code: "This sticker has had very many requests in the last hour. Please send later — what you typed is kept below — or call the service desk.",
+    duplicate_title: "This request already exists",
+    duplicate_text: "A request with the same text came from this code a few minutes ago, and it is being handled. If your problem is a different one, describe it differently.",
+    duplicate_contact_note: "The same text sent again; contact:",
 };
 
 #[cfg(test)]

@@ -110,3 +110,52 @@ async fn one_sticker_cannot_create_hundreds_of_tasks() {
         303
     );
 }
+
+#[tokio::test]
+async fn scripts_that_fill_forms_instantly_are_dropped_quietly() {
+    let app = spawn_with(|c| c.limits.min_fill_ms = 60_000).await;
+    let code = app.code_for(Target::Asset(AssetId(1001))).await;
+    let page = app.submit(&code, &[("description", TEXT)]).await;
+    assert_eq!(page.status, 200, "looks accepted");
+    assert!(page.body.contains("Спасибо"));
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing stored");
+}
+
+#[tokio::test]
+async fn the_same_text_on_the_same_sticker_joins_the_first_request() {
+    let app = spawn_with(|c| c.limits.duplicate_window_secs = 600).await;
+    let code = app.code_for(Target::Asset(AssetId(1001))).await;
+    let first = app.report(&code, TEXT).await;
+    let r = app.wait_status(&first, "delivered", 10).await;
+    let again = app
+        .submit(
+            &code,
+            &[
+                ("description", TEXT),
+                ("phone", "+7 999 123-45-67"),
+                ("consent", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, 200);
+    assert!(again.body.contains("Такая заявка уже есть"));
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+    let note = crate::helpers::wait_for(10, "the contact noted on the first task", || async {
+        app.sim.messages().into_iter().find(|m| !m.by_staff)
+    })
+    .await;
+    assert_eq!(note.task_id, r.task_id.unwrap().0);
+    assert!(note.message.contains("+79991234567"));
+    // A different text is a new request.
+    app.report(&code, "Кофемашина протекает снизу, лужа на полу")
+        .await;
+    assert_eq!(app.tasks().len(), 2);
+}

@@ -35,6 +35,8 @@ function startServer() {
       // One test browser sends many forms from one address.
       QRDESK_LIMITS__POSTS_PER_MINUTE: '1000',
       QRDESK_LIMITS__POSTS_BURST: '1000',
+      QRDESK_LIMITS__MIN_FILL_MS: '0',
+      QRDESK_LIMITS__DUPLICATE_WINDOW_SECS: '0',
       RUST_LOG: 'warn',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
