@@ -300,6 +300,24 @@ async fn form_page(
     render(status, &page)
 }
 
+/// The form again with one message at the top and everything typed kept.
+#[allow(clippy::too_many_arguments)]
+async fn form_with_message(
+    state: &AppState,
+    status: StatusCode,
+    lang: Lang,
+    code: &Code,
+    target: &FormTarget,
+    values: &RawForm,
+    message: impl Into<String>,
+) -> Response {
+    let errors = FieldErrors {
+        form: Some(message.into()),
+        ..Default::default()
+    };
+    form_page(state, status, lang, code, target, values, &errors).await
+}
+
 /// `GET /q/{code}` (the form) and `GET /q/{code}.svg|.png` (its QR).
 async fn show_code(
     State(state): State<AppState>,
@@ -437,18 +455,14 @@ async fn submit(
     let Some(issued) =
         form::verify_form_token(&state.secret, code.as_str(), &values.form_token, now)
     else {
-        let errors = FieldErrors {
-            form: Some(t.err_expired.into()),
-            ..Default::default()
-        };
-        return form_page(
+        return form_with_message(
             &state,
             StatusCode::UNPROCESSABLE_ENTITY,
             lang,
             &code,
             &target,
             &values,
-            &errors,
+            t.err_expired,
         )
         .await;
     };
@@ -609,18 +623,14 @@ async fn submit(
     match requests::count_for_code_since(&state.pool, code.as_str(), since).await {
         Ok(n) if n >= state.config.limits.code_requests_per_hour as i64 => {
             tracing::warn!(code = %code, "per-code hourly limit reached");
-            let errors = FieldErrors {
-                form: Some(t.too_many_code.into()),
-                ..Default::default()
-            };
-            let mut page = form_page(
+            let mut page = form_with_message(
                 &state,
                 StatusCode::TOO_MANY_REQUESTS,
                 lang,
                 &code,
                 &target,
                 &values,
-                &errors,
+                t.too_many_code,
             )
             .await;
             page.headers_mut().insert(header::RETRY_AFTER, 600.into());
@@ -633,18 +643,14 @@ async fn submit(
         Ok(a) => a,
         Err(e) => {
             tracing::error!(error = %e, "cannot store photos");
-            let errors = FieldErrors {
-                form: Some(t.error_text.into()),
-                ..Default::default()
-            };
-            return form_page(
+            return form_with_message(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
                 lang,
                 &code,
                 &target,
                 &values,
-                &errors,
+                t.error_text,
             )
             .await;
         }
@@ -659,18 +665,14 @@ async fn submit(
         Err(e) => {
             // Nothing was stored; the form comes back with everything typed.
             tracing::error!(error = %e, "cannot store the request");
-            let errors = FieldErrors {
-                form: Some(t.error_text.into()),
-                ..Default::default()
-            };
-            return form_page(
+            return form_with_message(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
                 lang,
                 &code,
                 &target,
                 &values,
-                &errors,
+                t.error_text,
             )
             .await;
         }

@@ -26,17 +26,7 @@ fn browser() -> reqwest::Client {
 }
 
 async fn page(resp: reqwest::Response) -> Page {
-    let status = resp.status().as_u16();
-    let location = resp
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    Page {
-        status,
-        body: resp.text().await.unwrap(),
-        location,
-    }
+    crate::helpers::into_page(resp).await
 }
 
 impl StaffClient {

@@ -37,17 +37,7 @@ async fn post_comment(app: &TestApp, path: &str, text: &str, photo: Option<Vec<u
         .send()
         .await
         .unwrap();
-    let status = resp.status().as_u16();
-    let location = resp
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    Page {
-        status,
-        body: resp.text().await.unwrap(),
-        location,
-    }
+    crate::helpers::into_page(resp).await
 }
 
 fn png() -> Vec<u8> {

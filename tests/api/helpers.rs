@@ -243,7 +243,7 @@ impl TestApp {
     }
 }
 
-async fn into_page(resp: reqwest::Response) -> Page {
+pub async fn into_page(resp: reqwest::Response) -> Page {
     let status = resp.status().as_u16();
     let location = resp
         .headers()

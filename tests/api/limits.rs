@@ -155,7 +155,9 @@ async fn the_same_text_on_the_same_sticker_joins_the_first_request() {
     assert_eq!(note.task_id, r.task_id.unwrap().0);
     assert!(note.message.contains("+79991234567"));
     // A different text is a new request.
-    app.report(&code, "Кофемашина протекает снизу, лужа на полу")
+    let other = app
+        .report(&code, "Кофемашина протекает снизу, лужа на полу")
         .await;
+    app.wait_status(&other, "delivered", 10).await;
     assert_eq!(app.tasks().len(), 2);
 }

@@ -121,17 +121,7 @@ async fn send(app: &TestApp, code: &Code, description: &str, photos: Vec<(&str, 
         .send()
         .await
         .unwrap();
-    let status = resp.status().as_u16();
-    let location = resp
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    Page {
-        status,
-        body: resp.text().await.unwrap(),
-        location,
-    }
+    crate::helpers::into_page(resp).await
 }
 
 #[tokio::test]
