@@ -5,6 +5,7 @@ mod catalog;
 mod cli;
 mod conversation;
 mod corpus;
+mod crash;
 mod delivery;
 mod helpers;
 mod intake;
