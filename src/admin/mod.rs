@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/login", get(auth::login_page).post(auth::login))
         .route("/admin/logout", post(auth::logout))
         .route("/admin/setup", get(auth::setup_page).post(auth::setup))
+        .route("/admin/pause", post(pause))
         .route("/admin/catalog", get(catalog::page))
         .route("/admin/catalog/sync", post(catalog::sync_now))
         .route("/admin/codes", get(codes::list).post(codes::create))
@@ -102,6 +103,8 @@ pub fn notice(key: Option<&str>) -> Option<String> {
         "password" => "Пароль изменён; другие сеансы завершены.",
         "user-changed" => "Изменения сохранены.",
         "user-removed" => "Пользователь удалён.",
+        "paused" => "Приём заявок приостановлен: посетители видят ваше сообщение.",
+        "resumed" => "Приём заявок возобновлён.",
         _ => return None,
     };
     Some(text.to_owned())
@@ -145,6 +148,7 @@ struct Dashboard {
     sync_error: String,
     sync: crate::catalog::SyncState,
     sync_started: String,
+    pause: String,
 }
 
 async fn dashboard(
@@ -164,6 +168,9 @@ async fn dashboard(
         let sync_error = store::get_setting(pool, "catalog_sync_error")
             .await?
             .unwrap_or_default();
+        let pause = store::get_setting(pool, "intake_pause")
+            .await?
+            .unwrap_or_default();
         Ok::<_, sqlx::Error>((
             assets,
             codes,
@@ -171,10 +178,11 @@ async fn dashboard(
             pending_jobs,
             last_sync,
             sync_error,
+            pause,
         ))
     }
     .await;
-    let (assets, codes, by_status, pending_jobs, last_sync, sync_error) = match result {
+    let (assets, codes, by_status, pending_jobs, last_sync, sync_error, pause) = match result {
         Ok(v) => v,
         Err(e) => return internal(e),
     };
@@ -189,8 +197,91 @@ async fn dashboard(
         sync_error,
         sync_started: when(&state, sync.started_at),
         sync,
+        pause,
     };
     render(StatusCode::OK, &page)
+}
+
+#[derive(serde::Deserialize)]
+pub struct PauseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    message: String,
+    /// A code to pause alone; empty: every code.
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    op: String,
+}
+
+/// Pauses or resumes intake, for every code or one, with a message people see
+/// instead of the form ("we know about it, it is being fixed").
+async fn pause(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: axum::http::HeaderMap,
+    axum::Form(form): axum::Form<PauseForm>,
+) -> Response {
+    use axum::response::{IntoResponse, Redirect};
+    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Admin) {
+        return r;
+    }
+    let text: String = crate::intake::form::clean_text(&form.message)
+        .chars()
+        .take(500)
+        .collect();
+    let resume = form.op == "resume";
+    if !resume && text.is_empty() {
+        return message_page_for_pause();
+    }
+    let value = if resume { None } else { Some(text.as_str()) };
+    let now = store::now_ms();
+    let result = if form.code.is_empty() {
+        store::set_setting(&state.pool, "intake_pause", value.unwrap_or("")).await
+    } else {
+        match crate::codes::Code::parse(&form.code) {
+            Some(code) => code_store::set_paused(&state.pool, &code, value)
+                .await
+                .map(|_| ()),
+            None => return message(StatusCode::NOT_FOUND, "Нет такого кода", "Проверьте код."),
+        }
+    };
+    if let Err(e) = result {
+        return internal(e);
+    }
+    let what = if form.code.is_empty() {
+        "all".to_owned()
+    } else {
+        form.code.clone()
+    };
+    let _ = crate::store::admins::audit(
+        &state.pool,
+        Some(staff.0.admin.id),
+        if resume {
+            "intake-resume"
+        } else {
+            "intake-pause"
+        },
+        &what,
+        now,
+    )
+    .await;
+    let done = if resume { "resumed" } else { "paused" };
+    let back = if form.code.is_empty() {
+        format!("/admin?done={done}")
+    } else {
+        format!("/admin/codes/{}?done={done}", form.code)
+    };
+    Redirect::to(&back).into_response()
+}
+
+fn message_page_for_pause() -> Response {
+    message(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "Напишите сообщение",
+        "Посетители увидят его вместо формы, например: «Мы знаем о проблеме с лифтом, мастер уже работает».",
+    )
 }
 
 #[derive(serde::Deserialize, Default)]

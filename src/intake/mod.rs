@@ -127,6 +127,25 @@ fn unusable_page(u: Unusable, lang: Lang) -> Response {
     web::message(StatusCode::NOT_FOUND, lang, title, text)
 }
 
+/// A message set by staff when intake is paused, for everyone or this code.
+async fn pause_message(state: &AppState, code: &Code) -> Option<String> {
+    let global = store::get_setting(&state.pool, "intake_pause")
+        .await
+        .ok()
+        .flatten();
+    match global.filter(|m| !m.trim().is_empty()) {
+        Some(m) => Some(m),
+        None => code_store::paused_message(&state.pool, code)
+            .await
+            .ok()
+            .flatten(),
+    }
+}
+
+fn paused_page(lang: Lang, message: &str) -> Response {
+    web::message(StatusCode::OK, lang, lang.texts().paused_title, message)
+}
+
 /// Loads a code and what it points at, from the local database only.
 async fn resolve(
     state: &AppState,
@@ -351,6 +370,9 @@ async fn show_code(
     if let Err(e) = code_store::record_scan(&state.pool, &code, store::now_ms()).await {
         tracing::warn!(error = %e, "cannot count the scan");
     }
+    if let Some(message) = pause_message(&state, &code).await {
+        return with_lang_cookie(paused_page(lang, &message), q.lang.as_deref(), lang);
+    }
     let page = form_page(
         &state,
         StatusCode::OK,
@@ -444,6 +466,10 @@ async fn submit(
         Ok(Err(u)) => return unusable_page(u, lang),
         Err(e) => return web::internal_error(lang, format!("{e:#}")),
     };
+
+    if let Some(message) = pause_message(&state, &code).await {
+        return paused_page(lang, &message);
+    }
 
     // Bots fill every field; people never see this one. Look accepted, store nothing.
     if !values.website.trim().is_empty() {

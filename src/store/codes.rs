@@ -285,3 +285,23 @@ pub async fn retarget(pool: &Pool, code: &Code, target: Target) -> sqlx::Result<
     .rows_affected();
     Ok(n == 1)
 }
+
+/// Pauses intake on a code with a message for customers; `None` resumes it.
+pub async fn set_paused(pool: &Pool, code: &Code, message: Option<&str>) -> sqlx::Result<bool> {
+    let n = sqlx::query("UPDATE codes SET paused_message = ? WHERE code = ?")
+        .bind(message)
+        .bind(code.as_str())
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+pub async fn paused_message(pool: &Pool, code: &Code) -> sqlx::Result<Option<String>> {
+    let m: Option<Option<String>> =
+        sqlx::query_scalar("SELECT paused_message FROM codes WHERE code = ?")
+            .bind(code.as_str())
+            .fetch_optional(pool)
+            .await?;
+    Ok(m.flatten().filter(|m| !m.trim().is_empty()))
+}

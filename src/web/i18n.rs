@@ -208,6 +208,7 @@ pub struct Texts {
     pub duplicate_title: &'static str,
     pub duplicate_text: &'static str,
     pub duplicate_contact_note: &'static str,
+    pub paused_title: &'static str,
 }
 
 pub static RU: Texts = Texts {
@@ -328,6 +329,7 @@ pub static RU: Texts = Texts {
     duplicate_title: "Такая заявка уже есть",
     duplicate_text: "Несколько минут назад по этому коду пришла заявка с тем же текстом — мы уже работаем над ней. Если ваша проблема другая, опишите её иначе.",
     duplicate_contact_note: "Повторное сообщение с тем же текстом; контакт:",
+    paused_title: "Мы уже знаем о проблеме",
 };
 
 pub static EN: Texts = Texts {
@@ -448,6 +450,7 @@ pub static EN: Texts = Texts {
     duplicate_title: "This request already exists",
     duplicate_text: "A request with the same text came from this code a few minutes ago, and it is being handled. If your problem is a different one, describe it differently.",
     duplicate_contact_note: "The same text sent again; contact:",
+    paused_title: "We already know about it",
 };
 
 #[cfg(test)]

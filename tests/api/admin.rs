@@ -752,3 +752,85 @@ fn admin_create_cli_reads_the_password_from_stdin() {
             && !stdout.contains("a-long-enough-password")
     );
 }
+
+#[tokio::test]
+async fn intake_can_be_paused_for_everyone_or_one_code_with_a_message() {
+    let app = spawn_app().await;
+    let admin = StaffClient::new(&app, Role::Admin).await;
+    let a = app.code_for(Target::Asset(AssetId(1001))).await;
+    let b = app.code_for(Target::Asset(AssetId(1002))).await;
+
+    let p = admin
+        .post(
+            "/admin/pause",
+            &[
+                ("op", "pause"),
+                ("code", a.as_str()),
+                (
+                    "message",
+                    "Мы знаем, что кофемашина сломана: мастер уже едет",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = app.get(&format!("/q/{a}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Мы уже знаем о проблеме") && page.body.contains("мастер уже едет"));
+    assert!(!page.body.contains("form_token"), "no form while paused");
+    let post = app
+        .post_form(
+            &format!("/q/{a}"),
+            &[("description", "Кофемашина не работает совсем")],
+        )
+        .await;
+    assert!(post.body.contains("мастер уже едет"));
+    assert!(
+        app.get(&format!("/q/{b}"))
+            .await
+            .body
+            .contains("form_token"),
+        "other codes still take requests"
+    );
+
+    let p = admin
+        .post(
+            "/admin/pause",
+            &[("op", "pause"), ("message", "Технические работы до 18:00")],
+        )
+        .await;
+    assert_eq!(p.status, 303);
+    assert!(app
+        .get(&format!("/q/{b}"))
+        .await
+        .body
+        .contains("Технические работы до 18:00"));
+    let empty = admin
+        .post("/admin/pause", &[("op", "pause"), ("message", "  ")])
+        .await;
+    assert_eq!(empty.status, 422, "a pause needs a message");
+
+    admin.post("/admin/pause", &[("op", "resume")]).await;
+    admin
+        .post("/admin/pause", &[("op", "resume"), ("code", a.as_str())])
+        .await;
+    assert!(app
+        .get(&format!("/q/{a}"))
+        .await
+        .body
+        .contains("form_token"));
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing was accepted while paused");
+
+    let viewer = StaffClient::new(&app, Role::Viewer).await;
+    assert_eq!(
+        viewer
+            .post("/admin/pause", &[("op", "pause"), ("message", "x")])
+            .await
+            .status,
+        403
+    );
+}
