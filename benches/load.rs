@@ -1,0 +1,240 @@
+//! Load on the public pages, against baselines measured in the same run:
+//! - form GET throughput vs a minimal axum handler on the same machine;
+//! - submit latency (p50/p99) at a fixed offered rate;
+//! - a flood from one address while another address keeps using the form:
+//!   the flooder gets 429s, the other's p99 stays near its quiet baseline;
+//! - idle RSS of the real binary.
+//!
+//!     cargo bench --bench load      (loopback only; every loop is bounded)
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn rss_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn percentile(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// GETs `url` from `workers` tasks for `secs`; returns requests per second.
+async fn throughput(client: &reqwest::Client, url: &str, workers: usize, secs: u64) -> f64 {
+    let until = Instant::now() + Duration::from_secs(secs);
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let (client, url) = (client.clone(), url.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < until {
+                if client
+                    .get(&url)
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false)
+                {
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    total as f64 / secs as f64
+}
+
+async fn form_token(client: &reqwest::Client, form_url: &str, ip: &str) -> String {
+    let html = client
+        .get(form_url)
+        .header("x-forwarded-for", ip)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    html.split("name=\"form_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// One submission from `ip`: form GET + POST; returns the POST's latency and status.
+async fn submit(client: &reqwest::Client, form_url: &str, ip: &str, n: usize) -> (Duration, u16) {
+    let token = form_token(client, form_url, ip).await;
+    let t = Instant::now();
+    let status = client
+        .post(form_url)
+        .header("x-forwarded-for", ip)
+        .form(&[
+            ("form_token", token.as_str()),
+            (
+                "description",
+                &format!("Нагрузочная заявка номер {n}, не работает"),
+            ),
+        ])
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    (t.elapsed(), status)
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("qrdesk-load-bench-{}", std::process::id()));
+    let mut server = Command::new(env!("CARGO_BIN_EXE_qrdesk"))
+        .arg("serve")
+        .env("QRDESK_SERVER__LISTEN", "127.0.0.1:0")
+        .env("QRDESK_SERVER__DATA_DIR", &dir)
+        .env("QRDESK_SERVER__TRUSTED_PROXIES", "127.0.0.1")
+        .env("QRDESK_LIMITS__GETS_PER_MINUTE", "1000000")
+        .env("QRDESK_LIMITS__GETS_BURST", "1000000")
+        .env("QRDESK_LIMITS__CODE_REQUESTS_PER_HOUR", "1000000")
+        .env("QRDESK_LIMITS__MIN_FILL_MS", "0")
+        .env("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let mut form_url = String::new();
+    for line in lines.by_ref() {
+        if let Some(u) = line.unwrap().strip_prefix("Demo form:") {
+            form_url = u.trim().to_owned();
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let pid = server.id();
+    std::thread::sleep(Duration::from_secs(1));
+    let idle = rss_kb(pid, "VmRSS:");
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(64)
+            .build()
+            .unwrap();
+
+        // Baseline: a minimal axum handler in this process.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let base_rps = throughput(&client, &format!("http://{addr}/"), 16, 5).await;
+        let form_rps = throughput(&client, &form_url, 16, 5).await;
+        println!("load: form GET vs a minimal axum handler, 16 connections, 5 s each");
+        println!("  minimal handler: {base_rps:>8.0} req/s");
+        println!(
+            "  qrdesk form GET: {form_rps:>8.0} req/s  ({:.2} of the baseline)",
+            form_rps / base_rps
+        );
+
+        // Submit latency at a fixed offered rate, each from its own address.
+        let (rate, secs) = (100u64, 30u64);
+        let mut ticker = tokio::time::interval(Duration::from_millis(1000 / rate));
+        let mut tasks = Vec::new();
+        for n in 0..(rate * secs) as usize {
+            ticker.tick().await;
+            let (client, url) = (client.clone(), form_url.clone());
+            let ip = format!("10.{}.{}.{}", n / 65536 % 256, n / 256 % 256, n % 256);
+            tasks.push(tokio::spawn(
+                async move { submit(&client, &url, &ip, n).await },
+            ));
+        }
+        let mut lat = Vec::new();
+        let mut ok = 0;
+        for t in tasks {
+            let (d, s) = t.await.unwrap();
+            lat.push(d);
+            ok += (s == 303) as usize;
+        }
+        let (p50, p99) = (percentile(&mut lat, 0.5), percentile(&mut lat, 0.99));
+        println!(
+            "  submit at {rate}/s for {secs} s: {ok}/{} accepted, p50 {:.1} ms, p99 {:.1} ms",
+            lat.len(),
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
+
+        // Flood: one address hammers the POST; another keeps submitting.
+        let quiet = {
+            let mut v = Vec::new();
+            for n in 0..40 {
+                let ip = format!("198.51.100.{}", 1 + n);
+                v.push(submit(&client, &form_url, &ip, 100_000 + n).await.0);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            percentile(&mut v, 0.99)
+        };
+        let flood_until = Instant::now() + Duration::from_secs(8);
+        let mut flooders = Vec::new();
+        for _ in 0..16 {
+            let (client, url) = (client.clone(), form_url.clone());
+            flooders.push(tokio::spawn(async move {
+                let (mut limited, mut total) = (0u64, 0u64);
+                while Instant::now() < flood_until {
+                    let r = client
+                        .post(&url)
+                        .header("x-forwarded-for", "203.0.113.66")
+                        .form(&[("description", "спам спам спам спам")])
+                        .send()
+                        .await;
+                    total += 1;
+                    limited += r.map(|r| r.status() == 429).unwrap_or(false) as u64;
+                }
+                (limited, total)
+            }));
+        }
+        let mut during = Vec::new();
+        let mut n = 200_000;
+        while Instant::now() < flood_until {
+            // Other people, each within their own quota, while one address floods.
+            let ip = format!("192.0.2.{}", 1 + n % 200);
+            during.push(submit(&client, &form_url, &ip, n).await.0);
+            n += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (mut limited, mut total) = (0, 0);
+        for f in flooders {
+            let (l, t) = f.await.unwrap();
+            limited += l;
+            total += t;
+        }
+        let flood_p99 = percentile(&mut during, 0.99);
+        println!("  flood: {total} posts from one address, {limited} got 429");
+        println!(
+            "  another address meanwhile: p99 {:.1} ms vs {:.1} ms quiet ({:.2}×; target ≤ 2×)",
+            flood_p99.as_secs_f64() * 1e3,
+            quiet.as_secs_f64() * 1e3,
+            flood_p99.as_secs_f64() / quiet.as_secs_f64()
+        );
+    });
+    println!(
+        "  idle RSS before the load: {:.1} MB, peak during it: {:.1} MB",
+        idle as f64 / 1024.0,
+        rss_kb(pid, "VmHWM:") as f64 / 1024.0
+    );
+    let _ = Command::new("kill").arg(pid.to_string()).status();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(dir);
+}
