@@ -256,3 +256,110 @@ async fn a_reused_stamp_is_reported_as_such_by_the_client() {
     assert_eq!(found, Some(created));
     assert_eq!(client.find_task("qrdesk-unknown").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn fault_matrix_two_hundred_submissions_one_task_each_every_photo_once() {
+    let app = crate::helpers::spawn_with(|c| {
+        c.delivery.concurrency = 8;
+        c.delivery.max_delay_secs = 1;
+    })
+    .await;
+    let code = app.code_for(Target::Asset(AssetId(1002))).await;
+    app.sim.chaos(
+        30,
+        vec![
+            status(500),
+            Fault::Status {
+                status: 503,
+                retry_after: Some(1),
+            },
+            Fault::Status {
+                status: 429,
+                retry_after: Some(1),
+            },
+            Fault::Timeout { millis: 1100 },
+            Fault::Drop,
+            Fault::CreatedThenDrop,
+        ],
+    );
+    let mut png = Vec::new();
+    image::DynamicImage::new_rgb8(64, 48)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let mut paths = Vec::new();
+    let mut photos = 0;
+    for i in 0..200 {
+        let form = app.get(&format!("/q/{code}")).await;
+        let token = form.input("form_token").unwrap();
+        let mut multipart = reqwest::multipart::Form::new()
+            .text("form_token", token)
+            .text("description", format!("Заявка номер {i} в матрице отказов"));
+        if i % 10 == 0 {
+            photos += 1;
+            multipart = multipart.part(
+                "photo",
+                reqwest::multipart::Part::bytes(png.clone())
+                    .file_name("p.png")
+                    .mime_str("image/png")
+                    .unwrap(),
+            );
+        }
+        let resp = app
+            .client
+            .post(format!("{}/q/{code}", app.url))
+            .multipart(multipart)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303);
+        paths.push(resp.headers()["location"].to_str().unwrap().to_owned());
+    }
+    wait_for(
+        180,
+        "every request delivered and every photo attached",
+        || async {
+            let delivered: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE status = 'delivered'")
+                    .fetch_one(app.pool())
+                    .await
+                    .unwrap();
+            let uploaded: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM attachments WHERE uploaded_at IS NOT NULL",
+            )
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+            (delivered == 200 && uploaded == photos).then_some(())
+        },
+    )
+    .await;
+    app.sim.clear_faults();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let faulted = app
+        .sim
+        .calls()
+        .iter()
+        .filter(|c| c.method == "POST" && c.status >= 429)
+        .count();
+    assert!(
+        faulted >= 20,
+        "the chaos really happened: {faulted} refused writes"
+    );
+    let tasks = app.tasks();
+    assert_eq!(tasks.len(), 200, "one task per request");
+    let mut stamps: Vec<_> = tasks.iter().map(|t| t.stamp.clone()).collect();
+    stamps.sort();
+    stamps.dedup();
+    assert_eq!(stamps.len(), 200, "no request delivered twice");
+    let attachments = app.sim.attachments();
+    assert_eq!(
+        attachments.len() as i64,
+        photos,
+        "every photo attached once"
+    );
+    let failed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE status = 'failed'")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(failed, 0);
+}

@@ -118,6 +118,8 @@ struct SimState {
     stamps: HashMap<String, i64>,
     next_task: i64,
     faults: VecDeque<FaultRule>,
+    /// Random faults on writes: (percent, kinds to pick from).
+    chaos: Option<(u32, Vec<Fault>)>,
     calls: Vec<Call>,
     max_page: usize,
 }
@@ -148,6 +150,7 @@ impl Simulator {
                 stamps: HashMap::new(),
                 next_task: 5001,
                 faults: VecDeque::new(),
+                chaos: None,
                 calls: Vec::new(),
                 max_page: 100,
             })),
@@ -178,7 +181,15 @@ impl Simulator {
     }
 
     pub fn clear_faults(&self) {
-        self.lock().faults.clear();
+        let mut s = self.lock();
+        s.faults.clear();
+        s.chaos = None;
+    }
+
+    /// From now on, `percent` of the calls that write (POST) fail with one of
+    /// `kinds`, picked at random.
+    pub fn chaos(&self, percent: u32, kinds: Vec<Fault>) {
+        self.lock().chaos = Some((percent.min(100), kinds));
     }
 
     /// Makes every issued access token invalid, as if they had expired.
@@ -339,6 +350,15 @@ async fn gate(State(sim): State<Simulator>, req: Request, next: Next) -> Respons
                 s.faults.remove(i);
             }
             fault
+        })
+        .or_else(|| {
+            let (percent, kinds) = s.chaos.as_ref()?;
+            if method != axum::http::Method::POST || kinds.is_empty() || path.starts_with("/AUTHZ")
+            {
+                return None;
+            }
+            let roll = u32::from_le_bytes(crate::codes::random_bytes::<4>());
+            (roll % 100 < *percent).then(|| kinds[(roll / 100) as usize % kinds.len()].clone())
         })
     };
 
