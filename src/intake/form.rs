@@ -35,6 +35,12 @@ pub struct RawForm {
     pub form_token: String,
 }
 
+/// Decodes an `application/x-www-form-urlencoded` body; `None` when it is not
+/// one (invalid percent-encoding is read leniently, as browsers write it).
+pub fn decode(body: &[u8]) -> Option<RawForm> {
+    serde_urlencoded::from_bytes(body).ok()
+}
+
 impl RawForm {
     pub fn consent_given(&self) -> bool {
         self.consent.as_deref().is_some_and(|v| !v.is_empty())

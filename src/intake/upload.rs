@@ -4,10 +4,8 @@
 
 use std::collections::HashMap;
 
-use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
-use axum::Form;
 
 use super::form::RawForm;
 use crate::config::LimitsConfig;
@@ -47,10 +45,18 @@ pub async fn read(req: Request, limits: &LimitsConfig) -> Result<Incoming, ReadE
         let bytes = axum::body::to_bytes(body, limits.form_body_bytes)
             .await
             .map_err(|_| ReadError::TooLarge)?;
-        let req = Request::from_parts(parts, Body::from(bytes));
-        let Form(form) = Form::<RawForm>::from_request(req, &())
-            .await
-            .map_err(|_| ReadError::Malformed)?;
+        let urlencoded = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
+            });
+        if !urlencoded {
+            return Err(ReadError::Malformed);
+        }
+        let form = super::form::decode(&bytes).ok_or(ReadError::Malformed)?;
         return Ok(Incoming {
             form,
             photos: Vec::new(),
