@@ -428,13 +428,8 @@ async fn submit(
 ) -> Response {
     let fallback = Lang::negotiate(None, &headers);
     let ft = fallback.texts();
-    if !web::same_origin(&headers) {
-        return web::message(
-            StatusCode::FORBIDDEN,
-            fallback,
-            ft.forbidden_title,
-            ft.forbidden_text,
-        );
+    if let Some(page) = web::cross_site_refusal(&headers) {
+        return page;
     }
     let incoming = match upload::read(request, &state.config.limits).await {
         Ok(i) => i,
@@ -729,23 +724,9 @@ async fn same_problem(
     headers: HeaderMap,
     form: Result<axum::Form<SameProblemForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let fallback = Lang::negotiate(None, &headers);
-    let ft = fallback.texts();
-    if !web::same_origin(&headers) {
-        return web::message(
-            StatusCode::FORBIDDEN,
-            fallback,
-            ft.forbidden_title,
-            ft.forbidden_text,
-        );
-    }
-    let Ok(axum::Form(form)) = form else {
-        return web::message(
-            StatusCode::BAD_REQUEST,
-            fallback,
-            ft.bad_request_title,
-            ft.bad_request_text,
-        );
+    let form = match web::public_form(&headers, form) {
+        Ok(f) => f,
+        Err(page) => return *page,
     };
     let lang = Lang::negotiate(form.lang.as_deref(), &headers);
     let t = lang.texts();

@@ -257,14 +257,8 @@ pub async fn comment(
     request: Request,
 ) -> Response {
     let fallback = Lang::negotiate(None, &headers);
-    if !web::same_origin(&headers) {
-        let t = fallback.texts();
-        return web::message(
-            StatusCode::FORBIDDEN,
-            fallback,
-            t.forbidden_title,
-            t.forbidden_text,
-        );
+    if let Some(page) = web::cross_site_refusal(&headers) {
+        return page;
     }
     let (token, record) = match lookup(&state, &raw, fallback).await {
         Ok(found) => found,
@@ -366,24 +360,11 @@ pub async fn feedback(
     headers: HeaderMap,
     form: Result<axum::Form<FeedbackForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let fallback = Lang::negotiate(None, &headers);
-    let ft = fallback.texts();
-    if !web::same_origin(&headers) {
-        return web::message(
-            StatusCode::FORBIDDEN,
-            fallback,
-            ft.forbidden_title,
-            ft.forbidden_text,
-        );
-    }
-    let Ok(axum::Form(form)) = form else {
-        return web::message(
-            StatusCode::BAD_REQUEST,
-            fallback,
-            ft.bad_request_title,
-            ft.bad_request_text,
-        );
+    let form = match web::public_form(&headers, form) {
+        Ok(f) => f,
+        Err(page) => return *page,
     };
+    let fallback = Lang::negotiate(None, &headers);
     let (token, record) = match lookup(&state, &raw, fallback).await {
         Ok(found) => found,
         Err(page) => return page,

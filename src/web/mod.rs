@@ -144,6 +144,50 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     !host.is_empty() && origin_host.eq_ignore_ascii_case(host)
 }
 
+/// A public form post's first checks: refuses a cross-site post (403), and
+/// a body that is not a readable form (413 when too large, 400 otherwise),
+/// each with a page that says what to do.
+pub fn public_form<T>(
+    headers: &HeaderMap,
+    form: Result<axum::Form<T>, axum::extract::rejection::FormRejection>,
+) -> Result<T, Box<Response>> {
+    let lang = Lang::negotiate(None, headers);
+    let t = lang.texts();
+    if let Some(page) = cross_site_refusal(headers) {
+        return Err(Box::new(page));
+    }
+    match form {
+        Ok(axum::Form(v)) => Ok(v),
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Box::new(message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            lang,
+            t.too_large_title,
+            t.too_large_text,
+        ))),
+        Err(_) => Err(Box::new(message(
+            StatusCode::BAD_REQUEST,
+            lang,
+            t.bad_request_title,
+            t.bad_request_text,
+        ))),
+    }
+}
+
+/// The 403 page for a post that came from another site, if this one did.
+pub fn cross_site_refusal(headers: &HeaderMap) -> Option<Response> {
+    if same_origin(headers) {
+        return None;
+    }
+    let lang = Lang::negotiate(None, headers);
+    let t = lang.texts();
+    Some(message(
+        StatusCode::FORBIDDEN,
+        lang,
+        t.forbidden_title,
+        t.forbidden_text,
+    ))
+}
+
 const STYLE: &str = include_str!("../../static/style.css");
 const SCRIPT: &str = include_str!("../../static/app.js");
 const ICON: &str = include_str!("../../static/icon.svg");
