@@ -503,23 +503,9 @@ async fn submit(
         .map(|p| photos::problem_message(t, p, limits));
     let submission = match form::validate(&values, limits, site_ids.as_deref(), t) {
         Ok(s) if photo_problem.is_none() => s,
-        Ok(_) => {
-            let errors = FieldErrors {
-                photos: photo_problem,
-                ..Default::default()
-            };
-            return form_page(
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                lang,
-                &code,
-                &target,
-                &values,
-                &errors,
-            )
-            .await;
-        }
-        Err(mut errors) => {
+        // Text problems, a photo problem, or both: one page with every message.
+        result => {
+            let mut errors = result.err().unwrap_or_default();
             errors.photos = photo_problem;
             return form_page(
                 &state,
