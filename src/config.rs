@@ -17,6 +17,7 @@ pub struct Config {
     pub hubex: HubexConfig,
     pub delivery: DeliveryConfig,
     pub limits: LimitsConfig,
+    pub mail: MailConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -142,6 +143,43 @@ pub struct LimitsConfig {
     pub duplicate_window_secs: u64,
 }
 
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// `smtp://host:25`, `smtp://user:password@host:587?tls=required` or
+    /// `smtps://user:password@host`. Empty: no e-mail is sent.
+    pub smtp_url: String,
+    /// The sender, e.g. `Сервисная служба <noreply@example.ru>`.
+    pub from: String,
+    /// Also write on each status change, not only when the request is accepted.
+    pub status_changes: bool,
+    /// Seconds to wait for the mail server.
+    pub timeout_secs: u64,
+    /// The key that seals status links kept for e-mail. Empty:
+    /// `<data_dir>/mail-link.key`. Keep it out of database backups.
+    pub link_key_file: String,
+}
+
+/// The SMTP URL may hold a password: never print it.
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field(
+                "smtp_url",
+                &if self.smtp_url.is_empty() {
+                    ""
+                } else {
+                    "(set)"
+                },
+            )
+            .field("from", &self.from)
+            .field("status_changes", &self.status_changes)
+            .field("timeout_secs", &self.timeout_secs)
+            .field("link_key_file", &self.link_key_file)
+            .finish()
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -199,6 +237,13 @@ impl Default for Config {
                 code_requests_per_hour: 30,
                 min_fill_ms: 2000,
                 duplicate_window_secs: 600,
+            },
+            mail: MailConfig {
+                smtp_url: String::new(),
+                from: String::new(),
+                status_changes: true,
+                timeout_secs: 20,
+                link_key_file: String::new(),
             },
         }
     }
@@ -326,6 +371,18 @@ impl Config {
             || self.hubex.max_calls_per_minute == 0
         {
             return invalid("limits", "rates must be at least 1 per minute");
+        }
+        if !self.mail.smtp_url.is_empty() {
+            let u = &self.mail.smtp_url;
+            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
+                return invalid("mail.smtp_url", "must start with smtp:// or smtps://");
+            }
+            if self.mail.from.trim().is_empty() {
+                return invalid(
+                    "mail.from",
+                    "is required when mail.smtp_url is set, e.g. \"Сервис <noreply@example.ru>\"",
+                );
+            }
         }
         if self.hubex.page_size == 0 {
             return invalid("hubex.page_size", "must be at least 1");
@@ -523,5 +580,37 @@ mod tests {
                 .lease_secs,
             5
         );
+    }
+}
+
+#[cfg(test)]
+mod mail_tests {
+    use super::*;
+
+    #[test]
+    fn smtp_needs_a_sender_and_its_password_is_never_printed() {
+        let url = (
+            "QRDESK_MAIL__SMTP_URL".to_owned(),
+            "smtp://u:s3cret@mx:587?tls=required".to_owned(),
+        );
+        let err = Config::load(Some(Path::new("/dev/null")), [url.clone()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mail.from"), "{err}");
+        let from = (
+            "QRDESK_MAIL__FROM".to_owned(),
+            "Сервис <noreply@example.ru>".to_owned(),
+        );
+        let c = Config::load(Some(Path::new("/dev/null")), [url, from]).unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        let bad = (
+            "QRDESK_MAIL__SMTP_URL".to_owned(),
+            "mx.example.ru".to_owned(),
+        );
+        let err = Config::load(Some(Path::new("/dev/null")), [bad])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("smtp://"), "{err}");
     }
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod delivery;
 pub mod intake;
 pub mod labels;
+pub mod mail;
 pub mod media;
 pub mod store;
 pub mod web;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub media_permits: Arc<tokio::sync::Semaphore>,
     /// Per-IP quotas on the public pages.
     pub limits: web::limits::SharedLimits,
+    /// Customer e-mail; `None` when `mail.smtp_url` is empty.
+    pub mailer: Option<mail::Mailer>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -198,6 +201,12 @@ impl App {
         let mut background = Vec::new();
 
         let blobs = media::BlobStore::new(std::path::Path::new(&config.server.data_dir));
+        let mailer = mail::Mailer::from_config(
+            &config.mail,
+            std::path::Path::new(&config.server.data_dir),
+            &public_url,
+        )?;
+        let mail_on_change = mailer.as_ref().is_some_and(|m| m.status_changes);
         let worker = Worker {
             blobs: blobs.clone(),
             pool: pool.clone(),
@@ -206,6 +215,7 @@ impl App {
             hubex: config.hubex.clone(),
             owner: format!("{}-{}", std::process::id(), codes::Code::generate()),
             handle: worker_handle.clone(),
+            mailer: mailer.clone(),
         };
         background.push(tokio::spawn(worker.run(shutdown_rx.clone())));
 
@@ -234,6 +244,7 @@ impl App {
                 pool.clone(),
                 backend.clone(),
                 Duration::from_secs(config.hubex.status_poll_secs),
+                mail_on_change,
                 shutdown_rx.clone(),
             ));
         }
@@ -247,6 +258,7 @@ impl App {
             secret,
             sync,
             blobs: blobs.clone(),
+            mailer,
             limits: Arc::new(web::limits::RateLimits::new(
                 &config.limits,
                 &config.server.trusted_proxies,

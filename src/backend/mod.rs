@@ -97,6 +97,8 @@ pub struct TaskState {
     pub status_name: Option<String>,
     pub status_color: Option<String>,
     pub created_at: Option<i64>,
+    /// When an engineer was assigned, if the task system says.
+    pub in_work_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub closed_at: Option<i64>,
 }

@@ -21,7 +21,7 @@ use tracing::Instrument;
 use crate::backend::{BackendError, CreatedTask, FileUpload, NewTask, TaskBackend};
 use crate::catalog;
 use crate::config::{DeliveryConfig, HubexConfig};
-use crate::store::{self, attachments, catalog as cat, comments, jobs, requests, Pool};
+use crate::store::{self, attachments, catalog as cat, comments, jobs, mails, requests, Pool};
 use retry::RetryPolicy;
 
 /// Shared between the worker and the rest of the app.
@@ -59,6 +59,8 @@ pub struct Worker {
     pub owner: String,
     pub handle: WorkerHandle,
     pub blobs: crate::media::BlobStore,
+    /// Sends customer e-mail; `None` when mail is off.
+    pub mailer: Option<crate::mail::Mailer>,
 }
 
 enum Outcome {
@@ -70,6 +72,10 @@ enum Outcome {
 }
 
 impl Worker {
+    fn mail_on_change(&self) -> bool {
+        self.mailer.as_ref().is_some_and(|m| m.status_changes)
+    }
+
     fn policy(&self) -> RetryPolicy {
         RetryPolicy {
             base: Duration::from_millis(self.delivery.base_delay_ms),
@@ -147,6 +153,7 @@ impl Worker {
             "create_task" => self.create_task(&job).await,
             "upload_attachment" => self.upload_attachment(&job).await,
             "post_comment" => self.post_comment(&job).await,
+            "send_mail" => self.send_mail(&job).await,
             other => {
                 tracing::error!(kind = other, "unknown job kind; removing it");
                 Ok(Outcome::Done)
@@ -225,6 +232,81 @@ impl Worker {
                 Ok(Outcome::Done)
             }
             Err(e) => Ok(retry_outcome(e)),
+        }
+    }
+
+    /// Sends one customer e-mail. The mail server's temporary refusals and lost
+    /// connections are retried like any delivery; a permanent refusal (e.g. no
+    /// such mailbox) is recorded and not retried.
+    async fn send_mail(&self, job: &jobs::Job) -> anyhow::Result<Outcome> {
+        let Some(mail) = (match &job.ref_id {
+            Some(id) => mails::get(&self.pool, id).await?,
+            None => None,
+        }) else {
+            tracing::error!("mail job without its mail; dropping it");
+            return Ok(Outcome::Done);
+        };
+        if mail.sent_at.is_some() || mail.failed.is_some() {
+            return Ok(Outcome::Done);
+        }
+        let Some(mailer) = &self.mailer else {
+            tracing::warn!("e-mail is off now (mail.smtp_url is empty); this mail is not sent");
+            mails::mark_failed(&self.pool, &mail.id, "e-mail was switched off").await?;
+            return Ok(Outcome::Done);
+        };
+        let request = requests::get(&self.pool, &mail.request_id).await?;
+        let sealed = mails::sealed_link(&self.pool, &mail.request_id).await?;
+        let (Some(request), Some(sealed)) = (request, sealed) else {
+            mails::mark_failed(&self.pool, &mail.id, "the request is gone").await?;
+            return Ok(Outcome::Done);
+        };
+        let Some(to) = request.contact_email.as_deref() else {
+            mails::mark_failed(&self.pool, &mail.id, "no e-mail address").await?;
+            return Ok(Outcome::Done);
+        };
+        let Some(token) = mailer.key().open(&request.id, &sealed) else {
+            tracing::error!(
+                "the link key changed since this request; its mail cannot carry the link"
+            );
+            mails::mark_failed(
+                &self.pool,
+                &mail.id,
+                "the link key (mail.link_key_file) changed",
+            )
+            .await?;
+            return Ok(Outcome::Done);
+        };
+        let equipment = match request.asset_id {
+            Some(id) => cat::asset(&self.pool, id).await?.map(|a| a.name),
+            None => None,
+        };
+        let kind = match (mail.kind.as_str(), mail.status_name.as_deref()) {
+            ("status", Some(status)) => crate::mail::MailKind::StatusChanged { status },
+            _ => crate::mail::MailKind::Accepted,
+        };
+        let lang = crate::web::i18n::Lang::parse(&request.lang).unwrap_or_default();
+        let composed = crate::mail::compose(
+            lang,
+            kind,
+            &mailer.status_link(&token),
+            request.task_number.as_deref(),
+            equipment.as_deref(),
+        );
+        match mailer.send(&mail.id, to, &composed).await {
+            Ok(()) => {
+                mails::mark_sent(&self.pool, &mail.id, store::now_ms()).await?;
+                tracing::info!(kind = %mail.kind, "e-mail sent");
+                Ok(Outcome::Done)
+            }
+            Err(crate::mail::SendError::Permanent(reason)) => {
+                tracing::warn!(%reason, "the mail server refused the e-mail for good");
+                mails::mark_failed(&self.pool, &mail.id, &reason).await?;
+                Ok(Outcome::Done)
+            }
+            Err(crate::mail::SendError::Transient(reason)) => Ok(Outcome::Retry {
+                reason: format!("mail server: {reason}"),
+                retry_after: None,
+            }),
         }
     }
 
@@ -370,7 +452,14 @@ impl Worker {
         match self.backend.post_comment(task, &text, &ids).await {
             Ok(id) => {
                 comments::mark_posted(&self.pool, &comment.id, id, store::now_ms()).await?;
-                let _ = refresh(&self.pool, self.backend.as_ref(), &job.request_id, task).await;
+                let _ = refresh(
+                    &self.pool,
+                    self.backend.as_ref(),
+                    &job.request_id,
+                    task,
+                    self.mail_on_change(),
+                )
+                .await;
                 Ok(Outcome::Done)
             }
             Err(BackendError::Permanent { reason }) => {
@@ -385,7 +474,14 @@ impl Worker {
         requests::mark_delivered(&self.pool, request_id, &task, store::now_ms()).await?;
         tracing::info!(task = %task.id, number = task.number.as_deref().unwrap_or(""), "task created");
         // Best effort: the status page can show the task's status at once.
-        let _ = refresh(&self.pool, self.backend.as_ref(), request_id, task.id).await;
+        let _ = refresh(
+            &self.pool,
+            self.backend.as_ref(),
+            request_id,
+            task.id,
+            self.mail_on_change(),
+        )
+        .await;
         Ok(Outcome::Done)
     }
 
@@ -465,9 +561,10 @@ pub async fn refresh(
     backend: &dyn TaskBackend,
     request_id: &str,
     task: crate::backend::TaskId,
+    mail_on_change: bool,
 ) -> anyhow::Result<()> {
     let state = backend.task_state(task).await?;
-    requests::save_state(pool, request_id, &state, store::now_ms()).await?;
+    requests::save_state(pool, request_id, &state, mail_on_change, store::now_ms()).await?;
     let messages = backend.conversation(task).await?;
     comments::save_messages(pool, request_id, &messages).await?;
     Ok(())
@@ -571,6 +668,7 @@ pub fn spawn_status_poller(
     pool: Pool,
     backend: Arc<dyn TaskBackend>,
     interval: Duration,
+    mail_on_change: bool,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -589,8 +687,14 @@ pub fn spawn_status_poller(
             for (request_id, task_id) in open {
                 match backend.task_state(task_id).await {
                     Ok(state) => {
-                        if let Err(e) =
-                            requests::save_state(&pool, &request_id, &state, store::now_ms()).await
+                        if let Err(e) = requests::save_state(
+                            &pool,
+                            &request_id,
+                            &state,
+                            mail_on_change,
+                            store::now_ms(),
+                        )
+                        .await
                         {
                             tracing::error!(error = %e, "cannot save task status");
                         }

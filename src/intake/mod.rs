@@ -248,6 +248,8 @@ struct FormPage<'a> {
     description_hint: String,
     max_chars: usize,
     photos_max: usize,
+    /// E-mail is on: the address gets the link and status changes.
+    mail_on: bool,
     /// Open requests on this asset: (id, label) for "I have the same problem".
     open_requests: Vec<(String, String)>,
 }
@@ -314,6 +316,7 @@ async fn form_page(
         description_hint: form::description_hint(t, &state.config.limits),
         max_chars: state.config.limits.description_max_chars,
         photos_max: state.config.limits.photos_max,
+        mail_on: state.mailer.is_some(),
         open_requests: open_requests(state, target, lang).await,
     };
     render(status, &page)
@@ -552,7 +555,7 @@ async fn submit(
         _ => None,
     };
     let token = TrackingToken::for_form(&state.secret, &values.form_token);
-    let request = requests::NewRequest {
+    let mut request = requests::NewRequest {
         id: uuid::Uuid::now_v7(),
         code: code.to_string(),
         asset_id: picked.as_ref().map(|a| a.id),
@@ -581,7 +584,11 @@ async fn submit(
         ),
         lang: lang.code().to_owned(),
         token_hash: token.hash(),
+        mail_link: None,
     };
+    if let (Some(mailer), Some(_)) = (&state.mailer, &request.contact_email) {
+        request.mail_link = Some(mailer.key().seal(&request.id.to_string(), &token));
+    }
     // The same text on the same sticker within minutes (10 by default) is the same report:
     // it joins the first request (with any new contact) instead of a duplicate.
     let window = state.config.limits.duplicate_window_secs as i64 * 1000;

@@ -49,6 +49,7 @@ struct StatusPage<'a> {
     refresh: Option<u32>,
     sent: String,
     created: Option<String>,
+    in_work: Option<String>,
     completed: Option<String>,
     closed: Option<String>,
     checked: Option<String>,
@@ -61,6 +62,21 @@ struct StatusPage<'a> {
     form_token: String,
     comment_text: &'a str,
     comment_error: Option<String>,
+    /// The link was e-mailed to the customer.
+    mailed: bool,
+}
+
+impl StatusPage<'_> {
+    /// The timeline after "received": each step with its time, once reached.
+    fn steps(&self) -> [(&'static str, Option<&str>); 4] {
+        let t = self.t;
+        [
+            (t.t_created, self.created.as_deref()),
+            (t.t_in_work, self.in_work.as_deref()),
+            (t.t_completed, self.completed.as_deref()),
+            (t.t_closed, self.closed.as_deref()),
+        ]
+    }
 }
 
 /// Finds the request behind a token, or the friendly 404 page.
@@ -119,8 +135,13 @@ pub async fn show(
         if stale && record.task_closed_at.is_none() {
             // Best effort: when the task system is slow or down, the page
             // shows the last known status and when it was read.
-            let read =
-                crate::delivery::refresh(&state.pool, state.backend.as_ref(), &record.id, task_id);
+            let read = crate::delivery::refresh(
+                &state.pool,
+                state.backend.as_ref(),
+                &record.id,
+                task_id,
+                state.mailer.as_ref().is_some_and(|m| m.status_changes),
+            );
             if let Ok(Ok(())) = tokio::time::timeout(LIVE_READ_TIMEOUT, read).await {
                 if let Ok(Some(fresh)) = requests::get(&state.pool, &record.id).await {
                     record = fresh;
@@ -211,6 +232,11 @@ async fn page(
         "delivered" if record.task_closed_at.is_none() => Some(60),
         _ => None,
     };
+    let mailed = state.mailer.is_some()
+        && record.contact_email.is_some()
+        && crate::store::mails::is_subscribed(&state.pool, &record.id)
+            .await
+            .unwrap_or(false);
     let view = StatusPage {
         lang,
         t,
@@ -234,6 +260,7 @@ async fn page(
         refresh: if comment_text.is_empty() && comment_error.is_none() { refresh } else { None },
         sent: format_local(record.created_at, offset),
         created: fmt(record.task_created_at),
+        in_work: fmt(record.task_in_work_at),
         completed: fmt(record.task_completed_at),
         closed: fmt(record.task_closed_at),
         checked: fmt(record.status_checked_at),
@@ -245,6 +272,7 @@ async fn page(
         form_token: form::form_token(&state.secret, &form_scope(token), store::now_ms()),
         comment_text,
         comment_error,
+        mailed,
     };
     render(status, &view)
 }

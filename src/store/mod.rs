@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod codes;
 pub mod comments;
 pub mod jobs;
+pub mod mails;
 pub mod requests;
 
 use std::str::FromStr;

@@ -22,6 +22,8 @@ pub struct NewRequest {
     pub client_ip_hash: Option<String>,
     pub lang: String,
     pub token_hash: String,
+    /// The status link sealed for e-mail, when the customer gets mail.
+    pub mail_link: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, FromRow)]
@@ -43,6 +45,7 @@ pub struct RequestRecord {
     pub task_status_name: Option<String>,
     pub task_status_color: Option<String>,
     pub task_created_at: Option<i64>,
+    pub task_in_work_at: Option<i64>,
     pub task_completed_at: Option<i64>,
     pub task_closed_at: Option<i64>,
     pub status_checked_at: Option<i64>,
@@ -53,7 +56,7 @@ pub struct RequestRecord {
 const SELECT: &str =
     "SELECT id, code, asset_id, location_id, company_id, description, contact_name,
         contact_phone, contact_email, lang, status, failure_reason, task_id, task_number,
-        task_status_name, task_status_color, task_created_at, task_completed_at, task_closed_at,
+        task_status_name, task_status_color, task_created_at, task_in_work_at, task_completed_at, task_closed_at,
         status_checked_at, created_at, delivered_at
    FROM requests";
 
@@ -93,6 +96,9 @@ pub async fn insert_with_job(
         super::attachments::insert(&mut tx, &r.id.to_string(), None, photo, now).await?;
     }
     super::jobs::enqueue(&mut tx, "create_task", &r.id.to_string(), None, now).await?;
+    if let Some(sealed) = &r.mail_link {
+        super::mails::subscribe(&mut tx, &r.id.to_string(), sealed, now).await?;
+    }
     tx.commit().await
 }
 
@@ -163,11 +169,32 @@ pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx:
     Ok(())
 }
 
-/// Records the task's state as last read from the task system.
-pub async fn save_state(pool: &Pool, id: &str, s: &TaskState, now: i64) -> sqlx::Result<()> {
+/// Records the task's state as last read from the task system. A new status
+/// name queues a mail to the customer in the same transaction; returns whether
+/// the status changed.
+pub async fn save_state(
+    pool: &Pool,
+    id: &str,
+    s: &TaskState,
+    mail_on_change: bool,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let mut tx = pool.begin().await?;
+    // A write first, so the transaction holds the write lock before it reads.
+    sqlx::query("UPDATE requests SET updated_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let before: Option<String> =
+        sqlx::query_scalar("SELECT task_status_name FROM requests WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
     sqlx::query(
         "UPDATE requests SET task_number = COALESCE(?, task_number), task_status_name = ?, task_status_color = ?,
-             task_created_at = ?, task_completed_at = ?, task_closed_at = ?, status_checked_at = ?, updated_at = ?
+             task_created_at = ?, task_completed_at = ?, task_closed_at = ?, status_checked_at = ?
          WHERE id = ?",
     )
     .bind(&s.number)
@@ -177,11 +204,33 @@ pub async fn save_state(pool: &Pool, id: &str, s: &TaskState, now: i64) -> sqlx:
     .bind(s.completed_at)
     .bind(s.closed_at)
     .bind(now)
-    .bind(now)
     .bind(id)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    let changed = match (&before, &s.status_name) {
+        (Some(old), Some(new)) => old != new,
+        _ => false,
+    };
+    // HubEx may not say when the work started; the first move on from the
+    // first status is the next best thing.
+    let in_work_at = s
+        .in_work_at
+        .or((changed && s.completed_at.is_none()).then_some(now));
+    if let Some(at) = in_work_at {
+        sqlx::query(
+            "UPDATE requests SET task_in_work_at = COALESCE(task_in_work_at, ?) WHERE id = ?",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    if changed && mail_on_change {
+        let new = s.status_name.as_deref().unwrap_or_default();
+        super::mails::queue_status_change(&mut tx, id, new, now).await?;
+    }
+    tx.commit().await?;
+    Ok(changed)
 }
 
 /// Delivered requests whose task is not closed, least recently checked first.

@@ -297,3 +297,28 @@ async fn the_same_problem_joins_the_open_request_instead_of_a_duplicate() {
         .body
         .contains("Об этом уже сообщили"));
 }
+
+#[tokio::test]
+async fn timeline_shows_each_step_as_the_task_moves() {
+    let app = spawn_app().await;
+    let (path, task) = delivered_request(&app).await;
+    let done = |label: &str| format!("<li class=\"done\"><span>{label}</span>");
+    let todo = |label: &str| format!("<li class=\"todo\"><span>{label}</span>");
+    let page = app.get(&path).await.body;
+    assert!(page.contains(&done("Принята")));
+    assert!(page.contains(&done("Передана в сервисную службу")));
+    for step in ["В работе", "Выполнена", "Закрыта"] {
+        assert!(page.contains(&todo(step)), "{step} still ahead");
+    }
+    app.sim.set_status(task, 2);
+    let page = app.get(&path).await.body;
+    assert!(page.contains(&done("В работе")));
+    assert!(page.contains(&todo("Выполнена")));
+    app.sim.set_status(task, 4);
+    let page = app.get(&path).await.body;
+    for step in ["В работе", "Выполнена", "Закрыта"] {
+        assert!(page.contains(&done(step)), "{step} reached");
+    }
+    let english = app.get(&format!("{path}?lang=en")).await.body;
+    assert!(english.contains(&done("In progress")));
+}

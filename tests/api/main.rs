@@ -11,5 +11,6 @@ mod helpers;
 mod intake;
 mod labels;
 mod limits;
+mod mail;
 mod photos;
 mod qr;

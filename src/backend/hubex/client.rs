@@ -548,6 +548,7 @@ impl HubexClient {
             status_name: status.name,
             status_color: status.color.filter(|c| is_css_color(c)),
             created_at: sheet.created.as_deref().and_then(wire::parse_time),
+            in_work_at: sheet.assigned.as_deref().and_then(wire::parse_time),
             completed_at: sheet.completed.as_deref().and_then(wire::parse_time),
             closed_at: sheet.closed.as_deref().and_then(wire::parse_time),
         })

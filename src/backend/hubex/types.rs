@@ -224,6 +224,9 @@ pub struct Status {
 pub struct Timesheet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// An engineer was assigned: the work has started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -70,6 +70,7 @@ pub struct SimTask {
     pub body: wire::TaskAdd,
     pub status_id: i64,
     pub created: String,
+    pub assigned: Option<String>,
     pub completed: Option<String>,
     pub closed: Option<String>,
 }
@@ -238,7 +239,7 @@ impl Simulator {
     }
 
     /// Moves a task to a status (1 new, 2 in work, 3 done, 4 closed), stamping
-    /// the completed/closed times as HubEx does.
+    /// the assigned/completed/closed times as HubEx does.
     pub fn set_status(&self, task_id: i64, status_id: i64) -> bool {
         let mut s = self.lock();
         let Some(task) = s.tasks.get_mut(&task_id) else {
@@ -246,6 +247,9 @@ impl Simulator {
         };
         task.status_id = status_id;
         let now = now_text();
+        if status_id >= 2 && task.assigned.is_none() {
+            task.assigned = Some(now.clone());
+        }
         if status_id >= 3 && task.completed.is_none() {
             task.completed = Some(now.clone());
         }
@@ -824,6 +828,7 @@ async fn create_task(
             body,
             status_id: 1,
             created: now_text(),
+            assigned: None,
             completed: None,
             closed: None,
         },
@@ -852,6 +857,7 @@ fn task_info(s: &SimState, t: &SimTask) -> wire::TaskInfo {
         task_stage: None,
         timesheet: Some(wire::Timesheet {
             created: Some(t.created.clone()),
+            assigned: t.assigned.clone(),
             completed: t.completed.clone(),
             closed: t.closed.clone(),
         }),

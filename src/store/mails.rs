@@ -1,0 +1,123 @@
+//! E-mails to customers: who asked for them (`mail_subscriptions`) and each
+//! mail to send (`mails`, with its `send_mail` job).
+
+use sqlx::{FromRow, Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::Pool;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct MailRecord {
+    pub id: String,
+    pub request_id: String,
+    pub kind: String,
+    pub status_name: Option<String>,
+    pub sent_at: Option<i64>,
+    pub failed: Option<String>,
+}
+
+async fn queue(
+    tx: &mut Transaction<'_, Sqlite>,
+    request_id: &str,
+    kind: &str,
+    status_name: Option<&str>,
+    now: i64,
+) -> sqlx::Result<()> {
+    let id = Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO mails (id, request_id, kind, status_name, created_at) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(request_id)
+    .bind(kind)
+    .bind(status_name)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    super::jobs::enqueue(tx, "send_mail", request_id, Some(&id), now).await
+}
+
+/// Keeps the sealed link of a new request and queues its first mail.
+pub async fn subscribe(
+    tx: &mut Transaction<'_, Sqlite>,
+    request_id: &str,
+    token_sealed: &[u8],
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO mail_subscriptions (request_id, token_sealed, created_at) VALUES (?, ?, ?)",
+    )
+    .bind(request_id)
+    .bind(token_sealed)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    queue(tx, request_id, "accepted", None, now).await
+}
+
+/// Queues a "status changed" mail if the request asked for mail.
+pub async fn queue_status_change(
+    tx: &mut Transaction<'_, Sqlite>,
+    request_id: &str,
+    status_name: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    let subscribed: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM mail_subscriptions WHERE request_id = ?")
+            .bind(request_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if subscribed.is_some() {
+        queue(tx, request_id, "status", Some(status_name), now).await?;
+    }
+    Ok(())
+}
+
+pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<MailRecord>> {
+    sqlx::query_as(
+        "SELECT id, request_id, kind, status_name, sent_at, failed FROM mails WHERE id = ?",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Every mail of a request, oldest first.
+pub async fn for_request(pool: &Pool, request_id: &str) -> sqlx::Result<Vec<MailRecord>> {
+    sqlx::query_as(
+        "SELECT id, request_id, kind, status_name, sent_at, failed FROM mails
+          WHERE request_id = ? ORDER BY created_at, id",
+    )
+    .bind(request_id)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn sealed_link(pool: &Pool, request_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar("SELECT token_sealed FROM mail_subscriptions WHERE request_id = ?")
+        .bind(request_id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn is_subscribed(pool: &Pool, request_id: &str) -> sqlx::Result<bool> {
+    Ok(sealed_link(pool, request_id).await?.is_some())
+}
+
+pub async fn mark_sent(pool: &Pool, id: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE mails SET sent_at = ?, failed = NULL WHERE id = ?")
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(pool: &Pool, id: &str, reason: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE mails SET failed = ? WHERE id = ?")
+        .bind(reason)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
