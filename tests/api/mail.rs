@@ -205,7 +205,7 @@ async fn the_link_is_mailed_and_each_status_change_too() {
     let page = app.get(&link_in(&first.body)).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains(TEXT));
-    assert!(page.body.contains("отправлена на ваш e-mail"));
+    assert!(page.body.contains("придёт на ваш e-mail"));
 
     let r = app.wait_status(&path, "delivered", 10).await;
     let task = r.task_id.unwrap().0;
