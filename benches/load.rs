@@ -104,6 +104,7 @@ fn main() {
         .env("QRDESK_LIMITS__GETS_PER_MINUTE", "1000000")
         .env("QRDESK_LIMITS__GETS_BURST", "1000000")
         .env("QRDESK_LIMITS__CODE_REQUESTS_PER_HOUR", "1000000")
+        .env("QRDESK_LIMITS__CHALLENGE", "off")
         .env("QRDESK_LIMITS__MIN_FILL_MS", "0")
         .env("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0")
         .env("RUST_LOG", "error")

@@ -141,6 +141,23 @@ pub struct LimitsConfig {
     /// The same text on the same code within this many seconds joins the
     /// first request; 0 turns the guard off.
     pub duplicate_window_secs: u64,
+    /// When the form asks for proof of work: `auto` above the thresholds
+    /// below, `always`, or `off`.
+    pub challenge: ChallengeMode,
+    /// `auto`: a code with this many requests in the last hour asks for it.
+    pub challenge_code_per_hour: u32,
+    /// `auto`: this many requests across all codes in the last minute turn it on everywhere.
+    pub challenge_global_per_minute: u32,
+    /// The work: the browser tries up to this many SHA-256 hashes (half on average).
+    pub challenge_max_number: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChallengeMode {
+    Auto,
+    Always,
+    Off,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -237,6 +254,10 @@ impl Default for Config {
                 code_requests_per_hour: 30,
                 min_fill_ms: 2000,
                 duplicate_window_secs: 600,
+                challenge: ChallengeMode::Auto,
+                challenge_code_per_hour: 5,
+                challenge_global_per_minute: 20,
+                challenge_max_number: 100_000,
             },
             mail: MailConfig {
                 smtp_url: String::new(),
@@ -383,6 +404,13 @@ impl Config {
                     "is required when mail.smtp_url is set, e.g. \"Сервис <noreply@example.ru>\"",
                 );
             }
+        }
+        if self.limits.challenge_max_number < 1000 || self.limits.challenge_max_number > 10_000_000
+        {
+            return invalid(
+                "limits.challenge_max_number",
+                "must be between 1000 and 10000000",
+            );
         }
         if self.hubex.page_size == 0 {
             return invalid("hubex.page_size", "must be at least 1");

@@ -33,6 +33,12 @@ pub struct RawForm {
     pub lang: Option<String>,
     #[serde(default)]
     pub form_token: String,
+    /// Proof of work: the number the browser found (see `challenge`).
+    #[serde(default)]
+    pub pow: String,
+    /// Without JavaScript: the answer to the challenge's sum.
+    #[serde(default)]
+    pub answer: String,
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body; `None` when it is not
@@ -150,6 +156,8 @@ pub struct FieldErrors {
     pub consent: Option<String>,
     pub asset: Option<String>,
     pub photos: Option<String>,
+    /// The proof asked for while requests come in faster than usual.
+    pub challenge: Option<String>,
     /// About the form as a whole (e.g. it was open too long).
     pub form: Option<String>,
 }
@@ -164,6 +172,7 @@ impl FieldErrors {
             &self.consent,
             &self.asset,
             &self.photos,
+            &self.challenge,
             &self.form,
         ]
         .iter()
@@ -283,19 +292,31 @@ type HmacSha256 = Hmac<Sha256>;
 /// How long a form stays valid after it was opened.
 pub const FORM_TOKEN_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
 
-/// `ISSUED_MS.MAC`: proves the form came from us, for this code, and when.
+/// `ISSUED_MS.NONCE.MAC`: proves the form came from us, for this code, and
+/// when. The random nonce makes every rendered form distinct, so two people
+/// who open the same sticker in the same millisecond never share a status page.
 pub fn form_token(secret: &[u8], code: &str, issued_ms: i64) -> String {
+    let nonce = crate::codes::encode_base32(&crate::codes::random_bytes::<5>());
+    signed_form_token(secret, code, issued_ms, &nonce)
+}
+
+fn signed_form_token(secret: &[u8], code: &str, issued_ms: i64, nonce: &str) -> String {
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
-    mac.update(format!("form|{code}|{issued_ms}").as_bytes());
+    mac.update(format!("form|{code}|{issued_ms}|{nonce}").as_bytes());
     let tag = mac.finalize().into_bytes();
-    format!("{issued_ms}.{}", crate::codes::encode_base32(&tag))
+    format!("{issued_ms}.{nonce}.{}", crate::codes::encode_base32(&tag))
 }
 
 /// The issue time of a valid token for `code`, or `None`.
 pub fn verify_form_token(secret: &[u8], code: &str, token: &str, now_ms: i64) -> Option<i64> {
-    let (issued, _) = token.split_once('.')?;
+    let mut parts = token.splitn(3, '.');
+    let (issued, nonce) = (parts.next()?, parts.next()?);
+    parts.next()?;
     let issued: i64 = issued.parse().ok()?;
-    let expected = form_token(secret, code, issued);
+    if nonce.len() > 16 {
+        return None;
+    }
+    let expected = signed_form_token(secret, code, issued, nonce);
     // Compare through the MAC type for constant time.
     let mut mac = HmacSha256::new_from_slice(secret).ok()?;
     mac.update(expected.as_bytes());
@@ -450,6 +471,8 @@ mod tests {
             None
         );
         assert_eq!(verify_form_token(secret, "7K3M9Q2A", "garbage", 0), None);
+        // Two forms opened in the same millisecond are still two forms.
+        assert_ne!(t, form_token(secret, "7K3M9Q2A", 1_000_000));
         let forged = t.replacen("1000000", "1000001", 1);
         assert_eq!(
             verify_form_token(secret, "7K3M9Q2A", &forged, 1_000_500),

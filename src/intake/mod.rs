@@ -1,6 +1,7 @@
 //! Public routes: the code's form (`/q/{code}`), its QR image, the submission
 //! that stores a request with its delivery job, and the status page.
 
+pub mod challenge;
 pub mod form;
 mod photos;
 mod status;
@@ -250,6 +251,8 @@ struct FormPage<'a> {
     photos_max: usize,
     /// E-mail is on: the address gets the link and status changes.
     mail_on: bool,
+    /// Proof asked for while requests come in faster than usual.
+    challenge: Option<challenge::Challenge>,
     /// Open requests on this asset: (id, label) for "I have the same problem".
     open_requests: Vec<(String, String)>,
 }
@@ -302,6 +305,16 @@ async fn form_page(
     errors: &FieldErrors,
 ) -> Response {
     let t = lang.texts();
+    let form_token = form::form_token(&state.secret, code.as_str(), store::now_ms());
+    let limits = &state.config.limits;
+    let challenge = match challenge::needed(&state.pool, limits, code.as_str()).await {
+        Ok(needed) => needed || errors.challenge.is_some(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count recent requests; no challenge on this form");
+            false
+        }
+    }
+    .then(|| challenge::issue(&state.secret, &form_token, limits.challenge_max_number, t));
     let page = FormPage {
         lang,
         t,
@@ -312,11 +325,12 @@ async fn form_page(
         target,
         values,
         errors,
-        form_token: form::form_token(&state.secret, code.as_str(), store::now_ms()),
+        form_token,
         description_hint: form::description_hint(t, &state.config.limits),
         max_chars: state.config.limits.description_max_chars,
         photos_max: state.config.limits.photos_max,
         mail_on: state.mailer.is_some(),
+        challenge,
         open_requests: open_requests(state, target, lang).await,
     };
     render(status, &page)
@@ -496,6 +510,26 @@ async fn submit(
         return web::message(StatusCode::OK, lang, t.thanks_title, t.thanks_text);
     }
 
+    // The same form again (a resend after a lost connection): its status page.
+    let token = TrackingToken::for_form(&state.secret, &values.form_token);
+    if let Ok(Some(_)) = requests::by_token_hash(&state.pool, &token.hash()).await {
+        return Redirect::to(&format!("/t/{}", token.as_str())).into_response();
+    }
+    // Under a flood the form asks for proof of work (or, without JavaScript, a sum).
+    let challenge_problem =
+        match challenge::needed(&state.pool, &state.config.limits, code.as_str()).await {
+            Ok(true) => (!challenge::solved(
+                &state.secret,
+                &values.form_token,
+                state.config.limits.challenge_max_number,
+                &values.pow,
+                &values.answer,
+            ))
+            .then(|| t.err_challenge.to_owned()),
+            Ok(false) => None,
+            Err(e) => return web::internal_error(lang, e),
+        };
+
     let site_ids: Option<Vec<AssetId>> = target
         .site_assets
         .as_ref()
@@ -505,11 +539,12 @@ async fn submit(
         .photo_problem
         .map(|p| photos::problem_message(t, p, limits));
     let submission = match form::validate(&values, limits, site_ids.as_deref(), t) {
-        Ok(s) if photo_problem.is_none() => s,
-        // Text problems, a photo problem, or both: one page with every message.
+        Ok(s) if photo_problem.is_none() && challenge_problem.is_none() => s,
+        // Text, photo and proof problems: one page with every message.
         result => {
             let mut errors = result.err().unwrap_or_default();
             errors.photos = photo_problem;
+            errors.challenge = challenge_problem;
             return form_page(
                 &state,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -554,7 +589,6 @@ async fn submit(
         Target::Location(id) => Some(id),
         _ => None,
     };
-    let token = TrackingToken::for_form(&state.secret, &values.form_token);
     let mut request = requests::NewRequest {
         id: uuid::Uuid::now_v7(),
         code: code.to_string(),

@@ -137,6 +137,8 @@ pub async fn read(req: Request, limits: &LimitsConfig) -> Result<Incoming, ReadE
         asset: take("asset"),
         lang: take("lang"),
         form_token: take("form_token").unwrap_or_default(),
+        pow: take("pow").unwrap_or_default(),
+        answer: take("answer").unwrap_or_default(),
     };
     Ok(Incoming {
         form,

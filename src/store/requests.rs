@@ -354,6 +354,14 @@ pub async fn count_for_code_since(pool: &Pool, code: &str, since: i64) -> sqlx::
         .await
 }
 
+/// Requests on every code since `since`.
+pub async fn count_since(pool: &Pool, since: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE created_at >= ?")
+        .bind(since)
+        .fetch_one(pool)
+        .await
+}
+
 /// A request on `code` since `since` with exactly this description.
 pub async fn recent_same_text(
     pool: &Pool,

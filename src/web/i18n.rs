@@ -220,6 +220,11 @@ pub struct Texts {
     pub mail_equipment: &'static str,
     pub mail_link_text: &'static str,
     pub mail_footer: &'static str,
+    pub challenge_heading: &'static str,
+    pub challenge_hint: &'static str,
+    pub challenge_question: &'static str,
+    pub challenge_checking: &'static str,
+    pub err_challenge: &'static str,
 }
 
 pub static RU: Texts = Texts {
@@ -352,6 +357,11 @@ pub static RU: Texts = Texts {
     mail_equipment: "Оборудование:",
     mail_link_text: "Статус, ответы сотрудников и переписка — на странице заявки:",
     mail_footer: "Вы получили это письмо, потому что указали этот адрес в заявке. Ссылка — единственный ключ к заявке: не пересылайте письмо посторонним.",
+    challenge_heading: "Проверка",
+    challenge_hint: "Сейчас заявок больше обычного. Ответьте на вопрос, чтобы мы знали, что форму заполнил человек.",
+    challenge_question: "Сколько будет",
+    challenge_checking: "Проверяем, что форму заполнил человек…",
+    err_challenge: "Ответьте на вопрос и отправьте форму ещё раз — всё, что вы написали, сохранено.",
 };
 
 pub static EN: Texts = Texts {
@@ -484,6 +494,11 @@ pub static EN: Texts = Texts {
     mail_equipment: "Equipment:",
     mail_link_text: "The status, staff replies and the conversation are on your request's page:",
     mail_footer: "You get this e-mail because you gave this address with your request. The link is the only key to your request: do not forward this e-mail.",
+    challenge_heading: "Check",
+    challenge_hint: "We are getting more requests than usual. Answer the question so we know a person filled in the form.",
+    challenge_question: "What is",
+    challenge_checking: "Checking that a person filled in the form…",
+    err_challenge: "Answer the question and send the form again — everything you wrote is kept.",
 };
 
 #[cfg(test)]

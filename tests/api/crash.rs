@@ -91,6 +91,7 @@ async fn sigkill_mid_delivery_loses_nothing_and_doubles_nothing() {
         ("QRDESK_LIMITS__GETS_BURST", "100000".into()),
         ("QRDESK_LIMITS__MIN_FILL_MS", "0".into()),
         ("QRDESK_LIMITS__CODE_REQUESTS_PER_HOUR", "100000".into()),
+        ("QRDESK_LIMITS__CHALLENGE", "off".into()),
         ("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0".into()),
     ];
     run(&["sync"], &env);

@@ -161,3 +161,194 @@ async fn the_same_text_on_the_same_sticker_joins_the_first_request() {
     app.wait_status(&other, "delivered", 10).await;
     assert_eq!(app.tasks().len(), 2);
 }
+
+/// The number behind a form's proof-of-work hash, found the way a browser does.
+fn solve_challenge(page: &crate::helpers::Page) -> u32 {
+    let fieldset = &page.body[page.body.find("id=\"challenge\"").expect("a challenge")..];
+    let attr = |name: &str| {
+        let start = fieldset.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+        fieldset[start..start + fieldset[start..].find('"').unwrap()].to_owned()
+    };
+    let (salt, hash) = (attr("data-salt"), attr("data-hash"));
+    let max: u32 = attr("data-max").parse().unwrap();
+    (0..=max)
+        .find(|&n| qrdesk::intake::challenge::hash_hex(&salt, n) == hash)
+        .expect("a solution within the range")
+}
+
+/// The sum the no-JavaScript question asks for.
+fn answer_question(page: &crate::helpers::Page) -> u32 {
+    let start = page.body.find("Сколько будет ").expect("the question") + "Сколько будет ".len();
+    let q = &page.body[start..start + page.body[start..].find('?').unwrap()];
+    let (a, b) = q.split_once(" + ").unwrap();
+    a.parse::<u32>().unwrap() + b.parse::<u32>().unwrap()
+}
+
+async fn post_with(
+    app: &crate::helpers::TestApp,
+    code: &qrdesk::codes::Code,
+    form: &crate::helpers::Page,
+    extra: &[(&str, &str)],
+) -> crate::helpers::Page {
+    let token = form.input("form_token").unwrap();
+    let mut fields = vec![("form_token", token.as_str()), ("description", TEXT)];
+    fields.extend_from_slice(extra);
+    app.post_form(&format!("/q/{code}"), &fields).await
+}
+
+async fn stored(app: &crate::helpers::TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+        .fetch_one(app.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn proof_of_work_or_the_sum_is_needed_when_asked_for() {
+    let app = spawn_with(|c| {
+        c.limits.challenge = qrdesk::config::ChallengeMode::Always;
+        c.limits.challenge_max_number = 20_000;
+    })
+    .await;
+    let code = app.code_for(Target::Asset(AssetId(1001))).await;
+
+    // Nothing: the form comes back with the text and a message at the question.
+    let form = app.get(&format!("/q/{code}")).await;
+    assert!(form.body.contains("id=\"challenge\""));
+    let page = post_with(&app, &code, &form, &[]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("Ответьте на вопрос и отправьте"));
+    assert!(page.body.contains(TEXT), "the text is kept");
+    assert!(
+        page.body.contains("data-keep=\"1\""),
+        "the question stays visible"
+    );
+    assert_eq!(stored(&app).await, 0);
+
+    // A wrong number or a wrong sum: the same.
+    let form = app.get(&format!("/q/{code}")).await;
+    let n = solve_challenge(&form);
+    let wrong = (n + 1).to_string();
+    assert_eq!(
+        post_with(&app, &code, &form, &[("pow", &wrong)])
+            .await
+            .status,
+        422
+    );
+    let sum = answer_question(&form);
+    let wrong_sum = (sum + 1).to_string();
+    assert_eq!(
+        post_with(&app, &code, &form, &[("answer", &wrong_sum)])
+            .await
+            .status,
+        422
+    );
+    // Another form's solution does not fit this one.
+    let other = app.get(&format!("/q/{code}")).await;
+    assert_eq!(
+        post_with(&app, &code, &other, &[("pow", &n.to_string())])
+            .await
+            .status,
+        422
+    );
+    assert_eq!(stored(&app).await, 0);
+
+    // The browser's number: accepted.
+    let page = post_with(&app, &code, &form, &[("pow", &n.to_string())]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    // Without JavaScript: the sum.
+    let form = app.get(&format!("/q/{code}")).await;
+    let sum = answer_question(&form).to_string();
+    let page = post_with(&app, &code, &form, &[("answer", &sum)]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(stored(&app).await, 2);
+    crate::helpers::wait_for(10, "both delivered", || async {
+        (app.tasks().len() == 2).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_challenge_switches_on_above_the_per_code_and_global_rates() {
+    let app = spawn_with(|c| {
+        c.limits.challenge = qrdesk::config::ChallengeMode::Auto;
+        c.limits.challenge_code_per_hour = 2;
+        c.limits.challenge_global_per_minute = 4;
+        c.limits.challenge_max_number = 20_000;
+    })
+    .await;
+    let busy = app.code_for(Target::Asset(AssetId(1001))).await;
+    let quiet = app.code_for(Target::Asset(AssetId(1002))).await;
+    let other = app.code_for(Target::Asset(AssetId(1003))).await;
+    for i in 0..2 {
+        let form = app.get(&format!("/q/{busy}")).await;
+        assert!(
+            !form.body.contains("id=\"challenge\""),
+            "quiet sticker, no challenge"
+        );
+        let text = format!("{TEXT} #{i}");
+        let token = form.input("form_token").unwrap();
+        let page = app
+            .post_form(
+                &format!("/q/{busy}"),
+                &[("form_token", &token), ("description", &text)],
+            )
+            .await;
+        assert_eq!(page.status, 303);
+    }
+    // Two requests on one sticker within the hour: its form asks for proof…
+    let form = app.get(&format!("/q/{busy}")).await;
+    assert!(form.body.contains("id=\"challenge\""));
+    assert_eq!(post_with(&app, &busy, &form, &[]).await.status, 422);
+    let n = solve_challenge(&form).to_string();
+    assert_eq!(
+        post_with(&app, &busy, &form, &[("pow", &n)]).await.status,
+        303
+    );
+    // …while another sticker's form does not (3 requests in the last minute < 4).
+    let form = app.get(&format!("/q/{quiet}")).await;
+    assert!(!form.body.contains("id=\"challenge\""));
+    assert_eq!(post_with(&app, &quiet, &form, &[]).await.status, 303);
+    // Four requests in the last minute across all stickers: every form asks.
+    let form = app.get(&format!("/q/{other}")).await;
+    assert!(
+        form.body.contains("id=\"challenge\""),
+        "global rate crossed"
+    );
+
+    // A form opened before the switch and sent after it comes back with the
+    // question and the text kept, not lost.
+    let app2 = spawn_with(|c| {
+        c.limits.challenge = qrdesk::config::ChallengeMode::Auto;
+        c.limits.challenge_code_per_hour = 1;
+        c.limits.challenge_max_number = 20_000;
+    })
+    .await;
+    let code = app2.code_for(Target::Asset(AssetId(1001))).await;
+    let early = app2.get(&format!("/q/{code}")).await;
+    assert!(!early.body.contains("id=\"challenge\""));
+    app2.report(&code, "Первая заявка по этой наклейке").await;
+    let page = post_with(&app2, &code, &early, &[]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains(TEXT) && page.body.contains("id=\"challenge\""));
+}
+
+#[tokio::test]
+async fn a_resent_form_lands_on_its_status_page_even_under_the_challenge() {
+    let app = spawn_with(|c| {
+        c.limits.challenge = qrdesk::config::ChallengeMode::Auto;
+        c.limits.challenge_code_per_hour = 1;
+        c.limits.challenge_max_number = 20_000;
+    })
+    .await;
+    let code = app.code_for(Target::Asset(AssetId(1001))).await;
+    let form = app.get(&format!("/q/{code}")).await;
+    let first = post_with(&app, &code, &form, &[]).await;
+    assert_eq!(first.status, 303);
+    // The reply was lost; the phone sends the same form again. The sticker
+    // now asks for proof, but this form is already a request.
+    let again = post_with(&app, &code, &form, &[]).await;
+    assert_eq!(again.status, 303);
+    assert_eq!(again.location, first.location);
+    assert_eq!(stored(&app).await, 1);
+}

@@ -23,7 +23,7 @@ function check(cond, what) {
 }
 
 /** Starts qrdesk on a free port with a fresh database; resolves with its URLs. */
-function startServer() {
+function startServer(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'qrdesk-browser-'));
   const child = spawn(binary, ['serve'], {
     env: {
@@ -37,7 +37,9 @@ function startServer() {
       QRDESK_LIMITS__POSTS_BURST: '1000',
       QRDESK_LIMITS__MIN_FILL_MS: '0',
       QRDESK_LIMITS__DUPLICATE_WINDOW_SECS: '0',
+      QRDESK_LIMITS__CHALLENGE: 'off',
       RUST_LOG: 'warn',
+      ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -56,6 +58,12 @@ function startServer() {
     });
     child.on('exit', (code) => reject(new Error('qrdesk exited with ' + code + ': ' + out)));
   });
+}
+
+async function stopServer(s) {
+  s.child.kill('SIGTERM');
+  await new Promise((r) => s.child.on('exit', r));
+  rmSync(s.dataDir, { recursive: true, force: true });
 }
 
 async function test(name, fn) {
@@ -217,10 +225,60 @@ try {
     await context.close();
   });
 } finally {
+  await stopServer(server);
+}
+
+// The same form while requests come in faster than usual: proof of work.
+const busy = await startServer({ QRDESK_LIMITS__CHALLENGE: 'always' });
+try {
+  await test('phone under the challenge: the browser does the work, the person sees no question', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'ru-RU',
+    });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    const loaded = Date.now();
+    await page.goto(busy.formUrl);
+    check(await page.locator('#challenge').count() === 1, 'challenge on the form');
+    await page.waitForFunction(() => document.querySelector('input[name=pow]').value !== '', null, { timeout: 60000 });
+    const max = await page.getAttribute('#challenge', 'data-max');
+    const found = await page.inputValue('input[name=pow]');
+    console.log('     solved in ' + (Date.now() - loaded) + ' ms: number ' + found + ' of up to ' + max);
+    check(!(await page.locator('#challenge').isVisible()), 'question hidden with JavaScript');
+    await page.fill('#description', 'Принтер зажёвывает бумагу на втором лотке');
+    const started = Date.now();
+    await page.locator('#submit').click();
+    await page.waitForURL(/\/t\//, { timeout: 60000 });
+    console.log('     proof of work + submit took ' + (Date.now() - started) + ' ms');
+    await page.waitForSelector('.number', { timeout: 30000 });
+    check(errors.length === 0, 'no script errors: ' + errors.join('; '));
+    await context.close();
+  });
+
+  await test('without JavaScript under the challenge: a sum, and a clear message if skipped', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 360, height: 740 }, javaScriptEnabled: false, locale: 'ru-RU',
+    });
+    const page = await context.newPage();
+    await page.goto(busy.formUrl);
+    check(await page.locator('#answer').isVisible(), 'question shown without JavaScript');
+    await page.fill('#description', 'Кондиционер капает на пол в переговорной');
+    await page.click('#submit');
+    await page.waitForSelector('#answer-error');
+    check((await page.inputValue('#description')).includes('Кондиционер'), 'text kept');
+    await page.locator('#challenge').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, 'challenge-error-phone.png') });
+    const question = await page.textContent('label[for="answer"]');
+    const [a, b] = question.match(/(\d+) \+ (\d+)/).slice(1).map(Number);
+    await page.fill('#answer', String(a + b));
+    await page.click('#submit');
+    await page.waitForURL(/\/t\//);
+    await context.close();
+  });
+} finally {
+  await stopServer(busy);
   await browser.close();
-  server.child.kill('SIGTERM');
-  await new Promise((r) => server.child.on('exit', r));
-  rmSync(server.dataDir, { recursive: true, force: true });
 }
 
 console.log(`browser: ${passed} passed, ${failed} failed`);

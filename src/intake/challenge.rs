@@ -1,0 +1,144 @@
+//! Proof of work on the public form, ALTCHA-style and self-hosted: switched on
+//! only while a sticker or the whole installation gets more requests than
+//! people make.
+//!
+//! The salt is the form's own signed token, and the secret number is derived
+//! from it with the installation secret, so nothing is stored: the page shows
+//! `SHA-256(salt + number)` and the upper bound, the browser tries numbers
+//! until the hash matches, and the server checks the number it can derive
+//! itself. A solution is good for that one form only. Without JavaScript the
+//! same form asks a small sum instead, derived the same way.
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+use crate::config::{ChallengeMode, LimitsConfig};
+use crate::store::{self, Pool};
+use crate::web::i18n::Texts;
+
+/// What the form shows when proof is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// Hex SHA-256 of the form token followed by the secret number.
+    pub hash: String,
+    /// The browser tries 0..=max.
+    pub max: u32,
+    /// The no-JavaScript question, e.g. "Сколько будет 3 + 4?".
+    pub question: String,
+}
+
+fn derive(secret: &[u8], form_token: &str, what: &str) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(what.as_bytes());
+    mac.update(b"|");
+    mac.update(form_token.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+fn number(secret: &[u8], form_token: &str, max: u32) -> u32 {
+    let d = derive(secret, form_token, "pow");
+    let n = u32::from_be_bytes([d[0], d[1], d[2], d[3]]);
+    // Skip the first tenth so a solution always costs some work.
+    let low = max / 10;
+    low + n % (max - low + 1)
+}
+
+fn operands(secret: &[u8], form_token: &str) -> (u32, u32) {
+    let d = derive(secret, form_token, "sum");
+    (u32::from(d[0] % 9) + 1, u32::from(d[1] % 9) + 1)
+}
+
+/// The hash a solver looks for: hex SHA-256 of `salt` followed by `number` in decimal.
+pub fn hash_hex(salt: &str, number: u32) -> String {
+    let digest = Sha256::digest(format!("{salt}{number}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn issue(secret: &[u8], form_token: &str, max: u32, t: &Texts) -> Challenge {
+    let (a, b) = operands(secret, form_token);
+    Challenge {
+        hash: hash_hex(form_token, number(secret, form_token, max)),
+        max,
+        question: format!("{} {a} + {b}?", t.challenge_question),
+    }
+}
+
+/// Whether the post carries the number behind the form's hash, or the sum.
+pub fn solved(secret: &[u8], form_token: &str, max: u32, pow: &str, answer: &str) -> bool {
+    let pow_ok = pow
+        .trim()
+        .parse::<u32>()
+        .is_ok_and(|n| n == number(secret, form_token, max));
+    let (a, b) = operands(secret, form_token);
+    let answer_ok = answer.trim().parse::<u32>().is_ok_and(|s| s == a + b);
+    pow_ok || answer_ok
+}
+
+/// Whether the form on `code` asks for proof now.
+pub async fn needed(pool: &Pool, limits: &LimitsConfig, code: &str) -> sqlx::Result<bool> {
+    match limits.challenge {
+        ChallengeMode::Off => Ok(false),
+        ChallengeMode::Always => Ok(true),
+        ChallengeMode::Auto => {
+            let now = store::now_ms();
+            let on_code =
+                store::requests::count_for_code_since(pool, code, now - 3_600_000).await?;
+            if on_code >= i64::from(limits.challenge_code_per_hour) {
+                return Ok(true);
+            }
+            let everywhere = store::requests::count_since(pool, now - 60_000).await?;
+            Ok(everywhere >= i64::from(limits.challenge_global_per_minute))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::i18n::Lang;
+
+    fn solve(salt: &str, c: &Challenge) -> Option<u32> {
+        (0..=c.max).find(|&n| hash_hex(salt, n) == c.hash)
+    }
+
+    #[test]
+    fn the_number_behind_the_hash_is_found_by_search_and_accepted() {
+        let secret = b"installation";
+        let token = "1700000000000.ABCDEFGH.XYZ";
+        let c = issue(secret, token, 5000, Lang::Ru.texts());
+        let n = solve(token, &c).expect("a solution within max");
+        assert!(n >= 500, "at least a tenth of the range: {n}");
+        assert!(solved(secret, token, 5000, &n.to_string(), ""));
+        assert!(!solved(secret, token, 5000, &(n + 1).to_string(), ""));
+        assert!(!solved(secret, token, 5000, "", ""));
+        assert!(!solved(secret, token, 5000, "abc", "x"));
+        // Bound to its form: another token's challenge is different.
+        let other = issue(secret, "1700000000000.ABCDEFGI.XYZ", 5000, Lang::Ru.texts());
+        assert_ne!(other.hash, c.hash);
+        assert!(!solved(
+            secret,
+            "1700000000000.ABCDEFGI.XYZ",
+            5000,
+            &n.to_string(),
+            ""
+        ));
+    }
+
+    #[test]
+    fn the_question_is_a_small_sum_in_the_page_language() {
+        let secret = b"installation";
+        let token = "1700000000000.ABCDEFGH.XYZ";
+        let c = issue(secret, token, 5000, Lang::Ru.texts());
+        let q = c
+            .question
+            .trim_start_matches("Сколько будет ")
+            .trim_end_matches('?');
+        let (a, b) = q.split_once(" + ").unwrap();
+        let sum: u32 = a.parse::<u32>().unwrap() + b.parse::<u32>().unwrap();
+        assert!((2..=18).contains(&sum));
+        assert!(solved(secret, token, 5000, "", &format!(" {sum} ")));
+        assert!(!solved(secret, token, 5000, "", &(sum + 1).to_string()));
+        let en = issue(secret, token, 5000, Lang::En.texts());
+        assert!(en.question.starts_with("What is "), "{}", en.question);
+    }
+}
