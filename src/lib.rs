@@ -201,6 +201,9 @@ impl App {
         let mut background = Vec::new();
 
         let blobs = media::BlobStore::new(std::path::Path::new(&config.server.data_dir));
+        blobs
+            .clear_incoming()
+            .with_context(|| format!("cannot prepare {}", blobs.incoming().display()))?;
         let mailer = mail::Mailer::from_config(
             &config.mail,
             std::path::Path::new(&config.server.data_dir),

@@ -444,28 +444,13 @@ async fn submit(
     request: Request,
 ) -> Response {
     let fallback = Lang::negotiate(None, &headers);
-    let ft = fallback.texts();
     if let Some(page) = web::cross_site_refusal(&headers) {
         return page;
     }
-    let incoming = match upload::read(request, &state.config.limits).await {
+    let spool = state.blobs.incoming();
+    let incoming = match upload::read(request, &state.config.limits, &spool).await {
         Ok(i) => i,
-        Err(upload::ReadError::TooLarge) => {
-            return web::message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                fallback,
-                ft.too_large_title,
-                ft.too_large_text,
-            )
-        }
-        Err(upload::ReadError::Malformed) => {
-            return web::message(
-                StatusCode::BAD_REQUEST,
-                fallback,
-                ft.bad_request_title,
-                ft.bad_request_text,
-            )
-        }
+        Err(e) => return e.page(fallback),
     };
     let values = incoming.form;
     let lang = Lang::negotiate(values.lang.as_deref(), &headers);

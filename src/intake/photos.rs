@@ -38,7 +38,7 @@ fn media_message(t: &Texts, e: &MediaError) -> String {
 /// Processes every photo; the first refusal becomes the message at the field.
 pub async fn process_all(
     state: &AppState,
-    photos: Vec<Vec<u8>>,
+    photos: Vec<super::upload::Spooled>,
     t: &Texts,
 ) -> Result<Vec<Processed>, String> {
     let limits = MediaLimits {
@@ -47,13 +47,18 @@ pub async fn process_all(
         max_side: 2048,
     };
     let mut out = Vec::with_capacity(photos.len());
-    for (i, bytes) in photos.into_iter().enumerate() {
+    for (i, spooled) in photos.into_iter().enumerate() {
         // Decoding can take hundreds of MB: a few at a time, whatever the load.
         let _permit = state
             .media_permits
             .acquire()
             .await
             .map_err(|_| t.error_text.to_owned())?;
+        let bytes = spooled.read().await.map_err(|e| {
+            tracing::error!(error = %e, "cannot read an upload back from disk");
+            t.error_text.to_owned()
+        })?;
+        drop(spooled);
         let result = tokio::task::spawn_blocking(move || media::process(&bytes, &limits))
             .await
             .map_err(|_| t.error_text.to_owned())?;

@@ -294,24 +294,10 @@ pub async fn comment(
     };
     let lang = page_lang(None, &headers, &record);
     let t = lang.texts();
-    let incoming = match upload::read(request, &state.config.limits).await {
+    let spool = state.blobs.incoming();
+    let incoming = match upload::read(request, &state.config.limits, &spool).await {
         Ok(i) => i,
-        Err(upload::ReadError::TooLarge) => {
-            return web::message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                lang,
-                t.too_large_title,
-                t.too_large_text,
-            )
-        }
-        Err(upload::ReadError::Malformed) => {
-            return web::message(
-                StatusCode::BAD_REQUEST,
-                lang,
-                t.bad_request_title,
-                t.bad_request_text,
-            )
-        }
+        Err(e) => return e.page(lang),
     };
     let text = form::clean_text(&incoming.form.description);
     let back = |error: String| {

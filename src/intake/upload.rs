@@ -3,9 +3,15 @@
 //! is reported at the photo field; the text always comes through.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
+use axum::http::StatusCode;
+use axum::response::Response;
+use tokio::io::AsyncWriteExt;
+
+use crate::web::{self, i18n::Lang};
 
 use super::form::RawForm;
 use crate::config::LimitsConfig;
@@ -13,8 +19,26 @@ use crate::config::LimitsConfig;
 /// What a phone sent.
 pub struct Incoming {
     pub form: RawForm,
-    pub photos: Vec<Vec<u8>>,
+    pub photos: Vec<Spooled>,
     pub photo_problem: Option<PhotoProblem>,
+}
+
+/// A photo as received, written to a file while it streams in, so uploads
+/// waiting for their turn at the decoder hold no memory. Removed when dropped.
+pub struct Spooled {
+    path: PathBuf,
+}
+
+impl Spooled {
+    pub async fn read(&self) -> std::io::Result<Vec<u8>> {
+        tokio::fs::read(&self.path).await
+    }
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// A limit a photo broke while being read.
@@ -25,15 +49,44 @@ pub enum PhotoProblem {
     TotalTooLarge,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum ReadError {
     TooLarge,
     Malformed,
+    /// Our disk failed (full, unwritable): not the sender's fault.
+    Io(std::io::Error),
+}
+
+impl ReadError {
+    /// The page for a body that could not be read.
+    pub fn page(self, lang: Lang) -> Response {
+        let t = lang.texts();
+        match self {
+            ReadError::TooLarge => web::message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                lang,
+                t.too_large_title,
+                t.too_large_text,
+            ),
+            ReadError::Malformed => web::message(
+                StatusCode::BAD_REQUEST,
+                lang,
+                t.bad_request_title,
+                t.bad_request_text,
+            ),
+            ReadError::Io(e) => web::internal_error(lang, e),
+        }
+    }
 }
 
 const TEXT_FIELD_MAX: usize = 64 * 1024;
 
-pub async fn read(req: Request, limits: &LimitsConfig) -> Result<Incoming, ReadError> {
+/// Reads the body; photo files go to `spool` (a directory on the data disk).
+pub async fn read(
+    req: Request,
+    limits: &LimitsConfig,
+    spool: &Path,
+) -> Result<Incoming, ReadError> {
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -82,7 +135,10 @@ pub async fn read(req: Request, limits: &LimitsConfig) -> Result<Incoming, ReadE
         };
         let name = field.name().unwrap_or("").to_owned();
         if name == "photo" {
-            let mut bytes = Vec::new();
+            // Past the count, a file is still read through, but not kept.
+            let over_count = photos.len() >= limits.photos_max;
+            let mut file: Option<(Spooled, tokio::fs::File)> = None;
+            let mut len = 0usize;
             let mut dropped = false;
             loop {
                 match field.chunk().await {
@@ -94,11 +150,26 @@ pub async fn read(req: Request, limits: &LimitsConfig) -> Result<Incoming, ReadE
                         if total > limits.request_max_bytes {
                             problem = Some(PhotoProblem::TotalTooLarge);
                             dropped = true;
-                        } else if bytes.len() + chunk.len() > limits.photo_max_bytes {
+                            file = None;
+                        } else if len + chunk.len() > limits.photo_max_bytes {
                             problem.get_or_insert(PhotoProblem::FileTooLarge);
                             dropped = true;
+                            file = None;
                         } else {
-                            bytes.extend_from_slice(&chunk);
+                            len += chunk.len();
+                            if over_count {
+                                continue;
+                            }
+                            if file.is_none() {
+                                let path = spool.join(uuid::Uuid::now_v7().to_string());
+                                let f = tokio::fs::File::create(&path)
+                                    .await
+                                    .map_err(ReadError::Io)?;
+                                file = Some((Spooled { path }, f));
+                            }
+                            if let Some((_, f)) = file.as_mut() {
+                                f.write_all(&chunk).await.map_err(ReadError::Io)?;
+                            }
                         }
                     }
                     Ok(None) => break,
@@ -109,14 +180,17 @@ pub async fn read(req: Request, limits: &LimitsConfig) -> Result<Incoming, ReadE
                 }
             }
             // An empty file part is a file input left empty.
-            if dropped || bytes.is_empty() {
+            if dropped || len == 0 {
                 continue;
             }
-            if photos.len() >= limits.photos_max {
+            if over_count {
                 problem.get_or_insert(PhotoProblem::TooMany);
                 continue;
             }
-            photos.push(bytes);
+            if let Some((spooled, mut f)) = file {
+                f.flush().await.map_err(ReadError::Io)?;
+                photos.push(spooled);
+            }
         } else {
             let value = field.text().await.map_err(|_| ReadError::Malformed)?;
             text_total += value.len();

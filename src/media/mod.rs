@@ -176,6 +176,19 @@ impl BlobStore {
         valid.then(|| self.root.join(&sha256[..2]).join(format!("{sha256}.jpg")))
     }
 
+    /// Where uploads wait, as files, until their turn to be processed.
+    pub fn incoming(&self) -> PathBuf {
+        self.root.join("incoming")
+    }
+
+    /// Removes uploads a previous run left behind (it stopped mid-request).
+    pub fn clear_incoming(&self) -> std::io::Result<()> {
+        match std::fs::remove_dir_all(self.incoming()) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => std::fs::create_dir_all(self.incoming()),
+        }
+    }
+
     /// Writes a blob if it is not there yet (same bytes, same name).
     pub async fn put(&self, sha256: &str, bytes: &[u8]) -> std::io::Result<()> {
         let path = self

@@ -220,6 +220,15 @@ async fn png_and_webp_are_accepted_and_five_is_the_limit() {
     assert_eq!(page.status, 422);
     assert!(page.body.contains("не больше 5 фото"), "{}", page.body);
     assert!(page.body.contains(TEXT), "the text is kept");
+    assert_no_uploads_left(&app);
+}
+
+/// Uploads wait on disk, not in memory; none is left once a request is answered.
+fn assert_no_uploads_left(app: &TestApp) {
+    let dir = std::path::Path::new(&app.config.server.data_dir).join("photos/incoming");
+    assert!(dir.is_dir(), "uploads are spooled to {}", dir.display());
+    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    assert!(left.is_empty(), "upload files left behind: {left:?}");
 }
 
 #[tokio::test]
@@ -269,6 +278,7 @@ async fn bad_photos_are_refused_clearly_and_the_text_is_kept() {
         .await
         .unwrap();
     assert_eq!(stored, 0, "nothing half-stored");
+    assert_no_uploads_left(&app);
 }
 
 #[tokio::test]
