@@ -97,7 +97,12 @@ fn main() {
             .args(["-s", "2048", "-o"])
             .arg(&out_file)
             .output()
-            .expect("vipsthumbnail (apt-get install libvips-tools time)");
+            .expect("/usr/bin/time (apt-get install time)");
+        assert!(
+            out.status.success() && out_file.exists(),
+            "vipsthumbnail failed or is missing (apt-get install libvips-tools): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err.lines().last().unwrap_or("0 0");
         let mut parts = last.split_whitespace();
@@ -110,7 +115,7 @@ fn main() {
         median(vips_ms),
         median(vips_kb),
     );
-    println!("  qrdesk pipeline (decode, orient, resize to 2048, re-encode): {o_ms:>7.0} ms, peak {:>5.0} MB", o_kb / 1024.0);
+    println!("  qrdesk pipeline (decode, shrink to 2048, orient, re-encode): {o_ms:>7.0} ms, peak {:>5.0} MB", o_kb / 1024.0);
     println!("  vipsthumbnail -s 2048 (whole process):                       {v_ms:>7.0} ms, peak {:>5.0} MB", v_kb / 1024.0);
     println!(
         "  ratio qrdesk / vips: time {:.1}×, memory {:.1}×",

@@ -133,6 +133,9 @@ pub struct LimitsConfig {
     /// Public page loads (forms, status pages) per client IP per minute, and the burst.
     pub gets_per_minute: u32,
     pub gets_burst: u32,
+    /// A request over its quota gets its 429 after this delay, so a looping
+    /// script slows down instead of taking the CPU; 0: at once.
+    pub limited_delay_ms: u64,
     /// Requests one code may create per hour (one sticker, not 500 tasks).
     pub code_requests_per_hour: u32,
     /// A form sent sooner than this after it was opened is a script's, and is
@@ -251,6 +254,7 @@ impl Default for Config {
                 posts_burst: 5,
                 gets_per_minute: 120,
                 gets_burst: 60,
+                limited_delay_ms: 500,
                 code_requests_per_hour: 30,
                 min_fill_ms: 2000,
                 duplicate_window_secs: 600,

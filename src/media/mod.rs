@@ -114,8 +114,10 @@ pub fn process(bytes: &[u8], limits: &MediaLimits) -> Result<Processed, MediaErr
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|_| MediaError::Corrupt)?;
-    img.apply_orientation(orientation);
 
+    // Shrink first (turning does not change the longest side), by area
+    // averaging: integer maths, no full-size float copy, so a 12 MP photo
+    // needs little more memory than its decoded pixels.
     let (w, h) = (img.width(), img.height());
     let longest = w.max(h);
     if longest > limits.max_side {
@@ -124,8 +126,9 @@ pub fn process(bytes: &[u8], limits: &MediaLimits) -> Result<Processed, MediaErr
             ((w as f64 * scale).round() as u32).max(1),
             ((h as f64 * scale).round() as u32).max(1),
         );
-        img = img.resize_exact(nw, nh, image::imageops::FilterType::Triangle);
+        img = img.thumbnail_exact(nw, nh);
     }
+    img.apply_orientation(orientation);
     let rgb = flatten_on_white(&img);
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)

@@ -108,7 +108,14 @@ pub struct RateLimits {
     posts: DefaultKeyedRateLimiter<IpAddr>,
     gets: DefaultKeyedRateLimiter<IpAddr>,
     pub trusted: Vec<IpRange>,
+    /// How long a refused request waits for its 429.
+    delay: Duration,
+    /// Refusals waiting at once; past this they are answered at once.
+    delaying: Arc<tokio::sync::Semaphore>,
 }
+
+/// Refused requests held back at once (each is a parked task and a socket).
+const MAX_DELAYED: usize = 1024;
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
     let per_minute = NonZeroU32::new(per_minute.max(1)).expect("at least 1");
@@ -121,6 +128,8 @@ impl RateLimits {
             posts: RateLimiter::keyed(quota(limits.posts_per_minute, limits.posts_burst)),
             gets: RateLimiter::keyed(quota(limits.gets_per_minute, limits.gets_burst)),
             trusted: trusted.iter().filter_map(|t| IpRange::parse(t)).collect(),
+            delay: Duration::from_millis(limits.limited_delay_ms),
+            delaying: Arc::new(tokio::sync::Semaphore::new(MAX_DELAYED)),
         }
     }
 
@@ -168,7 +177,15 @@ pub async fn rate_limit(
     let ip = client_ip(peer, req.headers(), &state.limits.trusted);
     match state.limits.check(post, ip) {
         None => next.run(req).await,
-        Some(wait) => too_many(Lang::negotiate(None, req.headers()), wait, post),
+        Some(wait) => {
+            // A script that loops on its connection waits too, instead of
+            // taking the CPU from everyone else; a person hardly notices.
+            let limits = &state.limits;
+            if let (false, Ok(_permit)) = (limits.delay.is_zero(), limits.delaying.try_acquire()) {
+                tokio::time::sleep(limits.delay).await;
+            }
+            too_many(Lang::negotiate(None, req.headers()), wait, post)
+        }
     }
 }
 

@@ -60,6 +60,7 @@ pub fn test_config(dir: &TempDir) -> Config {
     c.limits.gets_burst = 100_000;
     c.limits.code_requests_per_hour = 100_000;
     c.limits.challenge = qrdesk::config::ChallengeMode::Off;
+    c.limits.limited_delay_ms = 0;
     c.limits.min_fill_ms = 0;
     c.limits.duplicate_window_secs = 0;
     c.hubex.max_calls_per_minute = 100_000;

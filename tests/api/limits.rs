@@ -14,6 +14,7 @@ async fn one_address_hammering_gets_429_with_retry_after_while_pages_still_load(
         c.limits.posts_burst = 3;
         c.limits.gets_per_minute = 100_000;
         c.limits.gets_burst = 100_000;
+        c.limits.limited_delay_ms = 300;
     })
     .await;
     let code = app.code_for(Target::Asset(AssetId(1001))).await;
@@ -30,6 +31,7 @@ async fn one_address_hammering_gets_429_with_retry_after_while_pages_still_load(
     }
     assert_eq!(&statuses[..3], &[303, 303, 303], "{statuses:?}");
     assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
+    let asked = std::time::Instant::now();
     let resp = app
         .client
         .post(format!("{}/q/{code}", app.url))
@@ -37,6 +39,8 @@ async fn one_address_hammering_gets_429_with_retry_after_while_pages_still_load(
         .send()
         .await
         .unwrap();
+    // A refused request is held back, so a looping script slows down.
+    assert!(asked.elapsed() >= std::time::Duration::from_millis(300));
     let retry: u64 = resp.headers()["retry-after"]
         .to_str()
         .unwrap()
