@@ -61,7 +61,7 @@ pub struct HubexConfig {
     /// API root, e.g. `https://api.hubex.ru/fsm`. A URL without a path gets `/fsm`.
     pub base_url: String,
     /// Token of the tenant's "Пользователь API" service user. Never logged.
-    pub service_token: String,
+    pub service_token: Secret,
     /// Value of the `X-Application-ID` header.
     pub application_id: u32,
     /// `requestMethodID` for new tasks; 0 picks a QR/web method from the catalog.
@@ -163,12 +163,12 @@ pub enum ChallengeMode {
     Off,
 }
 
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MailConfig {
     /// `smtp://host:25`, `smtp://user:password@host:587?tls=required` or
     /// `smtps://user:password@host`. Empty: no e-mail is sent.
-    pub smtp_url: String,
+    pub smtp_url: Secret,
     /// The sender, e.g. `Сервисная служба <noreply@example.ru>`.
     pub from: String,
     /// Also write on each status change, not only when the request is accepted.
@@ -180,23 +180,36 @@ pub struct MailConfig {
     pub link_key_file: String,
 }
 
-/// The SMTP URL may hold a password: never print it.
-impl std::fmt::Debug for MailConfig {
+/// A value that must never reach a log: its `Debug` says only whether it is set.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Secret {
+        Secret(s)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Secret {
+        Secret(s.to_owned())
+    }
+}
+
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailConfig")
-            .field(
-                "smtp_url",
-                &if self.smtp_url.is_empty() {
-                    ""
-                } else {
-                    "(set)"
-                },
-            )
-            .field("from", &self.from)
-            .field("status_changes", &self.status_changes)
-            .field("timeout_secs", &self.timeout_secs)
-            .field("link_key_file", &self.link_key_file)
-            .finish()
+        f.write_str(if self.is_empty() { "(empty)" } else { "(set)" })
     }
 }
 
@@ -218,7 +231,7 @@ impl Default for Config {
             hubex: HubexConfig {
                 mode: HubexMode::Simulator,
                 base_url: "https://api.hubex.ru/fsm".into(),
-                service_token: String::new(),
+                service_token: Secret::default(),
                 application_id: 3,
                 request_method_id: 0,
                 task_type_id: 0,
@@ -264,7 +277,7 @@ impl Default for Config {
                 challenge_max_number: 100_000,
             },
             mail: MailConfig {
-                smtp_url: String::new(),
+                smtp_url: Secret::default(),
                 from: String::new(),
                 status_changes: true,
                 timeout_secs: 20,
@@ -357,7 +370,7 @@ impl Config {
             return invalid("server.public_url", "must start with http:// or https://");
         }
         if self.hubex.mode == HubexMode::Live {
-            if self.hubex.service_token.trim().is_empty() {
+            if self.hubex.service_token.is_empty() {
                 return invalid(
                     "hubex.service_token",
                     "is required when hubex.mode = \"live\" (set QRDESK_HUBEX__SERVICE_TOKEN)",
@@ -398,7 +411,7 @@ impl Config {
             return invalid("limits", "rates must be at least 1 per minute");
         }
         if !self.mail.smtp_url.is_empty() {
-            let u = &self.mail.smtp_url;
+            let u = self.mail.smtp_url.expose();
             if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
                 return invalid("mail.smtp_url", "must start with smtp:// or smtps://");
             }
@@ -557,7 +570,7 @@ mod tests {
         assert_eq!(c.server.listen, "127.0.0.1:0");
         assert_eq!(c.hubex.application_id, 5);
         assert_eq!(c.hubex.allowed_districts, vec![1, 3]);
-        assert_eq!(c.hubex.service_token, "12345");
+        assert_eq!(c.hubex.service_token.expose(), "12345");
     }
 
     #[test]
@@ -633,9 +646,17 @@ mod mail_tests {
             "QRDESK_MAIL__FROM".to_owned(),
             "Сервис <noreply@example.ru>".to_owned(),
         );
-        let c = Config::load(Some(Path::new("/dev/null")), [url, from]).unwrap();
+        let token = (
+            "QRDESK_HUBEX__SERVICE_TOKEN".to_owned(),
+            "tok-9f8e7d".to_owned(),
+        );
+        let c = Config::load(Some(Path::new("/dev/null")), [url, from, token]).unwrap();
         let printed = format!("{c:?}");
-        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(
+            !printed.contains("s3cret") && !printed.contains("tok-9f8e7d"),
+            "{printed}"
+        );
+        assert!(printed.contains("(set)"));
         let bad = (
             "QRDESK_MAIL__SMTP_URL".to_owned(),
             "mx.example.ru".to_owned(),

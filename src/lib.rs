@@ -133,7 +133,7 @@ pub async fn connect_backend(
         HubexMode::Live => {
             let client = HubexClient::new(
                 &h.base_url,
-                &h.service_token,
+                h.service_token.expose(),
                 h.application_id,
                 timeout,
                 h.page_size,

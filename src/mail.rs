@@ -125,7 +125,7 @@ impl Mailer {
             return Ok(None);
         }
         // lettre's errors do not repeat the URL, so the password stays out of the message.
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&config.smtp_url)
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(config.smtp_url.expose())
             .map_err(|e| anyhow::anyhow!("mail.smtp_url cannot be used: {e}"))?
             .timeout(Some(Duration::from_secs(config.timeout_secs.max(1))))
             .build();

@@ -153,7 +153,7 @@ fn decode(to: &str, lines: &[String]) -> Received {
 
 async fn app_with_mail(port: u16) -> TestApp {
     spawn_with(move |c| {
-        c.mail.smtp_url = format!("smtp://127.0.0.1:{port}");
+        c.mail.smtp_url = format!("smtp://127.0.0.1:{port}").into();
         c.mail.from = "Сервисная служба <noreply@example.ru>".into();
         c.mail.timeout_secs = 2;
     })
