@@ -213,6 +213,19 @@
     } catch (e) { /* storage blocked: the refresh interval is long enough to type */ }
   }
 
+  // The status link: select on tap, copy with one button.
+  var link = document.getElementById('status-link');
+  var copy = document.getElementById('copy-link');
+  if (link) link.addEventListener('focus', function () { link.select(); });
+  if (link && copy && navigator.clipboard && window.isSecureContext) {
+    copy.hidden = false;
+    copy.addEventListener('click', function () {
+      navigator.clipboard.writeText(link.value).then(function () {
+        copy.textContent = copy.getAttribute('data-copied');
+      }, function () { link.select(); });
+    });
+  }
+
   // The request reached us: the draft is no longer needed.
   var status = document.querySelector('.status[data-code]');
   if (status) {

@@ -54,6 +54,8 @@ struct StatusPage<'a> {
     closed: Option<String>,
     checked: Option<String>,
     self_href: String,
+    /// The page's full address, to copy or write down.
+    link: String,
     /// Links to the photos sent (those still kept).
     photos: Vec<String>,
     entries: Vec<Entry>,
@@ -265,6 +267,7 @@ async fn page(
         closed: fmt(record.task_closed_at),
         checked: fmt(record.status_checked_at),
         self_href: format!("/t/{}", token.as_str()),
+        link: format!("{}/t/{}", state.public_url, token.as_str()),
         photos,
         entries,
         can_comment: delivered && record.task_closed_at.is_none(),

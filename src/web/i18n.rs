@@ -225,6 +225,9 @@ pub struct Texts {
     pub challenge_question: &'static str,
     pub challenge_checking: &'static str,
     pub err_challenge: &'static str,
+    pub link_label: &'static str,
+    pub copy_link: &'static str,
+    pub copied: &'static str,
 }
 
 pub static RU: Texts = Texts {
@@ -362,6 +365,9 @@ pub static RU: Texts = Texts {
     challenge_question: "Сколько будет",
     challenge_checking: "Проверяем, что форму заполнил человек…",
     err_challenge: "Ответьте на вопрос и отправьте форму ещё раз — всё, что вы написали, сохранено.",
+    link_label: "Ссылка на заявку",
+    copy_link: "Скопировать ссылку",
+    copied: "Скопировано",
 };
 
 pub static EN: Texts = Texts {
@@ -499,6 +505,9 @@ pub static EN: Texts = Texts {
     challenge_question: "What is",
     challenge_checking: "Checking that a person filled in the form…",
     err_challenge: "Answer the question and send the form again — everything you wrote is kept.",
+    link_label: "Link to your request",
+    copy_link: "Copy the link",
+    copied: "Copied",
 };
 
 #[cfg(test)]

@@ -216,6 +216,12 @@ async fn closed_tasks_take_no_comments_and_bad_posts_keep_the_text() {
 async fn the_status_page_offers_a_qr_of_itself() {
     let app = spawn_app().await;
     let (path, _) = delivered_request(&app).await;
+    // The link itself, to copy or write down.
+    let page = app.get(&path).await;
+    assert!(page.body.contains(&format!(
+        "id=\"status-link\" class=\"link\" readonly value=\"{}{path}\"",
+        app.url
+    )));
     let svg = app
         .client
         .get(format!("{}{path}/qr.svg", app.url))

@@ -134,6 +134,12 @@ try {
     check(/QR-\d+/.test(number), 'HubEx task number shown: ' + number);
     check((await page.textContent('.badge')).includes('Новая'), 'task status shown');
     await page.screenshot({ path: join(shots, 'status-phone.png'), fullPage: true });
+    // The link to keep: shown in full and copied with one tap.
+    check((await page.inputValue('#status-link')) === page.url(), 'the page shows its own link');
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.base });
+    await page.click('#copy-link');
+    await page.waitForFunction(() => document.getElementById('copy-link').textContent === 'Скопировано');
+    check((await page.evaluate(() => navigator.clipboard.readText())) === page.url(), 'link copied');
 
     check(blocked.length === 0, 'nothing loaded from another origin: ' + blocked.join(', '));
     check(errors.length === 0, 'no console errors: ' + errors.join('; '));
