@@ -200,6 +200,16 @@ async fn post_with(
     app.post_form(&format!("/q/{code}"), &fields).await
 }
 
+/// The challenge switches on once a sticker has one request in the hour.
+async fn challenge_after_one_request() -> crate::helpers::TestApp {
+    spawn_with(|c| {
+        c.limits.challenge = qrdesk::config::ChallengeMode::Auto;
+        c.limits.challenge_code_per_hour = 1;
+        c.limits.challenge_max_number = 20_000;
+    })
+    .await
+}
+
 async fn stored(app: &crate::helpers::TestApp) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM requests")
         .fetch_one(app.pool())
@@ -322,12 +332,7 @@ async fn the_challenge_switches_on_above_the_per_code_and_global_rates() {
 
     // A form opened before the switch and sent after it comes back with the
     // question and the text kept, not lost.
-    let app2 = spawn_with(|c| {
-        c.limits.challenge = qrdesk::config::ChallengeMode::Auto;
-        c.limits.challenge_code_per_hour = 1;
-        c.limits.challenge_max_number = 20_000;
-    })
-    .await;
+    let app2 = challenge_after_one_request().await;
     let code = app2.code_for(Target::Asset(AssetId(1001))).await;
     let early = app2.get(&format!("/q/{code}")).await;
     assert!(!early.body.contains("id=\"challenge\""));
@@ -339,12 +344,7 @@ async fn the_challenge_switches_on_above_the_per_code_and_global_rates() {
 
 #[tokio::test]
 async fn a_resent_form_lands_on_its_status_page_even_under_the_challenge() {
-    let app = spawn_with(|c| {
-        c.limits.challenge = qrdesk::config::ChallengeMode::Auto;
-        c.limits.challenge_code_per_hour = 1;
-        c.limits.challenge_max_number = 20_000;
-    })
-    .await;
+    let app = challenge_after_one_request().await;
     let code = app.code_for(Target::Asset(AssetId(1001))).await;
     let form = app.get(&format!("/q/{code}")).await;
     let first = post_with(&app, &code, &form, &[]).await;
