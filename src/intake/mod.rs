@@ -310,8 +310,8 @@ async fn form_page(
     let challenge = match challenge::needed(&state.pool, limits, code.as_str()).await {
         Ok(needed) => needed || errors.challenge.is_some(),
         Err(e) => {
-            tracing::warn!(error = %e, "cannot count recent requests; no challenge on this form");
-            false
+            tracing::warn!(error = %e, "cannot count recent requests; the form asks only if it must");
+            errors.challenge.is_some()
         }
     }
     .then(|| challenge::issue(&state.secret, &form_token, limits.challenge_max_number, t));

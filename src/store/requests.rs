@@ -266,6 +266,10 @@ pub struct RequestListItem {
     pub created_at: i64,
     pub last_error: Option<String>,
     pub attempts: Option<i64>,
+    /// Why the mail server refused the customer's e-mail for good, if it did.
+    pub mail_failed: Option<String>,
+    /// Why a customer e-mail is still waiting, if it is.
+    pub mail_error: Option<String>,
 }
 
 pub async fn page(
@@ -282,7 +286,11 @@ pub async fn page(
             .await?;
     let rows = sqlx::query_as(
         "SELECT r.id, r.code, r.asset_id, a.name AS asset_name, r.description, r.status, r.failure_reason,
-                r.task_number, r.task_status_name, r.created_at, j.last_error, j.attempts
+                r.task_number, r.task_status_name, r.created_at, j.last_error, j.attempts,
+                (SELECT m.failed FROM mails m WHERE m.request_id = r.id AND m.failed IS NOT NULL
+                  ORDER BY m.created_at DESC LIMIT 1) AS mail_failed,
+                (SELECT mj.last_error FROM jobs mj WHERE mj.request_id = r.id AND mj.kind = 'send_mail'
+                  AND mj.last_error IS NOT NULL LIMIT 1) AS mail_error
            FROM requests r
            LEFT JOIN catalog_assets a ON a.id = r.asset_id
            LEFT JOIN jobs j ON j.request_id = r.id AND j.kind = 'create_task'

@@ -11,7 +11,7 @@ use crate::helpers::{spawn_app, Page, TestApp};
 const PASSWORD: &str = "correct-horse-battery";
 
 /// A browser with its own cookie jar, signed in as a new account of `role`.
-struct StaffClient {
+pub(crate) struct StaffClient {
     client: reqwest::Client,
     base: String,
     csrf: String,
@@ -51,7 +51,7 @@ impl StaffClient {
         (login, staff)
     }
 
-    async fn new(app: &TestApp, role: Role) -> StaffClient {
+    pub(crate) async fn new(app: &TestApp, role: Role) -> StaffClient {
         let email = format!(
             "{}-{}@example.ru",
             role.as_str(),
@@ -67,7 +67,7 @@ impl StaffClient {
         staff
     }
 
-    async fn get(&self, path: &str) -> Page {
+    pub(crate) async fn get(&self, path: &str) -> Page {
         page(
             self.client
                 .get(format!("{}{}", self.base, path))

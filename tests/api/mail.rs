@@ -330,8 +330,15 @@ async fn a_refused_address_is_recorded_and_not_retried() {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(sink.rcpt_commands.load(Ordering::SeqCst), 1, "not retried");
     assert!(sink.mails().is_empty());
-    // The request itself is unaffected.
+    // The request itself is unaffected, and staff see why the mail did not go.
     app.wait_status(&path, "delivered", 10).await;
+    let staff = crate::admin::StaffClient::new(&app, qrdesk::store::admins::Role::Viewer).await;
+    let list = staff.get("/admin/requests").await;
+    assert!(
+        list.body.contains("Письмо заявителю не принято") && list.body.contains("550"),
+        "{}",
+        list.body
+    );
 }
 
 #[tokio::test]
