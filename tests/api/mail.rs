@@ -31,6 +31,8 @@ struct Received {
 struct MailSink {
     addr: SocketAddr,
     mails: Arc<Mutex<Vec<Received>>>,
+    /// What it answered "try later" to.
+    refused: Arc<Mutex<Vec<Received>>>,
     refuse: Arc<AtomicUsize>,
     rcpt_commands: Arc<AtomicUsize>,
 }
@@ -45,6 +47,7 @@ impl MailSink {
         let sink = MailSink {
             addr: listener.local_addr().unwrap(),
             mails: Arc::default(),
+            refused: Arc::default(),
             refuse: Arc::default(),
             rcpt_commands: Arc::default(),
         };
@@ -88,6 +91,7 @@ impl MailSink {
                     .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                     .is_ok();
                 if refused {
+                    self.refused.lock().unwrap().push(decode(&to, &data));
                     b"451 4.3.0 try again later\r\n"
                 } else {
                     self.mails.lock().unwrap().push(decode(&to, &data));
@@ -301,6 +305,10 @@ async fn a_busy_or_absent_mail_server_delays_mail_but_loses_none() {
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     assert_eq!(sink.mails().len(), 1, "sent once: {mails:?}");
     assert_eq!(sink.refuse.load(Ordering::SeqCst), 0, "both refusals seen");
+    // Every attempt was the same mail: a client that got one of them shows it once.
+    let refused = sink.refused.lock().unwrap().clone();
+    assert_eq!(refused.len(), 2);
+    assert!(refused.iter().all(|r| r.message_id == mails[0].message_id));
     let stored = qrdesk::store::mails::for_request(app.pool(), &r.id)
         .await
         .unwrap();
