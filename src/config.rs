@@ -144,6 +144,9 @@ pub struct LimitsConfig {
     /// The same text on the same code within this many seconds joins the
     /// first request; 0 turns the guard off.
     pub duplicate_window_secs: u64,
+    /// "I have the same problem" notes one request may get per hour; more are
+    /// thanked but not posted.
+    pub same_problem_per_hour: u32,
     /// When the form asks for proof of work: `auto` above the thresholds
     /// below, `always`, or `off`.
     pub challenge: ChallengeMode,
@@ -271,6 +274,7 @@ impl Default for Config {
                 code_requests_per_hour: 30,
                 min_fill_ms: 2000,
                 duplicate_window_secs: 600,
+                same_problem_per_hour: 5,
                 challenge: ChallengeMode::Auto,
                 challenge_code_per_hour: 5,
                 challenge_global_per_minute: 20,

@@ -636,6 +636,7 @@ async fn submit(
                     "same_problem",
                     &note,
                     &[],
+                    &values.form_token,
                     now,
                 )
                 .await
@@ -769,19 +770,36 @@ async fn same_problem(
             t.bad_request_text,
         );
     }
-    if let Err(e) = crate::store::comments::insert_with_job(
+    // However many people press it, the task gets a few notes an hour, not a flood.
+    let since = now - 3_600_000;
+    let cap = i64::from(state.config.limits.same_problem_per_hour);
+    match crate::store::comments::count_kind_since(
         &state.pool,
         &form.request,
         "same_problem",
-        t.same_problem_note,
-        &[],
-        now,
+        since,
     )
     .await
     {
-        return web::internal_error(lang, e);
+        Ok(n) if n >= cap => {
+            tracing::info!(code = %code, "same-problem notes for this request capped this hour");
+        }
+        Ok(_) => match crate::store::comments::insert_with_job(
+            &state.pool,
+            &form.request,
+            "same_problem",
+            t.same_problem_note,
+            &[],
+            &form.form_token,
+            now,
+        )
+        .await
+        {
+            Ok(_) => state.worker.wake.notify_one(),
+            Err(e) => return web::internal_error(lang, e),
+        },
+        Err(e) => return web::internal_error(lang, e),
     }
-    state.worker.wake.notify_one();
     web::message(
         StatusCode::OK,
         lang,

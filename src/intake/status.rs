@@ -352,6 +352,7 @@ pub async fn comment(
         "comment",
         &text,
         &stored,
+        &incoming.form.form_token,
         store::now_ms(),
     )
     .await
@@ -437,9 +438,16 @@ pub async fn feedback(
         .map(|c| c.iter().any(|c| c.kind == "fixed" || c.kind == "not_fixed"))
         .unwrap_or(false);
     if !already {
-        if let Err(e) =
-            comments::insert_with_job(&state.pool, &record.id, kind, text, &[], store::now_ms())
-                .await
+        if let Err(e) = comments::insert_with_job(
+            &state.pool,
+            &record.id,
+            kind,
+            text,
+            &[],
+            &form.form_token,
+            store::now_ms(),
+        )
+        .await
         {
             return web::internal_error(lang, e);
         }

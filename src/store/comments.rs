@@ -21,19 +21,31 @@ pub struct CommentRecord {
 const SELECT: &str =
     "SELECT id, request_id, kind, text, created_at, backend_id, posted_at FROM comments";
 
-/// Stores a comment, its photos and its delivery job in one transaction.
+/// The comment's id for the form it came from: the same form sent twice (a
+/// double tap, a resend after a lost connection) is one comment.
+pub fn id_for_form(kind: &str, form_token: &str) -> String {
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(format!("comment|{kind}|{form_token}"));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Uuid::from_bytes(bytes).to_string()
+}
+
+/// Stores a comment with its photos and its `post_comment` job, once per
+/// form; returns whether it is new.
 pub async fn insert_with_job(
     pool: &Pool,
     request_id: &str,
     kind: &str,
     text: &str,
     photos: &[NewAttachment],
+    form_token: &str,
     now: i64,
-) -> sqlx::Result<String> {
-    let id = uuid::Uuid::now_v7().to_string();
+) -> sqlx::Result<bool> {
+    let id = id_for_form(kind, form_token);
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO comments (id, request_id, kind, text, created_at) VALUES (?, ?, ?, ?, ?)",
+    let new = sqlx::query(
+        "INSERT INTO comments (id, request_id, kind, text, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
     .bind(request_id)
@@ -41,13 +53,35 @@ pub async fn insert_with_job(
     .bind(text)
     .bind(now)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected()
+        == 1;
+    if !new {
+        return Ok(false);
+    }
     for photo in photos {
         attachments::insert(&mut tx, request_id, Some(&id), photo, now).await?;
     }
     super::jobs::enqueue(&mut tx, "post_comment", request_id, Some(&id), now).await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(true)
+}
+
+/// Comments of `kind` on a request since `since`.
+pub async fn count_kind_since(
+    pool: &Pool,
+    request_id: &str,
+    kind: &str,
+    since: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM comments WHERE request_id = ? AND kind = ? AND created_at >= ?",
+    )
+    .bind(request_id)
+    .bind(kind)
+    .bind(since)
+    .fetch_one(pool)
+    .await
 }
 
 pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<CommentRecord>> {

@@ -328,3 +328,71 @@ async fn timeline_shows_each_step_as_the_task_moves() {
     let english = app.get(&format!("{path}?lang=en")).await.body;
     assert!(english.contains(&done("In progress")));
 }
+
+#[tokio::test]
+async fn a_form_sent_twice_is_one_comment_and_same_problem_notes_are_capped() {
+    let app = spawn_app().await;
+    let (path, task) = delivered_request(&app).await;
+    let customer_notes = |app: &TestApp| {
+        app.sim
+            .messages()
+            .into_iter()
+            .filter(|m| !m.by_staff && m.task_id == task)
+            .count()
+    };
+
+    // The status page's comment form, sent twice (a double tap).
+    let token = app.get(&path).await.input("form_token").unwrap();
+    for _ in 0..2 {
+        let form = reqwest::multipart::Form::new()
+            .text("form_token", token.clone())
+            .text("description", "Ещё деталь: индикатор мигает");
+        let resp = app
+            .client
+            .post(format!("{}{path}/comment", app.url))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303);
+    }
+    wait_for(10, "the comment in HubEx", || async {
+        (customer_notes(&app) == 1).then_some(())
+    })
+    .await;
+
+    // "The same problem": one form pressed twice is one note; many forms are
+    // capped at limits.same_problem_per_hour (5).
+    let code = {
+        let r = app.request_by_status_path(&path).await;
+        qrdesk::codes::Code::parse(&r.code).unwrap()
+    };
+    let request_id = app.request_by_status_path(&path).await.id;
+    for i in 0..8 {
+        let token = app
+            .get(&format!("/q/{code}"))
+            .await
+            .input("form_token")
+            .unwrap();
+        let times = if i == 0 { 2 } else { 1 };
+        for _ in 0..times {
+            let resp = app
+                .client
+                .post(format!("{}/q/{code}/same", app.url))
+                .form(&[
+                    ("form_token", token.as_str()),
+                    ("request", request_id.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "every person is thanked");
+        }
+    }
+    wait_for(10, "five notes in HubEx", || async {
+        (customer_notes(&app) == 1 + 5).then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(customer_notes(&app), 6, "capped at five notes an hour");
+}
