@@ -209,6 +209,9 @@ impl App {
             std::path::Path::new(&config.server.data_dir),
             &public_url,
         )?;
+        if mailer.is_some() && config.server.public_url.is_empty() {
+            tracing::warn!(%public_url, "e-mail is on but server.public_url is empty: mailed links point to the listening address");
+        }
         let mail_on_change = mailer.as_ref().is_some_and(|m| m.status_changes);
         let worker = Worker {
             blobs: blobs.clone(),
