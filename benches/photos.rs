@@ -3,7 +3,9 @@
 //! peak memory, each in a fresh process — then the server's peak RSS while 20
 //! phones upload a 10 MB photo at once.
 //!
-//!     cargo bench --bench photos        (needs vipsthumbnail and /usr/bin/time)
+//! The same picture is then sent as HEIC (written with libheif's `heif-enc`).
+//!
+//!     cargo bench --bench photos   (needs vipsthumbnail, heif-enc and /usr/bin/time)
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -61,6 +63,63 @@ fn child(path: &str) {
     );
 }
 
+/// Median time (ms) and peak RSS (kB) of five runs of `run`.
+fn median_of_five(mut run: impl FnMut() -> (f64, f64)) -> (f64, f64) {
+    let (ms, kb): (Vec<f64>, Vec<f64>) = (0..5).map(|_| run()).unzip();
+    (median(ms), median(kb))
+}
+
+/// qrdesk's pipeline and `vipsthumbnail` on the same file, each in fresh processes.
+fn compare(file: &std::path::Path, dir: &std::path::Path) {
+    let me = std::env::current_exe().unwrap();
+    let (o_ms, o_kb) = median_of_five(|| {
+        let out = Command::new(&me)
+            .args(["--child", file.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = String::from_utf8_lossy(&out.stdout);
+        let mut parts = line.split_whitespace();
+        (
+            parts.next().unwrap().parse().unwrap(),
+            parts.next().unwrap().parse().unwrap(),
+        )
+    });
+    let (v_ms, v_kb) = median_of_five(|| {
+        let out_file = dir.join("vips.jpg");
+        let _ = std::fs::remove_file(&out_file);
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%e %M", "vipsthumbnail"])
+            .arg(file)
+            .args(["-s", "2048", "-o"])
+            .arg(&out_file)
+            .output()
+            .expect("/usr/bin/time (apt-get install time)");
+        assert!(
+            out.status.success() && out_file.exists(),
+            "vipsthumbnail failed or is missing (apt-get install libvips-tools): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        let mut parts = err.lines().last().unwrap_or("0 0").split_whitespace();
+        (
+            parts.next().unwrap().parse::<f64>().unwrap() * 1e3,
+            parts.next().unwrap().parse().unwrap(),
+        )
+    });
+    println!("  qrdesk pipeline (decode, shrink to 2048, orient, re-encode): {o_ms:>7.0} ms, peak {:>5.0} MB", o_kb / 1024.0);
+    println!("  vipsthumbnail -s 2048 (whole process):                       {v_ms:>7.0} ms, peak {:>5.0} MB", v_kb / 1024.0);
+    println!(
+        "  ratio qrdesk / vips: time {:.1}×, memory {:.1}×",
+        o_ms / v_ms,
+        o_kb / v_kb
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--child") {
@@ -76,52 +135,26 @@ fn main() {
         size as f64 / 1e6
     );
 
-    let me = std::env::current_exe().unwrap();
-    let (mut ours_ms, mut ours_kb) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        let out = Command::new(&me)
-            .args(["--child", file.to_str().unwrap()])
-            .output()
-            .unwrap();
-        let line = String::from_utf8_lossy(&out.stdout);
-        let mut parts = line.split_whitespace();
-        ours_ms.push(parts.next().unwrap().parse::<f64>().unwrap());
-        ours_kb.push(parts.next().unwrap().parse::<f64>().unwrap());
-    }
-    let (mut vips_ms, mut vips_kb) = (Vec::new(), Vec::new());
-    for _ in 0..5 {
-        let out_file = dir.join("vips.jpg");
-        let out = Command::new("/usr/bin/time")
-            .args(["-f", "%e %M", "vipsthumbnail"])
-            .arg(&file)
-            .args(["-s", "2048", "-o"])
-            .arg(&out_file)
-            .output()
-            .expect("/usr/bin/time (apt-get install time)");
-        assert!(
-            out.status.success() && out_file.exists(),
-            "vipsthumbnail failed or is missing (apt-get install libvips-tools): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err.lines().last().unwrap_or("0 0");
-        let mut parts = last.split_whitespace();
-        vips_ms.push(parts.next().unwrap().parse::<f64>().unwrap() * 1e3);
-        vips_kb.push(parts.next().unwrap().parse::<f64>().unwrap());
-    }
-    let (o_ms, o_kb, v_ms, v_kb) = (
-        median(ours_ms),
-        median(ours_kb),
-        median(vips_ms),
-        median(vips_kb),
+    compare(&file, &dir);
+
+    // The same picture as an iPhone would send it: HEIC, written by libheif.
+    let heic = dir.join("12mp.heic");
+    let enc = Command::new("heif-enc")
+        .args(["-q", "50", "-o"])
+        .arg(&heic)
+        .arg(&file)
+        .output()
+        .expect("heif-enc (apt-get install libheif-examples)");
+    assert!(
+        enc.status.success(),
+        "heif-enc failed: {}",
+        String::from_utf8_lossy(&enc.stderr)
     );
-    println!("  qrdesk pipeline (decode, shrink to 2048, orient, re-encode): {o_ms:>7.0} ms, peak {:>5.0} MB", o_kb / 1024.0);
-    println!("  vipsthumbnail -s 2048 (whole process):                       {v_ms:>7.0} ms, peak {:>5.0} MB", v_kb / 1024.0);
     println!(
-        "  ratio qrdesk / vips: time {:.1}×, memory {:.1}×",
-        o_ms / v_ms,
-        o_kb / v_kb
+        "photos: the same as HEIC, {:.1} MB",
+        std::fs::metadata(&heic).unwrap().len() as f64 / 1e6
     );
+    compare(&heic, &dir);
 
     concurrent_uploads(&dir);
     let _ = std::fs::remove_dir_all(&dir);

@@ -1,7 +1,8 @@
-//! The photo pipeline: take the real type from the bytes, refuse what we
-//! cannot or should not decode, apply the EXIF orientation, shrink to the
-//! longest side, and re-encode as JPEG so that no metadata (GPS, camera serial)
-//! survives. Processed files are stored by their SHA-256.
+//! The photo pipeline: take the real type from the bytes (JPEG, PNG, WebP,
+//! HEIC/HEIF), refuse what we cannot or should not decode, shrink to the
+//! longest side, apply the orientation, and re-encode as JPEG so that no
+//! metadata (GPS, camera serial) survives. Processed files are stored by their
+//! SHA-256.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
@@ -61,11 +62,11 @@ pub enum MediaError {
     TooLarge(usize),
     #[error("the image has more than {0} megapixels")]
     TooManyPixels(u64),
-    #[error("HEIC/HEIF photos cannot be read here")]
+    #[error("this HEIC/HEIF photo cannot be read")]
     Heic,
     #[error("GIF files are not accepted")]
     Gif,
-    #[error("this is not a JPEG, PNG or WebP image")]
+    #[error("this is not a JPEG, PNG, WebP or HEIC image")]
     NotAnImage,
     #[error("the image is damaged and cannot be read")]
     Corrupt,
@@ -90,7 +91,7 @@ pub fn process(bytes: &[u8], limits: &MediaLimits) -> Result<Processed, MediaErr
         Kind::Jpeg => ImageFormat::Jpeg,
         Kind::Png => ImageFormat::Png,
         Kind::Webp => ImageFormat::WebP,
-        Kind::Heic => return Err(MediaError::Heic),
+        Kind::Heic => return finish(decode_heic(bytes, limits)?, limits),
         Kind::Gif => return Err(MediaError::Gif),
         Kind::Unknown => return Err(MediaError::NotAnImage),
     };
@@ -113,8 +114,53 @@ pub fn process(bytes: &[u8], limits: &MediaLimits) -> Result<Processed, MediaErr
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|_| MediaError::Corrupt)?;
+    let img = DynamicImage::from_decoder(decoder).map_err(|_| MediaError::Corrupt)?;
+    finish(Oriented { img, orientation }, limits)
+}
 
+/// Decoded pixels and the turn they still need.
+struct Oriented {
+    img: DynamicImage,
+    orientation: image::metadata::Orientation,
+}
+
+/// HEIC/HEIF (what iPhones take): pure-Rust decoding, the size checked from
+/// the container before any pixel is decoded; rotation and mirroring from the
+/// file are applied by the decoder. A file it cannot read gets the message
+/// that says how to send a JPEG instead.
+fn decode_heic(bytes: &[u8], limits: &MediaLimits) -> Result<Oriented, MediaError> {
+    let info = heic_rs::probe(bytes).map_err(|_| MediaError::Heic)?;
+    if u64::from(info.width) * u64::from(info.height) > limits.max_pixels
+        || u64::from(info.coded_width) * u64::from(info.coded_height) > limits.max_pixels
+    {
+        return Err(MediaError::TooManyPixels(limits.max_pixels / 1_000_000));
+    }
+    let options = heic_rs::DecodeOptions::default()
+        .with_layout(heic_rs::PixelLayout::Rgb8)
+        .with_max_pixels(Some(limits.max_pixels))
+        .with_transforms(true)
+        .with_alpha(false)
+        .with_threads(Some(1));
+    let decoded = heic_rs::decode(bytes, &options).map_err(|e| match e {
+        heic_rs::Error::PixelLimit { .. } => {
+            MediaError::TooManyPixels(limits.max_pixels / 1_000_000)
+        }
+        _ => MediaError::Heic,
+    })?;
+    let rgb = image::RgbImage::from_raw(decoded.width, decoded.height, decoded.data)
+        .ok_or(MediaError::Heic)?;
+    Ok(Oriented {
+        img: DynamicImage::ImageRgb8(rgb),
+        orientation: image::metadata::Orientation::NoTransforms,
+    })
+}
+
+/// Shrinks, turns upright and re-encodes as JPEG without metadata.
+fn finish(decoded: Oriented, limits: &MediaLimits) -> Result<Processed, MediaError> {
+    let Oriented {
+        mut img,
+        orientation,
+    } = decoded;
     // Shrink first (turning does not change the longest side), by area
     // averaging: integer maths, no full-size float copy, so a 12 MP photo
     // needs little more memory than its decoded pixels.

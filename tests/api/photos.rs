@@ -186,6 +186,54 @@ async fn a_phone_photo_arrives_upright_small_and_without_metadata() {
     assert_eq!(app.get(&other).await.status, 404);
 }
 
+/// A 640×480 HEIC written by libheif's `heif-enc` (x265): red top, blue bottom.
+const HEIC: &[u8] = include_bytes!("../fixtures/red-over-blue.heic");
+
+#[tokio::test]
+async fn iphone_heic_photos_are_converted_and_heic_bombs_refused() {
+    let app = spawn_app().await;
+    let code = app.code_for(Target::Asset(AssetId(1002))).await;
+    let page = send(&app, &code, TEXT, vec![("IMG_0002.HEIC", HEIC.to_vec())]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    app.wait_status(&page.location.unwrap(), "delivered", 10)
+        .await;
+    let a = crate::helpers::wait_for(10, "the photo to be attached", || async {
+        app.sim.attachments().into_iter().next()
+    })
+    .await;
+    assert_eq!(a.content_type, "image/jpeg");
+    let img = image::load_from_memory_with_format(&a.bytes, ImageFormat::Jpeg)
+        .unwrap()
+        .to_rgb8();
+    assert_eq!((img.width(), img.height()), (640, 480));
+    let (top, bottom) = (img.get_pixel(320, 60), img.get_pixel(320, 420));
+    assert!(top[0] > 150 && top[2] < 100, "red on top: {top:?}");
+    assert!(bottom[2] > 150 && bottom[0] < 100, "blue below: {bottom:?}");
+
+    // The same file claiming 50,000 × 50,000 pixels: refused before decoding.
+    let mut bomb = HEIC.to_vec();
+    let at = bomb
+        .windows(4)
+        .position(|w| w == b"ispe")
+        .expect("an ispe box")
+        + 8;
+    bomb[at..at + 8].copy_from_slice(&[0, 0, 0xC3, 0x50, 0, 0, 0xC3, 0x50]);
+    let page = send(&app, &code, TEXT, vec![("big.heic", bomb)]).await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("мегапикселей"), "{}", page.body);
+    // Cut short: a clear message, the text kept.
+    let page = send(
+        &app,
+        &code,
+        TEXT,
+        vec![("cut.heic", HEIC[..HEIC.len() / 2].to_vec())],
+    )
+    .await;
+    assert_eq!(page.status, 422);
+    assert!(page.body.contains("HEIC/HEIF не удалось прочитать") && page.body.contains(TEXT));
+    assert_no_uploads_left(&app);
+}
+
 #[tokio::test]
 async fn png_and_webp_are_accepted_and_five_is_the_limit() {
     let app = spawn_app().await;
@@ -238,7 +286,7 @@ async fn bad_photos_are_refused_clearly_and_the_text_is_kept() {
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (
             b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04".to_vec(),
-            "JPEG, PNG или WebP",
+            "JPEG, PNG, WebP или HEIC",
         ),
         (bomb_png(), "мегапикселей"),
         (
@@ -251,7 +299,7 @@ async fn bad_photos_are_refused_clearly_and_the_text_is_kept() {
         ),
         (
             b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
-            "JPEG, PNG или WebP",
+            "JPEG, PNG, WebP или HEIC",
         ),
     ];
     for (bytes, message) in cases {
