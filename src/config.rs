@@ -156,6 +156,8 @@ pub struct LimitsConfig {
     pub challenge_global_per_minute: u32,
     /// The work: the browser tries up to this many SHA-256 hashes (half on average).
     pub challenge_max_number: u32,
+    /// Without JavaScript the sum counts only once the form was open this long.
+    pub challenge_sum_min_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -279,6 +281,7 @@ impl Default for Config {
                 challenge_code_per_hour: 5,
                 challenge_global_per_minute: 20,
                 challenge_max_number: 100_000,
+                challenge_sum_min_secs: 15,
             },
             mail: MailConfig {
                 smtp_url: Secret::default(),

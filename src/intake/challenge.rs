@@ -7,7 +7,10 @@
 //! `SHA-256(salt + number)` and the upper bound, the browser tries numbers
 //! until the hash matches, and the server checks the number it can derive
 //! itself. A solution is good for that one form only. Without JavaScript the
-//! same form asks a small sum instead, derived the same way.
+//! same form asks a small sum instead, derived the same way; since a script can
+//! read a sum, the sum counts only once the form has been open a while
+//! (`limits.challenge_sum_min_secs`), which a person typing a fault needs
+//! anyway and which caps what a script gets out of each form.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -63,14 +66,32 @@ pub fn issue(secret: &[u8], form_token: &str, max: u32, t: &Texts) -> Challenge 
     }
 }
 
-/// Whether the post carries the number behind the form's hash, or the sum.
-pub fn solved(secret: &[u8], form_token: &str, max: u32, pow: &str, answer: &str) -> bool {
-    let pow_ok = pow
+/// What a post brings as proof.
+pub struct Posted<'a> {
+    /// The number the browser found.
+    pub pow: &'a str,
+    /// The answer to the sum, without JavaScript.
+    pub answer: &'a str,
+    /// How long the form was open, in milliseconds.
+    pub open_ms: i64,
+}
+
+/// Whether the post carries the number behind the form's hash, or the sum
+/// after the form was open long enough.
+pub fn solved(secret: &[u8], form_token: &str, limits: &LimitsConfig, posted: &Posted) -> bool {
+    let max = limits.challenge_max_number;
+    let pow_ok = posted
+        .pow
         .trim()
         .parse::<u32>()
         .is_ok_and(|n| n == number(secret, form_token, max));
     let (a, b) = operands(secret, form_token);
-    let answer_ok = answer.trim().parse::<u32>().is_ok_and(|s| s == a + b);
+    let answer_ok = posted
+        .answer
+        .trim()
+        .parse::<u32>()
+        .is_ok_and(|s| s == a + b)
+        && posted.open_ms >= limits.challenge_sum_min_secs as i64 * 1000;
     pow_ok || answer_ok
 }
 
@@ -97,6 +118,29 @@ mod tests {
     use super::*;
     use crate::web::i18n::Lang;
 
+    fn limits() -> LimitsConfig {
+        let mut l = crate::config::Config::default().limits;
+        l.challenge_max_number = 5000;
+        l.challenge_sum_min_secs = 15;
+        l
+    }
+
+    fn pow(n: &str) -> Posted<'_> {
+        Posted {
+            pow: n,
+            answer: "",
+            open_ms: 0,
+        }
+    }
+
+    fn by_sum(answer: &str, open_ms: i64) -> Posted<'_> {
+        Posted {
+            pow: "",
+            answer,
+            open_ms,
+        }
+    }
+
     fn solve(salt: &str, c: &Challenge) -> Option<u32> {
         (0..=c.max).find(|&n| hash_hex(salt, n) == c.hash)
     }
@@ -108,19 +152,19 @@ mod tests {
         let c = issue(secret, token, 5000, Lang::Ru.texts());
         let n = solve(token, &c).expect("a solution within max");
         assert!(n >= 500, "at least a tenth of the range: {n}");
-        assert!(solved(secret, token, 5000, &n.to_string(), ""));
-        assert!(!solved(secret, token, 5000, &(n + 1).to_string(), ""));
-        assert!(!solved(secret, token, 5000, "", ""));
-        assert!(!solved(secret, token, 5000, "abc", "x"));
+        let l = limits();
+        assert!(solved(secret, token, &l, &pow(&n.to_string())));
+        assert!(!solved(secret, token, &l, &pow(&(n + 1).to_string())));
+        assert!(!solved(secret, token, &l, &pow("")));
+        assert!(!solved(secret, token, &l, &by_sum("x", 60_000)));
         // Bound to its form: another token's challenge is different.
         let other = issue(secret, "1700000000000.ABCDEFGI.XYZ", 5000, Lang::Ru.texts());
         assert_ne!(other.hash, c.hash);
         assert!(!solved(
             secret,
             "1700000000000.ABCDEFGI.XYZ",
-            5000,
-            &n.to_string(),
-            ""
+            &l,
+            &pow(&n.to_string())
         ));
     }
 
@@ -136,8 +180,19 @@ mod tests {
         let (a, b) = q.split_once(" + ").unwrap();
         let sum: u32 = a.parse::<u32>().unwrap() + b.parse::<u32>().unwrap();
         assert!((2..=18).contains(&sum));
-        assert!(solved(secret, token, 5000, "", &format!(" {sum} ")));
-        assert!(!solved(secret, token, 5000, "", &(sum + 1).to_string()));
+        let l = limits();
+        let right = format!(" {sum} ");
+        assert!(solved(secret, token, &l, &by_sum(&right, 15_000)));
+        assert!(
+            !solved(secret, token, &l, &by_sum(&right, 14_999)),
+            "too soon"
+        );
+        assert!(!solved(
+            secret,
+            token,
+            &l,
+            &by_sum(&(sum + 1).to_string(), 60_000)
+        ));
         let en = issue(secret, token, 5000, Lang::En.texts());
         assert!(en.question.starts_with("What is "), "{}", en.question);
     }

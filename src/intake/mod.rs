@@ -305,7 +305,12 @@ async fn form_page(
     errors: &FieldErrors,
 ) -> Response {
     let t = lang.texts();
-    let form_token = form::form_token(&state.secret, code.as_str(), store::now_ms());
+    // A form that comes back keeps the time it was first opened (the fill-time
+    // and sum checks count from there); a fresh one starts now.
+    let now = store::now_ms();
+    let opened = form::verify_form_token(&state.secret, code.as_str(), &values.form_token, now)
+        .unwrap_or(now);
+    let form_token = form::form_token(&state.secret, code.as_str(), opened);
     let limits = &state.config.limits;
     let challenge = match challenge::needed(&state.pool, limits, code.as_str()).await {
         Ok(needed) => needed || errors.challenge.is_some(),
@@ -506,9 +511,12 @@ async fn submit(
             Ok(true) => (!challenge::solved(
                 &state.secret,
                 &values.form_token,
-                state.config.limits.challenge_max_number,
-                &values.pow,
-                &values.answer,
+                &state.config.limits,
+                &challenge::Posted {
+                    pow: &values.pow,
+                    answer: &values.answer,
+                    open_ms: now - issued,
+                },
             ))
             .then(|| t.err_challenge.to_owned()),
             Ok(false) => None,

@@ -222,6 +222,7 @@ async fn proof_of_work_or_the_sum_is_needed_when_asked_for() {
     let app = spawn_with(|c| {
         c.limits.challenge = qrdesk::config::ChallengeMode::Always;
         c.limits.challenge_max_number = 20_000;
+        c.limits.challenge_sum_min_secs = 1;
     })
     .await;
     let code = app.code_for(Target::Asset(AssetId(1001))).await;
@@ -270,10 +271,15 @@ async fn proof_of_work_or_the_sum_is_needed_when_asked_for() {
     // The browser's number: accepted.
     let page = post_with(&app, &code, &form, &[("pow", &n.to_string())]).await;
     assert_eq!(page.status, 303, "{}", page.body);
-    // Without JavaScript: the sum.
+    // Without JavaScript: the sum, but not the moment the form opened (a
+    // script reads sums); the form that comes back keeps its opening time.
     let form = app.get(&format!("/q/{code}")).await;
     let sum = answer_question(&form).to_string();
     let page = post_with(&app, &code, &form, &[("answer", &sum)]).await;
+    assert_eq!(page.status, 422, "too soon");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let sum = answer_question(&page).to_string();
+    let page = post_with(&app, &code, &page, &[("answer", &sum)]).await;
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(stored(&app).await, 2);
     crate::helpers::wait_for(10, "both delivered", || async {
