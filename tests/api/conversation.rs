@@ -18,8 +18,19 @@ async fn delivered_request(app: &TestApp) -> (String, i64) {
 async fn post_comment(app: &TestApp, path: &str, text: &str, photo: Option<Vec<u8>>) -> Page {
     let page = app.get(path).await;
     let token = page.input("form_token").expect("a form on the status page");
+    send_comment(app, path, &token, text, photo).await
+}
+
+/// The status page's comment form as the phone sends it, with a given form token.
+async fn send_comment(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    text: &str,
+    photo: Option<Vec<u8>>,
+) -> Page {
     let mut form = reqwest::multipart::Form::new()
-        .text("form_token", token)
+        .text("form_token", token.to_owned())
         .text("description", text.to_owned());
     if let Some(bytes) = photo {
         form = form.part(
@@ -344,17 +355,8 @@ async fn a_form_sent_twice_is_one_comment_and_same_problem_notes_are_capped() {
     // The status page's comment form, sent twice (a double tap).
     let token = app.get(&path).await.input("form_token").unwrap();
     for _ in 0..2 {
-        let form = reqwest::multipart::Form::new()
-            .text("form_token", token.clone())
-            .text("description", "Ещё деталь: индикатор мигает");
-        let resp = app
-            .client
-            .post(format!("{}{path}/comment", app.url))
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 303);
+        let page = send_comment(&app, &path, &token, "Ещё деталь: индикатор мигает", None).await;
+        assert_eq!(page.status, 303);
     }
     wait_for(10, "the comment in HubEx", || async {
         (customer_notes(&app) == 1).then_some(())
