@@ -39,7 +39,7 @@ impl LinkKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-                let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+                let hex = crate::codes::hex(&key);
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir)?;
                 }

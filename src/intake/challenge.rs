@@ -13,7 +13,7 @@
 //! anyway and which caps what a script gets out of each form.
 
 use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use crate::config::{ChallengeMode, LimitsConfig};
 use crate::store::{self, Pool};
@@ -53,8 +53,7 @@ fn operands(secret: &[u8], form_token: &str) -> (u32, u32) {
 
 /// The hash a solver looks for: hex SHA-256 of `salt` followed by `number` in decimal.
 pub fn hash_hex(salt: &str, number: u32) -> String {
-    let digest = Sha256::digest(format!("{salt}{number}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::codes::hex_sha256(format!("{salt}{number}").as_bytes())
 }
 
 pub fn issue(secret: &[u8], form_token: &str, max: u32, t: &Texts) -> Challenge {
