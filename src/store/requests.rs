@@ -170,15 +170,14 @@ pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx:
 }
 
 /// Records the task's state as last read from the task system. A new status
-/// name queues a mail to the customer in the same transaction; returns whether
-/// the status changed.
+/// name queues a mail to the customer in the same transaction.
 pub async fn save_state(
     pool: &Pool,
     id: &str,
     s: &TaskState,
     mail_on_change: bool,
     now: i64,
-) -> sqlx::Result<bool> {
+) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     // A write first, so the transaction holds the write lock before it reads.
     sqlx::query("UPDATE requests SET updated_at = ? WHERE id = ?")
@@ -192,21 +191,6 @@ pub async fn save_state(
             .fetch_optional(&mut *tx)
             .await?
             .flatten();
-    sqlx::query(
-        "UPDATE requests SET task_number = COALESCE(?, task_number), task_status_name = ?, task_status_color = ?,
-             task_created_at = ?, task_completed_at = ?, task_closed_at = ?, status_checked_at = ?
-         WHERE id = ?",
-    )
-    .bind(&s.number)
-    .bind(&s.status_name)
-    .bind(&s.status_color)
-    .bind(s.created_at)
-    .bind(s.completed_at)
-    .bind(s.closed_at)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
     let changed = match (&before, &s.status_name) {
         (Some(old), Some(new)) => old != new,
         _ => false,
@@ -216,21 +200,28 @@ pub async fn save_state(
     let in_work_at = s
         .in_work_at
         .or((changed && s.completed_at.is_none()).then_some(now));
-    if let Some(at) = in_work_at {
-        sqlx::query(
-            "UPDATE requests SET task_in_work_at = COALESCE(task_in_work_at, ?) WHERE id = ?",
-        )
-        .bind(at)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-    }
+    sqlx::query(
+        "UPDATE requests SET task_number = COALESCE(?, task_number), task_status_name = ?, task_status_color = ?,
+             task_created_at = ?, task_in_work_at = COALESCE(task_in_work_at, ?), task_completed_at = ?,
+             task_closed_at = ?, status_checked_at = ?
+         WHERE id = ?",
+    )
+    .bind(&s.number)
+    .bind(&s.status_name)
+    .bind(&s.status_color)
+    .bind(s.created_at)
+    .bind(in_work_at)
+    .bind(s.completed_at)
+    .bind(s.closed_at)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     if changed && mail_on_change {
         let new = s.status_name.as_deref().unwrap_or_default();
         super::mails::queue_status_change(&mut tx, id, new, now).await?;
     }
-    tx.commit().await?;
-    Ok(changed)
+    tx.commit().await
 }
 
 /// Delivered requests whose task is not closed, least recently checked first.
