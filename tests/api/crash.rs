@@ -118,22 +118,11 @@ async fn sigkill_mid_delivery_loses_nothing_and_doubles_nothing() {
             .await
             .unwrap();
         for i in 0..8 {
-            let html = client
-                .get(format!("{base}/q/{code}"))
-                .send()
+            let form = client.get(format!("{base}/q/{code}")).send().await.unwrap();
+            let token = crate::helpers::into_page(form)
                 .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let token = html
-                .split("name=\"form_token\" value=\"")
-                .nth(1)
-                .unwrap()
-                .split('"')
-                .next()
-                .unwrap()
-                .to_owned();
+                .input("form_token")
+                .expect("a form token");
             let resp = client
                 .post(format!("{base}/q/{code}"))
                 .form(&[
