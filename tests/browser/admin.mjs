@@ -4,71 +4,12 @@
 //
 //   node admin.mjs path/to/qrdesk
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { check, launchBrowser, runner, shots, startServer, stopServer } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const binary = process.argv[2] || join(here, '../../target/debug/qrdesk');
-const shots = join(here, 'screenshots');
-mkdirSync(shots, { recursive: true });
-
-let passed = 0;
-let failed = 0;
-function check(cond, what) {
-  if (!cond) throw new Error('check failed: ' + what);
-}
-
-function startServer() {
-  const dataDir = mkdtempSync(join(tmpdir(), 'qrdesk-admin-'));
-  const child = spawn(binary, ['serve'], {
-    env: {
-      ...process.env,
-      QRDESK_SERVER__LISTEN: '127.0.0.1:0',
-      QRDESK_SERVER__DATA_DIR: dataDir,
-      RUST_LOG: 'warn',
-      NO_COLOR: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error('qrdesk did not start: ' + out + err)), 30000);
-    const done = () => {
-      const base = out.match(/running at (\S+?)\/?\n/);
-      const setup = err.match(/open (\S+\/admin\/setup\?token=\S+)/);
-      if (base && setup) {
-        clearTimeout(timer);
-        resolve({ child, dataDir, base: base[1], setup: setup[1] });
-      }
-    };
-    child.stdout.on('data', (c) => { out += c; done(); });
-    child.stderr.on('data', (c) => { err += c; done(); });
-    child.on('exit', (code) => reject(new Error('qrdesk exited with ' + code + ': ' + err)));
-  });
-}
-
-async function test(name, fn) {
-  try {
-    await fn();
-    passed += 1;
-    console.log('ok   ' + name);
-  } catch (e) {
-    failed += 1;
-    console.log('FAIL ' + name + '\n     ' + (e && e.stack ? e.stack : e));
-  }
-}
-
+const { test, finish } = runner('admin browser');
 const server = await startServer();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const browser = await launchBrowser();
 const email = 'owner@example.ru';
 const password = 'correct-horse-battery';
 
@@ -159,10 +100,7 @@ try {
   });
 } finally {
   await browser.close();
-  server.child.kill('SIGTERM');
-  await new Promise((r) => server.child.on('exit', r));
-  rmSync(server.dataDir, { recursive: true, force: true });
+  await stopServer(server);
 }
 
-console.log(`admin browser: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();

@@ -4,85 +4,22 @@
 //
 //   node intake.mjs path/to/qrdesk
 
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { check, launchBrowser, runner, shots, startServer, stopServer } from './common.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const binary = process.argv[2] || join(here, '../../target/debug/qrdesk');
-const shots = join(here, 'screenshots');
-mkdirSync(shots, { recursive: true });
-
-let passed = 0;
-let failed = 0;
-function check(cond, what) {
-  if (!cond) throw new Error('check failed: ' + what);
-}
-
-/** Starts qrdesk on a free port with a fresh database; resolves with its URLs. */
-function startServer(extraEnv = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'qrdesk-browser-'));
-  const child = spawn(binary, ['serve'], {
-    env: {
-      ...process.env,
-      QRDESK_SERVER__LISTEN: '127.0.0.1:0',
-      QRDESK_SERVER__DATA_DIR: dataDir,
-      QRDESK_DELIVERY__POLL_MS: '100',
-      QRDESK_HUBEX__STATUS_MAX_AGE_SECS: '0',
-      // One test browser sends many forms from one address.
-      QRDESK_LIMITS__POSTS_PER_MINUTE: '1000',
-      QRDESK_LIMITS__POSTS_BURST: '1000',
-      QRDESK_LIMITS__MIN_FILL_MS: '0',
-      QRDESK_LIMITS__DUPLICATE_WINDOW_SECS: '0',
-      QRDESK_LIMITS__CHALLENGE: 'off',
-      RUST_LOG: 'warn',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('qrdesk did not start: ' + out)), 30000);
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const form = out.match(/Demo form:\s+(\S+)/);
-      const base = out.match(/running at (\S+?)\/?\n/);
-      const sim = out.match(/simulator \(demo tenant\) at (\S+)\/fsm/);
-      if (form && base && sim) {
-        clearTimeout(timer);
-        resolve({ child, dataDir, formUrl: form[1], base: base[1], sim: sim[1] });
-      }
-    });
-    child.on('exit', (code) => reject(new Error('qrdesk exited with ' + code + ': ' + out)));
-  });
-}
-
-async function stopServer(s) {
-  s.child.kill('SIGTERM');
-  await new Promise((r) => s.child.on('exit', r));
-  rmSync(s.dataDir, { recursive: true, force: true });
-}
-
-async function test(name, fn) {
-  try {
-    await fn();
-    passed += 1;
-    console.log('ok   ' + name);
-  } catch (e) {
-    failed += 1;
-    console.log('FAIL ' + name + '\n     ' + (e && e.stack ? e.stack : e));
-  }
-}
-
-const server = await startServer();
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-});
+const { test, finish } = runner('browser');
+const env = {
+  QRDESK_DELIVERY__POLL_MS: '100',
+  QRDESK_HUBEX__STATUS_MAX_AGE_SECS: '0',
+  // One test browser sends many forms from one address.
+  QRDESK_LIMITS__POSTS_PER_MINUTE: '1000',
+  QRDESK_LIMITS__POSTS_BURST: '1000',
+  QRDESK_LIMITS__MIN_FILL_MS: '0',
+  QRDESK_LIMITS__DUPLICATE_WINDOW_SECS: '0',
+  QRDESK_LIMITS__CHALLENGE: 'off',
+};
+const server = await startServer(env);
+const browser = await launchBrowser();
 
 try {
   await test('phone: form, error state, status page', async () => {
@@ -235,7 +172,7 @@ try {
 }
 
 // The same form while requests come in faster than usual: proof of work.
-const busy = await startServer({ QRDESK_LIMITS__CHALLENGE: 'always', QRDESK_LIMITS__CHALLENGE_SUM_MIN_SECS: '1' });
+const busy = await startServer({ ...env, QRDESK_LIMITS__CHALLENGE: 'always', QRDESK_LIMITS__CHALLENGE_SUM_MIN_SECS: '1' });
 try {
   await test('phone under the challenge: the browser does the work, the person sees no question', async () => {
     const context = await browser.newContext({
@@ -288,5 +225,4 @@ try {
   await browser.close();
 }
 
-console.log(`browser: ${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();
