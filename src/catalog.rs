@@ -17,14 +17,23 @@ pub struct SyncReport {
     pub locations: usize,
     pub companies: usize,
     pub assets: usize,
+    /// Calls to the task system this sync made.
+    pub calls: u64,
+    /// How the assets' участки were learnt.
+    pub district_source: String,
 }
 
 impl std::fmt::Display for SyncReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} districts, {} locations, {} companies, {} assets",
-            self.districts, self.locations, self.companies, self.assets
+            "{} districts, {} locations, {} companies, {} assets in {} calls; участки: {}",
+            self.districts,
+            self.locations,
+            self.companies,
+            self.assets,
+            self.calls,
+            self.district_source
         )
     }
 }
@@ -120,7 +129,8 @@ pub async fn sync(
     progress: &dyn crate::backend::Progress,
 ) -> anyhow::Result<SyncReport> {
     let result = async {
-        let snap = backend.fetch_catalog(progress).await?;
+        let known = catalog::known(pool).await?;
+        let snap = backend.fetch_catalog(&known, progress).await?;
         progress.step("saving", 0, 0);
         // An empty answer where we had assets is far more likely a permission
         // change or an outage than a tenant that deleted everything.
@@ -133,6 +143,8 @@ pub async fn sync(
             locations: snap.locations.len(),
             companies: snap.companies.len(),
             assets: snap.assets.len(),
+            calls: snap.calls,
+            district_source: snap.district_source,
         })
     }
     .await;
@@ -144,21 +156,32 @@ pub async fn sync(
     result
 }
 
-/// Syncs every `interval` until shutdown; errors are logged and kept for the
-/// admin page, the previous catalog stays in use.
+/// How long ago the catalog was last synced; `None` if never.
+pub async fn age(pool: &Pool) -> anyhow::Result<Option<Duration>> {
+    let at: Option<i64> = store::get_setting(pool, "catalog_synced_at")
+        .await?
+        .and_then(|v| v.parse().ok());
+    Ok(at.map(|at| Duration::from_millis((store::now_ms() - at).max(0) as u64)))
+}
+
+/// Syncs after `first`, then every `interval`, until shutdown; errors are
+/// logged and kept for the admin page, the previous catalog stays in use.
 pub fn spawn_periodic(
     pool: Pool,
     backend: Arc<dyn TaskBackend>,
     tracker: Arc<SyncTracker>,
+    first: Duration,
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut wait = first;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => return,
             }
+            wait = interval;
             if tracker.begin() {
                 run_tracked(&pool, backend.as_ref(), &tracker).await;
             }

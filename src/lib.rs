@@ -184,9 +184,14 @@ impl App {
             config.server.public_url.trim_end_matches('/').to_owned()
         };
 
-        // The simulator's catalog is local and instant; a real tenant's first
-        // sync runs in the background so the server starts at once.
-        if sim.is_some() {
+        // A start never resyncs a fresh catalog: the periodic sync picks up
+        // where the last one left off. The simulator's catalog is local and
+        // instant; a real tenant's first sync runs in the background so the
+        // server starts at once.
+        let sync_every = Duration::from_secs(config.hubex.sync_interval_secs);
+        let catalog_age = catalog::age(&pool).await?;
+        let fresh = catalog_age.is_some_and(|age| sync_every.is_zero() || age < sync_every);
+        if sim.is_some() && !fresh {
             let report = catalog::sync(&pool, backend.as_ref(), &backend::NoProgress).await?;
             tracing::info!(%report, "demo catalog loaded from the simulator");
         }
@@ -225,17 +230,23 @@ impl App {
         };
         background.push(tokio::spawn(worker.run(shutdown_rx.clone())));
 
-        let sync_every = config.hubex.sync_interval_secs;
         let sync = Arc::new(catalog::SyncTracker::default());
-        if sim.is_none() {
+        if sim.is_none() && !fresh {
             catalog::sync_in_background(pool.clone(), backend.clone(), sync.clone());
+        } else if let Some(age) = catalog_age {
+            tracing::info!(age_secs = age.as_secs(), "catalog is fresh; no sync at start");
         }
-        if sync_every > 0 {
+        if !sync_every.is_zero() {
+            let first = match catalog_age {
+                Some(age) if fresh => sync_every - age,
+                _ => sync_every,
+            };
             background.push(catalog::spawn_periodic(
                 pool.clone(),
                 backend.clone(),
                 sync.clone(),
-                Duration::from_secs(sync_every),
+                first,
+                sync_every,
                 shutdown_rx.clone(),
             ));
         }

@@ -4,13 +4,17 @@
 //! wire format. Another system (EvaTeam, Bitrix24) would be a second module that
 //! implements [`TaskBackend`].
 
+pub mod budget;
 pub mod hubex;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+pub use budget::Priority;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -52,6 +56,9 @@ pub struct NewTask {
     pub stamp: uuid::Uuid,
     /// External reference stored with the task, used to find it again.
     pub reference: String,
+    /// When the request was accepted (Unix ms): a lookup after an unknown
+    /// outcome needs to look no further back than this.
+    pub created_at: i64,
     pub task_type_id: i64,
     pub request_method_id: i64,
     pub criticality_id: Option<i64>,
@@ -101,6 +108,9 @@ pub struct TaskState {
     pub in_work_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub closed_at: Option<i64>,
+    /// When the task system last changed the task (its conversation included,
+    /// where it says so); a change is what makes a poll read the conversation.
+    pub modified_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -113,6 +123,23 @@ pub struct CatalogSnapshot {
     pub criticalities: Vec<Criticality>,
     pub request_methods: Vec<Named>,
     pub anonymous_user: Option<UserId>,
+    /// How the assets' участки were learnt, for the log and the admin page.
+    pub district_source: String,
+    /// Every asset's участки were read afresh (not kept from the last sync).
+    pub mapped_in_full: bool,
+    /// Calls this sync made.
+    pub calls: u64,
+}
+
+/// What the local catalog already knows, so a sync reads only what changed.
+#[derive(Debug, Clone, Default)]
+pub struct KnownCatalog {
+    /// Each asset's fingerprint and участки as of the last sync.
+    pub assets: HashMap<AssetId, (String, Vec<DistrictId>)>,
+    /// Each участок's asset count as of the last sync, when the system gives one.
+    pub district_counts: HashMap<DistrictId, i64>,
+    /// When every asset's участки were last read in full (Unix ms).
+    pub mapped_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +147,7 @@ pub struct District {
     pub id: DistrictId,
     pub name: String,
     pub parent_id: Option<DistrictId>,
+    pub assets_count: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +172,8 @@ pub struct Asset {
     pub company_id: Option<CompanyId>,
     pub location_id: Option<LocationId>,
     pub districts: Vec<DistrictId>,
+    /// Changes whenever a field qrdesk keeps changes.
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone)]
@@ -194,13 +224,26 @@ pub trait TaskBackend: Send + Sync + 'static {
         task: &'a NewTask,
     ) -> BoxFuture<'a, Result<CreatedTask, BackendError>>;
 
-    /// Finds a task created earlier with this external reference.
+    /// Finds a task created earlier for this request (by its reference).
     fn find_task<'a>(
         &'a self,
-        reference: &'a str,
+        task: &'a NewTask,
     ) -> BoxFuture<'a, Result<Option<CreatedTask>, BackendError>>;
 
-    fn task_state(&self, id: TaskId) -> BoxFuture<'_, Result<TaskState, BackendError>>;
+    fn task_state(
+        &self,
+        id: TaskId,
+        priority: Priority,
+    ) -> BoxFuture<'_, Result<TaskState, BackendError>>;
+
+    /// The state of many tasks in few calls. With `changed_since` (Unix ms)
+    /// it may return only those of `tasks` changed since then; without, it
+    /// returns every one it can read.
+    fn poll_tasks<'a>(
+        &'a self,
+        tasks: &'a [TaskId],
+        changed_since: Option<i64>,
+    ) -> BoxFuture<'a, Result<Vec<(TaskId, TaskState)>, BackendError>>;
 
     /// Attaches a file to a task; returns the task system's attachment id.
     fn upload_attachment<'a>(
@@ -217,7 +260,11 @@ pub trait TaskBackend: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Option<i64>, BackendError>>;
 
     /// The customer-facing (external) conversation of a task, oldest first.
-    fn conversation(&self, task: TaskId) -> BoxFuture<'_, Result<Vec<Message>, BackendError>>;
+    fn conversation(
+        &self,
+        task: TaskId,
+        priority: Priority,
+    ) -> BoxFuture<'_, Result<Vec<Message>, BackendError>>;
 
     /// Posts an external comment with already attached files; returns its id.
     fn post_comment<'a>(
@@ -230,9 +277,11 @@ pub trait TaskBackend: Send + Sync + 'static {
     /// Moves a task to a stage (used to reopen it).
     fn move_to_stage(&self, task: TaskId, stage: i64) -> BoxFuture<'_, Result<(), BackendError>>;
 
-    /// Reads the whole catalog, reporting how far it got.
+    /// Reads the whole catalog, reporting how far it got; what `known` says
+    /// is unchanged is not read again.
     fn fetch_catalog<'a>(
         &'a self,
+        known: &'a KnownCatalog,
         progress: &'a dyn Progress,
     ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>>;
 }

@@ -18,7 +18,7 @@ use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::backend::{BackendError, CreatedTask, FileUpload, NewTask, TaskBackend};
+use crate::backend::{BackendError, CreatedTask, FileUpload, NewTask, Priority, TaskBackend};
 use crate::catalog;
 use crate::config::{DeliveryConfig, HubexConfig};
 use crate::store::{self, attachments, catalog as cat, comments, jobs, mails, requests, Pool};
@@ -196,16 +196,6 @@ impl Worker {
         let now = store::now_ms();
         requests::mark_delivering(&self.pool, &request.id, now).await?;
         let reference = reference(&request.id);
-
-        // A previous attempt may have created the task without us hearing back.
-        if job.attempts > 1 {
-            match self.backend.find_task(&reference).await {
-                Ok(Some(task)) => return self.delivered(&request.id, task).await,
-                Ok(None) => {}
-                Err(e) => return Ok(retry_outcome(e)),
-            }
-        }
-
         let defaults = match catalog::task_defaults(&self.pool, &self.hubex).await {
             Ok(d) => d,
             Err(e) => {
@@ -216,10 +206,20 @@ impl Worker {
             }
         };
         let task = self.new_task(&request, &reference, defaults).await?;
+
+        // A previous attempt may have created the task without us hearing back.
+        if job.attempts > 1 {
+            match self.backend.find_task(&task).await {
+                Ok(Some(found)) => return self.delivered(&request.id, found).await,
+                Ok(None) => {}
+                Err(e) => return Ok(retry_outcome(e)),
+            }
+        }
+
         match self.backend.create_task(&task).await {
             Ok(created) => self.delivered(&request.id, created).await,
-            Err(BackendError::DuplicateStamp) => match self.backend.find_task(&reference).await {
-                Ok(Some(task)) => self.delivered(&request.id, task).await,
+            Err(BackendError::DuplicateStamp) => match self.backend.find_task(&task).await {
+                Ok(Some(found)) => self.delivered(&request.id, found).await,
                 Ok(None) => Ok(Outcome::Retry {
                     reason: format!("HubEx says this request was already sent, but no task with erpID {reference} is visible yet"),
                     retry_after: None,
@@ -417,7 +417,7 @@ impl Worker {
         };
         let marker = comment_marker(&comment.id);
         if job.attempts > 1 {
-            match self.backend.conversation(task).await {
+            match self.backend.conversation(task, Priority::Delivery).await {
                 Ok(messages) => {
                     if let Some(m) = messages.iter().find(|m| m.text.contains(&marker)) {
                         comments::mark_posted(&self.pool, &comment.id, m.id, store::now_ms())
@@ -517,6 +517,7 @@ impl Worker {
         Ok(NewTask {
             stamp: uuid::Uuid::parse_str(&r.id)?,
             reference: reference.to_owned(),
+            created_at: r.created_at,
             task_type_id: d.task_type_id,
             request_method_id: d.request_method_id,
             criticality_id: d.criticality_id,
@@ -554,8 +555,9 @@ pub fn comment_marker(comment_id: &str) -> String {
     format!("— заявитель через qrdesk · {comment_id}")
 }
 
-/// Reads the task's status and conversation and keeps a copy, which the status
-/// page shows when the task system is slow or down.
+/// Reads the task's status, and its conversation when the task moved since
+/// the last read, and keeps a copy, which the status page shows when the
+/// task system is slow or down.
 pub async fn refresh(
     pool: &Pool,
     backend: &dyn TaskBackend,
@@ -563,10 +565,13 @@ pub async fn refresh(
     task: crate::backend::TaskId,
     mail_on_change: bool,
 ) -> anyhow::Result<()> {
-    let state = backend.task_state(task).await?;
-    requests::save_state(pool, request_id, &state, mail_on_change, store::now_ms()).await?;
-    let messages = backend.conversation(task).await?;
-    comments::save_messages(pool, request_id, &messages).await?;
+    let state = backend.task_state(task, Priority::View).await?;
+    let moved =
+        requests::save_state(pool, request_id, &state, mail_on_change, store::now_ms()).await?;
+    if moved {
+        let messages = backend.conversation(task, Priority::View).await?;
+        comments::save_messages(pool, request_id, &messages).await?;
+    }
     Ok(())
 }
 
@@ -663,7 +668,84 @@ pub fn spawn_photo_retention(
     })
 }
 
-/// Refreshes the status of open tasks every `interval`.
+/// How far a poll's "changed since" reaches back before the previous round
+/// began, so clocks that disagree a little lose no change.
+const POLL_OVERLAP_MS: i64 = 5 * 60 * 1000;
+/// Every open task is read by id at least this often, whatever the change list says.
+const FULL_POLL_EVERY_MS: i64 = 3600 * 1000;
+
+/// What one poll round did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PollRound {
+    pub open: usize,
+    /// Tasks whose state the task system returned.
+    pub read: usize,
+    /// Tasks that moved, whose conversation was read.
+    pub moved: usize,
+}
+
+/// One round of status polling. With `since` (Unix ms) only what changed
+/// since then is read, in one paged list read, plus tasks never read;
+/// without, every open task by id in bulk. A task that moved gets its
+/// conversation read, so a staff reply reaches the status page in this round.
+pub async fn poll_round(
+    pool: &Pool,
+    backend: &dyn TaskBackend,
+    since: Option<i64>,
+    mail_on_change: bool,
+) -> anyhow::Result<PollRound> {
+    let started = store::now_ms();
+    let open = requests::open_tasks(pool).await?;
+    let mut round = PollRound {
+        open: open.len(),
+        ..Default::default()
+    };
+    if open.is_empty() {
+        return Ok(round);
+    }
+    let mut by_task: std::collections::HashMap<crate::backend::TaskId, Vec<&str>> =
+        std::collections::HashMap::new();
+    for o in &open {
+        by_task.entry(o.task_id).or_default().push(&o.request_id);
+    }
+    let all: Vec<_> = by_task.keys().copied().collect();
+    let mut states = backend.poll_tasks(&all, since).await?;
+    if since.is_some() {
+        let never: Vec<_> = open
+            .iter()
+            .filter(|o| o.status_checked_at.is_none())
+            .map(|o| o.task_id)
+            .filter(|t| !states.iter().any(|(s, _)| s == t))
+            .collect();
+        if !never.is_empty() {
+            states.extend(backend.poll_tasks(&never, None).await?);
+        }
+    }
+    for (task, state) in states {
+        let Some(request_ids) = by_task.get(&task) else {
+            continue;
+        };
+        round.read += 1;
+        let mut moved = false;
+        for id in request_ids {
+            moved |= requests::save_state(pool, id, &state, mail_on_change, store::now_ms()).await?;
+        }
+        if moved {
+            round.moved += 1;
+            let messages = backend.conversation(task, Priority::Background).await?;
+            for id in request_ids {
+                comments::save_messages(pool, id, &messages).await?;
+            }
+        }
+    }
+    // Every change since `since` was read, so the rest is current too.
+    let ids: Vec<String> = open.into_iter().map(|o| o.request_id).collect();
+    requests::mark_checked(pool, &ids, started).await?;
+    Ok(round)
+}
+
+/// Refreshes the status of open tasks every `interval`: changes since the
+/// last round in bulk, every open task by id at start and once an hour.
 pub fn spawn_status_poller(
     pool: Pool,
     backend: Arc<dyn TaskBackend>,
@@ -672,37 +754,28 @@ pub fn spawn_status_poller(
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut last_round: Option<i64> = None;
+        let mut last_full: i64 = 0;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = shutdown.changed() => return,
             }
-            let open = match requests::open_tasks(&pool, 100).await {
-                Ok(open) => open,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot list open tasks");
-                    continue;
+            let started = store::now_ms();
+            let full = started - last_full >= FULL_POLL_EVERY_MS;
+            let since = last_round
+                .filter(|_| !full)
+                .map(|t| t - POLL_OVERLAP_MS);
+            match poll_round(&pool, backend.as_ref(), since, mail_on_change).await {
+                Ok(round) => {
+                    tracing::debug!(?round, full, "status poll round");
+                    last_round = Some(started);
+                    if since.is_none() {
+                        last_full = started;
+                    }
                 }
-            };
-            for (request_id, task_id) in open {
-                match backend.task_state(task_id).await {
-                    Ok(state) => {
-                        if let Err(e) = requests::save_state(
-                            &pool,
-                            &request_id,
-                            &state,
-                            mail_on_change,
-                            store::now_ms(),
-                        )
-                        .await
-                        {
-                            tracing::error!(error = %e, "cannot save task status");
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "status poll failed; will try next round");
-                        break;
-                    }
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "status poll failed; will try next round");
                 }
             }
         }

@@ -4,7 +4,7 @@
 use sqlx::FromRow;
 
 use super::Pool;
-use crate::backend::{AssetId, CatalogSnapshot, CompanyId, DistrictId, LocationId};
+use crate::backend::{AssetId, CatalogSnapshot, CompanyId, DistrictId, KnownCatalog, LocationId};
 
 /// An asset as the form shows it, joined with its site and company.
 #[derive(Debug, Clone, FromRow)]
@@ -53,13 +53,14 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
     let mut tx = pool.begin().await?;
     for d in &snap.districts {
         sqlx::query(
-            "INSERT INTO catalog_districts (id, name, parent_id, synced_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO catalog_districts (id, name, parent_id, assets_count, synced_at) VALUES (?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id,
-                 synced_at = excluded.synced_at",
+                 assets_count = excluded.assets_count, synced_at = excluded.synced_at",
         )
         .bind(d.id)
         .bind(&d.name)
         .bind(d.parent_id)
+        .bind(d.assets_count)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -94,12 +95,12 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
     for a in &snap.assets {
         sqlx::query(
             "INSERT INTO catalog_assets (id, name, serial_number, inventory_number, company_id, location_id, synced_at,
-                 search_text)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                 search_text, fingerprint)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, serial_number = excluded.serial_number,
                  inventory_number = excluded.inventory_number, company_id = excluded.company_id,
                  location_id = excluded.location_id, synced_at = excluded.synced_at,
-                 search_text = excluded.search_text",
+                 search_text = excluded.search_text, fingerprint = excluded.fingerprint",
         )
         .bind(a.id)
         .bind(&a.name)
@@ -109,6 +110,7 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
         .bind(a.location_id)
         .bind(now)
         .bind(search_text(&[Some(&a.name), a.serial_number.as_ref(), a.inventory_number.as_ref()]))
+        .bind(&a.fingerprint)
         .execute(&mut *tx)
         .await?;
         for d in &a.districts {
@@ -177,10 +179,16 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
         .anonymous_user
         .map(|u| u.0.to_string())
         .unwrap_or_default();
-    for (key, value) in [
+    let mut settings = vec![
         ("anonymous_user_id", anonymous),
         ("catalog_synced_at", now.to_string()),
-    ] {
+        ("catalog_district_source", snap.district_source.clone()),
+        ("catalog_sync_calls", snap.calls.to_string()),
+    ];
+    if snap.mapped_in_full {
+        settings.push(("catalog_mapped_at", now.to_string()));
+    }
+    for (key, value) in settings {
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
@@ -190,6 +198,38 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
         .await?;
     }
     tx.commit().await
+}
+
+/// What the mirror knows, so the next sync reads only what changed.
+pub async fn known(pool: &Pool) -> sqlx::Result<KnownCatalog> {
+    let mut known = KnownCatalog::default();
+    let rows: Vec<(AssetId, String)> = sqlx::query_as("SELECT id, fingerprint FROM catalog_assets")
+        .fetch_all(pool)
+        .await?;
+    for (id, fingerprint) in rows {
+        known.assets.insert(id, (fingerprint, Vec::new()));
+    }
+    let members: Vec<(AssetId, DistrictId)> =
+        sqlx::query_as("SELECT asset_id, district_id FROM catalog_asset_districts")
+            .fetch_all(pool)
+            .await?;
+    for (asset, district) in members {
+        if let Some((_, ds)) = known.assets.get_mut(&asset) {
+            ds.push(district);
+        }
+    }
+    let counts: Vec<(DistrictId, Option<i64>)> =
+        sqlx::query_as("SELECT id, assets_count FROM catalog_districts")
+            .fetch_all(pool)
+            .await?;
+    known.district_counts = counts
+        .into_iter()
+        .filter_map(|(id, n)| Some((id, n?)))
+        .collect();
+    known.mapped_at = super::get_setting(pool, "catalog_mapped_at")
+        .await?
+        .and_then(|v| v.parse().ok());
+    Ok(known)
 }
 
 /// What catalog search matches against: the parts, lower-cased, space-joined.

@@ -170,14 +170,17 @@ pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx:
 }
 
 /// Records the task's state as last read from the task system. A new status
-/// name queues a mail to the customer in the same transaction.
+/// name queues a mail to the customer in the same transaction. Returns
+/// whether the task moved since the last read (its "last modified" changed,
+/// or the task system gives none), i.e. whether its conversation is worth
+/// reading again.
 pub async fn save_state(
     pool: &Pool,
     id: &str,
     s: &TaskState,
     mail_on_change: bool,
     now: i64,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     // A write first, so the transaction holds the write lock before it reads.
     sqlx::query("UPDATE requests SET updated_at = ? WHERE id = ?")
@@ -185,12 +188,20 @@ pub async fn save_state(
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    let before: Option<String> =
-        sqlx::query_scalar("SELECT task_status_name FROM requests WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .flatten();
+    let (before, modified_before, checked_before): (Option<String>, Option<i64>, Option<i64>) =
+        sqlx::query_as(
+            "SELECT task_status_name, task_modified_at, status_checked_at FROM requests WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or_default();
+    // HubEx gives "last modified" to the second: a change in the same second
+    // as our last read may have come after it, so that counts as moved too.
+    let moved = match (s.modified_at, modified_before, checked_before) {
+        (Some(now), Some(old), Some(checked)) => now != old || now >= checked - 2000,
+        _ => true,
+    };
     let changed = match (&before, &s.status_name) {
         (Some(old), Some(new)) => old != new,
         _ => false,
@@ -203,7 +214,7 @@ pub async fn save_state(
     sqlx::query(
         "UPDATE requests SET task_number = COALESCE(?, task_number), task_status_name = ?, task_status_color = ?,
              task_created_at = ?, task_in_work_at = COALESCE(task_in_work_at, ?), task_completed_at = ?,
-             task_closed_at = ?, status_checked_at = ?
+             task_closed_at = ?, status_checked_at = ?, task_modified_at = COALESCE(?, task_modified_at)
          WHERE id = ?",
     )
     .bind(&s.number)
@@ -214,6 +225,7 @@ pub async fn save_state(
     .bind(s.completed_at)
     .bind(s.closed_at)
     .bind(now)
+    .bind(s.modified_at)
     .bind(id)
     .execute(&mut *tx)
     .await?;
@@ -221,19 +233,42 @@ pub async fn save_state(
         let new = s.status_name.as_deref().unwrap_or_default();
         super::mails::queue_status_change(&mut tx, id, new, now).await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(moved)
 }
 
-/// Delivered requests whose task is not closed, least recently checked first.
-pub async fn open_tasks(pool: &Pool, limit: i64) -> sqlx::Result<Vec<(String, TaskId)>> {
+/// A delivered request whose task is not closed.
+#[derive(Debug, Clone, FromRow)]
+pub struct OpenTask {
+    pub request_id: String,
+    pub task_id: TaskId,
+    pub status_checked_at: Option<i64>,
+}
+
+/// Every delivered request whose task is not closed, least recently checked first.
+pub async fn open_tasks(pool: &Pool) -> sqlx::Result<Vec<OpenTask>> {
     sqlx::query_as(
-        "SELECT id, task_id FROM requests
+        "SELECT id AS request_id, task_id, status_checked_at FROM requests
           WHERE status = 'delivered' AND task_id IS NOT NULL AND task_closed_at IS NULL
-          ORDER BY COALESCE(status_checked_at, 0) LIMIT ?",
+          ORDER BY COALESCE(status_checked_at, 0)",
     )
-    .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// Marks open tasks as current as of `at`: a poll round that read every
+/// change since its last round knows the others did not change.
+pub async fn mark_checked(pool: &Pool, ids: &[String], at: i64) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    for id in ids {
+        sqlx::query("UPDATE requests SET status_checked_at = ? WHERE id = ? AND COALESCE(status_checked_at, 0) < ?")
+            .bind(at)
+            .bind(id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
 }
 
 pub async fn count_by_status(pool: &Pool) -> sqlx::Result<Vec<(String, i64)>> {

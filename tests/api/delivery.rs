@@ -236,6 +236,7 @@ async fn a_reused_stamp_is_reported_as_such_by_the_client() {
     let task = NewTask {
         stamp: uuid::Uuid::now_v7(),
         reference: "qrdesk-test-stamp".into(),
+        created_at: qrdesk::store::now_ms(),
         task_type_id: 1,
         request_method_id: 4,
         criticality_id: None,
@@ -252,9 +253,13 @@ async fn a_reused_stamp_is_reported_as_such_by_the_client() {
     let created = client.create_task(&task).await.unwrap();
     let again = client.create_task(&task).await.unwrap_err();
     assert!(matches!(again, BackendError::DuplicateStamp), "{again:?}");
-    let found = client.find_task("qrdesk-test-stamp").await.unwrap();
+    let found = client.find_task(&task).await.unwrap();
     assert_eq!(found, Some(created));
-    assert_eq!(client.find_task("qrdesk-unknown").await.unwrap(), None);
+    let unknown = NewTask {
+        reference: "qrdesk-unknown".into(),
+        ..task
+    };
+    assert_eq!(client.find_task(&unknown).await.unwrap(), None);
 }
 
 #[tokio::test]

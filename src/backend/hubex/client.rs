@@ -1,18 +1,31 @@
 //! HTTP client for a HubEx tenant: token exchange and cache, headers, paging,
-//! and the sorting of failures into "try again" and "give up".
+//! one call budget with priorities, and the sorting of failures into "try
+//! again" and "give up".
+//!
+//! Every list is read with `Range` to its end (HubEx silently caps a list
+//! read without it at 10,000 rows), every answer through [`read`], and every
+//! filter is checked on our side, because HubEx ignores unknown filters
+//! silently. Catalog sync and status polling read in bulk: the call count
+//! grows with pages and changes, not with assets or open tasks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{stream, StreamExt};
-use reqwest::{header, Method, RequestBuilder, Response, StatusCode};
+use reqwest::{header, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
+use super::read::{self, Surprises};
 use super::types as wire;
+use crate::backend::budget::{CallBudget, Priority};
 use crate::backend::{
     Asset, AssetId, BackendError, BoxFuture, CatalogSnapshot, Company, CompanyId, CreatedTask,
-    Criticality, District, DistrictId, FileUpload, Location, LocationId, Message, Named, NewTask,
-    Progress, TaskBackend, TaskId, TaskState, UserId,
+    Criticality, District, DistrictId, FileUpload, KnownCatalog, Location, LocationId, Message,
+    Named, NewTask, Progress, TaskBackend, TaskId, TaskState, UserId,
 };
 
 /// Refresh the access token this long before HubEx says it expires.
@@ -21,6 +34,20 @@ const TOKEN_MARGIN: Duration = Duration::from_secs(300);
 const DEFAULT_TOKEN_LIFETIME: u64 = 1800;
 /// Guard against a server that keeps answering 206 without progress.
 const MAX_PAGES: usize = 10_000;
+/// A lookup after an unknown outcome reads at most this many pages.
+const FIND_MAX_PAGES: usize = 20;
+/// A poll of changes reads at most this many pages before it reads by id.
+const POLL_MAX_PAGES: usize = 50;
+/// Repeated `taskID=` parameters in one status read.
+pub const IDS_PER_READ: usize = 50;
+/// A district id no tenant has: a list filtered by it that still returns
+/// assets has ignored the filter.
+const NO_SUCH_DISTRICT: i64 = 2_147_483_646;
+/// Every asset's участки are read in full at least this often, even when
+/// nothing seems to have changed.
+const FULL_MAPPING_EVERY_MS: i64 = 24 * 3600 * 1000;
+/// How far before a request's own time its task may carry (clock skew).
+const CLOCK_SLACK_MS: i64 = 10 * 60 * 1000;
 
 pub struct HubexClient {
     http: reqwest::Client,
@@ -29,8 +56,14 @@ pub struct HubexClient {
     application_id: String,
     page_size: u32,
     token: tokio::sync::Mutex<Option<CachedToken>>,
-    /// Calls per minute this instance may make, so bursts never flood the tenant.
-    pace: governor::DefaultDirectRateLimiter,
+    /// Calls per minute for everything this client does, by priority.
+    budget: Arc<CallBudget>,
+    calls: AtomicU64,
+    /// Shape surprises outside a sync or a poll round (logged once each).
+    surprises: Surprises,
+    /// Set once the tenant is seen ignoring `lastModifiedFrom` or `taskID`.
+    ignores_modified_filter: AtomicBool,
+    ignores_task_filter: AtomicBool,
 }
 
 struct CachedToken {
@@ -58,6 +91,60 @@ pub fn api_root(base_url: &str) -> String {
     }
 }
 
+/// How a list read ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListEnd {
+    /// The total HubEx gave in `Content-Range`, if it did.
+    pub total: Option<u64>,
+    pub pages: usize,
+}
+
+/// What a probe of a `districtID` filter found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterProbe {
+    /// An unknown участок gave no assets: the filter works.
+    Honoured,
+    /// An unknown участок gave assets: the filter is ignored.
+    Ignored,
+    /// 403: the API user's role lacks the right.
+    Forbidden,
+    /// The path does not exist on this tenant.
+    Unavailable,
+}
+
+/// Where a task's status and times come from in a task read or list item.
+fn task_state(t: wire::TaskInfo) -> TaskState {
+    let sheet = t.timesheet.unwrap_or_default();
+    let status = t.task_status.or(t.task_stage).unwrap_or_default();
+    TaskState {
+        number: t.number,
+        status_name: status.name,
+        status_color: status.color.filter(|c| is_css_color(c)),
+        created_at: sheet.created.as_deref().and_then(wire::parse_time),
+        in_work_at: sheet.assigned.as_deref().and_then(wire::parse_time),
+        completed_at: sheet.completed.as_deref().and_then(wire::parse_time),
+        closed_at: sheet.closed.as_deref().and_then(wire::parse_time),
+        modified_at: t.last_modified.as_deref().and_then(wire::parse_time),
+    }
+}
+
+/// Changes when a kept field of the asset changes.
+fn fingerprint(a: &Asset) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [
+        Some(a.name.as_str()),
+        a.serial_number.as_deref(),
+        a.inventory_number.as_deref(),
+    ] {
+        h.update(part.unwrap_or("\u{0}").as_bytes());
+        h.update([0xff]);
+    }
+    h.update(a.company_id.map_or(-1, |c| c.0).to_le_bytes());
+    h.update(a.location_id.map_or(-1, |l| l.0).to_le_bytes());
+    crate::codes::hex(&h.finalize()[..12])
+}
+
 impl HubexClient {
     pub fn new(
         base_url: &str,
@@ -67,7 +154,6 @@ impl HubexClient {
         page_size: u32,
         calls_per_minute: u32,
     ) -> anyhow::Result<Self> {
-        let per_minute = std::num::NonZeroU32::new(calls_per_minute.max(1)).expect("at least 1");
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -80,8 +166,26 @@ impl HubexClient {
             application_id: application_id.to_string(),
             page_size: page_size.max(1),
             token: tokio::sync::Mutex::new(None),
-            pace: governor::RateLimiter::direct(governor::Quota::per_minute(per_minute)),
+            budget: Arc::new(CallBudget::per_minute(calls_per_minute)),
+            calls: AtomicU64::new(0),
+            surprises: Surprises::default(),
+            ignores_modified_filter: AtomicBool::new(false),
+            ignores_task_filter: AtomicBool::new(false),
         })
+    }
+
+    /// The budget every call of this client goes through.
+    pub fn budget(&self) -> &CallBudget {
+        &self.budget
+    }
+
+    /// Calls made so far, the token exchange included.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    pub fn application_id(&self) -> &str {
+        &self.application_id
     }
 
     fn url(&self, path: &str) -> String {
@@ -90,13 +194,19 @@ impl HubexClient {
 
     /// A cached access token, exchanging the service token when there is none
     /// or it is about to expire. `stale` is a token the server just refused.
-    async fn access_token(&self, stale: Option<&str>) -> Result<String, BackendError> {
+    async fn access_token(
+        &self,
+        stale: Option<&str>,
+        priority: Priority,
+    ) -> Result<String, BackendError> {
         let mut slot = self.token.lock().await;
         if let Some(t) = slot.as_ref() {
             if Some(t.value.as_str()) != stale && Instant::now() < t.refresh_at {
                 return Ok(t.value.clone());
             }
         }
+        self.budget.acquire(priority).await;
+        self.calls.fetch_add(1, Ordering::Relaxed);
         let resp = self
             .http
             .post(self.url("/AUTHZ/AccessTokens"))
@@ -121,8 +231,20 @@ impl HubexClient {
                 None => BackendError::transient(reason),
             });
         }
-        let body: wire::AccessTokenResponse = resp.json().await.map_err(network_error)?;
-        let lifetime = Duration::from_secs(body.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME));
+        let bytes = resp.bytes().await.map_err(network_error)?;
+        let body: wire::AccessTokenResponse = read::parse_one(&bytes).map_err(|e| {
+            BackendError::transient(format!("HubEx token answer unreadable: {e}"))
+        })?;
+        if body.access_token.is_empty() {
+            return Err(BackendError::transient(
+                "HubEx's token answer has no access_token",
+            ));
+        }
+        let lifetime = Duration::from_secs(
+            body.expires_in
+                .filter(|s| *s > 0)
+                .map_or(DEFAULT_TOKEN_LIFETIME, |s| s as u64),
+        );
         let refresh_in = lifetime.checked_sub(TOKEN_MARGIN).unwrap_or(lifetime / 2);
         *slot = Some(CachedToken {
             value: body.access_token.clone(),
@@ -131,15 +253,36 @@ impl HubexClient {
         Ok(body.access_token)
     }
 
+    /// Exchanges the service token now, for the connection check.
+    pub async fn exchange_token(&self) -> Result<(), BackendError> {
+        *self.token.lock().await = None;
+        self.access_token(None, Priority::View).await.map(|_| ())
+    }
+
     /// Sends an authorised request; on 401 exchanges the token once and resends.
-    async fn send(&self, build: impl Fn() -> RequestBuilder) -> Result<Response, BackendError> {
+    async fn send(
+        &self,
+        priority: Priority,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, BackendError> {
+        self.send_as(priority, &self.application_id, build).await
+    }
+
+    /// [`send`](Self::send) with another `X-Application-ID` (the check tries both).
+    pub(crate) async fn send_as(
+        &self,
+        priority: Priority,
+        application_id: &str,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, BackendError> {
         let mut stale: Option<String> = None;
         for _ in 0..2 {
-            let token = self.access_token(stale.as_deref()).await?;
-            self.pace.until_ready().await;
+            let token = self.access_token(stale.as_deref(), priority).await?;
+            self.budget.acquire(priority).await;
+            self.calls.fetch_add(1, Ordering::Relaxed);
             let resp = build()
                 .bearer_auth(&token)
-                .header("X-Application-ID", &self.application_id)
+                .header("X-Application-ID", application_id)
                 .send()
                 .await
                 .map_err(network_error)?;
@@ -156,216 +299,557 @@ impl HubexClient {
     }
 
     /// Sends and maps a non-success status to an error.
-    async fn send_ok(&self, build: impl Fn() -> RequestBuilder) -> Result<Response, BackendError> {
-        check(self.send(build).await?).await
+    async fn send_ok(
+        &self,
+        priority: Priority,
+        build: impl Fn() -> RequestBuilder,
+    ) -> Result<Response, BackendError> {
+        check(self.send(priority, build).await?).await
     }
 
-    async fn get_json<T: DeserializeOwned>(
+    pub(crate) fn get(&self, path: &str) -> RequestBuilder {
+        self.http.get(self.url(path))
+    }
+
+    /// Reads one answer that is not a list.
+    async fn get_one<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        priority: Priority,
+    ) -> Result<T, BackendError> {
+        let resp = self.send_ok(priority, || self.get(path)).await?;
+        let bytes = resp.bytes().await.map_err(network_error)?;
+        read::parse_one(&bytes).map_err(|e| BackendError::Permanent {
+            reason: format!("{path}: unreadable answer: {e}"),
+        })
+    }
+
+    /// Reads a list page by page with `Range: items=FROM-TILL` to its end
+    /// (or `max_pages`), handing each readable item to `each` with its id
+    /// (the item's own, or its key). `each` may stop the read.
+    pub(crate) async fn list_each<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
-    ) -> Result<T, BackendError> {
-        let resp = self
-            .send_ok(|| self.http.get(self.url(path)).query(query))
-            .await?;
-        resp.json().await.map_err(network_error)
-    }
-
-    /// Reads every page of a list with `Range: items=FROM-TILL`. HubEx lists are
-    /// either arrays or objects keyed by id; both come back as (key, item).
-    async fn get_all<T: DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> Result<Vec<(Option<i64>, T)>, BackendError> {
-        let mut out = Vec::new();
+        priority: Priority,
+        sx: &Surprises,
+        max_pages: usize,
+        mut each: impl FnMut(Option<i64>, T) -> ControlFlow<()>,
+    ) -> Result<ListEnd, BackendError> {
+        let mut end = ListEnd::default();
         let mut from: u64 = 1;
-        for _ in 0..MAX_PAGES {
+        let mut previous_first: Option<Option<i64>> = None;
+        while end.pages < max_pages.min(MAX_PAGES) {
             let till = from + self.page_size as u64 - 1;
             let range = format!("items={from}-{till}");
             let resp = self
-                .send_ok(|| {
-                    self.http
-                        .request(Method::GET, self.url(path))
-                        .header(header::RANGE, &range)
+                .send_ok(priority, || {
+                    self.get(path).query(query).header(header::RANGE, &range)
                 })
                 .await?;
-            let status = resp.status();
+            end.pages += 1;
             let content_range = resp
                 .headers()
                 .get(header::CONTENT_RANGE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_content_range);
-            let page: serde_json::Value = resp.json().await.map_err(network_error)?;
-            let before = out.len();
-            match page {
-                serde_json::Value::Array(items) => {
-                    for item in items {
-                        out.push((None, from_value(path, item)?));
-                    }
-                }
-                serde_json::Value::Object(map) => {
-                    for (key, item) in map {
-                        out.push((key.parse().ok(), from_value(path, item)?));
-                    }
-                }
-                serde_json::Value::Null => {}
-                other => {
-                    return Err(BackendError::Permanent {
-                        reason: format!(
-                            "{path}: expected a list, got {}",
-                            short(&other.to_string())
-                        ),
-                    })
+            let bytes = resp.bytes().await.map_err(network_error)?;
+            let mut value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+                Value::Null
+            } else {
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    BackendError::transient(format!("{path}: the answer is not JSON: {e}"))
+                })?
+            };
+            if read::normalize(&mut value) {
+                sx.note(path, "names in PascalCase", "", "read as camelCase");
+            }
+            let (_, items) = read::split_list(value).map_err(|e| BackendError::Permanent {
+                reason: format!("{path}: {e}"),
+            })?;
+            let n = items.len() as u64;
+            let first = items.first().map(|(k, v)| read::item_id(k.as_deref(), v));
+            if end.pages > 1 && first.is_some() && previous_first == first {
+                sx.note(path, "Range ignored (the same page came twice)", "", "");
+                return Ok(end);
+            }
+            previous_first = first;
+            for (id, item) in read::parse_items::<T>(path, items, sx) {
+                if each(id, item).is_break() {
+                    return Ok(end);
                 }
             }
-            match (status, content_range) {
-                (StatusCode::PARTIAL_CONTENT, Some((_, end, total)))
-                    if end < total && out.len() > before =>
-                {
-                    from = end + 1;
+            match content_range {
+                Some((_, last, total)) => {
+                    end.total = Some(total);
+                    if n == 0 || last >= total {
+                        return Ok(end);
+                    }
+                    from = last + 1;
                 }
-                _ => return Ok(out),
+                // No Content-Range: the whole list, unless a full page came.
+                None => {
+                    if n < self.page_size as u64 {
+                        return Ok(end);
+                    }
+                    from = till + 1;
+                }
             }
+        }
+        sx.note(path, "list longer than the page bound", "", "");
+        Ok(end)
+    }
+
+    /// A whole list as (id, item); items without an id are skipped and noted.
+    async fn list<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        priority: Priority,
+        sx: &Surprises,
+    ) -> Result<Vec<(i64, T)>, BackendError> {
+        let mut out = Vec::new();
+        let mut missing = 0usize;
+        self.list_each(path, query, priority, sx, MAX_PAGES, |id, item| {
+            match id {
+                Some(id) => out.push((id, item)),
+                None => missing += 1,
+            }
+            ControlFlow::Continue(())
+        })
+        .await?;
+        if missing > 0 {
+            sx.note(
+                path,
+                "items without an id skipped",
+                &format!("{missing} items"),
+                "",
+            );
         }
         Ok(out)
     }
 
-    async fn asset_districts(
-        &self,
-        asset: i64,
-        districts: &[District],
-    ) -> Result<Vec<DistrictId>, BackendError> {
-        let path = format!("/ES/Assets/{asset}/districts");
-        let items: Vec<wire::AssetDistrict> = self.get_json(&path, &[]).await?;
-        Ok(items
+    /// `GET /ES/Districts`: the participating участки (name needed).
+    pub(crate) async fn districts(&self, sx: &Surprises) -> Result<Vec<District>, BackendError> {
+        let path = "/ES/Districts";
+        let mut by_id = BTreeMap::new();
+        for (id, d) in self
+            .list::<wire::District>(path, &[], Priority::Background, sx)
+            .await?
+        {
+            let id = d.district_id.unwrap_or(id);
+            let Some(name) = d.name else {
+                sx.note(path, "участок without a name skipped", &format!("id {id}"), "");
+                continue;
+            };
+            by_id.insert(
+                id,
+                District {
+                    id: DistrictId(id),
+                    name,
+                    parent_id: d.parent_id.map(DistrictId),
+                    assets_count: d.assets_count,
+                },
+            );
+        }
+        Ok(by_id.into_values().collect())
+    }
+
+    async fn dictionary(&self, path: &str, sx: &Surprises) -> Result<Vec<(i64, wire::Dictionary, String)>, BackendError> {
+        let mut by_id = BTreeMap::new();
+        for (id, d) in self
+            .list::<wire::Dictionary>(path, &[], Priority::Background, sx)
+            .await?
+        {
+            match d.name.clone() {
+                Some(name) => {
+                    by_id.insert(id, (id, d, name));
+                }
+                None => sx.note(path, "entry without a name skipped", &format!("id {id}"), ""),
+            }
+        }
+        Ok(by_id.into_values().collect())
+    }
+
+    pub(crate) async fn task_types(&self, sx: &Surprises) -> Result<Vec<Named>, BackendError> {
+        Ok(named(self.dictionary("/WORK/TaskTypes", sx).await?))
+    }
+
+    pub(crate) async fn request_methods(&self, sx: &Surprises) -> Result<Vec<Named>, BackendError> {
+        Ok(named(self.dictionary("/WORK/RequestMethods", sx).await?))
+    }
+
+    pub(crate) async fn criticalities(&self, sx: &Surprises) -> Result<Vec<Criticality>, BackendError> {
+        Ok(self
+            .dictionary("/SLA/Criticalities", sx)
+            .await?
             .into_iter()
-            .filter_map(|d| {
-                d.id.or(d.district_id).map(DistrictId).or_else(|| {
-                    districts
-                        .iter()
-                        .find(|known| known.name == d.name)
-                        .map(|known| known.id)
-                })
+            .map(|(id, d, name)| Criticality {
+                id,
+                name,
+                color: d.color,
+                is_default: d.is_default.unwrap_or(false),
+                sort_order: d.sort_order,
             })
             .collect())
     }
 
-    async fn catalog(&self, progress: &dyn Progress) -> Result<CatalogSnapshot, BackendError> {
-        progress.step("districts", 0, 0);
-        let districts: Vec<District> = self
-            .get_all::<wire::District>("/ES/Districts")
+    /// `GET /ES/Assets`: every asset the API user sees (id and name needed).
+    async fn assets(&self, sx: &Surprises) -> Result<Vec<Asset>, BackendError> {
+        let path = "/ES/Assets";
+        let mut by_id = BTreeMap::new();
+        for (id, a) in self
+            .list::<wire::Asset>(path, &[], Priority::Background, sx)
             .await?
+        {
+            let Some(name) = a.name else {
+                sx.note(path, "asset without a name skipped", &format!("id {id}"), "");
+                continue;
+            };
+            let mut asset = Asset {
+                id: AssetId(id),
+                name,
+                serial_number: a.serial_number,
+                inventory_number: a.inventory_number,
+                company_id: a.company.and_then(|c| c.id).or(a.company_id).map(CompanyId),
+                location_id: a
+                    .location
+                    .and_then(|l| l.id)
+                    .or(a.location_id)
+                    .map(LocationId),
+                districts: Vec::new(),
+                fingerprint: String::new(),
+            };
+            asset.fingerprint = fingerprint(&asset);
+            by_id.insert(id, asset);
+        }
+        Ok(by_id.into_values().collect())
+    }
+
+    /// Asks `path` for the assets of a участок that does not exist.
+    pub(crate) async fn probe_district_filter(
+        &self,
+        path: &str,
+        priority: Priority,
+    ) -> Result<FilterProbe, BackendError> {
+        let resp = self
+            .send(priority, || {
+                self.get(path)
+                    .query(&[("districtID", NO_SUCH_DISTRICT)])
+                    .header(header::RANGE, "items=1-1")
+            })
+            .await?;
+        let status = resp.status();
+        if status == StatusCode::FORBIDDEN {
+            return Ok(FilterProbe::Forbidden);
+        }
+        if matches!(status.as_u16(), 400 | 404 | 405 | 409 | 501) {
+            return Ok(FilterProbe::Unavailable);
+        }
+        let resp = check(resp).await?;
+        let bytes = resp.bytes().await.map_err(network_error)?;
+        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let items = read::split_list(value).map(|(_, i)| i.len()).unwrap_or(0);
+        Ok(if items == 0 {
+            FilterProbe::Honoured
+        } else {
+            FilterProbe::Ignored
+        })
+    }
+
+    /// Learns every asset's участки from a list filtered by участок, one
+    /// paged read per участок.
+    async fn map_by_district(
+        &self,
+        path: &str,
+        assets: &mut [Asset],
+        districts: &[District],
+        sx: &Surprises,
+        progress: &dyn Progress,
+    ) -> Result<(), BackendError> {
+        let index: HashMap<i64, usize> = assets
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.0, i))
+            .collect();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let total = districts.len();
+        let reads: Vec<_> = districts
+            .iter()
+            .map(|d| self.district_members(path, d.id, sx, &done, total, progress))
+            .collect();
+        let members: Vec<(DistrictId, Vec<i64>)> = stream::iter(reads)
+            .buffer_unordered(4)
+            .collect::<Vec<_>>()
+            .await
             .into_iter()
-            .map(|(_, d)| District {
-                id: DistrictId(d.id),
-                name: d.name,
-                parent_id: d.parent_id.map(DistrictId),
+            .collect::<Result<_, _>>()?;
+        for a in assets.iter_mut() {
+            a.districts.clear();
+        }
+        for (district, ids) in members {
+            for id in ids {
+                if let Some(&i) = index.get(&id) {
+                    if !assets[i].districts.contains(&district) {
+                        assets[i].districts.push(district);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The ids of the assets `path` lists for one участок.
+    async fn district_members(
+        &self,
+        path: &str,
+        district: DistrictId,
+        sx: &Surprises,
+        done: &std::sync::atomic::AtomicUsize,
+        total: usize,
+        progress: &dyn Progress,
+    ) -> Result<(DistrictId, Vec<i64>), BackendError> {
+        let mut ids = Vec::new();
+        self.list_each::<Value>(
+            path,
+            &[("districtID", district.to_string())],
+            Priority::Background,
+            sx,
+            MAX_PAGES,
+            |id, _| {
+                if let Some(id) = id {
+                    ids.push(id);
+                }
+                ControlFlow::Continue(())
+            },
+        )
+        .await?;
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        progress.step("участки", n, total);
+        Ok((district, ids))
+    }
+
+    /// One asset's участки, counted for progress.
+    async fn counted_asset_districts(
+        &self,
+        i: usize,
+        id: AssetId,
+        districts: &[District],
+        sx: &Surprises,
+        done: &std::sync::atomic::AtomicUsize,
+        total: usize,
+        progress: &dyn Progress,
+    ) -> Result<(usize, Vec<DistrictId>), BackendError> {
+        let ds = self.asset_districts(id, districts, sx).await?;
+        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+        progress.step("asset districts", n, total);
+        Ok((i, ds))
+    }
+
+    /// `GET /ES/Assets/{id}/districts`: items carry a name and no id, so
+    /// they are matched by name against the участки list.
+    async fn asset_districts(
+        &self,
+        asset: AssetId,
+        districts: &[District],
+        sx: &Surprises,
+    ) -> Result<Vec<DistrictId>, BackendError> {
+        let path = format!("/ES/Assets/{asset}/districts");
+        let mut out = Vec::new();
+        self.list_each::<wire::District>(
+            &path,
+            &[],
+            Priority::Background,
+            sx,
+            MAX_PAGES,
+            |id, d| {
+                let by_name = d.name.as_deref().and_then(|name| {
+                    districts
+                        .iter()
+                        .find(|known| known.name == name)
+                        .map(|known| known.id)
+                });
+                match d.district_id.or(d.id).map(DistrictId).or(by_name).or(id.map(DistrictId)) {
+                    Some(found) if !out.contains(&found) => out.push(found),
+                    Some(_) => {}
+                    None => sx.note(
+                        &path,
+                        "участок of an asset not found by id or name",
+                        d.name.as_deref().unwrap_or("(no name)"),
+                        "",
+                    ),
+                }
+                ControlFlow::Continue(())
+            },
+        )
+        .await?;
+        Ok(out)
+    }
+
+    /// Fills every asset's участки the cheapest way that works, and says how.
+    /// Returns the description and whether every asset was mapped afresh.
+    async fn map_districts(
+        &self,
+        assets: &mut [Asset],
+        districts: &[District],
+        known: &KnownCatalog,
+        sx: &Surprises,
+        progress: &dyn Progress,
+    ) -> Result<(String, bool), BackendError> {
+        let changed: HashSet<AssetId> = assets
+            .iter()
+            .filter(|a| known.assets.get(&a.id).is_none_or(|(f, _)| *f != a.fingerprint))
+            .map(|a| a.id)
+            .collect();
+        let counts_same = !districts.is_empty()
+            && known.district_counts.len() == districts.len()
+            && districts.iter().all(|d| {
+                d.assets_count.is_some() && known.district_counts.get(&d.id) == d.assets_count.as_ref()
+            });
+        let mapping_fresh = known
+            .mapped_at
+            .is_some_and(|t| crate::store::now_ms() - t < FULL_MAPPING_EVERY_MS);
+        let keep_known = |assets: &mut [Asset]| {
+            for a in assets.iter_mut() {
+                if let Some((_, ds)) = known.assets.get(&a.id) {
+                    a.districts = ds.clone();
+                }
+            }
+        };
+        if changed.is_empty() && counts_same && mapping_fresh {
+            keep_known(assets);
+            return Ok(("unchanged since the last sync (участки kept)".into(), false));
+        }
+        for (path, how) in [
+            ("/EXPORT/Assets", "bulk: GET /EXPORT/Assets per участок"),
+            ("/ES/Assets", "bulk: GET /ES/Assets?districtID= per участок"),
+        ] {
+            match self
+                .probe_district_filter(path, Priority::Background)
+                .await?
+            {
+                FilterProbe::Honoured => {
+                    self.map_by_district(path, assets, districts, sx, progress)
+                        .await?;
+                    return Ok((how.into(), true));
+                }
+                other => {
+                    tracing::debug!(path, ?other, "district filter not usable");
+                }
+            }
+        }
+        // No bulk form: per asset, and only for new or changed assets.
+        keep_known(assets);
+        let todo: Vec<usize> = assets
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| changed.contains(&a.id) || !known.assets.contains_key(&a.id))
+            .map(|(i, _)| i)
+            .collect();
+        let total = todo.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let reads: Vec<_> = todo
+            .into_iter()
+            .map(|i| {
+                self.counted_asset_districts(i, assets[i].id, districts, sx, &done, total, progress)
             })
             .collect();
+        let found: Vec<(usize, Vec<DistrictId>)> = stream::iter(reads)
+            .buffer_unordered(4)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        for (i, ds) in found {
+            assets[i].districts = ds;
+        }
+        Ok((
+            format!("per asset: {total} new or changed assets read one by one (the role has no AssetsExport right and GET /ES/Assets ignores districtID)"),
+            false,
+        ))
+    }
+
+    async fn catalog(
+        &self,
+        known: &KnownCatalog,
+        progress: &dyn Progress,
+    ) -> Result<CatalogSnapshot, BackendError> {
+        let sx = Surprises::default();
+        let calls_before = self.calls();
+        progress.step("districts", 0, 0);
+        let districts = self.districts(&sx).await?;
+        progress.step("dictionaries", 0, 0);
+        let task_types = self.task_types(&sx).await?;
+        let request_methods = self.request_methods(&sx).await?;
+        let criticalities = self.criticalities(&sx).await?;
+        let anonymous_user = self.anonymous_user(Priority::Background).await?;
         progress.step("locations", 0, 0);
         let locations = self
-            .get_all::<wire::Location>("/ES/Locations")
+            .list::<wire::Location>("/ES/Locations", &[], Priority::Background, &sx)
             .await?
             .into_iter()
-            .filter_map(|(k, l)| {
-                Some(Location {
-                    id: LocationId(l.id.or(k)?),
-                    address: l.address,
-                    description: l.description,
-                })
+            .map(|(id, l)| {
+                (
+                    id,
+                    Location {
+                        id: LocationId(id),
+                        address: l
+                            .address
+                            .or_else(|| l.description.clone())
+                            .unwrap_or_default(),
+                        description: l.description,
+                    },
+                )
             })
-            .collect();
+            .collect::<BTreeMap<_, _>>();
         progress.step("companies", 0, 0);
-        let companies = self
-            .get_all::<wire::Company>("/ES/Companies")
+        let mut companies = BTreeMap::new();
+        for (id, c) in self
+            .list::<wire::Company>("/ES/Companies", &[], Priority::Background, &sx)
             .await?
-            .into_iter()
-            .filter_map(|(k, c)| {
-                Some(Company {
-                    id: CompanyId(c.id.or(k)?),
-                    name: c.name,
-                })
-            })
-            .collect();
-        progress.step("assets", 0, 0);
-        let raw_assets = self.get_all::<wire::Asset>("/ES/Assets").await?;
-        let total = raw_assets.len();
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        // One call per asset; a few at a time keeps within HubEx's rate limits.
-        let assets: Vec<Asset> = stream::iter(
-            raw_assets
-                .into_iter()
-                .filter_map(|(k, a)| Some((a.id.or(k)?, a))),
-        )
-        .map(|(id, a)| {
-            let (districts, done) = (&districts, &done);
-            async move {
-                let in_districts = self.asset_districts(id, districts).await?;
-                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                progress.step("asset districts", n, total);
-                Ok::<_, BackendError>(Asset {
-                    id: AssetId(id),
-                    name: a.name,
-                    serial_number: a.serial_number.filter(|s| !s.is_empty()),
-                    inventory_number: a.inventory_number.filter(|s| !s.is_empty()),
-                    company_id: a.company.and_then(|c| c.id).map(CompanyId),
-                    location_id: a.location.and_then(|l| l.id).map(LocationId),
-                    districts: in_districts,
-                })
+        {
+            match c.name {
+                Some(name) => {
+                    companies.insert(id, Company { id: CompanyId(id), name });
+                }
+                None => sx.note("/ES/Companies", "company without a name skipped", &format!("id {id}"), ""),
             }
-        })
-        .buffer_unordered(4)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_, _>>()?;
-        let dictionary = |items: Vec<(Option<i64>, wire::Dictionary)>| -> Vec<Named> {
-            items
-                .into_iter()
-                .filter_map(|(k, d)| {
-                    Some(Named {
-                        id: k?,
-                        name: d.name,
-                        is_default: d.is_default.unwrap_or(false),
-                    })
-                })
-                .collect()
-        };
-        progress.step("dictionaries", 0, 0);
-        let task_types = dictionary(self.get_all("/WORK/TaskTypes").await?);
-        let request_methods = dictionary(self.get_all("/WORK/RequestMethods").await?);
-        let criticalities = self
-            .get_all::<wire::Dictionary>("/SLA/Criticalities")
-            .await?
-            .into_iter()
-            .filter_map(|(k, d)| {
-                Some(Criticality {
-                    id: k?,
-                    name: d.name,
-                    color: d.color,
-                    is_default: d.is_default.unwrap_or(false),
-                    sort_order: d.sort_order,
-                })
-            })
-            .collect();
-        let anonymous_user = self.anonymous_user().await?;
+        }
+        progress.step("assets", 0, 0);
+        let mut assets = self.assets(&sx).await?;
+        let (district_source, mapped_in_full) = self
+            .map_districts(&mut assets, &districts, known, &sx, progress)
+            .await?;
+        sx.log_summary("catalog sync");
         Ok(CatalogSnapshot {
             districts,
-            locations,
-            companies,
+            locations: locations.into_values().collect(),
+            companies: companies.into_values().collect(),
             assets,
             task_types,
             criticalities,
             request_methods,
             anonymous_user,
+            district_source,
+            mapped_in_full,
+            calls: self.calls() - calls_before,
         })
     }
 
     /// `GET /ADM/TenantMembers/anonymousUser`: 204 when the tenant has none.
-    async fn anonymous_user(&self) -> Result<Option<UserId>, BackendError> {
-        let resp = self
-            .send_ok(|| self.http.get(self.url("/ADM/TenantMembers/anonymousUser")))
-            .await?;
+    pub(crate) async fn anonymous_user(
+        &self,
+        priority: Priority,
+    ) -> Result<Option<UserId>, BackendError> {
+        let path = "/ADM/TenantMembers/anonymousUser";
+        let resp = self.send(priority, || self.get(path)).await?;
+        if matches!(resp.status().as_u16(), 403 | 404) {
+            let status = resp.status().as_u16();
+            let body = resp.bytes().await.unwrap_or_default();
+            tracing::warn!(status, detail = %error_detail(&body), "HubEx did not give the anonymous user; tasks are created without requestedByUserID (run `qrdesk check`)");
+            return Ok(None);
+        }
+        let resp = check(resp).await?;
         if resp.status() == StatusCode::NO_CONTENT {
             return Ok(None);
         }
@@ -373,11 +857,12 @@ impl HubexClient {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let user: wire::AnonymousUser =
-            serde_json::from_slice(&bytes).map_err(|e| BackendError::Permanent {
-                reason: format!("anonymousUser: {e}"),
-            })?;
-        Ok(user.user_id.map(UserId))
+        let user: wire::AnonymousUser = read::parse_one(&bytes).map_err(|e| {
+            BackendError::Permanent {
+                reason: format!("{path}: unreadable answer: {e}"),
+            }
+        })?;
+        Ok(user.user_id.or(user.user.and_then(|u| u.id)).map(UserId))
     }
 
     async fn create(&self, task: &NewTask) -> Result<CreatedTask, BackendError> {
@@ -398,7 +883,7 @@ impl HubexClient {
         };
         let stamp = task.stamp.to_string();
         let resp = self
-            .send(|| {
+            .send(Priority::Delivery, || {
                 self.http
                     .post(self.url("/WORK/Tasks"))
                     .header("X-Concurrency-Stamp", &stamp)
@@ -409,42 +894,66 @@ impl HubexClient {
             return Err(BackendError::DuplicateStamp);
         }
         let resp = check(resp).await?;
-        // A 201 whose body is lost leaves the outcome unknown: a transient error,
-        // and the retry finds the task by its reference.
-        let created: wire::TaskCreated = resp.json().await.map_err(network_error)?;
+        // A 201 whose body is lost or unreadable leaves the outcome unknown: a
+        // transient error, and the retry finds the task by its reference.
+        let bytes = resp.bytes().await.map_err(network_error)?;
+        let created: wire::TaskCreated = read::parse_one(&bytes)
+            .map_err(|e| BackendError::transient(format!("HubEx's answer to the new task is unreadable: {e}")))?;
+        let id = created.id.ok_or_else(|| {
+            BackendError::transient("HubEx created the task but did not say its id")
+        })?;
         Ok(CreatedTask {
-            id: TaskId(created.id),
+            id: TaskId(id),
             number: created.number,
         })
     }
 
-    async fn find(&self, reference: &str) -> Result<Option<CreatedTask>, BackendError> {
-        let query = [
+    /// Finds the task of an unknown create outcome. Narrowed by documented
+    /// filters, newest first, paged with `Range` and bounded; the match is
+    /// checked here, because HubEx ignores a filter it does not honour.
+    async fn find(&self, task: &NewTask) -> Result<Option<CreatedTask>, BackendError> {
+        let reference = task.reference.as_str();
+        let mut query = vec![
             ("erpID", reference.to_owned()),
             ("isDeleted", "false".to_owned()),
+            (
+                "creationFrom",
+                wire::format_time(task.created_at - CLOCK_SLACK_MS),
+            ),
+            ("orderBy", "1".to_owned()),
+            ("sortDirection", "2".to_owned()),
         ];
-        let tasks: HashMap<String, wire::TaskInfo> = self.get_json("/WORK/Tasks", &query).await?;
-        // Unknown filters are ignored silently by HubEx, so check the match here.
-        let mut found: Vec<CreatedTask> = tasks
-            .into_iter()
-            .filter(|(_, t)| {
-                t.erp_id.as_deref() == Some(reference)
-                    || t.notes.as_deref().is_some_and(|n| n.contains(reference))
-            })
-            .filter_map(|(k, t)| {
-                Some(CreatedTask {
-                    id: TaskId(k.parse().ok()?),
-                    number: t.number,
-                })
-            })
-            .collect();
+        if let Some(asset) = task.asset_id {
+            query.push(("assetID", asset.to_string()));
+        }
+        let mut found: Vec<CreatedTask> = Vec::new();
+        self.list_each::<wire::TaskInfo>(
+            "/WORK/Tasks",
+            &query,
+            Priority::Delivery,
+            &self.surprises,
+            FIND_MAX_PAGES,
+            |id, t| {
+                let ours = t.erp_id.as_deref() == Some(reference)
+                    || t.notes.as_deref().is_some_and(|n| n.contains(reference));
+                if let (true, Some(id)) = (ours, id) {
+                    found.push(CreatedTask {
+                        id: TaskId(id),
+                        number: t.number,
+                    });
+                    return ControlFlow::Break(());
+                }
+                ControlFlow::Continue(())
+            },
+        )
+        .await?;
         found.sort_by_key(|t| t.id);
         Ok(found.into_iter().next())
     }
 
     async fn upload(&self, task: TaskId, file: &FileUpload) -> Result<i64, BackendError> {
         let resp = self
-            .send_ok(|| {
+            .send_ok(Priority::Delivery, || {
                 let part = reqwest::multipart::Part::bytes(file.bytes.clone())
                     .file_name(file.file_name.clone())
                     .mime_str(&file.mime)
@@ -459,43 +968,60 @@ impl HubexClient {
                     .multipart(form)
             })
             .await?;
-        let uploaded: wire::AttachmentUploaded = resp.json().await.map_err(network_error)?;
-        Ok(uploaded.attachment_id)
+        let bytes = resp.bytes().await.map_err(network_error)?;
+        let uploaded: wire::AttachmentUploaded = read::parse_one(&bytes).unwrap_or_default();
+        uploaded.attachment_id.ok_or_else(|| {
+            BackendError::transient("HubEx did not say which attachment it created")
+        })
     }
 
     async fn find_file(&self, task: TaskId, file_name: &str) -> Result<Option<i64>, BackendError> {
-        let files: HashMap<String, wire::AttachmentInfo> = self
-            .get_json(&format!("/WORK/Tasks/{task}/attachments"), &[])
-            .await?;
-        let mut ids: Vec<i64> = files
-            .into_iter()
-            .filter(|(_, f)| f.file_name == file_name)
-            .filter_map(|(k, _)| k.parse().ok())
-            .collect();
+        let mut ids = Vec::new();
+        self.list_each::<wire::AttachmentInfo>(
+            &format!("/WORK/Tasks/{task}/attachments"),
+            &[],
+            Priority::Delivery,
+            &self.surprises,
+            MAX_PAGES,
+            |id, f| {
+                if let (Some(id), true) = (id, f.file_name == file_name) {
+                    ids.push(id);
+                }
+                ControlFlow::Continue(())
+            },
+        )
+        .await?;
         ids.sort();
         Ok(ids.first().copied())
     }
 
-    async fn messages(&self, task: TaskId) -> Result<Vec<Message>, BackendError> {
-        let items: Vec<wire::ConversationMessage> = self
-            .get_json(&format!("/WORK/Tasks/{task}/conversations"), &[])
-            .await?;
-        let mut out: Vec<Message> = items
-            .into_iter()
-            .filter(|m| m.is_external)
-            .map(|m| Message {
-                id: m.id,
-                created_at: m.created.as_deref().and_then(wire::parse_time),
-                author: m.author.map(|a| {
-                    [a.first_name, a.last_name]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                }),
-                text: m.message,
-            })
-            .collect();
+    async fn messages(&self, task: TaskId, priority: Priority) -> Result<Vec<Message>, BackendError> {
+        let mut out = Vec::new();
+        self.list_each::<wire::ConversationMessage>(
+            &format!("/WORK/Tasks/{task}/conversations"),
+            &[],
+            priority,
+            &self.surprises,
+            MAX_PAGES,
+            |id, m| {
+                if let (Some(id), Some(true)) = (id, m.is_external) {
+                    out.push(Message {
+                        id,
+                        created_at: m.created.as_deref().and_then(wire::parse_time),
+                        author: m.author.map(|a| {
+                            [a.first_name, a.last_name]
+                                .into_iter()
+                                .flatten()
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        }),
+                        text: m.message,
+                    });
+                }
+                ControlFlow::Continue(())
+            },
+        )
+        .await?;
         out.sort_by_key(|m| (m.created_at, m.id));
         Ok(out)
     }
@@ -512,16 +1038,16 @@ impl HubexClient {
             attachments: attachments.to_vec(),
         };
         let resp = self
-            .send_ok(|| {
+            .send_ok(Priority::Delivery, || {
                 self.http
                     .post(self.url(&format!("/WORK/Tasks/{task}/conversation")))
                     .json(&body)
             })
             .await?;
-        let posted: Vec<wire::Posted> = resp.json().await.map_err(network_error)?;
+        let bytes = resp.bytes().await.map_err(network_error)?;
+        let posted: wire::Posted = read::parse_one(&bytes).unwrap_or_default();
         posted
-            .first()
-            .map(|p| p.id)
+            .id
             .ok_or_else(|| BackendError::transient("HubEx did not say which comment it created"))
     }
 
@@ -530,7 +1056,7 @@ impl HubexClient {
             task_id: task.0,
             task_stage_id: stage,
         };
-        self.send_ok(|| {
+        self.send_ok(Priority::Delivery, || {
             self.http
                 .post(self.url("/WORK/TaskStagingHistory"))
                 .json(&body)
@@ -539,20 +1065,121 @@ impl HubexClient {
         Ok(())
     }
 
-    async fn state(&self, id: TaskId) -> Result<TaskState, BackendError> {
-        let t: wire::TaskInfo = self.get_json(&format!("/WORK/Tasks/{id}"), &[]).await?;
-        let sheet = t.timesheet.unwrap_or_default();
-        let status = t.task_status.or(t.task_stage).unwrap_or_default();
-        Ok(TaskState {
-            number: t.number,
-            status_name: status.name,
-            status_color: status.color.filter(|c| is_css_color(c)),
-            created_at: sheet.created.as_deref().and_then(wire::parse_time),
-            in_work_at: sheet.assigned.as_deref().and_then(wire::parse_time),
-            completed_at: sheet.completed.as_deref().and_then(wire::parse_time),
-            closed_at: sheet.closed.as_deref().and_then(wire::parse_time),
-        })
+    async fn state(&self, id: TaskId, priority: Priority) -> Result<TaskState, BackendError> {
+        let t: wire::TaskInfo = self.get_one(&format!("/WORK/Tasks/{id}"), priority).await?;
+        Ok(task_state(t))
     }
+
+    /// Status of many tasks: what changed since `since` in one paged list
+    /// read, or by repeated `taskID=` in reads of [`IDS_PER_READ`] ids.
+    async fn poll(
+        &self,
+        tasks: &[TaskId],
+        since: Option<i64>,
+    ) -> Result<Vec<(TaskId, TaskState)>, BackendError> {
+        let sx = Surprises::default();
+        let want: HashSet<i64> = tasks.iter().map(|t| t.0).collect();
+        if let (Some(since), false) = (since, self.ignores_modified_filter.load(Ordering::Relaxed)) {
+            let mut out = Vec::new();
+            let mut ignored = false;
+            let end = self
+                .list_each::<wire::TaskInfo>(
+                    "/WORK/Tasks",
+                    &[
+                        ("lastModifiedFrom", wire::format_time(since)),
+                        ("isDeleted", "false".to_owned()),
+                    ],
+                    Priority::Background,
+                    &sx,
+                    POLL_MAX_PAGES,
+                    |id, t| {
+                        let modified = t.last_modified.as_deref().and_then(wire::parse_time);
+                        // An item changed before `since` means the filter was not honoured.
+                        if modified.is_some_and(|m| m < since - 1000) {
+                            ignored = true;
+                            return ControlFlow::Break(());
+                        }
+                        if let Some(id) = id.filter(|id| want.contains(id)) {
+                            out.push((TaskId(id), task_state(t)));
+                        }
+                        ControlFlow::Continue(())
+                    },
+                )
+                .await?;
+            let too_many = end.pages >= POLL_MAX_PAGES;
+            if !ignored && !too_many {
+                sx.log_summary("status poll");
+                return Ok(out);
+            }
+            if ignored {
+                tracing::warn!("HubEx ignores lastModifiedFrom on GET /WORK/Tasks; polling by taskID from now on");
+                self.ignores_modified_filter.store(true, Ordering::Relaxed);
+            }
+        }
+        let mut out = Vec::new();
+        for chunk in tasks.chunks(IDS_PER_READ) {
+            if self.ignores_task_filter.load(Ordering::Relaxed) {
+                for id in chunk {
+                    match self.state(*id, Priority::Background).await {
+                        Ok(s) => out.push((*id, s)),
+                        Err(BackendError::Permanent { reason }) => {
+                            tracing::warn!(task = %id, %reason, "task unreadable; skipped this round")
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                continue;
+            }
+            let mut query: Vec<(&str, String)> =
+                chunk.iter().map(|id| ("taskID", id.to_string())).collect();
+            query.push(("isDeleted", "false".to_owned()));
+            let wanted: HashSet<i64> = chunk.iter().map(|t| t.0).collect();
+            let mut foreign = false;
+            let mut got = Vec::new();
+            self.list_each::<wire::TaskInfo>(
+                "/WORK/Tasks",
+                &query,
+                Priority::Background,
+                &sx,
+                chunk.len().div_ceil(self.page_size as usize).max(1) + 1,
+                |id, t| match id {
+                    Some(id) if wanted.contains(&id) => {
+                        got.push((TaskId(id), task_state(t)));
+                        ControlFlow::Continue(())
+                    }
+                    _ => {
+                        foreign = true;
+                        ControlFlow::Break(())
+                    }
+                },
+            )
+            .await?;
+            if foreign {
+                tracing::warn!("HubEx ignores taskID on GET /WORK/Tasks; reading open tasks one by one from now on");
+                self.ignores_task_filter.store(true, Ordering::Relaxed);
+                for id in chunk {
+                    if let Ok(s) = self.state(*id, Priority::Background).await {
+                        out.push((*id, s));
+                    }
+                }
+            } else {
+                out.extend(got);
+            }
+        }
+        sx.log_summary("status poll");
+        Ok(out)
+    }
+}
+
+fn named(items: Vec<(i64, wire::Dictionary, String)>) -> Vec<Named> {
+    items
+        .into_iter()
+        .map(|(id, d, name)| Named {
+            id,
+            name,
+            is_default: d.is_default.unwrap_or(false),
+        })
+        .collect()
 }
 
 impl TaskBackend for HubexClient {
@@ -565,13 +1192,25 @@ impl TaskBackend for HubexClient {
 
     fn find_task<'a>(
         &'a self,
-        reference: &'a str,
+        task: &'a NewTask,
     ) -> BoxFuture<'a, Result<Option<CreatedTask>, BackendError>> {
-        Box::pin(self.find(reference))
+        Box::pin(self.find(task))
     }
 
-    fn task_state(&self, id: TaskId) -> BoxFuture<'_, Result<TaskState, BackendError>> {
-        Box::pin(self.state(id))
+    fn task_state(
+        &self,
+        id: TaskId,
+        priority: Priority,
+    ) -> BoxFuture<'_, Result<TaskState, BackendError>> {
+        Box::pin(self.state(id, priority))
+    }
+
+    fn poll_tasks<'a>(
+        &'a self,
+        tasks: &'a [TaskId],
+        changed_since: Option<i64>,
+    ) -> BoxFuture<'a, Result<Vec<(TaskId, TaskState)>, BackendError>> {
+        Box::pin(self.poll(tasks, changed_since))
     }
 
     fn upload_attachment<'a>(
@@ -590,8 +1229,12 @@ impl TaskBackend for HubexClient {
         Box::pin(self.find_file(task, file_name))
     }
 
-    fn conversation(&self, task: TaskId) -> BoxFuture<'_, Result<Vec<Message>, BackendError>> {
-        Box::pin(self.messages(task))
+    fn conversation(
+        &self,
+        task: TaskId,
+        priority: Priority,
+    ) -> BoxFuture<'_, Result<Vec<Message>, BackendError>> {
+        Box::pin(self.messages(task, priority))
     }
 
     fn post_comment<'a>(
@@ -609,9 +1252,10 @@ impl TaskBackend for HubexClient {
 
     fn fetch_catalog<'a>(
         &'a self,
+        known: &'a KnownCatalog,
         progress: &'a dyn Progress,
     ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>> {
-        Box::pin(self.catalog(progress))
+        Box::pin(self.catalog(known, progress))
     }
 }
 
@@ -622,7 +1266,7 @@ pub fn is_css_color(c: &str) -> bool {
 }
 
 /// Passes a success through; turns any other status into an error.
-async fn check(resp: Response) -> Result<Response, BackendError> {
+pub(crate) async fn check(resp: Response) -> Result<Response, BackendError> {
     let status = resp.status();
     if status.is_success() {
         return Ok(resp);
@@ -634,12 +1278,6 @@ async fn check(resp: Response) -> Result<Response, BackendError> {
             reason: format!("HubEx HTTP {}{}", status.as_u16(), error_detail(&body)),
         }),
     )
-}
-
-fn from_value<T: DeserializeOwned>(path: &str, v: serde_json::Value) -> Result<T, BackendError> {
-    serde_json::from_value(v).map_err(|e| BackendError::Permanent {
-        reason: format!("{path}: unexpected item shape: {e}"),
-    })
 }
 
 /// Statuses worth retrying; `None` means the caller decides (a permanent refusal).
@@ -694,15 +1332,13 @@ pub fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
 }
 
 /// " — CODE: message" from an `ErrorModel` or an array of them.
-fn error_detail(body: &[u8]) -> String {
-    let model = serde_json::from_slice::<wire::ErrorModel>(body)
+pub(crate) fn error_detail(body: &[u8]) -> String {
+    // An array of them, or one; its first is what matters.
+    let model = read::parse_one::<Vec<wire::ErrorModel>>(body)
         .ok()
-        .or_else(|| {
-            serde_json::from_slice::<Vec<wire::ErrorModel>>(body)
-                .ok()?
-                .into_iter()
-                .next()
-        });
+        .and_then(|v| v.into_iter().next())
+        .filter(|m| m.code.is_some() || m.message.is_some())
+        .or_else(|| read::parse_one::<wire::ErrorModel>(body).ok());
     match model {
         Some(m) => {
             let parts: Vec<String> = [m.code, m.message].into_iter().flatten().collect();

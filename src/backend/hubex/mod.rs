@@ -4,6 +4,7 @@
 //! in-process tenant for demos and tests.
 
 pub mod client;
+pub mod read;
 pub mod sim;
 pub mod types;
 

@@ -8,7 +8,7 @@
 
 pub mod demo;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -70,9 +70,33 @@ pub struct SimTask {
     pub body: wire::TaskAdd,
     pub status_id: i64,
     pub created: String,
+    pub modified: String,
     pub assigned: Option<String>,
     pub completed: Option<String>,
     pub closed: Option<String>,
+}
+
+/// How the simulator writes its answers. HubEx documents which list is an
+/// array and which an id-keyed map, but says it is not reliable; `Other`
+/// answers every list in the other shape, in PascalCase, with coordinates as
+/// objects and fields nobody reads, so the client is tested against both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shape {
+    #[default]
+    Documented,
+    Other,
+}
+
+impl std::str::FromStr for Shape {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shape, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "documented" | "" => Ok(Shape::Documented),
+            "other" => Ok(Shape::Other),
+            other => Err(format!("unknown shape {other:?} (documented or other)")),
+        }
+    }
 }
 
 /// A file attached to a task.
@@ -105,6 +129,9 @@ pub struct SimMessage {
 pub struct Call {
     pub method: String,
     pub path: String,
+    pub query: String,
+    /// The `Range` header, if the call sent one.
+    pub range: Option<String>,
     pub status: u16,
 }
 
@@ -123,6 +150,15 @@ struct SimState {
     chaos: Option<(u32, Vec<Fault>)>,
     calls: Vec<Call>,
     max_page: usize,
+    shape: Shape,
+    /// Rights (API.md §9) the API user's role lacks: calls needing them get 403.
+    denied: HashSet<String>,
+    /// Documented filters this tenant ignores anyway (HubEx ignores unknown
+    /// ones silently; a test can make it ignore a known one).
+    ignored_filters: HashSet<String>,
+    /// `GET /ES/Assets?districtID=` is undocumented; off, it is ignored.
+    asset_district_filter: bool,
+    anonymous_enabled: bool,
 }
 
 /// Handle to a simulator; clones share the same tenant.
@@ -154,6 +190,11 @@ impl Simulator {
                 chaos: None,
                 calls: Vec::new(),
                 max_page: 100,
+                shape: Shape::Documented,
+                denied: HashSet::new(),
+                ignored_filters: HashSet::new(),
+                asset_district_filter: false,
+                anonymous_enabled: true,
             })),
         }
     }
@@ -203,6 +244,78 @@ impl Simulator {
         self.lock().max_page = n.max(1);
     }
 
+    /// Answers in the documented shapes or in the other ones.
+    pub fn set_shape(&self, shape: Shape) {
+        self.lock().shape = shape;
+    }
+
+    /// The API user's role loses a right (e.g. `AssetsExport`, `TasksList`).
+    pub fn deny(&self, right: &str) {
+        self.lock().denied.insert(right.to_owned());
+    }
+
+    /// The tenant ignores a documented filter (e.g. `erpID`), as HubEx does
+    /// with any filter it does not honour.
+    pub fn ignore_filter(&self, name: &str) {
+        self.lock().ignored_filters.insert(name.to_owned());
+    }
+
+    /// Honours the undocumented `districtID` filter on `GET /ES/Assets`.
+    pub fn honour_asset_district_filter(&self, on: bool) {
+        self.lock().asset_district_filter = on;
+    }
+
+    /// No anonymous user (HubEx answers 204).
+    pub fn disable_anonymous_user(&self) {
+        self.lock().anonymous_enabled = false;
+    }
+
+    /// Replaces the tenant (e.g. with [`demo::big`]).
+    pub fn set_tenant(&self, tenant: demo::Tenant) {
+        self.lock().tenant = tenant;
+    }
+
+    /// Changes the tenant in place (rename or add assets).
+    pub fn edit_tenant<R>(&self, f: impl FnOnce(&mut demo::Tenant) -> R) -> R {
+        f(&mut self.lock().tenant)
+    }
+
+    /// Adds `n` tasks made elsewhere (other channels, a year ago), so lists
+    /// are long.
+    pub fn seed_tasks(&self, n: usize) {
+        let mut s = self.lock();
+        let created = wire::format_time(crate::store::now_ms() - 365 * 24 * 3600 * 1000);
+        for _ in 0..n {
+            let id = s.next_task;
+            s.next_task += 1;
+            s.tasks.insert(
+                id,
+                SimTask {
+                    id,
+                    number: format!("HX-{id:06}"),
+                    stamp: uuid::Uuid::now_v7().to_string(),
+                    body: wire::TaskAdd {
+                        task_type_id: Some(1),
+                        request_method_id: Some(1),
+                        notes: Some("Заявка по телефону".into()),
+                        ..Default::default()
+                    },
+                    status_id: 1,
+                    created: created.clone(),
+                    modified: created.clone(),
+                    assigned: None,
+                    completed: None,
+                    closed: None,
+                },
+            );
+        }
+    }
+
+    /// Forgets the calls seen so far.
+    pub fn clear_calls(&self) {
+        self.lock().calls.clear();
+    }
+
     pub fn tasks(&self) -> Vec<SimTask> {
         self.lock().tasks.values().cloned().collect()
     }
@@ -218,9 +331,10 @@ impl Simulator {
     /// A dispatcher answers the customer in the task's external chat.
     pub fn staff_reply(&self, task_id: i64, text: &str) -> bool {
         let mut s = self.lock();
-        if !s.tasks.contains_key(&task_id) {
+        let Some(task) = s.tasks.get_mut(&task_id) else {
             return false;
-        }
+        };
+        task.modified = now_text();
         let id = 7000 + s.messages.len() as i64 + 1;
         s.messages.push(SimMessage {
             id,
@@ -247,6 +361,7 @@ impl Simulator {
         };
         task.status_id = status_id;
         let now = now_text();
+        task.modified = now.clone();
         if status_id >= 2 && task.assigned.is_none() {
             task.assigned = Some(now.clone());
         }
@@ -267,6 +382,7 @@ impl Simulator {
             .route("/ES/Locations", get(locations))
             .route("/ES/Companies", get(companies))
             .route("/ES/Assets", get(assets))
+            .route("/EXPORT/Assets", get(export_assets))
             .route("/ES/Assets/{id}", get(asset))
             .route("/ES/Assets/{id}/districts", get(asset_districts))
             .route("/WORK/TaskTypes", get(task_types))
@@ -292,6 +408,7 @@ impl Simulator {
             .route("/tasks/{id}/status/{status}", post(control_status))
             .route("/tasks/{id}/reply", post(control_reply))
             .route("/expire-tokens", post(control_expire))
+            .route("/shape/{shape}", post(control_shape))
             .route("/calls", get(control_calls));
         Router::new()
             .nest("/fsm", api)
@@ -335,10 +452,43 @@ fn dropped() -> Response {
         .expect("static response")
 }
 
+/// The right (API.md §9) a call needs, where HubEx declares one.
+fn required_right(method: &axum::http::Method, path: &str) -> Option<&'static str> {
+    let get = method == axum::http::Method::GET;
+    Some(match path {
+        "/EXPORT/Assets" => "AssetsExport",
+        "/WORK/Tasks" if get => "TasksList",
+        "/WORK/Tasks" => "TaskAdd",
+        "/WORK/TaskTypes" => "TaskTypesList",
+        "/WORK/RequestMethods" => "RequestMethodsList",
+        "/WORK/TaskStatuses" => "TaskStatusesList",
+        "/SLA/Criticalities" => "CriticalitiesList",
+        "/WORK/TaskAttachments/upload/fromForm" => "TaskAttachmentUpload",
+        "/WORK/TaskStagingHistory" => "TaskStagingHistoryAdd",
+        p if p.starts_with("/WORK/Tasks/") && p.ends_with("/conversations") => {
+            "TaskConversationsList"
+        }
+        p if p.starts_with("/WORK/Tasks/") && p.ends_with("/conversation") => {
+            "TaskConversationAdd"
+        }
+        p if p.starts_with("/WORK/Tasks/") && p.ends_with("/attachments") => {
+            "TaskAttachmentsList"
+        }
+        p if p.starts_with("/WORK/Tasks/") => "TaskGet",
+        _ => return None,
+    })
+}
+
 /// Faults, auth and `X-Application-ID`, in front of every API route; also logs calls.
 async fn gate(State(sim): State<Simulator>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().trim_start_matches("/fsm").to_owned();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
 
     let fault = {
         let mut s = sim.lock();
@@ -401,25 +551,40 @@ async fn gate(State(sim): State<Simulator>, req: Request, next: Next) -> Respons
     sim.lock().calls.push(Call {
         method: method.to_string(),
         path,
+        query,
+        range,
         status: response.status().as_u16(),
     });
     response
 }
 
+/// Applications this tenant accepts in `X-Application-ID` (API.md §2: 3 or 5).
+const APPLICATIONS: [u32; 2] = [3, 5];
+
 async fn authorised(sim: &Simulator, req: Request, next: Next) -> Response {
     let is_exchange = req.uri().path().ends_with("/AUTHZ/AccessTokens");
     if !is_exchange {
-        let app_ok = req
+        let app = req
             .headers()
             .get("x-application-id")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.parse::<u32>().is_ok());
-        if !app_ok {
-            return error(
-                StatusCode::FORBIDDEN,
-                "Forbidden",
-                "X-Application-ID is required",
-            );
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        match app {
+            None => {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    "X-Application-ID is required",
+                )
+            }
+            Some(a) if !APPLICATIONS.contains(&a) => {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "ApplicationNotAllowed",
+                    "this X-Application-ID is not allowed",
+                )
+            }
+            Some(_) => {}
         }
         let token = req
             .headers()
@@ -427,16 +592,25 @@ async fn authorised(sim: &Simulator, req: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        let valid = sim
-            .lock()
-            .tokens
-            .get(token)
-            .is_some_and(|exp| Instant::now() < *exp);
+        let (valid, denied) = {
+            let s = sim.lock();
+            let valid = s.tokens.get(token).is_some_and(|exp| Instant::now() < *exp);
+            let path = req.uri().path().trim_start_matches("/fsm");
+            let denied = required_right(req.method(), path).filter(|r| s.denied.contains(*r));
+            (valid, denied)
+        };
         if !valid {
             return error(
                 StatusCode::UNAUTHORIZED,
                 "Unauthorized",
                 "access token missing or expired",
+            );
+        }
+        if let Some(right) = denied {
+            return error(
+                StatusCode::FORBIDDEN,
+                "AccessDenied",
+                &format!("the role has no {right} right"),
             );
         }
     }
@@ -453,11 +627,8 @@ async fn access_token(
             let token = crate::codes::encode_base32(&crate::codes::random_bytes::<20>());
             let lifetime = s.token_lifetime;
             s.tokens.insert(token.clone(), Instant::now() + lifetime);
-            Json(wire::AccessTokenResponse {
-                access_token: token,
-                expires_in: Some(lifetime.as_secs()),
-            })
-            .into_response()
+            let body = json!({ "access_token": token, "expires_in": lifetime.as_secs() });
+            Json(restyle(s.shape, body)).into_response()
         }
         _ => error(
             StatusCode::UNAUTHORIZED,
@@ -467,15 +638,45 @@ async fn access_token(
     }
 }
 
-/// Applies `Range: items=FROM-TILL` (1-based, inclusive) to a list.
-fn paged(
-    headers: &HeaderMap,
-    max_page: usize,
-    items: Vec<(String, Value)>,
-    keyed: bool,
-) -> Response {
-    let total = items.len();
-    let requested = headers
+/// How HubEx documents a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListKind {
+    /// An object keyed by id; `id_inside`: the items repeat their id.
+    Keyed { id_inside: bool },
+    /// An array whose items carry their id (or none at all).
+    Array,
+}
+
+/// A single answer in the simulator's shape: PascalCase and an unknown
+/// field in the other shape, as documented otherwise.
+fn restyle(shape: Shape, mut v: Value) -> Value {
+    if shape == Shape::Other {
+        if let Value::Object(map) = &mut v {
+            map.insert("isFavourite".into(), json!(false));
+            map.insert("counters".into(), json!({ "unread": 0 }));
+            for coordinate in map.values_mut().filter_map(|x| x.get_mut("coordinate")) {
+                *coordinate = coordinate_object(coordinate);
+            }
+            if let Some(c) = map.get_mut("coordinate") {
+                *c = coordinate_object(c);
+            }
+        }
+        super::read::pascal(&mut v);
+    }
+    v
+}
+
+/// `"59.9:30.3"` → `{"lat": 59.9, "lng": 30.3}`.
+fn coordinate_object(v: &Value) -> Value {
+    let Some((lat, lng)) = v.as_str().and_then(|s| s.split_once(':')) else {
+        return v.clone();
+    };
+    json!({ "lat": lat.parse::<f64>().unwrap_or(0.0), "lng": lng.parse::<f64>().unwrap_or(0.0) })
+}
+
+/// The 1-based inclusive `Range: items=FROM-TILL`, if sent.
+fn requested_range(headers: &HeaderMap) -> Option<(usize, usize)> {
+    headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().strip_prefix("items="))
@@ -485,21 +686,61 @@ fn paged(
                 a.trim().parse::<usize>().ok()?,
                 b.trim().parse::<usize>().ok()?,
             ))
-        });
+        })
+}
+
+/// Rows HubEx returns for a list read without `Range`.
+const UNRANGED_CAP: usize = 10_000;
+
+/// Pages `ids` by `Range` (without it: the first 10,000, silently, as
+/// HubEx does), renders only that page with `render`, and writes it in the
+/// shape of `kind` and the simulator's [`Shape`].
+fn paged_list(
+    s: &SimState,
+    headers: &HeaderMap,
+    kind: ListKind,
+    ids: Vec<i64>,
+    render: impl Fn(i64) -> Value,
+) -> Response {
+    let total = ids.len();
+    let requested = requested_range(headers);
     let (from, till) = match requested {
-        Some((a, b)) => (a.max(1), b),
-        None => (1, 10_000),
+        Some((a, b)) => (a.max(1), b.min(a.max(1) + s.max_page - 1)),
+        None => (1, UNRANGED_CAP),
     };
-    let till = till.min(from + max_page - 1).min(total);
-    let slice: Vec<(String, Value)> = if from > total {
-        Vec::new()
+    let till = till.min(total);
+    let page: &[i64] = if from > total {
+        &[]
     } else {
-        items[from - 1..till].to_vec()
+        &ids[from - 1..till]
     };
+    let keyed = match (kind, s.shape) {
+        (ListKind::Keyed { .. }, Shape::Documented) | (ListKind::Array, Shape::Other) => true,
+        (ListKind::Keyed { .. }, Shape::Other) | (ListKind::Array, Shape::Documented) => false,
+    };
+    let id_inside = match (kind, s.shape) {
+        (ListKind::Keyed { id_inside }, Shape::Documented) => id_inside,
+        (ListKind::Keyed { .. }, Shape::Other) => true,
+        (ListKind::Array, Shape::Documented) => true,
+        (ListKind::Array, Shape::Other) => false,
+    };
+    let rows = page.iter().map(|&id| {
+        let mut v = render(id);
+        if let Value::Object(map) = &mut v {
+            if id_inside {
+                if !map.contains_key("id") && id > 0 {
+                    map.insert("id".into(), json!(id));
+                }
+            } else {
+                map.remove("id");
+            }
+        }
+        (id, restyle(s.shape, v))
+    });
     let body = if keyed {
-        Value::Object(slice.into_iter().collect::<Map<_, _>>())
+        Value::Object(rows.map(|(id, v)| (id.to_string(), v)).collect::<Map<_, _>>())
     } else {
-        Value::Array(slice.into_iter().map(|(_, v)| v).collect())
+        Value::Array(rows.map(|(_, v)| v).collect())
     };
     let partial = requested.is_some() && (from > 1 || till < total);
     if partial {
@@ -515,162 +756,225 @@ fn paged(
     }
 }
 
-fn keyed<T: Serialize>(items: impl IntoIterator<Item = (i64, T)>) -> Vec<(String, Value)> {
-    items
-        .into_iter()
-        .map(|(id, v)| {
-            (
-                id.to_string(),
-                serde_json::to_value(v).expect("serializable"),
-            )
-        })
-        .collect()
+fn to_value<T: Serialize>(v: T) -> Value {
+    serde_json::to_value(v).expect("serializable")
 }
 
 async fn districts(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = keyed(s.tenant.districts.iter().map(|d| (d.id, d)));
-    paged(&headers, s.max_page, items, false)
+    let t = &s.tenant;
+    let ids = t.districts.iter().map(|d| d.id).collect();
+    paged_list(&s, &headers, ListKind::Array, ids, |id| {
+        let d = t.districts.iter().find(|d| d.id == id).expect("listed");
+        let count = t
+            .assets
+            .iter()
+            .filter(|a| t.district_of_asset(a) == Some(id))
+            .count();
+        to_value(wire::District {
+            id: Some(id),
+            name: Some(d.name.clone()),
+            parent_id: d.parent_id,
+            assets_count: Some(count as i64),
+            ..Default::default()
+        })
+    })
+}
+
+fn wire_location(l: &demo::SimLocation) -> wire::Location {
+    wire::Location {
+        id: Some(l.id),
+        address: Some(l.address.clone()),
+        description: Some(l.description.clone()),
+        coordinate: Some(json!(l.coordinate)),
+    }
 }
 
 async fn locations(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = keyed(
-        s.tenant
-            .locations
-            .iter()
-            .map(|(l, _)| (l.id.unwrap_or(0), l)),
-    );
-    paged(&headers, s.max_page, items, true)
+    let t = &s.tenant;
+    let ids = t.locations.iter().map(|l| l.id).collect();
+    paged_list(&s, &headers, ListKind::Keyed { id_inside: true }, ids, |id| {
+        to_value(wire_location(t.location(id).expect("listed")))
+    })
 }
 
 async fn companies(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = keyed(s.tenant.companies.iter().map(|c| (c.id.unwrap_or(0), c)));
-    paged(&headers, s.max_page, items, true)
+    let t = &s.tenant;
+    let ids = t.companies.iter().map(|c| c.id).collect();
+    paged_list(&s, &headers, ListKind::Keyed { id_inside: true }, ids, |id| {
+        let c = t.companies.iter().find(|c| c.id == id).expect("listed");
+        to_value(wire::Company {
+            id: Some(c.id),
+            name: Some(c.name.clone()),
+        })
+    })
 }
 
 fn wire_asset(t: &demo::Tenant, a: &demo::DemoAsset) -> wire::Asset {
-    let location = t
-        .locations
-        .iter()
-        .find(|(l, _)| l.id == Some(a.location_id))
-        .map(|(l, _)| l.clone());
-    let company = t.companies.iter().find(|c| c.id == Some(a.company_id));
+    let company = t.companies.iter().find(|c| c.id == a.company_id);
     wire::Asset {
         id: Some(a.id),
-        name: a.name.into(),
-        serial_number: Some(a.serial.into()),
-        inventory_number: Some(a.inventory.into()),
+        name: Some(a.name.clone()),
+        serial_number: Some(a.serial.clone()),
+        inventory_number: Some(a.inventory.clone()),
         company: company.map(|c| wire::IdRef {
-            id: c.id,
+            id: Some(c.id),
             name: Some(c.name.clone()),
         }),
-        location,
+        location: t.location(a.location_id).map(wire_location),
+        ..Default::default()
     }
 }
 
-async fn assets(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+/// Assets, filtered by `districtID` when `honour` says so.
+fn asset_ids(s: &SimState, q: &[(String, String)], honour_district: bool) -> Vec<i64> {
+    let district: Option<i64> = honour_district
+        .then(|| param(q, "districtID"))
+        .flatten()
+        .and_then(|v| v.parse().ok());
+    s.tenant
+        .assets
+        .iter()
+        .filter(|a| district.is_none_or(|d| s.tenant.district_of_asset(a) == Some(d)))
+        .map(|a| a.id)
+        .collect()
+}
+
+fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+async fn assets(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
     let s = sim.lock();
-    let items = keyed(
-        s.tenant
-            .assets
-            .iter()
-            .map(|a| (a.id, wire_asset(&s.tenant, a))),
-    );
-    paged(&headers, s.max_page, items, true)
+    let ids = asset_ids(&s, &q, s.asset_district_filter);
+    let t = &s.tenant;
+    paged_list(&s, &headers, ListKind::Keyed { id_inside: true }, ids, |id| {
+        to_value(wire_asset(t, t.asset(id).expect("listed")))
+    })
+}
+
+/// `GET /EXPORT/Assets` (right `AssetsExport`): `districtID` is documented here.
+async fn export_assets(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    let s = sim.lock();
+    let ids = asset_ids(&s, &q, !s.ignored_filters.contains("districtID"));
+    let t = &s.tenant;
+    paged_list(&s, &headers, ListKind::Keyed { id_inside: true }, ids, |id| {
+        let mut v = to_value(wire_asset(t, t.asset(id).expect("listed")));
+        v["erpID"] = json!(format!("ERP-{id}"));
+        v
+    })
 }
 
 async fn asset(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
     let s = sim.lock();
     match s.tenant.asset(id) {
-        Some(a) => Json(wire_asset(&s.tenant, a)).into_response(),
+        Some(a) => Json(restyle(s.shape, to_value(wire_asset(&s.tenant, a)))).into_response(),
         None => error(StatusCode::NOT_FOUND, "AssetNotFound", "asset not found"),
     }
 }
 
-async fn asset_districts(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
+/// `[{name, parentID}]`, without an id, as the stored schema says.
+async fn asset_districts(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
     let s = sim.lock();
     let Some(a) = s.tenant.asset(id) else {
         return error(StatusCode::NOT_FOUND, "AssetNotFound", "asset not found");
     };
-    let list: Vec<&wire::District> = s
-        .tenant
-        .district_of_location(a.location_id)
-        .and_then(|d| s.tenant.districts.iter().find(|x| x.id == d))
-        .into_iter()
-        .collect();
-    Json(list).into_response()
+    let ids: Vec<i64> = s.tenant.district_of_asset(a).into_iter().collect();
+    let t = &s.tenant;
+    paged_list(&s, &headers, ListKind::Array, ids, |id| {
+        let d = t.districts.iter().find(|d| d.id == id).expect("listed");
+        json!({ "name": d.name, "parentID": d.parent_id })
+    })
 }
 
-fn dictionary<'a>(
-    rows: impl Iterator<Item = (i64, &'a str, Option<&'a str>, Option<bool>)>,
-) -> Vec<(String, Value)> {
-    keyed(rows.map(|(id, name, color, is_default)| {
-        (
-            id,
-            wire::Dictionary {
-                name: name.into(),
-                is_default,
-                color: color.map(Into::into),
-                sort_order: Some(id),
-            },
-        )
-    }))
+fn dictionary_list(
+    s: &SimState,
+    headers: &HeaderMap,
+    rows: Vec<(i64, &str, Option<&str>, Option<bool>)>,
+) -> Response {
+    let ids = rows.iter().map(|r| r.0).collect();
+    paged_list(s, headers, ListKind::Keyed { id_inside: false }, ids, |id| {
+        let &(_, name, color, is_default) = rows.iter().find(|r| r.0 == id).expect("listed");
+        to_value(wire::Dictionary {
+            name: Some(name.into()),
+            is_default,
+            color: color.map(Into::into),
+            sort_order: Some(id),
+        })
+    })
 }
 
 async fn task_types(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = dictionary(
-        s.tenant
-            .task_types
-            .iter()
-            .map(|&(id, n, d)| (id, n, None, Some(d))),
-    );
-    paged(&headers, s.max_page, items, true)
+    let rows = s
+        .tenant
+        .task_types
+        .iter()
+        .map(|&(id, n, d)| (id, n, None, Some(d)))
+        .collect();
+    dictionary_list(&s, &headers, rows)
 }
 
 async fn request_methods(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = dictionary(
-        s.tenant
-            .request_methods
-            .iter()
-            .map(|&(id, n)| (id, n, None, None)),
-    );
-    paged(&headers, s.max_page, items, true)
+    let rows = s
+        .tenant
+        .request_methods
+        .iter()
+        .map(|&(id, n)| (id, n, None, None))
+        .collect();
+    dictionary_list(&s, &headers, rows)
 }
 
 async fn task_statuses(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = dictionary(
-        s.tenant
-            .statuses
-            .iter()
-            .map(|&(id, n, c)| (id, n, Some(c), None)),
-    );
-    paged(&headers, s.max_page, items, true)
+    let rows = s
+        .tenant
+        .statuses
+        .iter()
+        .map(|&(id, n, c)| (id, n, Some(c), None))
+        .collect();
+    dictionary_list(&s, &headers, rows)
 }
 
 async fn criticalities(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
-    let items = dictionary(
-        s.tenant
-            .criticalities
-            .iter()
-            .map(|&(id, n, c, d)| (id, n, Some(c), Some(d))),
-    );
-    paged(&headers, s.max_page, items, true)
+    let rows = s
+        .tenant
+        .criticalities
+        .iter()
+        .map(|&(id, n, c, d)| (id, n, Some(c), Some(d)))
+        .collect();
+    dictionary_list(&s, &headers, rows)
 }
 
-async fn anonymous_user() -> Response {
-    Json(wire::AnonymousUser {
+async fn anonymous_user(State(sim): State<Simulator>) -> Response {
+    let s = sim.lock();
+    if !s.anonymous_enabled {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    let body = to_value(wire::AnonymousUser {
         id: Some(123),
         account_id: Some(456),
         user_id: Some(demo::ANONYMOUS_USER_ID),
+        user: None,
         description: Some("Анонимный пользователь".into()),
-    })
-    .into_response()
+    });
+    Json(restyle(s.shape, body)).into_response()
 }
 
 /// HubEx's sanitizer refuses scripts and event handlers inside real tags;
@@ -762,7 +1066,7 @@ async fn create_task(
         }
     }
     if let Some(c) = body.company_id {
-        if !t.companies.iter().any(|x| x.id == Some(c)) {
+        if !t.companies.iter().any(|x| x.id == c) {
             return error(
                 StatusCode::NOT_FOUND,
                 "CompanyNotFound",
@@ -828,33 +1132,34 @@ async fn create_task(
             body,
             status_id: 1,
             created: now_text(),
+            modified: now_text(),
             assigned: None,
             completed: None,
             closed: None,
         },
     );
-    (
-        StatusCode::CREATED,
-        Json(wire::TaskCreated {
-            id,
-            number: Some(number),
-        }),
-    )
-        .into_response()
+    let body = to_value(wire::TaskCreated {
+        id: Some(id),
+        number: Some(number),
+    });
+    (StatusCode::CREATED, Json(restyle(s.shape, body))).into_response()
 }
 
 fn task_info(s: &SimState, t: &SimTask) -> wire::TaskInfo {
     let status = s.tenant.statuses.iter().find(|x| x.0 == t.status_id);
     wire::TaskInfo {
+        id: None,
         number: Some(t.number.clone()),
         erp_id: t.body.erp_id.clone(),
         notes: t.body.notes.clone(),
+        last_modified: Some(t.modified.clone()),
         task_status: status.map(|&(id, name, color)| wire::Status {
             id: Some(id),
             name: Some(name.into()),
             color: Some(color.into()),
         }),
         task_stage: None,
+        asset: t.body.asset_id.map(|id| wire::IdRef { id: Some(id), name: None }),
         timesheet: Some(wire::Timesheet {
             created: Some(t.created.clone()),
             assigned: t.assigned.clone(),
@@ -865,28 +1170,54 @@ fn task_info(s: &SimState, t: &SimTask) -> wire::TaskInfo {
     }
 }
 
+/// `GET /WORK/Tasks` with the documented filters this simulator honours
+/// (`taskID` repeated, `erpID`, `assetID`, `isDeleted`, `creationFrom`,
+/// `lastModifiedFrom`, `orderBy=1` + `sortDirection`); anything else, and
+/// any filter in `ignored_filters`, is ignored silently, as HubEx does.
 async fn list_tasks(
     State(sim): State<Simulator>,
     headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
     let s = sim.lock();
-    let items = keyed(
-        s.tasks
-            .values()
-            .filter(|t| {
-                q.get("erpID")
-                    .is_none_or(|e| t.body.erp_id.as_ref() == Some(e))
-            })
-            .map(|t| (t.id, task_info(&s, t))),
-    );
-    paged(&headers, s.max_page, items, true)
+    let honoured = |name: &str| !s.ignored_filters.contains(name);
+    let task_ids: HashSet<i64> = q
+        .iter()
+        .filter(|(k, _)| k == "taskID" && honoured("taskID"))
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let erp = param(&q, "erpID").filter(|_| honoured("erpID"));
+    let asset: Option<i64> = param(&q, "assetID")
+        .filter(|_| honoured("assetID"))
+        .and_then(|v| v.parse().ok());
+    let time = |name: &str| {
+        param(&q, name)
+            .filter(|_| honoured(name))
+            .and_then(wire::parse_time)
+    };
+    let (created_from, modified_from) = (time("creationFrom"), time("lastModifiedFrom"));
+    let mut ids: Vec<i64> = s
+        .tasks
+        .values()
+        .filter(|t| task_ids.is_empty() || task_ids.contains(&t.id))
+        .filter(|t| erp.is_none_or(|e| t.body.erp_id.as_deref() == Some(e)))
+        .filter(|t| asset.is_none_or(|a| t.body.asset_id == Some(a)))
+        .filter(|t| created_from.is_none_or(|f| wire::parse_time(&t.created).is_some_and(|c| c >= f)))
+        .filter(|t| modified_from.is_none_or(|f| wire::parse_time(&t.modified).is_some_and(|m| m >= f)))
+        .map(|t| t.id)
+        .collect();
+    if honoured("orderBy") && param(&q, "orderBy") == Some("1") && param(&q, "sortDirection") != Some("1") {
+        ids.reverse();
+    }
+    paged_list(&s, &headers, ListKind::Keyed { id_inside: false }, ids, |id| {
+        to_value(task_info(&s, &s.tasks[&id]))
+    })
 }
 
 async fn get_task(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
     let s = sim.lock();
     match s.tasks.get(&id) {
-        Some(t) => Json(task_info(&s, t)).into_response(),
+        Some(t) => Json(restyle(s.shape, to_value(task_info(&s, t)))).into_response(),
         None => error(StatusCode::NOT_FOUND, "TaskNotFound", "task not found"),
     }
 }
@@ -957,6 +1288,9 @@ async fn upload_attachment(
         return error(StatusCode::NOT_FOUND, "TaskNotFound", "task not found");
     }
     let id = 9000 + s.attachments.len() as i64 + 1;
+    if let Some(task) = s.tasks.get_mut(&task_id) {
+        task.modified = now_text();
+    }
     s.attachments.push(SimAttachment {
         id,
         task_id,
@@ -965,65 +1299,68 @@ async fn upload_attachment(
         bytes,
         is_public,
     });
-    (
-        StatusCode::CREATED,
-        Json(wire::AttachmentUploaded {
-            task_id: Some(task_id),
-            attachment_id: id,
-            md5_hash: None,
-            file_name: Some(file_name),
-        }),
-    )
-        .into_response()
+    let body = to_value(wire::AttachmentUploaded {
+        task_id: Some(task_id),
+        attachment_id: Some(id),
+        md5_hash: None,
+        file_name: Some(file_name),
+    });
+    (StatusCode::CREATED, Json(restyle(s.shape, body))).into_response()
 }
 
-async fn task_attachments(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
+async fn task_attachments(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
     let s = sim.lock();
     if !s.tasks.contains_key(&id) {
         return error(StatusCode::NOT_FOUND, "TaskNotFound", "task not found");
     }
-    let items: Map<String, Value> = s
+    let ids = s
         .attachments
         .iter()
         .filter(|a| a.task_id == id)
-        .map(|a| {
-            let info = wire::AttachmentInfo {
-                file_name: a.file_name.clone(),
-                size: Some(a.bytes.len() as u64),
-                is_uploaded: Some(true),
-            };
-            (
-                a.id.to_string(),
-                serde_json::to_value(info).expect("serializable"),
-            )
-        })
+        .map(|a| a.id)
         .collect();
-    Json(Value::Object(items)).into_response()
+    paged_list(&s, &headers, ListKind::Keyed { id_inside: false }, ids, |aid| {
+        let a = s.attachments.iter().find(|a| a.id == aid).expect("listed");
+        to_value(wire::AttachmentInfo {
+            file_name: a.file_name.clone(),
+            size: Some(a.bytes.len() as i64),
+            is_uploaded: Some(true),
+        })
+    })
 }
 
-async fn conversations(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
+async fn conversations(
+    State(sim): State<Simulator>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Response {
     let s = sim.lock();
     if !s.tasks.contains_key(&id) {
         return error(StatusCode::NOT_FOUND, "TaskNotFound", "task not found");
     }
-    let items: Vec<Value> = s
+    let ids = s
         .messages
         .iter()
         .filter(|m| m.task_id == id)
-        .map(|m| {
-            let author = if m.by_staff {
-                json!({ "firstName": "Ольга", "lastName": "Диспетчер", "isCustomer": false, "isTechnician": false })
-            } else {
-                json!({ "firstName": "API", "lastName": "qrdesk", "isCustomer": false })
-            };
-            json!({
-                "id": m.id, "created": m.created, "message": m.message, "isExternal": m.is_external,
-                "author": author,
-                "attachment": m.attachments.iter().map(|a| json!({ "id": a })).collect::<Vec<_>>(),
-            })
-        })
+        .map(|m| m.id)
         .collect();
-    Json(Value::Array(items)).into_response()
+    paged_list(&s, &headers, ListKind::Array, ids, |mid| {
+        let m = s.messages.iter().find(|m| m.id == mid).expect("listed");
+        let author = if m.by_staff {
+            json!({ "firstName": "Ольга", "lastName": "Диспетчер", "isCustomer": false, "isTechnician": false })
+        } else {
+            json!({ "firstName": "API", "lastName": "qrdesk", "isCustomer": false })
+        };
+        json!({
+            "id": m.id, "created": m.created, "message": m.message, "isExternal": m.is_external,
+            "author": author,
+            "attachment": m.attachments.iter().map(|a| json!({ "id": a })).collect::<Vec<_>>(),
+        })
+    })
 }
 
 async fn post_conversation(
@@ -1057,6 +1394,9 @@ async fn post_conversation(
         );
     }
     let mid = 7000 + s.messages.len() as i64 + 1;
+    if let Some(task) = s.tasks.get_mut(&id) {
+        task.modified = now_text();
+    }
     s.messages.push(SimMessage {
         id: mid,
         task_id: id,
@@ -1068,10 +1408,13 @@ async fn post_conversation(
     });
     (
         StatusCode::CREATED,
-        Json(vec![wire::Posted {
-            id: mid,
-            task_id: Some(id),
-        }]),
+        Json(restyle(
+            s.shape,
+            json!([to_value(wire::Posted {
+                id: Some(mid),
+                task_id: Some(id),
+            })]),
+        )),
     )
         .into_response()
 }
@@ -1092,6 +1435,7 @@ async fn stage_move(State(sim): State<Simulator>, body: Option<Json<wire::StageM
     task.status_id = 2;
     task.completed = None;
     task.closed = None;
+    task.modified = now_text();
     (
         StatusCode::CREATED,
         Json(json!({ "stageId": body.task_stage_id, "isFinalStage": false, "errors": [] })),
@@ -1139,6 +1483,16 @@ async fn control_status(
 async fn control_expire(State(sim): State<Simulator>) -> StatusCode {
     sim.expire_tokens();
     StatusCode::NO_CONTENT
+}
+
+async fn control_shape(State(sim): State<Simulator>, Path(shape): Path<String>) -> StatusCode {
+    match shape.parse() {
+        Ok(shape) => {
+            sim.set_shape(shape);
+            StatusCode::NO_CONTENT
+        }
+        Err(_) => StatusCode::BAD_REQUEST,
+    }
 }
 
 async fn control_calls(State(sim): State<Simulator>) -> Json<Vec<Call>> {

@@ -1,0 +1,174 @@
+//! One call budget for the task system, shared by everything that calls it,
+//! with priorities: a customer's task goes before a status page, and a status
+//! page before polling and catalog sync.
+//!
+//! The budget is a GCRA token bucket (`per_minute` calls, a small burst). A
+//! caller may take a call only when nobody of a higher priority is waiting,
+//! so a long sync yields to a delivery at the very next free slot.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+/// Who is calling, most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Priority {
+    /// Creating tasks, uploading photos, posting comments (and what they need).
+    Delivery = 0,
+    /// A status page someone is looking at.
+    View = 1,
+    /// Status polling, catalog sync, connection checks.
+    Background = 2,
+}
+
+pub struct CallBudget {
+    interval: Duration,
+    burst: u32,
+    state: Mutex<State>,
+    changed: Notify,
+}
+
+struct State {
+    /// GCRA's theoretical arrival time of the next call.
+    tat: Instant,
+    waiting: [usize; 3],
+    taken: [u64; 3],
+}
+
+impl std::fmt::Debug for CallBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallBudget")
+            .field("interval", &self.interval)
+            .field("burst", &self.burst)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CallBudget {
+    /// `per_minute` calls a minute; bursts of a twentieth of that (at least 1).
+    pub fn per_minute(per_minute: u32) -> CallBudget {
+        let per_minute = per_minute.max(1);
+        CallBudget {
+            interval: Duration::from_secs(60) / per_minute,
+            burst: (per_minute / 20).max(1),
+            state: Mutex::new(State {
+                tat: Instant::now(),
+                waiting: [0; 3],
+                taken: [0; 3],
+            }),
+            changed: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Calls taken so far at each priority (for tests and the check).
+    pub fn taken(&self) -> [u64; 3] {
+        self.lock().taken
+    }
+
+    /// Waits until a call at `priority` may be made, and counts it.
+    pub async fn acquire(&self, priority: Priority) {
+        let p = priority as usize;
+        self.lock().waiting[p] += 1;
+        let guard = Waiting { budget: self, p };
+        loop {
+            let notified = self.changed.notified();
+            let wait = {
+                let mut s = self.lock();
+                let now = Instant::now();
+                let ahead = s.waiting[..p].iter().any(|n| *n > 0);
+                let tat = s.tat.max(now);
+                let earliest = tat
+                    .checked_sub(self.interval * (self.burst - 1))
+                    .unwrap_or(now);
+                if !ahead && earliest <= now {
+                    s.tat = tat + self.interval;
+                    s.taken[p] += 1;
+                    None
+                } else if ahead {
+                    Some(None)
+                } else {
+                    Some(Some(earliest - now))
+                }
+            };
+            match wait {
+                None => break,
+                Some(None) => notified.await,
+                Some(Some(d)) => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(d) => {}
+                        _ = notified => {}
+                    }
+                }
+            }
+        }
+        drop(guard);
+    }
+}
+
+/// Counts a waiter in and out, also when its future is dropped midway.
+struct Waiting<'a> {
+    budget: &'a CallBudget,
+    p: usize,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.budget.lock().waiting[self.p] -= 1;
+        self.budget.changed.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn a_delivery_goes_before_waiting_background_calls() {
+        // 600 a minute: one call every 100 ms, bursts of 30.
+        let budget = Arc::new(CallBudget::per_minute(600));
+        for _ in 0..30 {
+            budget.acquire(Priority::Background).await;
+        }
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for i in 0..5 {
+            let (b, o) = (budget.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                b.acquire(Priority::Background).await;
+                o.lock().unwrap().push(format!("bg{i}"));
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (b, o) = (budget.clone(), order.clone());
+        tasks.push(tokio::spawn(async move {
+            b.acquire(Priority::Delivery).await;
+            o.lock().unwrap().push("delivery".into());
+        }));
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap();
+        let pos = order.iter().position(|s| s == "delivery").unwrap();
+        assert!(pos <= 1, "delivery came {pos}th: {order:?}");
+        assert_eq!(budget.taken(), [1, 0, 35]);
+    }
+
+    #[tokio::test]
+    async fn the_rate_holds() {
+        let budget = CallBudget::per_minute(1200); // 50 ms apart, burst 60
+        let start = Instant::now();
+        for _ in 0..70 {
+            budget.acquire(Priority::View).await;
+        }
+        // 60 at once, then 10 more 50 ms apart.
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(450), "{took:?}");
+        assert!(took < Duration::from_millis(2000), "{took:?}");
+    }
+}
