@@ -280,41 +280,98 @@ pub struct TaskDefaults {
     pub requested_by: Option<UserId>,
 }
 
+/// Why a task type, request method or criticality was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// Set in the configuration.
+    Configured,
+    /// The task system marks it as the default.
+    MarkedDefault,
+    /// Its name says QR, "Паспорт объекта" or web.
+    Named(&'static str),
+    /// Id 4, HubEx's advice for integrations.
+    Integration,
+    /// The first in the list.
+    First,
+}
+
+/// The task type: configured, else the one marked default, else the first.
+pub fn pick_task_type(configured: i64, types: &[(i64, &str, bool)]) -> Option<(i64, Why)> {
+    if configured > 0 {
+        return Some((configured, Why::Configured));
+    }
+    types
+        .iter()
+        .find(|t| t.2)
+        .map(|t| (t.0, Why::MarkedDefault))
+        .or_else(|| types.first().map(|t| (t.0, Why::First)))
+}
+
+/// The criticality: configured, else the one marked default, else none.
+pub fn pick_criticality(configured: i64, items: &[(i64, bool)]) -> Option<(i64, Why)> {
+    if configured > 0 {
+        return Some((configured, Why::Configured));
+    }
+    items
+        .iter()
+        .find(|c| c.1)
+        .map(|c| (c.0, Why::MarkedDefault))
+}
+
+/// The request method: configured, else one named for QR codes, then
+/// HubEx's own "Паспорт объекта", then anything web-like, then id 4
+/// (HubEx's advice for integrations), then the first.
+pub fn pick_request_method_why(configured: i64, methods: &[(i64, &str)]) -> Option<(i64, Why)> {
+    if configured > 0 {
+        return Some((configured, Why::Configured));
+    }
+    let by = |needle: &'static str| {
+        methods
+            .iter()
+            .find(|(_, n)| n.to_lowercase().contains(needle))
+            .map(|(id, _)| (*id, Why::Named(needle)))
+    };
+    by("qr")
+        .or_else(|| by("паспорт объекта"))
+        .or_else(|| by("web"))
+        .or_else(|| by("веб"))
+        .or_else(|| {
+            methods
+                .iter()
+                .find(|(id, _)| *id == 4)
+                .map(|(id, _)| (*id, Why::Integration))
+        })
+        .or_else(|| methods.first().map(|(id, _)| (*id, Why::First)))
+}
+
+/// [`pick_request_method_why`] without the reason.
+pub fn pick_request_method(methods: &[(i64, &str)]) -> Option<i64> {
+    pick_request_method_why(0, methods).map(|(id, _)| id)
+}
+
 /// Configured ids win; otherwise the catalog's default task type and
 /// criticality, and the request method that looks like QR or web intake.
 pub async fn task_defaults(pool: &Pool, hubex: &HubexConfig) -> anyhow::Result<TaskDefaults> {
-    let task_type_id = if hubex.task_type_id > 0 {
-        hubex.task_type_id
-    } else {
-        let types = catalog::task_types(pool).await?;
-        types
-            .iter()
-            .find(|t| t.is_default)
-            .or(types.first())
-            .map(|t| t.id)
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "no task types in the catalog yet; sync the catalog or set hubex.task_type_id"
-                )
-            })?
-    };
-    let request_method_id = if hubex.request_method_id > 0 {
-        hubex.request_method_id
-    } else {
-        let methods = catalog::request_methods(pool).await?;
-        pick_request_method(&methods.iter().map(|m| (m.id, m.name.as_str())).collect::<Vec<_>>()).ok_or_else(|| {
+    let types = catalog::task_types(pool).await?;
+    let types: Vec<(i64, &str, bool)> = types
+        .iter()
+        .map(|t| (t.id, t.name.as_str(), t.is_default))
+        .collect();
+    let (task_type_id, _) = pick_task_type(hubex.task_type_id, &types).ok_or_else(|| {
+        anyhow::anyhow!("no task types in the catalog yet; sync the catalog or set hubex.task_type_id")
+    })?;
+    let methods = catalog::request_methods(pool).await?;
+    let methods: Vec<(i64, &str)> = methods.iter().map(|m| (m.id, m.name.as_str())).collect();
+    let (request_method_id, _) = pick_request_method_why(hubex.request_method_id, &methods)
+        .ok_or_else(|| {
             anyhow::anyhow!("no request methods in the catalog yet; sync the catalog or set hubex.request_method_id")
-        })?
-    };
-    let criticality_id = if hubex.criticality_id > 0 {
-        Some(hubex.criticality_id)
-    } else {
-        catalog::criticalities(pool)
-            .await?
-            .into_iter()
-            .find(|c| c.is_default)
-            .map(|c| c.id)
-    };
+        })?;
+    let criticalities: Vec<(i64, bool)> = catalog::criticalities(pool)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.is_default))
+        .collect();
+    let criticality_id = pick_criticality(hubex.criticality_id, &criticalities).map(|(id, _)| id);
     let requested_by = store::get_setting(pool, "anonymous_user_id")
         .await?
         .and_then(|v| v.parse().ok())
@@ -325,23 +382,6 @@ pub async fn task_defaults(pool: &Pool, hubex: &HubexConfig) -> anyhow::Result<T
         criticality_id,
         requested_by,
     })
-}
-
-/// Prefers a method named for QR codes, then HubEx's own "Паспорт объекта",
-/// then anything web-like, then id 4 (HubEx's advice for integrations).
-pub fn pick_request_method(methods: &[(i64, &str)]) -> Option<i64> {
-    let by = |needle: &str| {
-        methods
-            .iter()
-            .find(|(_, n)| n.to_lowercase().contains(needle))
-            .map(|(id, _)| *id)
-    };
-    by("qr")
-        .or_else(|| by("паспорт объекта"))
-        .or_else(|| by("web"))
-        .or_else(|| by("веб"))
-        .or_else(|| methods.iter().find(|(id, _)| *id == 4).map(|(id, _)| *id))
-        .or_else(|| methods.first().map(|(id, _)| *id))
 }
 
 #[cfg(test)]

@@ -92,6 +92,9 @@ pub struct HubexConfig {
     /// "I have the same problem", which comments on that task instead of
     /// creating a new one.
     pub same_problem: bool,
+    /// In simulator mode: answer lists in HubEx's documented shapes, or in
+    /// the other ones (arrays for keyed maps and back, PascalCase names).
+    pub sim_shape: crate::backend::hubex::sim::Shape,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -250,6 +253,7 @@ impl Default for Config {
                 status_max_age_secs: 30,
                 reopen_stage_id: 0,
                 same_problem: true,
+                sim_shape: crate::backend::hubex::sim::Shape::Documented,
             },
             delivery: DeliveryConfig {
                 concurrency: 2,

@@ -60,6 +60,8 @@ pub struct AppState {
     pub limits: web::limits::SharedLimits,
     /// Customer e-mail; `None` when `mail.smtp_url` is empty.
     pub mailer: Option<mail::Mailer>,
+    /// The admin page's last connection check.
+    pub connection: admin::connection::SharedConnection,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -143,6 +145,9 @@ pub async fn connect_backend(
         }
         HubexMode::Simulator => {
             let sim = sim.unwrap_or_default();
+            if h.sim_shape != backend::hubex::sim::Shape::Documented {
+                sim.set_shape(h.sim_shape);
+            }
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let addr = sim.spawn(listener);
             let client = HubexClient::new(
@@ -276,6 +281,7 @@ impl App {
             sync,
             blobs: blobs.clone(),
             mailer,
+            connection: Default::default(),
             limits: Arc::new(web::limits::RateLimits::new(
                 &config.limits,
                 &config.server.trusted_proxies,

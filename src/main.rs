@@ -32,6 +32,16 @@ enum Command {
     Migrate,
     /// Pull the catalog from HubEx into the local database.
     Sync,
+    /// Check the connection to the configured HubEx tenant, line by line,
+    /// with what to fix. Exits 0 only when tasks can be created.
+    Check {
+        /// Also create one task (in the first allowed участок) to prove it.
+        #[arg(long)]
+        create_test_task: bool,
+        /// Language of the report: ru or en.
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
     /// Create, list and revoke sticker codes.
     #[command(subcommand)]
     Codes(CodesCommand),
@@ -201,6 +211,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("catalog synced: {report}");
             Ok(())
         }
+        Command::Check {
+            create_test_task,
+            lang,
+        } => check(config, create_test_task, &lang).await,
         Command::Codes(cmd) => codes(config, cmd).await,
         Command::Labels(cmd) => labels(config, cmd).await,
         Command::Admin(AdminCommand::Create { email, role }) => {
@@ -208,6 +222,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::HubexSim { listen } => {
             let sim = qrdesk::backend::hubex::sim::Simulator::new();
+            sim.set_shape(config.hubex.sim_shape);
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
@@ -218,6 +233,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             shutdown_signal().await;
             Ok(())
         }
+    }
+}
+
+/// `qrdesk check`: prints one line per item and exits 1 when a task could
+/// not be created.
+async fn check(config: Config, create_test_task: bool, lang: &str) -> anyhow::Result<()> {
+    let lang = qrdesk::web::i18n::Lang::parse(lang)
+        .ok_or_else(|| anyhow::anyhow!("--lang: ru or en"))?;
+    let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
+    let mode = match config.hubex.mode {
+        HubexMode::Live => config.hubex.base_url.as_str(),
+        HubexMode::Simulator => "the built-in simulator (hubex.mode = \"simulator\")",
+    };
+    println!("qrdesk check — HubEx: {mode}");
+    let report = backend.check(&config.hubex, lang, create_test_task).await;
+    for item in &report.items {
+        if item.detail.is_empty() {
+            println!("  {}  {}", item.verdict.label(), item.what);
+        } else {
+            println!("  {}  {}: {}", item.verdict.label(), item.what, item.detail);
+        }
+        if let Some(fix) = &item.fix {
+            println!("        → {fix}");
+        }
+    }
+    if report.can_create {
+        println!("Result: tasks can be created.");
+        if !create_test_task {
+            println!("        (no task was created; add --create-test-task to create one)");
+        }
+        Ok(())
+    } else {
+        println!("Result: tasks cannot be created yet — fix the FAIL lines above.");
+        std::process::exit(1);
     }
 }
 

@@ -181,7 +181,7 @@ pub async fn page(
 #[derive(Deserialize)]
 pub struct CsrfOnly {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 /// Starts a sync in the background; the catalog page shows its progress.

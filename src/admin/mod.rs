@@ -4,6 +4,7 @@
 pub mod auth;
 mod catalog;
 mod codes;
+pub mod connection;
 mod print;
 mod requests;
 mod users;
@@ -30,6 +31,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/pause", post(pause))
         .route("/admin/catalog", get(catalog::page))
         .route("/admin/catalog/sync", post(catalog::sync_now))
+        .route("/admin/connection", get(connection::page))
+        .route("/admin/connection/check", post(connection::check_now))
         .route("/admin/codes", get(codes::list).post(codes::create))
         .route("/admin/codes/images.zip", get(codes::zip))
         .route("/admin/codes/{code}", get(codes::detail))
@@ -99,6 +102,7 @@ pub fn notice(key: Option<&str>) -> Option<String> {
         "retried" => "Заявка снова поставлена в очередь на отправку.",
         "sync" => "Синхронизация запущена.",
         "sync-running" => "Синхронизация уже идёт.",
+        "check" => "Проверка подключения запущена.",
         "calibrated" => "Калибровка сохранена.",
         "password" => "Пароль изменён; другие сеансы завершены.",
         "user-changed" => "Изменения сохранены.",

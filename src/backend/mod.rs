@@ -277,6 +277,15 @@ pub trait TaskBackend: Send + Sync + 'static {
     /// Moves a task to a stage (used to reopen it).
     fn move_to_stage(&self, task: TaskId, stage: i64) -> BoxFuture<'_, Result<(), BackendError>>;
 
+    /// Checks the connection line by line (`qrdesk check`); creates a test
+    /// task only when `create_test_task` says so.
+    fn check<'a>(
+        &'a self,
+        config: &'a crate::config::HubexConfig,
+        lang: crate::web::i18n::Lang,
+        create_test_task: bool,
+    ) -> BoxFuture<'a, CheckReport>;
+
     /// Reads the whole catalog, reporting how far it got; what `known` says
     /// is unchanged is not read again.
     fn fetch_catalog<'a>(
@@ -284,6 +293,56 @@ pub trait TaskBackend: Send + Sync + 'static {
         known: &'a KnownCatalog,
         progress: &'a dyn Progress,
     ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>>;
+}
+
+/// How one line of a connection check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    Warn,
+    Fail,
+}
+
+impl Verdict {
+    /// For the terminal: fixed width, upper case when it needs action.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok  ",
+            Verdict::Warn => "WARN",
+            Verdict::Fail => "FAIL",
+        }
+    }
+
+    /// A CSS class for the admin page.
+    pub fn class(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+/// One line of a connection check: what was checked, what was found, and
+/// what to do when it failed.
+#[derive(Debug, Clone)]
+pub struct CheckItem {
+    pub verdict: Verdict,
+    pub what: String,
+    pub detail: String,
+    pub fix: Option<String>,
+}
+
+/// A connection check, line by line.
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    pub items: Vec<CheckItem>,
+    /// Everything a new task needs is in place.
+    pub can_create: bool,
+    /// The test task, when one was asked for and created.
+    pub created: Option<CreatedTask>,
+    /// Unix ms.
+    pub checked_at: i64,
 }
 
 /// Where a long read reports how far it got (the admin page shows it).

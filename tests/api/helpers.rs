@@ -71,11 +71,27 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(|_| {}).await
 }
 
+/// The simulator. It answers in the shape `QRDESK_HUBEX__SIM_SHAPE` names
+/// (`documented`, the default, or `other`), as the binary the CLI tests
+/// start does: CI runs the suite in both.
+pub fn simulator() -> Simulator {
+    let sim = Simulator::new();
+    if let Ok(shape) = std::env::var("QRDESK_HUBEX__SIM_SHAPE") {
+        sim.set_shape(shape.parse().expect("QRDESK_HUBEX__SIM_SHAPE: documented or other"));
+    }
+    sim
+}
+
 pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_with_sim(simulator(), tweak).await
+}
+
+/// Like [`spawn_with`], with a simulator prepared by the test.
+pub async fn spawn_with_sim(sim: Simulator, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = TempDir::new();
     let mut config = test_config(&dir);
     tweak(&mut config);
-    start(config, dir, Simulator::new()).await
+    start(config, dir, sim).await
 }
 
 async fn start(config: Config, dir: TempDir, sim: Simulator) -> TestApp {

@@ -59,6 +59,8 @@ pub struct HubexClient {
     /// Calls per minute for everything this client does, by priority.
     budget: Arc<CallBudget>,
     calls: AtomicU64,
+    /// The last call's round trip in microseconds (budget waits left out).
+    last_rtt_us: AtomicU64,
     /// Shape surprises outside a sync or a poll round (logged once each).
     surprises: Surprises,
     /// Set once the tenant is seen ignoring `lastModifiedFrom` or `taskID`.
@@ -168,6 +170,7 @@ impl HubexClient {
             token: tokio::sync::Mutex::new(None),
             budget: Arc::new(CallBudget::per_minute(calls_per_minute)),
             calls: AtomicU64::new(0),
+            last_rtt_us: AtomicU64::new(0),
             surprises: Surprises::default(),
             ignores_modified_filter: AtomicBool::new(false),
             ignores_task_filter: AtomicBool::new(false),
@@ -182,6 +185,33 @@ impl HubexClient {
     /// Calls made so far, the token exchange included.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// How long the last call took to answer, without waiting for the budget.
+    pub fn last_round_trip(&self) -> Duration {
+        Duration::from_micros(self.last_rtt_us.load(Ordering::Relaxed))
+    }
+
+    /// The API root calls go to.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Any HTTP answer from the API root (no token): is it there at all?
+    pub async fn ping(&self) -> Result<StatusCode, String> {
+        self.budget.acquire(Priority::View).await;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let status = self
+            .http
+            .get(self.url("/ES/Districts"))
+            .send()
+            .await
+            .map(|r| r.status())
+            .map_err(|e| network_error(e).to_string());
+        self.last_rtt_us
+            .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        status
     }
 
     pub fn application_id(&self) -> &str {
@@ -280,12 +310,15 @@ impl HubexClient {
             let token = self.access_token(stale.as_deref(), priority).await?;
             self.budget.acquire(priority).await;
             self.calls.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
             let resp = build()
                 .bearer_auth(&token)
                 .header("X-Application-ID", application_id)
                 .send()
                 .await
                 .map_err(network_error)?;
+            self.last_rtt_us
+                .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
             if resp.status() == StatusCode::UNAUTHORIZED && stale.is_none() {
                 tracing::info!("HubEx access token refused, exchanging the service token again");
                 stale = Some(token);
@@ -1248,6 +1281,15 @@ impl TaskBackend for HubexClient {
 
     fn move_to_stage(&self, task: TaskId, stage: i64) -> BoxFuture<'_, Result<(), BackendError>> {
         Box::pin(self.stage(task, stage))
+    }
+
+    fn check<'a>(
+        &'a self,
+        config: &'a crate::config::HubexConfig,
+        lang: crate::web::i18n::Lang,
+        create_test_task: bool,
+    ) -> BoxFuture<'a, crate::backend::CheckReport> {
+        Box::pin(super::check::run(self, config, lang, create_test_task))
     }
 
     fn fetch_catalog<'a>(

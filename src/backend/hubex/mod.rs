@@ -3,6 +3,7 @@
 //! `client` talks to a tenant, `types` are the wire shapes, `sim` is an
 //! in-process tenant for demos and tests.
 
+pub mod check;
 pub mod client;
 pub mod read;
 pub mod sim;
