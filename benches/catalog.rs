@@ -40,6 +40,7 @@ async fn main() {
                 id: DistrictId(i),
                 name: format!("Участок {i}"),
                 parent_id: None,
+                assets_count: None,
             })
             .collect(),
         locations: (1..=500)
@@ -64,6 +65,7 @@ async fn main() {
                 company_id: Some(CompanyId(i % 50 + 1)),
                 location_id: Some(LocationId(i % 500 + 1)),
                 districts: vec![DistrictId(i % 10 + 1)],
+                fingerprint: String::new(),
             })
             .collect(),
         ..Default::default()

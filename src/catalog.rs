@@ -358,7 +358,9 @@ pub async fn task_defaults(pool: &Pool, hubex: &HubexConfig) -> anyhow::Result<T
         .map(|t| (t.id, t.name.as_str(), t.is_default))
         .collect();
     let (task_type_id, _) = pick_task_type(hubex.task_type_id, &types).ok_or_else(|| {
-        anyhow::anyhow!("no task types in the catalog yet; sync the catalog or set hubex.task_type_id")
+        anyhow::anyhow!(
+            "no task types in the catalog yet; sync the catalog or set hubex.task_type_id"
+        )
     })?;
     let methods = catalog::request_methods(pool).await?;
     let methods: Vec<(i64, &str)> = methods.iter().map(|m| (m.id, m.name.as_str())).collect();

@@ -118,6 +118,10 @@ pub struct App {
     pub sim: Option<Simulator>,
     /// Where the simulator listens, in simulator mode.
     pub sim_addr: Option<SocketAddr>,
+    /// The task system client every part of the app shares (one call budget).
+    pub backend: Arc<dyn TaskBackend>,
+    /// The catalog sync in progress, if any.
+    pub sync: Arc<catalog::SyncTracker>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
@@ -239,7 +243,10 @@ impl App {
         if sim.is_none() && !fresh {
             catalog::sync_in_background(pool.clone(), backend.clone(), sync.clone());
         } else if let Some(age) = catalog_age {
-            tracing::info!(age_secs = age.as_secs(), "catalog is fresh; no sync at start");
+            tracing::info!(
+                age_secs = age.as_secs(),
+                "catalog is fresh; no sync at start"
+            );
         }
         if !sync_every.is_zero() {
             let first = match catalog_age {
@@ -275,10 +282,10 @@ impl App {
             pool: pool.clone(),
             config: config.clone(),
             public_url: public_url.clone(),
-            backend,
+            backend: backend.clone(),
             worker: worker_handle,
             secret,
-            sync,
+            sync: sync.clone(),
             blobs: blobs.clone(),
             mailer,
             connection: Default::default(),
@@ -321,6 +328,8 @@ impl App {
             pool,
             sim,
             sim_addr,
+            backend,
+            sync,
             shutdown,
             server,
             background,

@@ -239,8 +239,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// `qrdesk check`: prints one line per item and exits 1 when a task could
 /// not be created.
 async fn check(config: Config, create_test_task: bool, lang: &str) -> anyhow::Result<()> {
-    let lang = qrdesk::web::i18n::Lang::parse(lang)
-        .ok_or_else(|| anyhow::anyhow!("--lang: ru or en"))?;
+    let lang =
+        qrdesk::web::i18n::Lang::parse(lang).ok_or_else(|| anyhow::anyhow!("--lang: ru or en"))?;
     let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
     let mode = match config.hubex.mode {
         HubexMode::Live => config.hubex.base_url.as_str(),

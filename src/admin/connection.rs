@@ -69,10 +69,13 @@ pub async fn page(
     let h = &state.config.hubex;
     let target = match h.mode {
         crate::config::HubexMode::Live => h.base_url.clone(),
-        crate::config::HubexMode::Simulator => "встроенный симулятор HubEx (hubex.mode = \"simulator\")".into(),
+        crate::config::HubexMode::Simulator => {
+            "встроенный симулятор HubEx (hubex.mode = \"simulator\")".into()
+        }
     };
     let view = Page {
-        f: Frame::new(&s, "Подключение к HubEx", "connection").with_notice(notice(q.done.as_deref())),
+        f: Frame::new(&s, "Подключение к HubEx", "connection")
+            .with_notice(notice(q.done.as_deref())),
         running,
         checked: super::when(&state, report.as_ref().map(|r| r.checked_at)),
         report,

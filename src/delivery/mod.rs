@@ -728,7 +728,8 @@ pub async fn poll_round(
         round.read += 1;
         let mut moved = false;
         for id in request_ids {
-            moved |= requests::save_state(pool, id, &state, mail_on_change, store::now_ms()).await?;
+            moved |=
+                requests::save_state(pool, id, &state, mail_on_change, store::now_ms()).await?;
         }
         if moved {
             round.moved += 1;
@@ -763,9 +764,7 @@ pub fn spawn_status_poller(
             }
             let started = store::now_ms();
             let full = started - last_full >= FULL_POLL_EVERY_MS;
-            let since = last_round
-                .filter(|_| !full)
-                .map(|t| t - POLL_OVERLAP_MS);
+            let since = last_round.filter(|_| !full).map(|t| t - POLL_OVERLAP_MS);
             match poll_round(&pool, backend.as_ref(), since, mail_on_change).await {
                 Ok(round) => {
                     tracing::debug!(?round, full, "status poll round");

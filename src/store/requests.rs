@@ -196,10 +196,10 @@ pub async fn save_state(
         .fetch_optional(&mut *tx)
         .await?
         .unwrap_or_default();
-    // HubEx gives "last modified" to the second: a change in the same second
-    // as our last read may have come after it, so that counts as moved too.
+    // HubEx gives "last modified" to the second: a change stamped in the
+    // second of our last read may have come after it, so it counts as moved.
     let moved = match (s.modified_at, modified_before, checked_before) {
-        (Some(now), Some(old), Some(checked)) => now != old || now >= checked - 2000,
+        (Some(now), Some(old), Some(checked)) => now != old || now + 1000 > checked,
         _ => true,
     };
     let changed = match (&before, &s.status_name) {

@@ -78,7 +78,7 @@ impl StaffClient {
         .await
     }
 
-    async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+    pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut all = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);
         page(

@@ -77,7 +77,11 @@ pub async fn spawn_app() -> TestApp {
 pub fn simulator() -> Simulator {
     let sim = Simulator::new();
     if let Ok(shape) = std::env::var("QRDESK_HUBEX__SIM_SHAPE") {
-        sim.set_shape(shape.parse().expect("QRDESK_HUBEX__SIM_SHAPE: documented or other"));
+        sim.set_shape(
+            shape
+                .parse()
+                .expect("QRDESK_HUBEX__SIM_SHAPE: documented or other"),
+        );
     }
     sim
 }

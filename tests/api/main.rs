@@ -3,11 +3,13 @@
 mod admin;
 mod catalog;
 mod cli;
+mod contract;
 mod conversation;
 mod corpus;
 mod crash;
 mod delivery;
 mod helpers;
+mod hubex;
 mod intake;
 mod labels;
 mod limits;

@@ -78,9 +78,7 @@ impl Run<'_> {
         let resp = self
             .client
             .send_as(Priority::View, app, || {
-                self.client
-                    .get(path)
-                    .header(header::RANGE, "items=1-1")
+                self.client.get(path).header(header::RANGE, "items=1-1")
             })
             .await
             .map_err(|e| e.to_string())?;
@@ -152,7 +150,11 @@ pub async fn run(
     }
     run.push(
         Verdict::Ok,
-        t(l, "Служебный токен обменян на ключ доступа", "Service token exchanged for an access token"),
+        t(
+            l,
+            "Служебный токен обменян на ключ доступа",
+            "Service token exchanged for an access token",
+        ),
         String::new(),
         None,
     );
@@ -168,7 +170,8 @@ pub async fn run(
         ),
         Ok(_) => {
             let other = if app == "5" { "3" } else { "5" };
-            let other_ok = matches!(run.peek("/ES/Districts", other).await, Ok(s) if s.is_success());
+            let other_ok =
+                matches!(run.peek("/ES/Districts", other).await, Ok(s) if s.is_success());
             if other_ok {
                 run.push(
                     Verdict::Fail,
@@ -236,7 +239,11 @@ pub async fn run(
         Err(e) => {
             run.push(
                 Verdict::Warn,
-                t(l, "Анонимный пользователь не прочитан", "Anonymous user unreadable"),
+                t(
+                    l,
+                    "Анонимный пользователь не прочитан",
+                    "Anonymous user unreadable",
+                ),
                 e.to_string(),
                 None,
             );
@@ -270,7 +277,11 @@ pub async fn run(
         (e, Ok(FilterProbe::Honoured)) => {
             run.push(
                 Verdict::Ok,
-                t(l, "Оборудование читается участками", "Assets read per участок"),
+                t(
+                    l,
+                    "Оборудование читается участками",
+                    "Assets read per участок",
+                ),
                 format!(
                     "GET /ES/Assets?districtID= ({}: {})",
                     t(l, "экспорт", "export"),
@@ -372,7 +383,11 @@ pub async fn run(
     } else {
         run.push(
             Verdict::Ok,
-            t(l, "Разрешённые участки и оборудование в них", "Allowed участки and their assets"),
+            t(
+                l,
+                "Разрешённые участки и оборудование в них",
+                "Allowed участки and their assets",
+            ),
             counts.join(", "),
             None,
         );
@@ -397,16 +412,19 @@ pub async fn run(
     let task_type = catalog::pick_task_type(hubex.task_type_id, &type_rows);
     let method = catalog::pick_request_method_why(hubex.request_method_id, &method_rows);
     let criticality = catalog::pick_criticality(hubex.criticality_id, &crit_rows);
-    let name_of = |id: i64, rows: &[(i64, &str)]| {
-        rows.iter()
-            .find(|r| r.0 == id)
-            .map(|r| r.1.to_owned())
-    };
+    let name_of =
+        |id: i64, rows: &[(i64, &str)]| rows.iter().find(|r| r.0 == id).map(|r| r.1.to_owned());
     let type_names: Vec<(i64, &str)> = type_rows.iter().map(|r| (r.0, r.1)).collect();
     let crit_names: Vec<(i64, &str)> = crits.iter().map(|c| (c.id, c.name.as_str())).collect();
     let mut defaults_ok = true;
     for (label_ru, label_en, key, picked, names) in [
-        ("Тип задачи", "Task type", "hubex.task_type_id", task_type, &type_names),
+        (
+            "Тип задачи",
+            "Task type",
+            "hubex.task_type_id",
+            task_type,
+            &type_names,
+        ),
         (
             "Способ обращения",
             "Request method",
@@ -424,16 +442,17 @@ pub async fn run(
     ] {
         let what = t(l, label_ru, label_en);
         match picked {
-            Some((id, why)) => match name_of(id, names) {
-                Some(name) => run.push(
-                    Verdict::Ok,
-                    what,
-                    format!("{id} «{name}» — {}", run.why(why, key)),
-                    None,
-                ),
-                None => {
-                    defaults_ok = false;
-                    run.push(
+            Some((id, why)) => {
+                match name_of(id, names) {
+                    Some(name) => run.push(
+                        Verdict::Ok,
+                        what,
+                        format!("{id} «{name}» — {}", run.why(why, key)),
+                        None,
+                    ),
+                    None => {
+                        defaults_ok = false;
+                        run.push(
                         Verdict::Fail,
                         what,
                         format!("{id}: {}", t(l, "нет в HubEx", "not in HubEx")),
@@ -443,12 +462,17 @@ pub async fn run(
                             &format!("set {key} to one of {names:?}, or 0 to choose automatically"),
                         )),
                     );
+                    }
                 }
-            },
+            }
             None if key == "hubex.criticality_id" => run.push(
                 Verdict::Ok,
                 what,
-                t(l, "не передаётся (в HubEx нет основной)", "not sent (none is marked default)"),
+                t(
+                    l,
+                    "не передаётся (в HubEx нет основной)",
+                    "not sent (none is marked default)",
+                ),
                 None,
             ),
             None => {
@@ -486,10 +510,8 @@ pub async fn run(
         );
     }
 
-    report.can_create = defaults_ok
-        && !allowed.is_empty()
-        && missing.is_empty()
-        && !denied.contains(&"TasksList");
+    report.can_create =
+        defaults_ok && !allowed.is_empty() && missing.is_empty() && !denied.contains(&"TasksList");
 
     // 8. A test task, only when asked.
     if create_test_task && report.can_create {

@@ -101,6 +101,21 @@ pub struct ListEnd {
     pub pages: usize,
 }
 
+/// Counts finished reads of a phase for the progress shown on the admin page.
+struct Counter<'a> {
+    phase: &'static str,
+    done: std::sync::atomic::AtomicUsize,
+    total: usize,
+    progress: &'a dyn Progress,
+}
+
+impl Counter<'_> {
+    fn tick(&self) {
+        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.progress.step(self.phase, n, self.total);
+    }
+}
+
 /// What a probe of a `districtID` filter found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FilterProbe {
@@ -262,9 +277,8 @@ impl HubexClient {
             });
         }
         let bytes = resp.bytes().await.map_err(network_error)?;
-        let body: wire::AccessTokenResponse = read::parse_one(&bytes).map_err(|e| {
-            BackendError::transient(format!("HubEx token answer unreadable: {e}"))
-        })?;
+        let body: wire::AccessTokenResponse = read::parse_one(&bytes)
+            .map_err(|e| BackendError::transient(format!("HubEx token answer unreadable: {e}")))?;
         if body.access_token.is_empty() {
             return Err(BackendError::transient(
                 "HubEx's token answer has no access_token",
@@ -472,7 +486,12 @@ impl HubexClient {
         {
             let id = d.district_id.unwrap_or(id);
             let Some(name) = d.name else {
-                sx.note(path, "участок without a name skipped", &format!("id {id}"), "");
+                sx.note(
+                    path,
+                    "участок without a name skipped",
+                    &format!("id {id}"),
+                    "",
+                );
                 continue;
             };
             by_id.insert(
@@ -488,7 +507,11 @@ impl HubexClient {
         Ok(by_id.into_values().collect())
     }
 
-    async fn dictionary(&self, path: &str, sx: &Surprises) -> Result<Vec<(i64, wire::Dictionary, String)>, BackendError> {
+    async fn dictionary(
+        &self,
+        path: &str,
+        sx: &Surprises,
+    ) -> Result<Vec<(i64, wire::Dictionary, String)>, BackendError> {
         let mut by_id = BTreeMap::new();
         for (id, d) in self
             .list::<wire::Dictionary>(path, &[], Priority::Background, sx)
@@ -498,7 +521,12 @@ impl HubexClient {
                 Some(name) => {
                     by_id.insert(id, (id, d, name));
                 }
-                None => sx.note(path, "entry without a name skipped", &format!("id {id}"), ""),
+                None => sx.note(
+                    path,
+                    "entry without a name skipped",
+                    &format!("id {id}"),
+                    "",
+                ),
             }
         }
         Ok(by_id.into_values().collect())
@@ -512,7 +540,10 @@ impl HubexClient {
         Ok(named(self.dictionary("/WORK/RequestMethods", sx).await?))
     }
 
-    pub(crate) async fn criticalities(&self, sx: &Surprises) -> Result<Vec<Criticality>, BackendError> {
+    pub(crate) async fn criticalities(
+        &self,
+        sx: &Surprises,
+    ) -> Result<Vec<Criticality>, BackendError> {
         Ok(self
             .dictionary("/SLA/Criticalities", sx)
             .await?
@@ -536,7 +567,12 @@ impl HubexClient {
             .await?
         {
             let Some(name) = a.name else {
-                sx.note(path, "asset without a name skipped", &format!("id {id}"), "");
+                sx.note(
+                    path,
+                    "asset without a name skipped",
+                    &format!("id {id}"),
+                    "",
+                );
                 continue;
             };
             let mut asset = Asset {
@@ -605,11 +641,15 @@ impl HubexClient {
             .enumerate()
             .map(|(i, a)| (a.id.0, i))
             .collect();
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let total = districts.len();
+        let counter = Counter {
+            phase: "участки",
+            done: Default::default(),
+            total: districts.len(),
+            progress,
+        };
         let reads: Vec<_> = districts
             .iter()
-            .map(|d| self.district_members(path, d.id, sx, &done, total, progress))
+            .map(|d| self.district_members(path, d.id, sx, &counter))
             .collect();
         let members: Vec<(DistrictId, Vec<i64>)> = stream::iter(reads)
             .buffer_unordered(4)
@@ -638,9 +678,7 @@ impl HubexClient {
         path: &str,
         district: DistrictId,
         sx: &Surprises,
-        done: &std::sync::atomic::AtomicUsize,
-        total: usize,
-        progress: &dyn Progress,
+        counter: &Counter<'_>,
     ) -> Result<(DistrictId, Vec<i64>), BackendError> {
         let mut ids = Vec::new();
         self.list_each::<Value>(
@@ -657,8 +695,7 @@ impl HubexClient {
             },
         )
         .await?;
-        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        progress.step("участки", n, total);
+        counter.tick();
         Ok((district, ids))
     }
 
@@ -669,13 +706,10 @@ impl HubexClient {
         id: AssetId,
         districts: &[District],
         sx: &Surprises,
-        done: &std::sync::atomic::AtomicUsize,
-        total: usize,
-        progress: &dyn Progress,
+        counter: &Counter<'_>,
     ) -> Result<(usize, Vec<DistrictId>), BackendError> {
         let ds = self.asset_districts(id, districts, sx).await?;
-        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-        progress.step("asset districts", n, total);
+        counter.tick();
         Ok((i, ds))
     }
 
@@ -702,7 +736,13 @@ impl HubexClient {
                         .find(|known| known.name == name)
                         .map(|known| known.id)
                 });
-                match d.district_id.or(d.id).map(DistrictId).or(by_name).or(id.map(DistrictId)) {
+                match d
+                    .district_id
+                    .or(d.id)
+                    .map(DistrictId)
+                    .or(by_name)
+                    .or(id.map(DistrictId))
+                {
                     Some(found) if !out.contains(&found) => out.push(found),
                     Some(_) => {}
                     None => sx.note(
@@ -731,13 +771,19 @@ impl HubexClient {
     ) -> Result<(String, bool), BackendError> {
         let changed: HashSet<AssetId> = assets
             .iter()
-            .filter(|a| known.assets.get(&a.id).is_none_or(|(f, _)| *f != a.fingerprint))
+            .filter(|a| {
+                known
+                    .assets
+                    .get(&a.id)
+                    .is_none_or(|(f, _)| *f != a.fingerprint)
+            })
             .map(|a| a.id)
             .collect();
         let counts_same = !districts.is_empty()
             && known.district_counts.len() == districts.len()
             && districts.iter().all(|d| {
-                d.assets_count.is_some() && known.district_counts.get(&d.id) == d.assets_count.as_ref()
+                d.assets_count.is_some()
+                    && known.district_counts.get(&d.id) == d.assets_count.as_ref()
             });
         let mapping_fresh = known
             .mapped_at
@@ -780,12 +826,15 @@ impl HubexClient {
             .map(|(i, _)| i)
             .collect();
         let total = todo.len();
-        let done = std::sync::atomic::AtomicUsize::new(0);
+        let counter = Counter {
+            phase: "asset districts",
+            done: Default::default(),
+            total,
+            progress,
+        };
         let reads: Vec<_> = todo
             .into_iter()
-            .map(|i| {
-                self.counted_asset_districts(i, assets[i].id, districts, sx, &done, total, progress)
-            })
+            .map(|i| self.counted_asset_districts(i, assets[i].id, districts, sx, &counter))
             .collect();
         let found: Vec<(usize, Vec<DistrictId>)> = stream::iter(reads)
             .buffer_unordered(4)
@@ -843,9 +892,20 @@ impl HubexClient {
         {
             match c.name {
                 Some(name) => {
-                    companies.insert(id, Company { id: CompanyId(id), name });
+                    companies.insert(
+                        id,
+                        Company {
+                            id: CompanyId(id),
+                            name,
+                        },
+                    );
                 }
-                None => sx.note("/ES/Companies", "company without a name skipped", &format!("id {id}"), ""),
+                None => sx.note(
+                    "/ES/Companies",
+                    "company without a name skipped",
+                    &format!("id {id}"),
+                    "",
+                ),
             }
         }
         progress.step("assets", 0, 0);
@@ -890,11 +950,10 @@ impl HubexClient {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let user: wire::AnonymousUser = read::parse_one(&bytes).map_err(|e| {
-            BackendError::Permanent {
+        let user: wire::AnonymousUser =
+            read::parse_one(&bytes).map_err(|e| BackendError::Permanent {
                 reason: format!("{path}: unreadable answer: {e}"),
-            }
-        })?;
+            })?;
         Ok(user.user_id.or(user.user.and_then(|u| u.id)).map(UserId))
     }
 
@@ -930,8 +989,9 @@ impl HubexClient {
         // A 201 whose body is lost or unreadable leaves the outcome unknown: a
         // transient error, and the retry finds the task by its reference.
         let bytes = resp.bytes().await.map_err(network_error)?;
-        let created: wire::TaskCreated = read::parse_one(&bytes)
-            .map_err(|e| BackendError::transient(format!("HubEx's answer to the new task is unreadable: {e}")))?;
+        let created: wire::TaskCreated = read::parse_one(&bytes).map_err(|e| {
+            BackendError::transient(format!("HubEx's answer to the new task is unreadable: {e}"))
+        })?;
         let id = created.id.ok_or_else(|| {
             BackendError::transient("HubEx created the task but did not say its id")
         })?;
@@ -1003,9 +1063,9 @@ impl HubexClient {
             .await?;
         let bytes = resp.bytes().await.map_err(network_error)?;
         let uploaded: wire::AttachmentUploaded = read::parse_one(&bytes).unwrap_or_default();
-        uploaded.attachment_id.ok_or_else(|| {
-            BackendError::transient("HubEx did not say which attachment it created")
-        })
+        uploaded
+            .attachment_id
+            .ok_or_else(|| BackendError::transient("HubEx did not say which attachment it created"))
     }
 
     async fn find_file(&self, task: TaskId, file_name: &str) -> Result<Option<i64>, BackendError> {
@@ -1028,7 +1088,11 @@ impl HubexClient {
         Ok(ids.first().copied())
     }
 
-    async fn messages(&self, task: TaskId, priority: Priority) -> Result<Vec<Message>, BackendError> {
+    async fn messages(
+        &self,
+        task: TaskId,
+        priority: Priority,
+    ) -> Result<Vec<Message>, BackendError> {
         let mut out = Vec::new();
         self.list_each::<wire::ConversationMessage>(
             &format!("/WORK/Tasks/{task}/conversations"),
@@ -1112,7 +1176,8 @@ impl HubexClient {
     ) -> Result<Vec<(TaskId, TaskState)>, BackendError> {
         let sx = Surprises::default();
         let want: HashSet<i64> = tasks.iter().map(|t| t.0).collect();
-        if let (Some(since), false) = (since, self.ignores_modified_filter.load(Ordering::Relaxed)) {
+        if let (Some(since), false) = (since, self.ignores_modified_filter.load(Ordering::Relaxed))
+        {
             let mut out = Vec::new();
             let mut ignored = false;
             let end = self

@@ -77,9 +77,12 @@ pub enum ListShape {
     Empty,
 }
 
+/// A list's items with their keys, when it came keyed.
+pub type KeyedItems = Vec<(Option<String>, Value)>;
+
 /// Splits a list answer into (key, item): an array gives no keys, an object
 /// keyed by id gives its keys. `{"items": [...]}`-style wrappers are opened.
-pub fn split_list(answer: Value) -> Result<(ListShape, Vec<(Option<String>, Value)>), String> {
+pub fn split_list(answer: Value) -> Result<(ListShape, KeyedItems), String> {
     match answer {
         Value::Null => Ok((ListShape::Empty, Vec::new())),
         Value::Array(items) => Ok((
@@ -103,7 +106,10 @@ pub fn split_list(answer: Value) -> Result<(ListShape, Vec<(Option<String>, Valu
                 map.into_iter().map(|(k, v)| (Some(k), v)).collect(),
             ))
         }
-        other => Err(format!("expected a list, got {}", short(&other.to_string()))),
+        other => Err(format!(
+            "expected a list, got {}",
+            short(&other.to_string())
+        )),
     }
 }
 
@@ -128,7 +134,7 @@ pub fn item_id(key: Option<&str>, item: &Value) -> Option<i64> {
 /// Parses the items of one page. Items that fail are skipped and noted.
 pub fn parse_items<T: DeserializeOwned>(
     path: &str,
-    items: Vec<(Option<String>, Value)>,
+    items: KeyedItems,
     surprises: &Surprises,
 ) -> Vec<(Option<i64>, T)> {
     let mut out = Vec::with_capacity(items.len());
@@ -350,7 +356,10 @@ mod tests {
         assert_eq!(camel_key("access_token"), "access_token");
         let mut v = serde_json::json!({"TaskStatus": {"Name": "Новая", "ID": 1}});
         assert!(normalize(&mut v));
-        assert_eq!(v, serde_json::json!({"taskStatus": {"name": "Новая", "id": 1}}));
+        assert_eq!(
+            v,
+            serde_json::json!({"taskStatus": {"name": "Новая", "id": 1}})
+        );
         let mut back = v.clone();
         pascal(&mut back);
         normalize(&mut back);

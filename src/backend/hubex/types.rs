@@ -11,7 +11,6 @@ use serde_json::Value;
 
 use super::read::{lenient, FromId};
 
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessTokenRequest {
     #[serde(rename = "serviceToken")]
@@ -20,34 +19,68 @@ pub struct AccessTokenRequest {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AccessTokenResponse {
-    #[serde(default, alias = "accessToken", alias = "jwt", deserialize_with = "lenient::text")]
+    #[serde(
+        default,
+        alias = "accessToken",
+        alias = "jwt",
+        deserialize_with = "lenient::text"
+    )]
     pub access_token: String,
-    #[serde(default, alias = "expiresIn", deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "expiresIn",
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub expires_in: Option<i64>,
 }
 
 /// `ErrorModel`; often wrapped in an array.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ErrorModel {
-    #[serde(default, rename = "traceIdentifier", deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "traceIdentifier",
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub trace_identifier: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub code: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub message: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct IdRef {
-    #[serde(default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub name: Option<String>,
 }
 
 impl FromId for IdRef {
     fn from_id(id: i64) -> Self {
-        IdRef { id: Some(id), name: None }
+        IdRef {
+            id: Some(id),
+            name: None,
+        }
     }
 }
 
@@ -55,161 +88,391 @@ impl FromId for IdRef {
 /// `GET /ES/Assets/{id}/districts` (items with a name and no id).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct District {
-    #[serde(default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(default, rename = "districtID", deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "districtID",
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub district_id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub name: Option<String>,
-    #[serde(default, rename = "parentID", deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "parentID",
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub parent_id: Option<i64>,
     /// How many assets the участок holds; a change tells the sync to re-read it.
-    #[serde(default, rename = "assetsCount", deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "assetsCount",
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub assets_count: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Location {
-    #[serde(default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub address: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<String>,
     /// `"lat:lng"` or an object; never read, kept only so the simulator can send it.
-    #[serde(default, deserialize_with = "lenient::any", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::any",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub coordinate: Option<Value>,
 }
 
 impl FromId for Location {
     fn from_id(id: i64) -> Self {
-        Location { id: Some(id), ..Default::default() }
+        Location {
+            id: Some(id),
+            ..Default::default()
+        }
     }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Company {
-    #[serde(default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub name: Option<String>,
 }
 
 /// An item of `GET /ES/Assets` and `GET /EXPORT/Assets`, and `GET /ES/Assets/{id}`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Asset {
-    #[serde(default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub name: Option<String>,
-    #[serde(default, rename = "serialNumber", deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "serialNumber",
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub serial_number: Option<String>,
-    #[serde(default, rename = "inventoryNumber", deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "inventoryNumber",
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub inventory_number: Option<String>,
-    #[serde(default, deserialize_with = "lenient::object", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub company: Option<IdRef>,
-    #[serde(default, rename = "companyID", deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "companyID",
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub company_id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::object", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub location: Option<Location>,
-    #[serde(default, rename = "locationID", deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "locationID",
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub location_id: Option<i64>,
 }
 
 /// Task types, request methods, criticalities, statuses: keyed maps of these.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Dictionary {
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub name: Option<String>,
-    #[serde(default, rename = "isDefault", deserialize_with = "lenient::bool", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "isDefault",
+        deserialize_with = "lenient::bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub is_default: Option<bool>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub color: Option<String>,
-    #[serde(default, rename = "sortOrder", deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "sortOrder",
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub sort_order: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AnonymousUser {
-    #[serde(default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(default, rename = "accountID", deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "accountID",
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub account_id: Option<i64>,
-    #[serde(default, rename = "userID", deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "userID",
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub user_id: Option<i64>,
     /// The declared type nests the user instead.
-    #[serde(default, deserialize_with = "lenient::object", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub user: Option<IdRef>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub description: Option<String>,
 }
 
 /// Body of `POST /WORK/Tasks`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TaskAdd {
-    #[serde(rename = "taskTypeID", default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taskTypeID",
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub task_type_id: Option<i64>,
-    #[serde(rename = "requestMethodID", default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requestMethodID",
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub request_method_id: Option<i64>,
-    #[serde(rename = "criticalityID", default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "criticalityID",
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub criticality_id: Option<i64>,
-    #[serde(rename = "assetID", default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "assetID",
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub asset_id: Option<i64>,
-    #[serde(rename = "locationID", default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "locationID",
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub location_id: Option<i64>,
-    #[serde(rename = "companyID", default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "companyID",
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub company_id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub notes: Option<String>,
-    #[serde(rename = "notesHtml", default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "notesHtml",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub notes_html: Option<String>,
-    #[serde(rename = "contactPerson", default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "contactPerson",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub contact_person: Option<String>,
-    #[serde(rename = "contactPhone", default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "contactPhone",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub contact_phone: Option<String>,
-    #[serde(rename = "contactEmail", default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "contactEmail",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub contact_email: Option<String>,
-    #[serde(rename = "requestedByUserID", default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "requestedByUserID",
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub requested_by_user_id: Option<i64>,
-    #[serde(rename = "erpID", default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "erpID",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub erp_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TaskCreated {
-    #[serde(default, alias = "taskID", deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "taskID",
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub number: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Status {
-    #[serde(default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub color: Option<String>,
 }
 
 impl FromId for Status {
     fn from_id(id: i64) -> Self {
-        Status { id: Some(id), ..Default::default() }
+        Status {
+            id: Some(id),
+            ..Default::default()
+        }
     }
 }
 
 /// Timestamps without a zone, documented as UTC.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Timesheet {
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created: Option<String>,
     /// An engineer was assigned: the work has started.
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub assigned: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub completed: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub closed: Option<String>,
 }
 
@@ -223,25 +486,69 @@ impl FromId for Timesheet {
 /// inside — or an array with it).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TaskInfo {
-    #[serde(default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub number: Option<String>,
-    #[serde(rename = "erpID", default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "erpID",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub erp_id: Option<String>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub notes: Option<String>,
-    #[serde(rename = "lastModified", default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastModified",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_modified: Option<String>,
-    #[serde(rename = "taskStatus", default, deserialize_with = "lenient::object", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taskStatus",
+        default,
+        deserialize_with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub task_status: Option<Status>,
-    #[serde(rename = "taskStage", default, deserialize_with = "lenient::object", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taskStage",
+        default,
+        deserialize_with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub task_stage: Option<Status>,
-    #[serde(default, deserialize_with = "lenient::object", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub asset: Option<IdRef>,
-    #[serde(default, deserialize_with = "lenient::object", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub timesheet: Option<Timesheet>,
-    #[serde(default, deserialize_with = "lenient::bool", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub deleted: Option<bool>,
 }
 
@@ -302,13 +609,34 @@ mod tests {
 /// Answer of `POST /WORK/TaskAttachments/upload/fromForm`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct AttachmentUploaded {
-    #[serde(rename = "taskID", default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taskID",
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub task_id: Option<i64>,
-    #[serde(rename = "attachmentID", alias = "id", default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "attachmentID",
+        alias = "id",
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub attachment_id: Option<i64>,
-    #[serde(rename = "md5Hash", default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "md5Hash",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub md5_hash: Option<String>,
-    #[serde(rename = "fileName", default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "fileName",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub file_name: Option<String>,
 }
 
@@ -317,35 +645,76 @@ pub struct AttachmentUploaded {
 pub struct AttachmentInfo {
     #[serde(rename = "fileName", default, deserialize_with = "lenient::text")]
     pub file_name: String,
-    #[serde(default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub size: Option<i64>,
-    #[serde(rename = "isUploaded", default, deserialize_with = "lenient::bool", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "isUploaded",
+        default,
+        deserialize_with = "lenient::bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub is_uploaded: Option<bool>,
 }
 
 /// An item of `GET /WORK/Tasks/{id}/conversations` (an array).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ConversationMessage {
-    #[serde(default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub created: Option<String>,
     #[serde(default, deserialize_with = "lenient::text")]
     pub message: String,
     /// Absent reads as internal: a team note is never shown to the customer.
-    #[serde(rename = "isExternal", default, deserialize_with = "lenient::bool", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "isExternal",
+        default,
+        deserialize_with = "lenient::bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub is_external: Option<bool>,
-    #[serde(default, deserialize_with = "lenient::object", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub author: Option<Author>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Author {
-    #[serde(rename = "firstName", default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "firstName",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub first_name: Option<String>,
-    #[serde(rename = "lastName", default, deserialize_with = "lenient::string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastName",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub last_name: Option<String>,
-    #[serde(rename = "isCustomer", default, deserialize_with = "lenient::bool", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "isCustomer",
+        default,
+        deserialize_with = "lenient::bool",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub is_customer: Option<bool>,
 }
 
@@ -367,9 +736,18 @@ pub struct ConversationPost {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Posted {
-    #[serde(default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub id: Option<i64>,
-    #[serde(rename = "taskID", default, deserialize_with = "lenient::id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "taskID",
+        default,
+        deserialize_with = "lenient::id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub task_id: Option<i64>,
 }
 

@@ -468,12 +468,8 @@ fn required_right(method: &axum::http::Method, path: &str) -> Option<&'static st
         p if p.starts_with("/WORK/Tasks/") && p.ends_with("/conversations") => {
             "TaskConversationsList"
         }
-        p if p.starts_with("/WORK/Tasks/") && p.ends_with("/conversation") => {
-            "TaskConversationAdd"
-        }
-        p if p.starts_with("/WORK/Tasks/") && p.ends_with("/attachments") => {
-            "TaskAttachmentsList"
-        }
+        p if p.starts_with("/WORK/Tasks/") && p.ends_with("/conversation") => "TaskConversationAdd",
+        p if p.starts_with("/WORK/Tasks/") && p.ends_with("/attachments") => "TaskAttachmentsList",
         p if p.starts_with("/WORK/Tasks/") => "TaskGet",
         _ => return None,
     })
@@ -738,7 +734,10 @@ fn paged_list(
         (id, restyle(s.shape, v))
     });
     let body = if keyed {
-        Value::Object(rows.map(|(id, v)| (id.to_string(), v)).collect::<Map<_, _>>())
+        Value::Object(
+            rows.map(|(id, v)| (id.to_string(), v))
+                .collect::<Map<_, _>>(),
+        )
     } else {
         Value::Array(rows.map(|(_, v)| v).collect())
     };
@@ -794,22 +793,32 @@ async fn locations(State(sim): State<Simulator>, headers: HeaderMap) -> Response
     let s = sim.lock();
     let t = &s.tenant;
     let ids = t.locations.iter().map(|l| l.id).collect();
-    paged_list(&s, &headers, ListKind::Keyed { id_inside: true }, ids, |id| {
-        to_value(wire_location(t.location(id).expect("listed")))
-    })
+    paged_list(
+        &s,
+        &headers,
+        ListKind::Keyed { id_inside: true },
+        ids,
+        |id| to_value(wire_location(t.location(id).expect("listed"))),
+    )
 }
 
 async fn companies(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
     let s = sim.lock();
     let t = &s.tenant;
     let ids = t.companies.iter().map(|c| c.id).collect();
-    paged_list(&s, &headers, ListKind::Keyed { id_inside: true }, ids, |id| {
-        let c = t.companies.iter().find(|c| c.id == id).expect("listed");
-        to_value(wire::Company {
-            id: Some(c.id),
-            name: Some(c.name.clone()),
-        })
-    })
+    paged_list(
+        &s,
+        &headers,
+        ListKind::Keyed { id_inside: true },
+        ids,
+        |id| {
+            let c = t.companies.iter().find(|c| c.id == id).expect("listed");
+            to_value(wire::Company {
+                id: Some(c.id),
+                name: Some(c.name.clone()),
+            })
+        },
+    )
 }
 
 fn wire_asset(t: &demo::Tenant, a: &demo::DemoAsset) -> wire::Asset {
@@ -854,9 +863,13 @@ async fn assets(
     let s = sim.lock();
     let ids = asset_ids(&s, &q, s.asset_district_filter);
     let t = &s.tenant;
-    paged_list(&s, &headers, ListKind::Keyed { id_inside: true }, ids, |id| {
-        to_value(wire_asset(t, t.asset(id).expect("listed")))
-    })
+    paged_list(
+        &s,
+        &headers,
+        ListKind::Keyed { id_inside: true },
+        ids,
+        |id| to_value(wire_asset(t, t.asset(id).expect("listed"))),
+    )
 }
 
 /// `GET /EXPORT/Assets` (right `AssetsExport`): `districtID` is documented here.
@@ -868,11 +881,17 @@ async fn export_assets(
     let s = sim.lock();
     let ids = asset_ids(&s, &q, !s.ignored_filters.contains("districtID"));
     let t = &s.tenant;
-    paged_list(&s, &headers, ListKind::Keyed { id_inside: true }, ids, |id| {
-        let mut v = to_value(wire_asset(t, t.asset(id).expect("listed")));
-        v["erpID"] = json!(format!("ERP-{id}"));
-        v
-    })
+    paged_list(
+        &s,
+        &headers,
+        ListKind::Keyed { id_inside: true },
+        ids,
+        |id| {
+            let mut v = to_value(wire_asset(t, t.asset(id).expect("listed")));
+            v["erpID"] = json!(format!("ERP-{id}"));
+            v
+        },
+    )
 }
 
 async fn asset(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
@@ -907,15 +926,21 @@ fn dictionary_list(
     rows: Vec<(i64, &str, Option<&str>, Option<bool>)>,
 ) -> Response {
     let ids = rows.iter().map(|r| r.0).collect();
-    paged_list(s, headers, ListKind::Keyed { id_inside: false }, ids, |id| {
-        let &(_, name, color, is_default) = rows.iter().find(|r| r.0 == id).expect("listed");
-        to_value(wire::Dictionary {
-            name: Some(name.into()),
-            is_default,
-            color: color.map(Into::into),
-            sort_order: Some(id),
-        })
-    })
+    paged_list(
+        s,
+        headers,
+        ListKind::Keyed { id_inside: false },
+        ids,
+        |id| {
+            let &(_, name, color, is_default) = rows.iter().find(|r| r.0 == id).expect("listed");
+            to_value(wire::Dictionary {
+                name: Some(name.into()),
+                is_default,
+                color: color.map(Into::into),
+                sort_order: Some(id),
+            })
+        },
+    )
 }
 
 async fn task_types(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
@@ -1159,7 +1184,10 @@ fn task_info(s: &SimState, t: &SimTask) -> wire::TaskInfo {
             color: Some(color.into()),
         }),
         task_stage: None,
-        asset: t.body.asset_id.map(|id| wire::IdRef { id: Some(id), name: None }),
+        asset: t.body.asset_id.map(|id| wire::IdRef {
+            id: Some(id),
+            name: None,
+        }),
         timesheet: Some(wire::Timesheet {
             created: Some(t.created.clone()),
             assigned: t.assigned.clone(),
@@ -1202,16 +1230,27 @@ async fn list_tasks(
         .filter(|t| task_ids.is_empty() || task_ids.contains(&t.id))
         .filter(|t| erp.is_none_or(|e| t.body.erp_id.as_deref() == Some(e)))
         .filter(|t| asset.is_none_or(|a| t.body.asset_id == Some(a)))
-        .filter(|t| created_from.is_none_or(|f| wire::parse_time(&t.created).is_some_and(|c| c >= f)))
-        .filter(|t| modified_from.is_none_or(|f| wire::parse_time(&t.modified).is_some_and(|m| m >= f)))
+        .filter(|t| {
+            created_from.is_none_or(|f| wire::parse_time(&t.created).is_some_and(|c| c >= f))
+        })
+        .filter(|t| {
+            modified_from.is_none_or(|f| wire::parse_time(&t.modified).is_some_and(|m| m >= f))
+        })
         .map(|t| t.id)
         .collect();
-    if honoured("orderBy") && param(&q, "orderBy") == Some("1") && param(&q, "sortDirection") != Some("1") {
+    if honoured("orderBy")
+        && param(&q, "orderBy") == Some("1")
+        && param(&q, "sortDirection") != Some("1")
+    {
         ids.reverse();
     }
-    paged_list(&s, &headers, ListKind::Keyed { id_inside: false }, ids, |id| {
-        to_value(task_info(&s, &s.tasks[&id]))
-    })
+    paged_list(
+        &s,
+        &headers,
+        ListKind::Keyed { id_inside: false },
+        ids,
+        |id| to_value(task_info(&s, &s.tasks[&id])),
+    )
 }
 
 async fn get_task(State(sim): State<Simulator>, Path(id): Path<i64>) -> Response {
@@ -1323,14 +1362,20 @@ async fn task_attachments(
         .filter(|a| a.task_id == id)
         .map(|a| a.id)
         .collect();
-    paged_list(&s, &headers, ListKind::Keyed { id_inside: false }, ids, |aid| {
-        let a = s.attachments.iter().find(|a| a.id == aid).expect("listed");
-        to_value(wire::AttachmentInfo {
-            file_name: a.file_name.clone(),
-            size: Some(a.bytes.len() as i64),
-            is_uploaded: Some(true),
-        })
-    })
+    paged_list(
+        &s,
+        &headers,
+        ListKind::Keyed { id_inside: false },
+        ids,
+        |aid| {
+            let a = s.attachments.iter().find(|a| a.id == aid).expect("listed");
+            to_value(wire::AttachmentInfo {
+                file_name: a.file_name.clone(),
+                size: Some(a.bytes.len() as i64),
+                is_uploaded: Some(true),
+            })
+        },
+    )
 }
 
 async fn conversations(
