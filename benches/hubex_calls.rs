@@ -182,6 +182,9 @@ async fn poll(n: usize) {
             sim.calls().len() - before
         }
     };
+    // The first round after delivery re-reads each conversation once: HubEx
+    // stamps changes to the second, and the delivery read was in that second.
+    let first = round(None).await;
     let full = round(None).await;
     let quiet = round(Some(store::now_ms() - 120_000)).await;
     for task in t.sim.tasks().iter().take(3) {
@@ -201,8 +204,8 @@ async fn poll(n: usize) {
     }
     let per_task = t.sim.calls().len() - before;
     println!(
-        "poll {n:>5} open tasks: full round by id {full:>3} calls, round of changes {quiet} \
-         (baseline one read per task {per_task:>5} → {:.3}×), round with 3 staff replies {changed}",
+        "poll {n:>5} open tasks: first round after delivery {first:>4} calls, full round by id {full:>3}, \
+         round of changes {quiet} (baseline one read per task {per_task:>5} → {:.3}×), round with 3 staff replies {changed}",
         quiet.max(1) as f64 / per_task as f64
     );
 }

@@ -258,14 +258,36 @@ async fn check(config: Config, create_test_task: bool, lang: &str) -> anyhow::Re
             println!("        → {fix}");
         }
     }
+    let ru = lang == qrdesk::web::i18n::Lang::Ru;
     if report.can_create {
-        println!("Result: tasks can be created.");
+        println!(
+            "{}",
+            if ru {
+                "Итог: заявки могут создаваться."
+            } else {
+                "Result: tasks can be created."
+            }
+        );
         if !create_test_task {
-            println!("        (no task was created; add --create-test-task to create one)");
+            println!(
+                "        {}",
+                if ru {
+                    "(заявка не создана; --create-test-task создаст проверочную)"
+                } else {
+                    "(no task was created; add --create-test-task to create one)"
+                }
+            );
         }
         Ok(())
     } else {
-        println!("Result: tasks cannot be created yet — fix the FAIL lines above.");
+        println!(
+            "{}",
+            if ru {
+                "Итог: заявки пока не могут создаваться — исправьте строки FAIL выше."
+            } else {
+                "Result: tasks cannot be created yet — fix the FAIL lines above."
+            }
+        );
         std::process::exit(1);
     }
 }

@@ -54,7 +54,11 @@ impl Run<'_> {
         let l = self.lang;
         match why {
             Why::Configured => t(l, &format!("задан в {key}"), &format!("set in {key}")),
-            Why::MarkedDefault => t(l, "помечен в HubEx как основной", "marked default in HubEx"),
+            Why::MarkedDefault => t(
+                l,
+                "значение по умолчанию в HubEx",
+                "marked default in HubEx",
+            ),
             Why::Named(n) => t(
                 l,
                 &format!("название содержит «{n}»"),
