@@ -23,6 +23,34 @@ pub struct SyncReport {
     pub district_source: String,
 }
 
+/// How a sync learnt the assets' участки (stored as these keys; `per_asset`
+/// is followed by `:N`, the assets read one by one).
+pub const SOURCE_EXPORT: &str = "export";
+pub const SOURCE_ASSET_FILTER: &str = "asset_filter";
+pub const SOURCE_PER_ASSET: &str = "per_asset";
+pub const SOURCE_UNCHANGED: &str = "unchanged";
+
+/// A district source key in words.
+pub fn source_text(key: &str, lang: crate::web::i18n::Lang) -> String {
+    use crate::web::i18n::Lang;
+    let (kind, n) = key.split_once(':').unwrap_or((key, ""));
+    match (kind, lang) {
+        (SOURCE_EXPORT, Lang::Ru) => "участками, GET /EXPORT/Assets?districtID=".into(),
+        (SOURCE_EXPORT, Lang::En) => "per участок, GET /EXPORT/Assets?districtID=".into(),
+        (SOURCE_ASSET_FILTER, Lang::Ru) => "участками, GET /ES/Assets?districtID=".into(),
+        (SOURCE_ASSET_FILTER, Lang::En) => "per участок, GET /ES/Assets?districtID=".into(),
+        (SOURCE_PER_ASSET, Lang::Ru) => format!(
+            "по одному запросу на новое или изменённое оборудование ({n}); нет права AssetsExport, а GET /ES/Assets не фильтрует по участку"
+        ),
+        (SOURCE_PER_ASSET, Lang::En) => format!(
+            "one call per new or changed asset ({n}); no AssetsExport right and GET /ES/Assets ignores districtID"
+        ),
+        (SOURCE_UNCHANGED, Lang::Ru) => "ничего не изменилось, участки оставлены с прошлой синхронизации".into(),
+        (SOURCE_UNCHANGED, Lang::En) => "unchanged since the last sync (участки kept)".into(),
+        (other, _) => other.to_owned(),
+    }
+}
+
 impl std::fmt::Display for SyncReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -33,7 +61,7 @@ impl std::fmt::Display for SyncReport {
             self.companies,
             self.assets,
             self.calls,
-            self.district_source
+            source_text(&self.district_source, crate::web::i18n::Lang::En)
         )
     }
 }

@@ -80,7 +80,10 @@ pub async fn page(
         checked: super::when(&state, report.as_ref().map(|r| r.checked_at)),
         report,
         target,
-        district_source: setting("catalog_district_source").await,
+        district_source: crate::catalog::source_text(
+            &setting("catalog_district_source").await,
+            Lang::Ru,
+        ),
         sync_calls: setting("catalog_sync_calls").await,
     };
     render(StatusCode::OK, &view)

@@ -72,11 +72,7 @@ async fn a_2500_asset_catalog_syncs_in_150_calls_and_resyncs_unchanged_in_60() {
         "first sync: {} calls",
         first_calls.len()
     );
-    assert!(
-        first.district_source.contains("EXPORT"),
-        "{}",
-        first.district_source
-    );
+    assert_eq!(first.district_source, "export");
     assert_lists_ranged(&first_calls);
     let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM catalog_asset_districts")
         .fetch_one(app.pool())
@@ -99,11 +95,7 @@ async fn a_2500_asset_catalog_syncs_in_150_calls_and_resyncs_unchanged_in_60() {
         "unchanged resync: {} calls",
         again_calls.len()
     );
-    assert!(
-        again.district_source.contains("unchanged"),
-        "{}",
-        again.district_source
-    );
+    assert_eq!(again.district_source, "unchanged");
     assert_eq!(
         qrdesk::store::catalog::asset_districts(app.pool(), AssetId(100_000))
             .await
@@ -159,11 +151,7 @@ async fn without_the_export_right_only_new_or_changed_assets_are_read_one_by_one
         2,
         "only the renamed and the new asset: {read:?}"
     );
-    assert!(
-        report.district_source.contains("per asset"),
-        "{}",
-        report.district_source
-    );
+    assert_eq!(report.district_source, "per_asset:2");
     let name = qrdesk::store::catalog::asset(app.pool(), AssetId(100_007))
         .await
         .unwrap()

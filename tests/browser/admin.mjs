@@ -78,6 +78,14 @@ try {
     await page.screenshot({ path: join(shots, 'admin-requests-desktop.png'), fullPage: true });
     await page.goto(server.base + '/admin/users');
     await page.screenshot({ path: join(shots, 'admin-users-desktop.png'), fullPage: true });
+
+    // The connection check, run from its page.
+    await page.goto(server.base + '/admin/connection');
+    await page.click('text=Проверить сейчас');
+    await page.waitForSelector('.conn-result', { timeout: 30000 });
+    check((await page.textContent('.conn-result')).includes('Заявки могут создаваться'), 'the check passes against the simulator');
+    check((await page.locator('li.conn').count()) >= 8, 'one line per item');
+    await page.screenshot({ path: join(shots, 'admin-connection-desktop.png'), fullPage: true });
     check(errors.length === 0, 'no page errors: ' + errors.join('; '));
     await context.close();
   });
@@ -96,6 +104,10 @@ try {
     await page.screenshot({ path: join(shots, 'admin-catalog-phone.png'), fullPage: false });
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     check(width <= 360, 'tables scroll inside their box, page width ' + width);
+    await page.goto(server.base + '/admin/connection');
+    await page.screenshot({ path: join(shots, 'admin-connection-phone.png'), fullPage: true });
+    const connWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(connWidth <= 360, 'the connection page fits a phone, width ' + connWidth);
     await context.close();
   });
 } finally {

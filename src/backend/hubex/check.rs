@@ -119,7 +119,12 @@ pub async fn run(
             run.push(
                 Verdict::Ok,
                 t(l, "Адрес HubEx отвечает", "HubEx base URL reachable"),
-                format!("{} — HTTP {} ({ms} ms)", client.base(), status.as_u16()),
+                format!(
+                    "{} — HTTP {} ({ms} {})",
+                    client.base(),
+                    status.as_u16(),
+                    t(l, "мс", "ms")
+                ),
                 None,
             );
         }
@@ -633,11 +638,12 @@ fn finish(mut run: Run<'_>, mut report: CheckReport) -> CheckReport {
         let median = run.times[run.times.len() / 2].as_millis();
         let max = run.times.last().map_or(0, |d| d.as_millis());
         let l = run.lang;
+        let ms = t(l, "мс", "ms");
         run.push(
             Verdict::Ok,
             t(l, "Время ответа HubEx", "HubEx round trip"),
             format!(
-                "{} {median} ms, {} {max} ms ({} {})",
+                "{} {median} {ms}, {} {max} {ms} ({} {})",
                 t(l, "медиана", "median"),
                 t(l, "максимум", "max"),
                 run.times.len(),

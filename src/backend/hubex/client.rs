@@ -797,11 +797,11 @@ impl HubexClient {
         };
         if changed.is_empty() && counts_same && mapping_fresh {
             keep_known(assets);
-            return Ok(("unchanged since the last sync (участки kept)".into(), false));
+            return Ok((crate::catalog::SOURCE_UNCHANGED.into(), false));
         }
         for (path, how) in [
-            ("/EXPORT/Assets", "bulk: GET /EXPORT/Assets per участок"),
-            ("/ES/Assets", "bulk: GET /ES/Assets?districtID= per участок"),
+            ("/EXPORT/Assets", crate::catalog::SOURCE_EXPORT),
+            ("/ES/Assets", crate::catalog::SOURCE_ASSET_FILTER),
         ] {
             match self
                 .probe_district_filter(path, Priority::Background)
@@ -846,7 +846,7 @@ impl HubexClient {
             assets[i].districts = ds;
         }
         Ok((
-            format!("per asset: {total} new or changed assets read one by one (the role has no AssetsExport right and GET /ES/Assets ignores districtID)"),
+            format!("{}:{total}", crate::catalog::SOURCE_PER_ASSET),
             false,
         ))
     }
