@@ -136,6 +136,10 @@ pub struct LimitsConfig {
     /// Public page loads (forms, status pages) per client IP per minute, and the burst.
     pub gets_per_minute: u32,
     pub gets_burst: u32,
+    /// Password checks (admin sign-in, first setup, password change) per
+    /// client IP per minute, and the burst.
+    pub sign_in_per_minute: u32,
+    pub sign_in_burst: u32,
     /// A request over its quota gets its 429 after this delay, so a looping
     /// script slows down instead of taking the CPU; 0: at once.
     pub limited_delay_ms: u64,
@@ -276,6 +280,8 @@ impl Default for Config {
                 posts_burst: 5,
                 gets_per_minute: 120,
                 gets_burst: 60,
+                sign_in_per_minute: 10,
+                sign_in_burst: 10,
                 limited_delay_ms: 500,
                 code_requests_per_hour: 30,
                 min_fill_ms: 2000,
@@ -417,6 +423,7 @@ impl Config {
         }
         if self.limits.posts_per_minute == 0
             || self.limits.gets_per_minute == 0
+            || self.limits.sign_in_per_minute == 0
             || self.hubex.max_calls_per_minute == 0
         {
             return invalid("limits", "rates must be at least 1 per minute");

@@ -66,8 +66,8 @@ pub struct AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(intake::router(&state.config.limits))
-        .merge(admin::router())
+        .merge(intake::router(&state.config.limits, &state.limits))
+        .merge(admin::router(&state.limits))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/static/{name}", get(web::static_file))
@@ -79,7 +79,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.limits.form_body_bytes))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            web::limits::rate_limit,
+            web::limits::refusal_page,
         ))
         .layer(axum::middleware::from_fn(web::limit_headers))
         .layer(axum::middleware::from_fn(web::security_headers))

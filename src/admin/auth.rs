@@ -21,8 +21,8 @@ use crate::AppState;
 
 pub const COOKIE: &str = "qrdesk_session";
 const SESSION_MS: i64 = 12 * 3600 * 1000;
-const WINDOW_MS: i64 = 15 * 60 * 1000;
-const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+pub const WINDOW_MS: i64 = 15 * 60 * 1000;
+pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
 const MAX_FAILURES_PER_IP: i64 = 20;
 pub const MIN_PASSWORD: usize = 10;
 
@@ -44,15 +44,63 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Hashing is deliberately slow: keep it off the async threads.
-pub async fn hash_blocking(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+/// Password hashes computed at once. Each argon2id run takes 19 MiB and a
+/// core for a while; a burst of sign-ins waits here instead of growing the
+/// process by gigabytes.
+static PASSWORD_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// How long a password check waits for its turn before "busy, try again".
+const PASSWORD_WAIT: std::time::Duration = std::time::Duration::from_secs(15);
+/// The most password hashes that ever ran at once (for the tests).
+static PASSWORD_PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn password_work_peak() -> usize {
+    PASSWORD_PEAK.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-async fn verify_blocking(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+/// Too many password checks are waiting: the server is busy.
+#[derive(Debug, thiserror::Error)]
+#[error("too many password checks at once; try again in a minute")]
+pub struct Busy;
+
+/// Runs a password hash off the async threads, two at a time.
+async fn password_work<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Busy> {
+    use std::sync::atomic::Ordering;
+    static RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let _permit = tokio::time::timeout(PASSWORD_WAIT, PASSWORD_WORK.acquire())
         .await
-        .unwrap_or(false)
+        .map_err(|_| Busy)?
+        .map_err(|_| Busy)?;
+    tokio::task::spawn_blocking(move || {
+        let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+        PASSWORD_PEAK.fetch_max(now, Ordering::SeqCst);
+        let out = work();
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        out
+    })
+    .await
+    .map_err(|_| Busy)
+}
+
+/// Hashing is deliberately slow: keep it off the async threads.
+pub async fn hash_blocking(password: String) -> anyhow::Result<String> {
+    password_work(move || hash_password(&password)).await?
+}
+
+/// Checks a password against its hash off the async threads, bounded.
+pub async fn verify_blocking(password: String, hash: String) -> Result<bool, Busy> {
+    password_work(move || verify_password(&password, &hash)).await
+}
+
+pub fn busy() -> Response {
+    let mut r = super::message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Сервер занят",
+        "Сейчас проверяется слишком много паролей. Попробуйте через минуту.",
+    );
+    r.headers_mut().insert(header::RETRY_AFTER, 60.into());
+    r
 }
 
 /// A readable random password: 16 characters of the code alphabet.
@@ -213,43 +261,55 @@ pub async fn login(
     let pool = &state.pool;
     let now = store::now_ms();
     let email = form.email.trim().to_lowercase();
-    let keys = [format!("email:{email}"), format!("ip:{}", peer.ip())];
-    let since = now - WINDOW_MS;
-    let (by_account, by_ip) = match (
-        admins::failures_since(pool, &keys[0], since).await,
-        admins::failures_since(pool, &keys[1], since).await,
-    ) {
-        (Ok(a), Ok(b)) => (a, b),
-        _ => {
+    // The same client address as every per-client limit (behind a trusted
+    // proxy, the address it forwards).
+    let ip = web::limits::client_ip(peer, &headers, &state.limits.trusted);
+    let keys = [
+        (format!("email:{email}"), MAX_FAILURES_PER_ACCOUNT),
+        (format!("ip:{ip}"), MAX_FAILURES_PER_IP),
+    ];
+    // Counted before the password is checked, atomically: however many
+    // attempts arrive at once, at most the cap is ever evaluated.
+    let rows = match admins::begin_attempt(pool, &keys, now - WINDOW_MS, now).await {
+        Ok(Some(rows)) => rows,
+        Ok(None) => {
+            let mut resp = page(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Слишком много неудачных попыток. Подождите 15 минут или попросите владельца сменить пароль.",
+            );
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, (WINDOW_MS / 1000).into());
+            return resp;
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot count sign-in attempts");
             return super::message(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Ошибка",
                 "Попробуйте через минуту.",
-            )
+            );
         }
     };
-    if by_account >= MAX_FAILURES_PER_ACCOUNT || by_ip >= MAX_FAILURES_PER_IP {
-        let mut resp = page(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Слишком много неудачных попыток. Подождите 15 минут или попросите владельца сменить пароль.",
-        );
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, (WINDOW_MS / 1000).into());
-        return resp;
-    }
     let account = admins::by_email(pool, &email).await.ok().flatten();
     // Verify against a dummy hash when there is no account, so timing does not tell.
     let (admin, hash) = match account {
         Some((a, h)) => (Some(a), h),
         None => (None, DUMMY_HASH.to_owned()),
     };
-    let ok = verify_blocking(form.password.clone(), hash).await && admin.is_some();
-    let Some(admin) = admin.filter(|_| ok) else {
-        let _ = admins::record_failure(pool, &keys, now).await;
-        tracing::info!(ip = %peer.ip(), "sign-in failed");
+    let verified = match verify_blocking(form.password.clone(), hash).await {
+        Ok(v) => v,
+        Err(Busy) => {
+            // Not the person's fault: the attempt does not count.
+            let _ = admins::forget_attempt(pool, &rows).await;
+            return busy();
+        }
+    };
+    let Some(admin) = admin.filter(|_| verified) else {
+        tracing::info!(%ip, "sign-in failed");
         return page(StatusCode::UNAUTHORIZED, "Неверный e-mail или пароль.");
     };
-    let _ = admins::clear_failures(pool, &keys[0]).await;
+    let _ = admins::forget_attempt(pool, &rows).await;
+    let _ = admins::clear_failures(pool, &keys[0].0).await;
     // A fresh session id at every sign-in.
     let token = match admins::start_session(pool, admin.id, SESSION_MS, now).await {
         Ok(t) => t,

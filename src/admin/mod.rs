@@ -22,12 +22,20 @@ use crate::web::render;
 use crate::AppState;
 use auth::Staff;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin", get(dashboard))
+pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
+    // Every form that checks a password shares one per-client quota.
+    let password_checks = Router::new()
         .route("/admin/login", get(auth::login_page).post(auth::login))
-        .route("/admin/logout", post(auth::logout))
         .route("/admin/setup", get(auth::setup_page).post(auth::setup))
+        .route(
+            "/admin/account",
+            get(users::account).post(users::change_password),
+        )
+        .layer(rates.layer(crate::web::limits::Limit::SignIn));
+    Router::new()
+        .merge(password_checks)
+        .route("/admin", get(dashboard))
+        .route("/admin/logout", post(auth::logout))
         .route("/admin/pause", post(pause))
         .route("/admin/catalog", get(catalog::page))
         .route("/admin/catalog/sync", post(catalog::sync_now))
@@ -49,10 +57,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/requests/{id}/retry", post(requests::retry))
         .route("/admin/users", get(users::list).post(users::add))
         .route("/admin/users/{id}", post(users::change))
-        .route(
-            "/admin/account",
-            get(users::account).post(users::change_password),
-        )
 }
 
 /// What every admin page shows around its content.

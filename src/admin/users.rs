@@ -286,12 +286,33 @@ pub async fn change_password(
     let Ok(Some(hash)) = admins::password_hash(pool, s.0.admin.id).await else {
         return super::internal("account vanished");
     };
-    let (current, stored) = (form.current.clone(), hash);
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&current, &stored))
-        .await
-        .unwrap_or(false);
-    if !ok {
-        return fail("Текущий пароль неверен.");
+    // A stolen session must not be a way to guess the password: the
+    // account's failures count here as at sign-in, before the check.
+    let now = store::now_ms();
+    let keys = [(
+        format!("email:{}", s.0.admin.email),
+        auth::MAX_FAILURES_PER_ACCOUNT,
+    )];
+    let rows = match admins::begin_attempt(pool, &keys, now - auth::WINDOW_MS, now).await {
+        Ok(Some(rows)) => rows,
+        Ok(None) => {
+            return super::message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Слишком много неудачных попыток",
+                "Текущий пароль введён неверно слишком много раз. Подождите 15 минут.",
+            )
+        }
+        Err(e) => return super::internal(e),
+    };
+    match auth::verify_blocking(form.current.clone(), hash).await {
+        Ok(true) => {
+            let _ = admins::forget_attempt(pool, &rows).await;
+        }
+        Ok(false) => return fail("Текущий пароль неверен."),
+        Err(auth::Busy) => {
+            let _ = admins::forget_attempt(pool, &rows).await;
+            return auth::busy();
+        }
     }
     if let Some(p) = auth::password_problem(&form.password) {
         return fail(p);

@@ -30,7 +30,12 @@ use crate::web::{self, render};
 use crate::AppState;
 use form::{AssetChoice, FieldErrors, RawForm};
 
-pub fn router(limits: &crate::config::LimitsConfig) -> Router<AppState> {
+/// The public routes, each behind the per-client limits on posts and on
+/// page loads.
+pub fn router(
+    limits: &crate::config::LimitsConfig,
+    rates: &web::limits::RateLimits,
+) -> Router<AppState> {
     // Photos make a submission big; the plain form keeps its own smaller limit.
     let body = DefaultBodyLimit::max(limits.request_max_bytes + 1024 * 1024);
     Router::new()
@@ -44,6 +49,8 @@ pub fn router(limits: &crate::config::LimitsConfig) -> Router<AppState> {
         .route("/t/{token}/qr.svg", get(status::qr))
         .route("/t/{token}/comment", post(status::comment).layer(body))
         .route("/t/{token}/feedback", post(status::feedback))
+        .layer(rates.layer(web::limits::Limit::Post))
+        .layer(rates.layer(web::limits::Limit::Get))
 }
 
 #[derive(Deserialize, Default)]

@@ -254,27 +254,53 @@ pub async fn end_session(pool: &Pool, id_hash: &str) -> sqlx::Result<()> {
     Ok(())
 }
 
-pub async fn record_failure(pool: &Pool, keys: &[String], now: i64) -> sqlx::Result<()> {
-    for key in keys {
-        sqlx::query("INSERT INTO login_failures (key, at) VALUES (?, ?)")
+/// Counts a sign-in attempt against every key before its password is
+/// checked, atomically: the attempt is written first (taking SQLite's write
+/// lock, so concurrent attempts queue here), then the window is counted with
+/// it. Over a key's cap, nothing is kept and `None` says refuse; otherwise
+/// the rows written, which stay as a failure unless the password was right
+/// ([`forget_attempt`]).
+pub async fn begin_attempt(
+    pool: &Pool,
+    keys: &[(String, i64)],
+    since: i64,
+    now: i64,
+) -> sqlx::Result<Option<Vec<i64>>> {
+    let mut tx = pool.begin().await?;
+    let mut rows = Vec::with_capacity(keys.len());
+    for (key, _) in keys {
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO login_failures (key, at) VALUES (?, ?) RETURNING rowid")
+                .bind(key)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+        rows.push(id);
+    }
+    for (key, cap) in keys {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?")
             .bind(key)
-            .bind(now)
+            .bind(since)
+            .fetch_one(&mut *tx)
+            .await?;
+        if n > *cap {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+    }
+    tx.commit().await?;
+    Ok(Some(rows))
+}
+
+/// The attempt was right after all: its rows are not failures.
+pub async fn forget_attempt(pool: &Pool, rows: &[i64]) -> sqlx::Result<()> {
+    for id in rows {
+        sqlx::query("DELETE FROM login_failures WHERE rowid = ?")
+            .bind(id)
             .execute(pool)
             .await?;
     }
-    sqlx::query("DELETE FROM login_failures WHERE at < ?")
-        .bind(now - 24 * 3600 * 1000)
-        .execute(pool)
-        .await?;
     Ok(())
-}
-
-pub async fn failures_since(pool: &Pool, key: &str, since: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?")
-        .bind(key)
-        .bind(since)
-        .fetch_one(pool)
-        .await
 }
 
 pub async fn clear_failures(pool: &Pool, key: &str) -> sqlx::Result<()> {

@@ -1,21 +1,28 @@
-//! Rate limits on the public pages, per client IP: one quota for form posts,
-//! a separate one for page loads. The client IP comes from `X-Forwarded-For`
-//! or `Forwarded` only when the peer is a trusted proxy.
+//! Per-client rate limits, each a tower-governor `GovernorLayer` on its route
+//! group: public form posts, public page loads, and password checks (admin
+//! sign-in, first setup, password change). One key extractor of ours,
+//! [`ClientIp`], gives every layer the same client address: the peer, or —
+//! when the peer is in `server.trusted_proxies` — the address it forwards.
 //!
-//! Built on `governor` directly (the limiter under tower-governor) so that a
-//! limit hit gets a friendly page in the person's language with `Retry-After`.
+//! A layer's refusal is only a marker; [`refusal_page`], outside every layer,
+//! holds the answer back (`limits.limited_delay_ms`, a bounded number at
+//! once) and renders the friendly 429 in the person's language with
+//! `Retry-After`. The per-sticker cap and the task system's call budget are
+//! not per-client limits and live elsewhere.
 
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use axum::response::{IntoResponse, Response};
+use governor::middleware::NoOpMiddleware;
+use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
+use tower_governor::key_extractor::KeyExtractor;
+use tower_governor::{GovernorError, GovernorLayer};
 
 use super::i18n::Lang;
 use crate::config::LimitsConfig;
@@ -104,10 +111,51 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpRange]) -> 
         .unwrap_or(peer.ip())
 }
 
+/// The client address every per-client limit keys on.
+#[derive(Debug, Clone)]
+pub struct ClientIp {
+    trusted: Arc<Vec<IpRange>>,
+}
+
+impl KeyExtractor for ClientIp {
+    type Key = IpAddr;
+
+    fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<IpAddr, GovernorError> {
+        // Without connection info (a test calling the router directly) all
+        // requests share one key rather than being refused.
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+        Ok(client_ip(peer, req.headers(), &self.trusted))
+    }
+}
+
+/// Which limit refused a request; the page says what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Public form posts (new requests, comments, feedback).
+    Post,
+    /// Public page loads.
+    Get,
+    /// Password checks.
+    SignIn,
+}
+
+/// Left on a refusal by a limit layer for [`refusal_page`].
+#[derive(Debug, Clone, Copy)]
+struct Refused {
+    limit: Limit,
+    wait_secs: u64,
+}
+
+type Config = Arc<GovernorConfig<ClientIp, NoOpMiddleware>>;
+
 pub struct RateLimits {
-    posts: DefaultKeyedRateLimiter<IpAddr>,
-    gets: DefaultKeyedRateLimiter<IpAddr>,
-    pub trusted: Vec<IpRange>,
+    pub trusted: Arc<Vec<IpRange>>,
+    posts: Config,
+    gets: Config,
+    sign_in: Config,
     /// How long a refused request waits for its 429.
     delay: Duration,
     /// Refusals waiting at once; past this they are answered at once.
@@ -117,74 +165,102 @@ pub struct RateLimits {
 /// Refused requests held back at once (each is a parked task and a socket).
 const MAX_DELAYED: usize = 1024;
 
-fn quota(per_minute: u32, burst: u32) -> Quota {
-    let per_minute = NonZeroU32::new(per_minute.max(1)).expect("at least 1");
-    Quota::per_minute(per_minute).allow_burst(NonZeroU32::new(burst.max(1)).expect("at least 1"))
+fn config(trusted: &Arc<Vec<IpRange>>, per_minute: u32, burst: u32, methods: &[Method]) -> Config {
+    let mut builder = GovernorConfigBuilder::default().key_extractor(ClientIp {
+        trusted: trusted.clone(),
+    });
+    builder
+        .period((Duration::from_secs(60) / per_minute.max(1)).max(Duration::from_nanos(1)))
+        .burst_size(burst.max(1))
+        .methods(methods.to_vec());
+    Arc::new(builder.finish().expect("a period and a burst above zero"))
 }
 
 impl RateLimits {
     pub fn new(limits: &LimitsConfig, trusted: &[String]) -> RateLimits {
+        let trusted = Arc::new(trusted.iter().filter_map(|t| IpRange::parse(t)).collect());
         RateLimits {
-            posts: RateLimiter::keyed(quota(limits.posts_per_minute, limits.posts_burst)),
-            gets: RateLimiter::keyed(quota(limits.gets_per_minute, limits.gets_burst)),
-            trusted: trusted.iter().filter_map(|t| IpRange::parse(t)).collect(),
+            posts: config(&trusted, limits.posts_per_minute, limits.posts_burst, &[Method::POST]),
+            gets: config(
+                &trusted,
+                limits.gets_per_minute,
+                limits.gets_burst,
+                &[Method::GET, Method::HEAD],
+            ),
+            sign_in: config(
+                &trusted,
+                limits.sign_in_per_minute,
+                limits.sign_in_burst,
+                &[Method::POST],
+            ),
+            trusted,
             delay: Duration::from_millis(limits.limited_delay_ms),
             delaying: Arc::new(tokio::sync::Semaphore::new(MAX_DELAYED)),
         }
     }
 
-    /// How long to wait, if this request is over its quota.
-    fn check(&self, post: bool, ip: IpAddr) -> Option<Duration> {
-        let limiter = if post { &self.posts } else { &self.gets };
-        limiter
-            .check_key(&ip)
-            .err()
-            .map(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    /// The tower-governor layer of one limit; every layer of the same limit
+    /// shares one quota per client.
+    pub fn layer(&self, limit: Limit) -> GovernorLayer<ClientIp, NoOpMiddleware, Body> {
+        let config = match limit {
+            Limit::Post => &self.posts,
+            Limit::Get => &self.gets,
+            Limit::SignIn => &self.sign_in,
+        };
+        GovernorLayer::new(config.clone()).error_handler(move |e| match e {
+            GovernorError::TooManyRequests { wait_time, .. } => {
+                let mut r = StatusCode::TOO_MANY_REQUESTS.into_response();
+                r.extensions_mut().insert(Refused {
+                    limit,
+                    wait_secs: wait_time,
+                });
+                r
+            }
+            other => {
+                tracing::error!(error = %other, "rate limit could not read the request");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        })
     }
 
     /// Forgets idle keys, so a flood of addresses does not grow memory.
     pub fn shrink(&self) {
-        self.posts.retain_recent();
-        self.gets.retain_recent();
-        self.posts.shrink_to_fit();
-        self.gets.shrink_to_fit();
+        for c in [&self.posts, &self.gets, &self.sign_in] {
+            c.limiter().retain_recent();
+            c.limiter().shrink_to_fit();
+        }
     }
 }
 
-/// Which quota a request counts against, if any: the public form and status
-/// pages; not static files, health checks or the admin area.
-fn public(method: &Method, path: &str) -> Option<bool> {
-    let public = path == "/"
-        || ["/q/", "/Q/", "/t/", "/T/"]
-            .iter()
-            .any(|p| path.starts_with(p));
-    match (public, method) {
-        (false, _) => None,
-        (true, &Method::POST) => Some(true),
-        (true, _) => Some(false),
-    }
-}
-
-pub async fn rate_limit(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let Some(post) = public(req.method(), req.uri().path()) else {
-        return next.run(req).await;
+/// Outside every limit layer: a refusal is held back `limits.limited_delay_ms`
+/// (a looping script slows down instead of taking the CPU; a person hardly
+/// notices) and answered with the page in the person's language.
+pub async fn refusal_page(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let lang = Lang::negotiate(None, req.headers());
+    let resp = next.run(req).await;
+    let Some(refused) = resp.extensions().get::<Refused>().copied() else {
+        return resp;
     };
-    let ip = client_ip(peer, req.headers(), &state.limits.trusted);
-    match state.limits.check(post, ip) {
-        None => next.run(req).await,
-        Some(wait) => {
-            // A script that loops on its connection waits too, instead of
-            // taking the CPU from everyone else; a person hardly notices.
-            let limits = &state.limits;
-            if let (false, Ok(_permit)) = (limits.delay.is_zero(), limits.delaying.try_acquire()) {
-                tokio::time::sleep(limits.delay).await;
-            }
-            too_many(Lang::negotiate(None, req.headers()), wait, post)
+    let limits = &state.limits;
+    if let (false, Ok(_permit)) = (limits.delay.is_zero(), limits.delaying.try_acquire()) {
+        tokio::time::sleep(limits.delay).await;
+    }
+    let wait = Duration::from_secs(refused.wait_secs);
+    match refused.limit {
+        Limit::Post => too_many(lang, wait, true),
+        Limit::Get => too_many(lang, wait, false),
+        Limit::SignIn => {
+            let mut r = crate::admin::message(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Слишком много попыток",
+                &format!(
+                    "С этого адреса только что было много попыток входа. Подождите {} с и попробуйте снова.",
+                    refused.wait_secs.max(1)
+                ),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, refused.wait_secs.max(1).into());
+            r
         }
     }
 }
@@ -267,24 +343,41 @@ mod tests {
         assert_eq!(client_ip(proxy, &HeaderMap::new(), &trusted), proxy.ip());
     }
 
-    #[test]
-    fn quotas_refuse_after_the_burst_and_say_how_long() {
+    #[tokio::test]
+    async fn quotas_refuse_after_the_burst_and_say_how_long() {
+        use tower::ServiceExt;
         let mut limits = crate::config::Config::default().limits;
         limits.posts_per_minute = 6;
         limits.posts_burst = 2;
         let l = RateLimits::new(&limits, &[]);
-        let ip: IpAddr = "192.0.2.1".parse().unwrap();
-        assert!(l.check(true, ip).is_none());
-        assert!(l.check(true, ip).is_none());
-        let wait = l.check(true, ip).expect("third post in a burst of 2");
-        assert!(wait <= Duration::from_secs(10) && wait > Duration::ZERO);
-        assert!(
-            l.check(true, "192.0.2.2".parse().unwrap()).is_none(),
+        let app = axum::Router::new()
+            .route("/", axum::routing::get(|| async { "ok" }).post(|| async { "ok" }))
+            .layer(l.layer(Limit::Post));
+        let call = |method: Method, ip: &str| {
+            let mut req = Request::builder()
+                .method(method)
+                .uri("/")
+                .body(Body::empty())
+                .unwrap();
+            let peer: SocketAddr = format!("{ip}:1000").parse().unwrap();
+            req.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(req)
+        };
+        assert_eq!(call(Method::POST, "192.0.2.1").await.unwrap().status(), 200);
+        assert_eq!(call(Method::POST, "192.0.2.1").await.unwrap().status(), 200);
+        let refused = call(Method::POST, "192.0.2.1").await.unwrap();
+        assert_eq!(refused.status(), 429, "third post in a burst of 2");
+        let marker = refused.extensions().get::<Refused>().copied().unwrap();
+        assert!(marker.wait_secs <= 10 && marker.limit == Limit::Post);
+        assert_eq!(
+            call(Method::POST, "192.0.2.2").await.unwrap().status(),
+            200,
             "another IP is unaffected"
         );
-        assert!(
-            l.check(false, ip).is_none(),
-            "page loads have their own quota"
+        assert_eq!(
+            call(Method::GET, "192.0.2.1").await.unwrap().status(),
+            200,
+            "page loads are not posts"
         );
     }
 }

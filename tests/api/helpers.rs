@@ -58,6 +58,8 @@ pub fn test_config(dir: &TempDir) -> Config {
     c.limits.posts_burst = 100_000;
     c.limits.gets_per_minute = 100_000;
     c.limits.gets_burst = 100_000;
+    c.limits.sign_in_per_minute = 100_000;
+    c.limits.sign_in_burst = 100_000;
     c.limits.code_requests_per_hour = 100_000;
     c.limits.challenge = qrdesk::config::ChallengeMode::Off;
     c.limits.limited_delay_ms = 0;

@@ -310,23 +310,20 @@ async fn a_lost_create_answer_in_a_tenant_of_10000_tasks_links_exactly_one_task(
 
     // HubEx itself caps a list read without Range at 10,000 rows.
     let addr = app.app.as_ref().unwrap().sim_addr.unwrap();
-    let token: serde_json::Value = reqwest::Client::new()
+    let answer = reqwest::Client::new()
         .post(format!("http://{addr}/fsm/AUTHZ/AccessTokens"))
         .json(&serde_json::json!({ "serviceToken": sim.service_token() }))
         .send()
         .await
         .unwrap()
-        .json()
+        .bytes()
         .await
         .unwrap();
-    let token = token["access_token"]
-        .as_str()
-        .or(token["Access_token"].as_str())
-        .map(str::to_owned)
-        .unwrap_or_else(|| token.to_string());
+    let token: qrdesk::backend::hubex::types::AccessTokenResponse =
+        qrdesk::backend::hubex::read::parse_one(&answer).unwrap();
     let all: serde_json::Value = reqwest::Client::new()
         .get(format!("http://{addr}/fsm/WORK/Tasks"))
-        .bearer_auth(token.trim_matches('"'))
+        .bearer_auth(&token.access_token)
         .header("X-Application-ID", "3")
         .send()
         .await
