@@ -1,0 +1,189 @@
+//! Attacks from the security review, repeated: each must now fail to get
+//! through. Per-client limits and forwarded addresses, sign-in lockout
+//! races, unbounded password hashing.
+
+use std::collections::HashMap;
+
+use qrdesk::admin::auth::{hash_password, password_work_peak};
+use qrdesk::store::admins::{self, Role};
+
+use crate::helpers::{phone_client, spawn_with, TestApp};
+
+const RIGHT: &str = "correct-horse-battery";
+
+async fn owner(app: &TestApp, email: &str) {
+    let hash = hash_password(RIGHT).unwrap();
+    admins::create(app.pool(), email, &hash, Role::Owner, qrdesk::store::now_ms())
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+async fn post(app: &TestApp, path: &str, xff: Option<&str>, fields: &[(&str, &str)]) -> u16 {
+    let mut req = phone_client()
+        .post(format!("{}{path}", app.url))
+        .form(fields);
+    if let Some(ip) = xff {
+        req = req.header("x-forwarded-for", ip);
+    }
+    req.send().await.unwrap().status().as_u16()
+}
+
+async fn sign_in(app: &TestApp, xff: Option<&str>, email: &str, password: &str) -> u16 {
+    post(
+        app,
+        "/admin/login",
+        xff,
+        &[("email", email), ("password", password)],
+    )
+    .await
+}
+
+/// Sends all at once and counts the answers by status.
+async fn at_once(futures: Vec<impl std::future::Future<Output = u16>>) -> HashMap<u16, usize> {
+    let mut counts = HashMap::new();
+    for status in futures_util::future::join_all(futures).await {
+        *counts.entry(status).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn a_spoofed_forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit() {
+    let app = spawn_with(|c| {
+        c.limits.posts_per_minute = 6;
+        c.limits.posts_burst = 2;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..4 {
+        let ip = format!("203.0.113.{i}");
+        statuses.push(post(&app, "/q/AAAAAAAA", Some(&ip), &[]).await);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_quota() {
+    let app = spawn_with(|c| {
+        c.limits.posts_per_minute = 6;
+        c.limits.posts_burst = 2;
+        c.server.trusted_proxies = vec!["127.0.0.1".into()];
+    })
+    .await;
+    for i in 0..5 {
+        let ip = format!("198.51.100.{i}");
+        assert_ne!(post(&app, "/q/AAAAAAAA", Some(&ip), &[]).await, 429);
+    }
+    let same: Vec<u16> = futures_util::future::join_all(
+        (0..3).map(|_| post(&app, "/q/AAAAAAAA", Some("198.51.100.200"), &[])),
+    )
+    .await;
+    assert!(same.contains(&429), "one client over its quota: {same:?}");
+}
+
+#[tokio::test]
+async fn sign_in_throttling_behind_a_trusted_proxy_counts_per_client() {
+    let app = spawn_with(|c| c.server.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    owner(&app, "owner@example.ru").await;
+    // Twenty failures from one client, each for another account (the per-address cap).
+    for i in 0..20 {
+        let status = sign_in(&app, Some("192.0.2.10"), &format!("x{i}@example.ru"), "wrong-password").await;
+        assert_eq!(status, 401);
+    }
+    assert_eq!(
+        sign_in(&app, Some("192.0.2.10"), "owner@example.ru", RIGHT).await,
+        429,
+        "that client is locked out"
+    );
+    assert_eq!(
+        sign_in(&app, Some("192.0.2.11"), "owner@example.ru", RIGHT).await,
+        303,
+        "another client behind the same proxy is not"
+    );
+}
+
+#[tokio::test]
+async fn sign_ins_sent_at_once_are_evaluated_at_most_up_to_the_cap() {
+    let app = spawn_with(|_| {}).await;
+    owner(&app, "owner@example.ru").await;
+    // 29 wrong and the right one last, all at once, for one account.
+    let mut attempts = Vec::new();
+    for i in 0..30 {
+        let password = if i == 29 { RIGHT } else { "wrong-password" };
+        attempts.push(sign_in(&app, None, "owner@example.ru", password));
+    }
+    let counts = at_once(attempts).await;
+    let evaluated = counts.get(&401).unwrap_or(&0) + counts.get(&303).unwrap_or(&0);
+    assert!(evaluated <= 5, "account cap 5, evaluated {evaluated}: {counts:?}");
+    assert_eq!(counts.get(&429), Some(&(30 - evaluated)), "{counts:?}");
+
+    // 100 at once from one address, each for another account: the address cap.
+    let app = spawn_with(|_| {}).await;
+    let attempts: Vec<_> = (0..100)
+        .map(|i| {
+            let app = &app;
+            async move {
+                sign_in(app, None, &format!("u{i}@example.ru"), "wrong-password").await
+            }
+        })
+        .collect();
+    let counts = at_once(attempts).await;
+    let evaluated = counts.get(&401).unwrap_or(&0);
+    assert!(*evaluated <= 20, "address cap 20, evaluated {evaluated}: {counts:?}");
+    assert!(
+        password_work_peak() <= 2,
+        "password hashes ran {} at once",
+        password_work_peak()
+    );
+}
+
+#[tokio::test]
+async fn sign_in_is_behind_a_per_client_limit_before_any_password_is_checked() {
+    let app = spawn_with(|c| {
+        c.limits.sign_in_per_minute = 3;
+        c.limits.sign_in_burst = 3;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        statuses.push(sign_in(&app, None, &format!("v{i}@example.ru"), "wrong-password").await);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    let resp = phone_client()
+        .post(format!("{}/admin/login", app.url))
+        .form(&[("email", "a@example.ru"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().contains_key("retry-after"));
+    assert!(resp.text().await.unwrap().contains("много попыток входа"));
+    let failures: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(failures, 6, "3 evaluated attempts × 2 keys; the refused ones never reached the check");
+}
+
+#[tokio::test]
+async fn a_stolen_session_cannot_guess_the_current_password() {
+    let app = spawn_with(|_| {}).await;
+    let staff = crate::admin::StaffClient::new(&app, Role::Admin).await;
+    let mut statuses = Vec::new();
+    for i in 0..7 {
+        let guess = format!("guess-number-{i}");
+        let page = staff
+            .post(
+                "/admin/account",
+                &[
+                    ("current", guess.as_str()),
+                    ("password", "new-password-123"),
+                    ("repeat", "new-password-123"),
+                ],
+            )
+            .await;
+        statuses.push(page.status);
+    }
+    assert_eq!(&statuses[5..], [429, 429], "{statuses:?}");
+    assert!(statuses[..5].iter().all(|s| *s != 429 && *s != 303), "{statuses:?}");
+}
