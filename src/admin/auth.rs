@@ -458,16 +458,33 @@ pub async fn setup(
         return page("Пароли не совпадают.");
     }
     let now = store::now_ms();
-    let hash = match hash_blocking(form.password.clone()).await {
-        Ok(h) => h,
+    // The link is spent here, atomically: of several posts at once, one wins.
+    let token_hash = hex_sha256(form.token.as_bytes());
+    match admins::consume_setup_token(&state.pool, &token_hash).await {
+        Ok(true) => {}
+        Ok(false) => return super::message(
+            StatusCode::FORBIDDEN,
+            "Ссылка недействительна",
+            "Ссылка для первой настройки уже использована. Войдите под созданной учётной записью.",
+        ),
         Err(e) => return web::internal_error(Default::default(), e),
-    };
-    let id = match admins::create(&state.pool, &email, &hash, Role::Owner, now).await {
+    }
+    let created = async {
+        let hash = hash_blocking(form.password.clone()).await?;
+        Ok::<_, anyhow::Error>(admins::create(&state.pool, &email, &hash, Role::Owner, now).await?)
+    }
+    .await;
+    let id = match created {
         Ok(Some(id)) => id,
-        Ok(None) => return page("Такой e-mail уже есть."),
-        Err(e) => return web::internal_error(Default::default(), e),
+        other => {
+            // Not spent after all: the same link may be tried again.
+            let _ = set_setting(&state.pool, "setup_token_hash", &token_hash).await;
+            return match other {
+                Ok(_) => page("Такой e-mail уже есть."),
+                Err(e) => web::internal_error(Default::default(), e),
+            };
+        }
     };
-    let _ = set_setting(&state.pool, "setup_token_hash", "").await;
     let _ = admins::audit(&state.pool, Some(id), "setup", &email, now).await;
     let token = match admins::start_session(&state.pool, id, SESSION_MS, now).await {
         Ok(t) => t,

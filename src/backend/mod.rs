@@ -266,13 +266,23 @@ pub trait TaskBackend: Send + Sync + 'static {
         priority: Priority,
     ) -> BoxFuture<'_, Result<Vec<Message>, BackendError>>;
 
-    /// Posts an external comment with already attached files; returns its id.
+    /// Posts a comment with already attached files; returns its id.
+    /// `external`: in the customer's chat; otherwise a note for the team only.
     fn post_comment<'a>(
         &'a self,
         task: TaskId,
         text: &'a str,
         attachments: &'a [i64],
+        external: bool,
     ) -> BoxFuture<'a, Result<i64, BackendError>>;
+
+    /// Finds a comment (in either chat) whose text contains `marker`, after
+    /// an unknown outcome.
+    fn find_comment<'a>(
+        &'a self,
+        task: TaskId,
+        marker: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>, BackendError>>;
 
     /// Moves a task to a stage (used to reopen it).
     fn move_to_stage(&self, task: TaskId, stage: i64) -> BoxFuture<'_, Result<(), BackendError>>;

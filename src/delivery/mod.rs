@@ -153,6 +153,7 @@ impl Worker {
             "create_task" => self.create_task(&job).await,
             "upload_attachment" => self.upload_attachment(&job).await,
             "post_comment" => self.post_comment(&job).await,
+            "post_note" => self.post_note(&job).await,
             "send_mail" => self.send_mail(&job).await,
             other => {
                 tracing::error!(kind = other, "unknown job kind; removing it");
@@ -417,14 +418,12 @@ impl Worker {
         };
         let marker = comment_marker(&comment.id);
         if job.attempts > 1 {
-            match self.backend.conversation(task, Priority::Delivery).await {
-                Ok(messages) => {
-                    if let Some(m) = messages.iter().find(|m| m.text.contains(&marker)) {
-                        comments::mark_posted(&self.pool, &comment.id, m.id, store::now_ms())
-                            .await?;
-                        return Ok(Outcome::Done);
-                    }
+            match self.backend.find_comment(task, &marker).await {
+                Ok(Some(id)) => {
+                    comments::mark_posted(&self.pool, &comment.id, id, store::now_ms()).await?;
+                    return Ok(Outcome::Done);
                 }
+                Ok(None) => {}
                 Err(e) => return Ok(retry_outcome(e)),
             }
         }
@@ -449,7 +448,7 @@ impl Worker {
             }
         }
         let text = format!("{}\n\n{marker}", comment.text);
-        match self.backend.post_comment(task, &text, &ids).await {
+        match self.backend.post_comment(task, &text, &ids, true).await {
             Ok(id) => {
                 comments::mark_posted(&self.pool, &comment.id, id, store::now_ms()).await?;
                 let _ = refresh(
@@ -464,6 +463,49 @@ impl Worker {
             }
             Err(BackendError::Permanent { reason }) => {
                 tracing::error!(%reason, "HubEx refused the comment");
+                Ok(Outcome::Done)
+            }
+            Err(e) => Ok(retry_outcome(e)),
+        }
+    }
+
+    /// Posts a note for staff to the task's team chat (never the customer's).
+    async fn post_note(&self, job: &jobs::Job) -> anyhow::Result<Outcome> {
+        let found = match &job.ref_id {
+            Some(id) => comments::note(&self.pool, id).await?,
+            None => None,
+        };
+        let Some(note) = found.filter(|n| n.posted_at.is_none()) else {
+            return Ok(Outcome::Done);
+        };
+        let Some(task) = requests::get(&self.pool, &note.request_id)
+            .await?
+            .and_then(|r| r.task_id)
+        else {
+            return Ok(Outcome::Retry {
+                reason: "the task does not exist yet".into(),
+                retry_after: None,
+            });
+        };
+        let marker = comment_marker(&note.id);
+        if job.attempts > 1 {
+            match self.backend.find_comment(task, &marker).await {
+                Ok(Some(id)) => {
+                    comments::mark_note_posted(&self.pool, &note.id, id, store::now_ms()).await?;
+                    return Ok(Outcome::Done);
+                }
+                Ok(None) => {}
+                Err(e) => return Ok(retry_outcome(e)),
+            }
+        }
+        let text = format!("{}\n\n{marker}", note.text);
+        match self.backend.post_comment(task, &text, &[], false).await {
+            Ok(id) => {
+                comments::mark_note_posted(&self.pool, &note.id, id, store::now_ms()).await?;
+                Ok(Outcome::Done)
+            }
+            Err(BackendError::Permanent { reason }) => {
+                tracing::error!(%reason, "the task system refused the staff note");
                 Ok(Outcome::Done)
             }
             Err(e) => Ok(retry_outcome(e)),

@@ -643,22 +643,38 @@ async fn submit(
             .into_iter()
             .flatten()
             .collect();
+            // The second person's contact is for staff only: a team note on
+            // the task, never a line on the first person's status page, and
+            // within the same hourly cap as "the same problem".
             if !contact.is_empty() {
                 let note = format!("{} {}", t.duplicate_contact_note, contact.join(", "));
-                if let Err(e) = crate::store::comments::insert_with_job(
+                let cap = i64::from(state.config.limits.same_problem_per_hour);
+                match crate::store::comments::same_problem_since(
                     &state.pool,
                     &first,
-                    "same_problem",
-                    &note,
-                    &[],
-                    &values.form_token,
-                    now,
+                    now - 3_600_000,
                 )
                 .await
                 {
-                    return web::internal_error(lang, e);
+                    Ok(n) if n >= cap => {
+                        tracing::info!(code = %code, "same-text notes for this request capped this hour");
+                    }
+                    Ok(_) => {
+                        if let Err(e) = crate::store::comments::insert_note_with_job(
+                            &state.pool,
+                            &first,
+                            &note,
+                            &values.form_token,
+                            now,
+                        )
+                        .await
+                        {
+                            return web::internal_error(lang, e);
+                        }
+                        state.worker.wake.notify_one();
+                    }
+                    Err(e) => return web::internal_error(lang, e),
                 }
-                state.worker.wake.notify_one();
             }
             tracing::info!(code = %code, "same text again within 10 minutes; joined the first request");
             return web::message(StatusCode::OK, lang, t.duplicate_title, t.duplicate_text);
@@ -788,14 +804,7 @@ async fn same_problem(
     // However many people press it, the task gets a few notes an hour, not a flood.
     let since = now - 3_600_000;
     let cap = i64::from(state.config.limits.same_problem_per_hour);
-    match crate::store::comments::count_kind_since(
-        &state.pool,
-        &form.request,
-        "same_problem",
-        since,
-    )
-    .await
-    {
+    match crate::store::comments::same_problem_since(&state.pool, &form.request, since).await {
         Ok(n) if n >= cap => {
             tracing::info!(code = %code, "same-problem notes for this request capped this hour");
         }

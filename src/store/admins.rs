@@ -269,20 +269,22 @@ pub async fn begin_attempt(
     let mut tx = pool.begin().await?;
     let mut rows = Vec::with_capacity(keys.len());
     for (key, _) in keys {
-        let id: i64 =
-            sqlx::query_scalar("INSERT INTO login_failures (key, at) VALUES (?, ?) RETURNING rowid")
-                .bind(key)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO login_failures (key, at) VALUES (?, ?) RETURNING rowid",
+        )
+        .bind(key)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
         rows.push(id);
     }
     for (key, cap) in keys {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?")
-            .bind(key)
-            .bind(since)
-            .fetch_one(&mut *tx)
-            .await?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?")
+                .bind(key)
+                .bind(since)
+                .fetch_one(&mut *tx)
+                .await?;
         if n > *cap {
             tx.rollback().await?;
             return Ok(None);
@@ -293,6 +295,17 @@ pub async fn begin_attempt(
 }
 
 /// The attempt was right after all: its rows are not failures.
+/// Spends the one-time setup link: true for exactly one caller.
+pub async fn consume_setup_token(pool: &Pool, token_hash: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE settings SET value = '' WHERE key = 'setup_token_hash' AND value = ? AND value <> ''",
+    )
+    .bind(token_hash)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn forget_attempt(pool: &Pool, rows: &[i64]) -> sqlx::Result<()> {
     for id in rows {
         sqlx::query("DELETE FROM login_failures WHERE rowid = ?")

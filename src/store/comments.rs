@@ -67,18 +67,77 @@ pub async fn insert_with_job(
     Ok(true)
 }
 
-/// Comments of `kind` on a request since `since`.
-pub async fn count_kind_since(
+/// A note for staff only, not shown on the status page.
+#[derive(Debug, Clone, FromRow)]
+pub struct NoteRecord {
+    pub id: String,
+    pub request_id: String,
+    pub text: String,
+    pub posted_at: Option<i64>,
+}
+
+/// Stores a staff note and its `post_note` job, once per form; returns
+/// whether it is new.
+pub async fn insert_note_with_job(
     pool: &Pool,
     request_id: &str,
-    kind: &str,
-    since: i64,
-) -> sqlx::Result<i64> {
+    text: &str,
+    form_token: &str,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let id = id_for_form("note", form_token);
+    let mut tx = pool.begin().await?;
+    let new = sqlx::query(
+        "INSERT INTO staff_notes (id, request_id, text, created_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(request_id)
+    .bind(text)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if new {
+        super::jobs::enqueue(&mut tx, "post_note", request_id, Some(&id), now).await?;
+    }
+    tx.commit().await?;
+    Ok(new)
+}
+
+pub async fn note(pool: &Pool, id: &str) -> sqlx::Result<Option<NoteRecord>> {
+    sqlx::query_as("SELECT id, request_id, text, posted_at FROM staff_notes WHERE id = ?")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn mark_note_posted(
+    pool: &Pool,
+    id: &str,
+    backend_id: i64,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE staff_notes SET backend_id = ?, posted_at = ? WHERE id = ?")
+        .bind(backend_id)
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// "The same problem" reports on a request since `since`: presses of the
+/// button and repeated texts alike (one cap for both).
+pub async fn same_problem_since(pool: &Pool, request_id: &str, since: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM comments WHERE request_id = ? AND kind = ? AND created_at >= ?",
+        "SELECT (SELECT COUNT(*) FROM comments WHERE request_id = ? AND kind = 'same_problem' AND created_at >= ?)
+              + (SELECT COUNT(*) FROM staff_notes WHERE request_id = ? AND created_at >= ?)",
     )
     .bind(request_id)
-    .bind(kind)
+    .bind(since)
+    .bind(request_id)
     .bind(since)
     .fetch_one(pool)
     .await

@@ -180,7 +180,12 @@ impl RateLimits {
     pub fn new(limits: &LimitsConfig, trusted: &[String]) -> RateLimits {
         let trusted = Arc::new(trusted.iter().filter_map(|t| IpRange::parse(t)).collect());
         RateLimits {
-            posts: config(&trusted, limits.posts_per_minute, limits.posts_burst, &[Method::POST]),
+            posts: config(
+                &trusted,
+                limits.posts_per_minute,
+                limits.posts_burst,
+                &[Method::POST],
+            ),
             gets: config(
                 &trusted,
                 limits.gets_per_minute,
@@ -351,7 +356,10 @@ mod tests {
         limits.posts_burst = 2;
         let l = RateLimits::new(&limits, &[]);
         let app = axum::Router::new()
-            .route("/", axum::routing::get(|| async { "ok" }).post(|| async { "ok" }))
+            .route(
+                "/",
+                axum::routing::get(|| async { "ok" }).post(|| async { "ok" }),
+            )
             .layer(l.layer(Limit::Post));
         let call = |method: Method, ip: &str| {
             let mut req = Request::builder()

@@ -13,10 +13,16 @@ const RIGHT: &str = "correct-horse-battery";
 
 async fn owner(app: &TestApp, email: &str) {
     let hash = hash_password(RIGHT).unwrap();
-    admins::create(app.pool(), email, &hash, Role::Owner, qrdesk::store::now_ms())
-        .await
-        .unwrap()
-        .unwrap();
+    admins::create(
+        app.pool(),
+        email,
+        &hash,
+        Role::Owner,
+        qrdesk::store::now_ms(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
 }
 
 async fn post(app: &TestApp, path: &str, xff: Option<&str>, fields: &[(&str, &str)]) -> u16 {
@@ -60,7 +66,11 @@ async fn a_spoofed_forwarded_for_from_an_untrusted_peer_does_not_escape_the_limi
         let ip = format!("203.0.113.{i}");
         statuses.push(post(&app, "/q/AAAAAAAA", Some(&ip), &[]).await);
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -88,7 +98,13 @@ async fn sign_in_throttling_behind_a_trusted_proxy_counts_per_client() {
     owner(&app, "owner@example.ru").await;
     // Twenty failures from one client, each for another account (the per-address cap).
     for i in 0..20 {
-        let status = sign_in(&app, Some("192.0.2.10"), &format!("x{i}@example.ru"), "wrong-password").await;
+        let status = sign_in(
+            &app,
+            Some("192.0.2.10"),
+            &format!("x{i}@example.ru"),
+            "wrong-password",
+        )
+        .await;
         assert_eq!(status, 401);
     }
     assert_eq!(
@@ -115,7 +131,10 @@ async fn sign_ins_sent_at_once_are_evaluated_at_most_up_to_the_cap() {
     }
     let counts = at_once(attempts).await;
     let evaluated = counts.get(&401).unwrap_or(&0) + counts.get(&303).unwrap_or(&0);
-    assert!(evaluated <= 5, "account cap 5, evaluated {evaluated}: {counts:?}");
+    assert!(
+        evaluated <= 5,
+        "account cap 5, evaluated {evaluated}: {counts:?}"
+    );
     assert_eq!(counts.get(&429), Some(&(30 - evaluated)), "{counts:?}");
 
     // 100 at once from one address, each for another account: the address cap.
@@ -123,14 +142,15 @@ async fn sign_ins_sent_at_once_are_evaluated_at_most_up_to_the_cap() {
     let attempts: Vec<_> = (0..100)
         .map(|i| {
             let app = &app;
-            async move {
-                sign_in(app, None, &format!("u{i}@example.ru"), "wrong-password").await
-            }
+            async move { sign_in(app, None, &format!("u{i}@example.ru"), "wrong-password").await }
         })
         .collect();
     let counts = at_once(attempts).await;
     let evaluated = counts.get(&401).unwrap_or(&0);
-    assert!(*evaluated <= 20, "address cap 20, evaluated {evaluated}: {counts:?}");
+    assert!(
+        *evaluated <= 20,
+        "address cap 20, evaluated {evaluated}: {counts:?}"
+    );
     assert!(
         password_work_peak() <= 2,
         "password hashes ran {} at once",
@@ -162,7 +182,10 @@ async fn sign_in_is_behind_a_per_client_limit_before_any_password_is_checked() {
         .fetch_one(app.pool())
         .await
         .unwrap();
-    assert_eq!(failures, 6, "3 evaluated attempts × 2 keys; the refused ones never reached the check");
+    assert_eq!(
+        failures, 6,
+        "3 evaluated attempts × 2 keys; the refused ones never reached the check"
+    );
 }
 
 #[tokio::test]
@@ -185,5 +208,105 @@ async fn a_stolen_session_cannot_guess_the_current_password() {
         statuses.push(page.status);
     }
     assert_eq!(&statuses[5..], [429, 429], "{statuses:?}");
-    assert!(statuses[..5].iter().all(|s| *s != 429 && *s != 303), "{statuses:?}");
+    assert!(
+        statuses[..5].iter().all(|s| *s != 429 && *s != 303),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_setup_link_makes_one_owner_however_many_posts_arrive_at_once() {
+    let app = spawn_with(|_| {}).await;
+    let link = qrdesk::admin::auth::setup_link(app.pool(), &app.url)
+        .await
+        .unwrap()
+        .expect("no accounts yet");
+    let token = link.split("token=").nth(1).unwrap().to_owned();
+    let posts: Vec<_> = (0..4)
+        .map(|i| {
+            let (app, token) = (&app, token.clone());
+            async move {
+                let email = format!("owner{i}@example.ru");
+                post(
+                    app,
+                    "/admin/setup",
+                    None,
+                    &[
+                        ("token", token.as_str()),
+                        ("email", email.as_str()),
+                        ("password", RIGHT),
+                        ("repeat", RIGHT),
+                    ],
+                )
+                .await
+            }
+        })
+        .collect();
+    let counts = at_once(posts).await;
+    assert_eq!(counts.get(&303), Some(&1), "{counts:?}");
+    assert_eq!(counts.get(&403), Some(&3), "{counts:?}");
+    assert_eq!(admins::count(app.pool()).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn another_customers_contact_never_shows_on_a_status_page() {
+    use qrdesk::backend::AssetId;
+    use qrdesk::store::codes::Target;
+    let app = spawn_with(|c| c.limits.duplicate_window_secs = 600).await;
+    let code = app.code_for(Target::Asset(AssetId(1001))).await;
+    let text = "Кофемашина не включается, горит красная лампа";
+    let first = app.report(&code, text).await;
+    let r = app.wait_status(&first, "delivered", 10).await;
+    let task = r.task_id.unwrap().0;
+    // Seven more people send the same text with their phone numbers.
+    for i in 0..7 {
+        let phone = format!("+7 999 000-00-0{i}");
+        let page = app
+            .submit(
+                &code,
+                &[
+                    ("description", text),
+                    ("phone", phone.as_str()),
+                    ("consent", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200);
+    }
+    let notes = crate::helpers::wait_for(10, "the contacts noted for staff", || async {
+        let notes: Vec<_> = app
+            .sim
+            .messages()
+            .into_iter()
+            .filter(|m| m.task_id == task && !m.by_staff)
+            .collect();
+        (notes.len() == 5).then_some(notes)
+    })
+    .await;
+    assert!(
+        notes.iter().all(|m| !m.is_external),
+        "contacts go to the team chat only"
+    );
+    assert!(notes[0].message.contains("+79990000000"));
+    let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(pending, 0);
+    // Within the hourly cap (5): the sixth and seventh are not noted.
+    assert_eq!(
+        app.sim
+            .messages()
+            .iter()
+            .filter(|m| m.task_id == task)
+            .count(),
+        5
+    );
+    let page = app.get(&first).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains("999"),
+        "no other customer's phone on the page"
+    );
+    assert!(!page.body.contains("Повторное сообщение"));
 }

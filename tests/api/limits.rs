@@ -158,6 +158,7 @@ async fn the_same_text_on_the_same_sticker_joins_the_first_request() {
     .await;
     assert_eq!(note.task_id, r.task_id.unwrap().0);
     assert!(note.message.contains("+79991234567"));
+    assert!(!note.is_external, "for staff only");
     // A different text is a new request.
     let other = app
         .report(&code, "Кофемашина протекает снизу, лужа на полу")

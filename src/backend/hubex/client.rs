@@ -1093,6 +1093,16 @@ impl HubexClient {
         task: TaskId,
         priority: Priority,
     ) -> Result<Vec<Message>, BackendError> {
+        self.all_messages(task, priority, false).await
+    }
+
+    /// The conversation; with `internal`, the team's chat too.
+    async fn all_messages(
+        &self,
+        task: TaskId,
+        priority: Priority,
+        internal: bool,
+    ) -> Result<Vec<Message>, BackendError> {
         let mut out = Vec::new();
         self.list_each::<wire::ConversationMessage>(
             &format!("/WORK/Tasks/{task}/conversations"),
@@ -1101,7 +1111,8 @@ impl HubexClient {
             &self.surprises,
             MAX_PAGES,
             |id, m| {
-                if let (Some(id), Some(true)) = (id, m.is_external) {
+                let shown = internal || m.is_external == Some(true);
+                if let (Some(id), true) = (id, shown) {
                     out.push(Message {
                         id,
                         created_at: m.created.as_deref().and_then(wire::parse_time),
@@ -1128,10 +1139,11 @@ impl HubexClient {
         task: TaskId,
         text: &str,
         attachments: &[i64],
+        external: bool,
     ) -> Result<i64, BackendError> {
         let body = wire::ConversationPost {
             message: text.to_owned(),
-            is_external: true,
+            is_external: external,
             attachments: attachments.to_vec(),
         };
         let resp = self
@@ -1340,8 +1352,23 @@ impl TaskBackend for HubexClient {
         task: TaskId,
         text: &'a str,
         attachments: &'a [i64],
+        external: bool,
     ) -> BoxFuture<'a, Result<i64, BackendError>> {
-        Box::pin(self.comment(task, text, attachments))
+        Box::pin(self.comment(task, text, attachments, external))
+    }
+
+    fn find_comment<'a>(
+        &'a self,
+        task: TaskId,
+        marker: &'a str,
+    ) -> BoxFuture<'a, Result<Option<i64>, BackendError>> {
+        Box::pin(async move {
+            let all = self.all_messages(task, Priority::Delivery, true).await?;
+            Ok(all
+                .into_iter()
+                .find(|m| m.text.contains(marker))
+                .map(|m| m.id))
+        })
     }
 
     fn move_to_stage(&self, task: TaskId, stage: i64) -> BoxFuture<'_, Result<(), BackendError>> {
