@@ -205,10 +205,7 @@ pub async fn create(
         return if mode == "print" {
             Redirect::to(&format!("/admin/print?codes={list}")).into_response()
         } else {
-            Redirect::to(&format!(
-                "/admin/codes/images.zip?codes={list}&dpi=300&mm=30"
-            ))
-            .into_response()
+            images_zip(&state, &list, 300, 30.0).await
         };
     }
 
@@ -476,25 +473,52 @@ pub async fn image(
     }
 }
 
-#[derive(Deserialize)]
-pub struct ZipQuery {
-    #[serde(default)]
-    codes: String,
-    dpi: Option<u32>,
-    mm: Option<f32>,
-}
+/// Largest PNG side in a ZIP, in pixels (300 dpi × 346 mm).
+const ZIP_MAX_SIDE_PX: f32 = 4096.0;
+/// All PNG pixels of one ZIP together (300 codes of 1,150 px, say).
+const ZIP_MAX_TOTAL_PX: f64 = 400e6;
 
-/// SVG and PNG of a selection, in one ZIP.
-pub async fn zip(
-    State(state): State<AppState>,
-    Staff(_): Staff,
-    Query(q): Query<ZipQuery>,
-) -> Response {
-    let codes: Vec<Code> = q.codes.split(',').filter_map(Code::parse).collect();
-    let dpi = q.dpi.unwrap_or(300).clamp(72, 2400);
-    let mm = q.mm.unwrap_or(30.0).clamp(5.0, 500.0);
-    match job::images_zip(&state.public_url, &codes, dpi, mm) {
-        Ok(bytes) => (
+/// SVG and PNG of existing codes, in one ZIP, rendered on the blocking pool
+/// within a pixel budget.
+async fn images_zip(state: &AppState, list: &str, dpi: u32, mm: f32) -> Response {
+    let mut codes = Vec::new();
+    let mut unknown = Vec::new();
+    for raw in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match Code::parse(raw) {
+            Some(code) => match code_store::get(&state.pool, &code).await {
+                Ok(Some(_)) => codes.push(code),
+                Ok(None) => unknown.push(raw.to_owned()),
+                Err(e) => return super::internal(e),
+            },
+            None => unknown.push(raw.to_owned()),
+        }
+    }
+    if !unknown.is_empty() {
+        let mut shown: Vec<String> = unknown.iter().take(5).cloned().collect();
+        if unknown.len() > 5 {
+            shown.push("…".into());
+        }
+        return refused(&format!(
+            "Таких кодов нет: {}. Выберите коды в списке.",
+            shown.join(", ")
+        ));
+    }
+    let dpi = dpi.clamp(72, 2400);
+    let mm = mm.clamp(5.0, 500.0);
+    let side = mm / 25.4 * dpi as f32;
+    let total = f64::from(side) * f64::from(side) * codes.len() as f64;
+    if side > ZIP_MAX_SIDE_PX || total > ZIP_MAX_TOTAL_PX {
+        return refused(&format!(
+            "Картинки получаются слишком большими: {} кодов по {:.0} пикселей. Уменьшите размер или разрешение, или выберите меньше кодов.",
+            codes.len(),
+            side
+        ));
+    }
+    let public_url = state.public_url.clone();
+    let built =
+        tokio::task::spawn_blocking(move || job::images_zip(&public_url, &codes, dpi, mm)).await;
+    match built {
+        Ok(Ok(bytes)) => (
             [
                 (header::CONTENT_TYPE, "application/zip"),
                 (
@@ -505,8 +529,39 @@ pub async fn zip(
             bytes,
         )
             .into_response(),
-        Err(e) => refused(&e.to_string()),
+        Ok(Err(e)) => refused(&e.to_string()),
+        Err(e) => super::internal(e),
     }
+}
+
+#[derive(Deserialize)]
+pub struct ZipForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    codes: String,
+    dpi: Option<u32>,
+    mm: Option<f32>,
+}
+
+/// `POST /admin/codes/images.zip`: a form, so that no cross-site link can
+/// make a browser start the work.
+pub async fn zip(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    Form(form): Form<ZipForm>,
+) -> Response {
+    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Viewer) {
+        return r;
+    }
+    images_zip(
+        &state,
+        &form.codes,
+        form.dpi.unwrap_or(300),
+        form.mm.unwrap_or(30.0),
+    )
+    .await
 }
 
 #[derive(Deserialize)]

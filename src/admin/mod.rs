@@ -42,7 +42,7 @@ pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
         .route("/admin/connection", get(connection::page))
         .route("/admin/connection/check", post(connection::check_now))
         .route("/admin/codes", get(codes::list).post(codes::create))
-        .route("/admin/codes/images.zip", get(codes::zip))
+        .route("/admin/codes/images.zip", post(codes::zip))
         .route("/admin/codes/{code}", get(codes::detail))
         .route("/admin/codes/{code}/action", post(codes::action))
         .route("/admin/codes/{code}/image", get(codes::image))

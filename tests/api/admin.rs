@@ -582,12 +582,16 @@ async fn printing_endpoints_deliver_what_the_preview_shows() {
         .await
         .unwrap();
     assert!(poster.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let list = format!("{a},{b}");
     let zip = admin
         .client
-        .get(format!(
-            "{}/admin/codes/images.zip?codes={a},{b}&dpi=300&mm=25",
-            app.url
-        ))
+        .post(format!("{}/admin/codes/images.zip", app.url))
+        .form(&[
+            ("csrf", admin.csrf.as_str()),
+            ("codes", list.as_str()),
+            ("dpi", "300"),
+            ("mm", "25"),
+        ])
         .send()
         .await
         .unwrap();

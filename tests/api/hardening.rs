@@ -310,3 +310,56 @@ async fn another_customers_contact_never_shows_on_a_status_page() {
     );
     assert!(!page.body.contains("Повторное сообщение"));
 }
+
+#[tokio::test]
+async fn the_images_zip_is_a_bounded_post_for_existing_codes_that_never_stalls_the_server() {
+    use qrdesk::backend::AssetId;
+    use qrdesk::store::codes::Target;
+    let app = spawn_with(|_| {}).await;
+    let staff = crate::admin::StaffClient::new(&app, Role::Viewer).await;
+    // A cross-site navigation cannot start it any more.
+    let get = staff.get("/admin/codes/images.zip?codes=AAAAAAAA").await;
+    assert_eq!(get.status, 405);
+    let unknown = staff
+        .post(
+            "/admin/codes/images.zip",
+            &[("codes", "ZZZZZZZZ"), ("dpi", "300"), ("mm", "30")],
+        )
+        .await;
+    assert_eq!(unknown.status, 422);
+    assert!(unknown.body.contains("Таких кодов нет"), "{}", unknown.body);
+    let mut codes = Vec::new();
+    for _ in 0..300 {
+        codes.push(app.code_for(Target::Asset(AssetId(1001))).await.to_string());
+    }
+    let list = codes.join(",");
+    let huge = staff
+        .post(
+            "/admin/codes/images.zip",
+            &[("codes", &list), ("dpi", "2400"), ("mm", "500")],
+        )
+        .await;
+    assert_eq!(huge.status, 422);
+    assert!(huge.body.contains("слишком большими"), "{}", huge.body);
+    // Two big but allowed exports at once, and the server still answers.
+    let fields = [("codes", list.as_str()), ("dpi", "300"), ("mm", "30")];
+    let exports = (0..2).map(|_| staff.post("/admin/codes/images.zip", &fields));
+    let health = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let started = std::time::Instant::now();
+        let ok = phone_client()
+            .get(format!("{}/healthz", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        (ok, started.elapsed())
+    };
+    let (done, (status, took)) = tokio::join!(futures_util::future::join_all(exports), health);
+    assert!(done.iter().all(|p| p.status == 200));
+    assert_eq!(status, 200);
+    assert!(
+        took < std::time::Duration::from_millis(500),
+        "/healthz took {took:?} during the exports"
+    );
+}
