@@ -35,6 +35,13 @@ pub struct ServerConfig {
     pub utc_offset_minutes: i32,
     /// Proxies (IPs or CIDRs) whose `X-Forwarded-For`/`Forwarded` is believed.
     pub trusted_proxies: Vec<String>,
+    /// A connection that has not sent a whole request head this long after
+    /// it opened (or after its last answer) is closed.
+    pub header_read_timeout_secs: u64,
+    /// A request body that sends nothing for this long is cut off.
+    pub body_stall_secs: u64,
+    /// Longest a request may take in all (a big upload on a slow phone included).
+    pub request_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -235,6 +242,9 @@ impl Default for Config {
                 shutdown_grace_secs: 20,
                 utc_offset_minutes: 180,
                 trusted_proxies: Vec::new(),
+                header_read_timeout_secs: 15,
+                body_stall_secs: 30,
+                request_timeout_secs: 600,
             },
             database: DatabaseConfig {
                 url: String::new(),

@@ -309,18 +309,14 @@ impl App {
                 }
             }));
         }
-        let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let mut stop = shutdown_rx.clone();
-        let server = tokio::spawn(async move {
-            let result = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
-            if let Err(e) = result {
-                tracing::error!(error = %e, "HTTP server failed");
-            }
-        });
+        let app = router(state);
+        let timeouts = web::serve::Timeouts::from_config(&config.server);
+        let server = tokio::spawn(web::serve::serve(
+            listener,
+            app,
+            timeouts,
+            shutdown_rx.clone(),
+        ));
         tracing::info!(%addr, %public_url, "qrdesk listening");
         Ok(App {
             addr,

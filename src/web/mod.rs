@@ -3,6 +3,7 @@
 
 pub mod i18n;
 pub mod limits;
+pub mod serve;
 
 use askama::Template;
 use axum::extract::{Path, Request};

@@ -363,3 +363,88 @@ async fn the_images_zip_is_a_bounded_post_for_existing_codes_that_never_stalls_t
         "/healthz took {took:?} during the exports"
     );
 }
+
+/// Reads until the server closes the connection; how long that took, or
+/// `None` if it was still open after `limit`.
+async fn closed_within(
+    stream: &mut tokio::net::TcpStream,
+    limit: std::time::Duration,
+) -> Option<std::time::Duration> {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at(
+            tokio::time::Instant::from_std(started + limit),
+            stream.read(&mut buf),
+        )
+        .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test]
+async fn slow_and_idle_clients_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_with(|c| {
+        c.server.header_read_timeout_secs = 1;
+        c.server.body_stall_secs = 1;
+    })
+    .await;
+    let addr = app.app.as_ref().unwrap().addr;
+    let limit = std::time::Duration::from_secs(5);
+
+    // Idle: connects and sends nothing.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    assert!(
+        closed_within(&mut idle, limit).await.is_some(),
+        "an idle connection is closed"
+    );
+
+    // Trickling headers: a line every 300 ms never finishes the head in time.
+    let mut trickle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    trickle
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    let writer = tokio::spawn(async move {
+        for i in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            if trickle
+                .write_all(format!("X-Slow-{i}: 1\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(
+        tokio::time::timeout(limit, writer).await.unwrap().unwrap(),
+        "the server closed a connection trickling its headers"
+    );
+
+    // A body that stalls after a few bytes.
+    let code = app
+        .code_for(qrdesk::store::codes::Target::Asset(
+            qrdesk::backend::AssetId(1001),
+        ))
+        .await;
+    let mut stalled = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /q/{code} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\ndescription=Hello"
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    assert!(
+        closed_within(&mut stalled, limit).await.is_some(),
+        "a stalled body is cut off"
+    );
+
+    // A client that keeps up is unaffected.
+    assert_eq!(app.get("/healthz").await.status, 200);
+}
