@@ -459,22 +459,27 @@ async fn submit(
     if let Some(page) = web::cross_site_refusal(&headers) {
         return page;
     }
+    // The code first: for an unknown or dead one, no byte of the body is read.
+    let Some(code) = Code::parse(&raw) else {
+        return unusable_page(Unusable::Unknown, fallback);
+    };
+    let (record, target) = match resolve(&state, &code).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(u)) => return unusable_page(u, fallback),
+        Err(e) => return web::internal_error(fallback, format!("{e:#}")),
+    };
     let spool = state.blobs.incoming();
-    let incoming = match upload::read(request, &state.config.limits, &spool).await {
+    let (secret, scope) = (state.secret.clone(), code.as_str().to_owned());
+    let token_ok = move |token: &str| {
+        form::verify_form_token(&secret, &scope, token, store::now_ms()).is_some()
+    };
+    let incoming = match upload::read(request, &state.config.limits, &spool, &token_ok).await {
         Ok(i) => i,
         Err(e) => return e.page(fallback),
     };
     let values = incoming.form;
     let lang = Lang::negotiate(values.lang.as_deref(), &headers);
     let t = lang.texts();
-    let Some(code) = Code::parse(&raw) else {
-        return unusable_page(Unusable::Unknown, lang);
-    };
-    let (record, target) = match resolve(&state, &code).await {
-        Ok(Ok(found)) => found,
-        Ok(Err(u)) => return unusable_page(u, lang),
-        Err(e) => return web::internal_error(lang, format!("{e:#}")),
-    };
 
     if let Some(message) = pause_message(&state, &code).await {
         return paused_page(lang, &message);

@@ -298,7 +298,10 @@ pub async fn comment(
     let lang = page_lang(None, &headers, &record);
     let t = lang.texts();
     let spool = state.blobs.incoming();
-    let incoming = match upload::read(request, &state.config.limits, &spool).await {
+    let (secret, scope) = (state.secret.clone(), form_scope(&token));
+    let token_ok =
+        move |t: &str| form::verify_form_token(&secret, &scope, t, store::now_ms()).is_some();
+    let incoming = match upload::read(request, &state.config.limits, &spool, &token_ok).await {
         Ok(i) => i,
         Err(e) => return e.page(lang),
     };

@@ -82,10 +82,16 @@ impl ReadError {
 const TEXT_FIELD_MAX: usize = 64 * 1024;
 
 /// Reads the body; photo files go to `spool` (a directory on the data disk).
+///
+/// `token_ok` checks the form's signed token. No photo byte reaches the disk
+/// before a valid one was read (the form puts it first): a photo part ahead
+/// of any token refuses the body, and photos after an invalid one are read
+/// through and dropped, so the text still comes back with "the form expired".
 pub async fn read(
     req: Request,
     limits: &LimitsConfig,
     spool: &Path,
+    token_ok: &(dyn Fn(&str) -> bool + Send + Sync),
 ) -> Result<Incoming, ReadError> {
     let multipart = req
         .headers()
@@ -124,6 +130,8 @@ pub async fn read(
     let mut problem = None;
     let mut total = 0usize;
     let mut text_total = 0usize;
+    // None: no token read yet.
+    let mut token_valid: Option<bool> = None;
     loop {
         let mut field = match multipart.next_field().await {
             Ok(Some(f)) => f,
@@ -135,8 +143,12 @@ pub async fn read(
         };
         let name = field.name().unwrap_or("").to_owned();
         if name == "photo" {
-            // Past the count, a file is still read through, but not kept.
-            let over_count = photos.len() >= limits.photos_max;
+            let Some(valid) = token_valid else {
+                return Err(ReadError::Malformed);
+            };
+            // Past the count, or after a bad token, a file is still read
+            // through, but not kept.
+            let over_count = photos.len() >= limits.photos_max || !valid;
             let mut file: Option<(Spooled, tokio::fs::File)> = None;
             let mut len = 0usize;
             let mut dropped = false;
@@ -184,7 +196,9 @@ pub async fn read(
                 continue;
             }
             if over_count {
-                problem.get_or_insert(PhotoProblem::TooMany);
+                if valid {
+                    problem.get_or_insert(PhotoProblem::TooMany);
+                }
                 continue;
             }
             if let Some((spooled, mut f)) = file {
@@ -192,10 +206,30 @@ pub async fn read(
                 photos.push(spooled);
             }
         } else {
-            let value = field.text().await.map_err(|_| ReadError::Malformed)?;
-            text_total += value.len();
-            if value.len() > TEXT_FIELD_MAX || text_total > limits.form_body_bytes {
-                return Err(ReadError::TooLarge);
+            // Bounded while it is read, not after: a 45 MB "description"
+            // is refused at its first 64 KB.
+            let mut value = Vec::new();
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        text_total += chunk.len();
+                        if value.len() + chunk.len() > TEXT_FIELD_MAX
+                            || text_total > limits.form_body_bytes
+                        {
+                            return Err(ReadError::TooLarge);
+                        }
+                        value.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                        return Err(ReadError::TooLarge)
+                    }
+                    Err(_) => return Err(ReadError::Malformed),
+                }
+            }
+            let value = String::from_utf8(value).map_err(|_| ReadError::Malformed)?;
+            if name == "form_token" {
+                token_valid = Some(token_ok(&value));
             }
             text.insert(name, value);
         }

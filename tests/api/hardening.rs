@@ -448,3 +448,94 @@ async fn slow_and_idle_clients_are_cut_off() {
     // A client that keeps up is unaffected.
     assert_eq!(app.get("/healthz").await.status, 200);
 }
+
+/// Sends a request head and the start of a multipart body, then waits for
+/// the answer without sending the rest; the status, if one came in time.
+async fn partial_multipart(addr: std::net::SocketAddr, path: &str, prefix: &[u8]) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 50000000\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let _ = s.write_all(prefix).await;
+    let mut buf = vec![0u8; 2048];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    let text = String::from_utf8_lossy(&buf[..n]);
+    text.split(' ').nth(1)?.parse().ok()
+}
+
+fn part(name: &str, value: &[u8]) -> Vec<u8> {
+    let mut out =
+        format!("--XyZ\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n").into_bytes();
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+fn photo_start(bytes: usize) -> Vec<u8> {
+    let mut out = b"--XyZ\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n".to_vec();
+    out.extend(std::iter::repeat_n(0xffu8, bytes));
+    out
+}
+
+#[tokio::test]
+async fn no_photo_byte_reaches_the_disk_before_the_code_and_the_token_are_good() {
+    use qrdesk::backend::AssetId;
+    use qrdesk::store::codes::Target;
+    let app = spawn_with(|_| {}).await;
+    let addr = app.app.as_ref().unwrap().addr;
+    let incoming = app.dir.0.join("photos").join("incoming");
+    let spooled = || std::fs::read_dir(&incoming).map(|d| d.count()).unwrap_or(0);
+    let code = app.code_for(Target::Asset(AssetId(1001))).await;
+
+    // An unknown code is answered before the body is read.
+    let status = partial_multipart(addr, "/q/ZZZZZZZZ", &photo_start(100_000)).await;
+    assert_eq!(status, Some(404));
+    // A photo ahead of the form's token is refused at once.
+    let status = partial_multipart(addr, &format!("/q/{code}"), &photo_start(100_000)).await;
+    assert_eq!(status, Some(400));
+    assert_eq!(spooled(), 0);
+
+    // A text field is bounded while it is read: 45 MB of "description" are
+    // refused at their first 64 KB, long before they are all sent.
+    let mut big = b"--XyZ\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n".to_vec();
+    big.extend(std::iter::repeat_n(b'a', 200_000));
+    let status = partial_multipart(addr, &format!("/q/{code}"), &big).await;
+    assert_eq!(status, Some(413));
+
+    // After a forged token the photo is read through but never stored, and
+    // the text comes back with "the form expired".
+    let form = app.get(&format!("/q/{code}")).await;
+    let token = form.input("form_token").unwrap();
+    let forged = format!("{}x", &token[..token.len() - 1]);
+    let mut body = part("form_token", forged.as_bytes());
+    body.extend(part(
+        "description",
+        "Кофемашина не включается совсем".as_bytes(),
+    ));
+    body.extend(photo_start(2_000_000));
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    let resp = phone_client()
+        .post(format!("{}/q/{code}", app.url))
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("Кофемашина не включается совсем"));
+    assert_eq!(spooled(), 0);
+    let photos: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attachments")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(photos, 0);
+}
