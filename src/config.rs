@@ -443,6 +443,13 @@ impl Config {
             if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
                 return invalid("mail.smtp_url", "must start with smtp:// or smtps://");
             }
+            if crate::mail::password_in_clear(u) {
+                return invalid(
+                    "mail.smtp_url",
+                    "would send the SMTP password unencrypted: add ?tls=required (or use smtps://); \
+                     ?tls=none sends it in clear text anyway",
+                );
+            }
             if self.mail.from.trim().is_empty() {
                 return invalid(
                     "mail.from",
@@ -693,5 +700,36 @@ mod mail_tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("smtp://"), "{err}");
+    }
+
+    #[test]
+    fn an_smtp_password_is_never_sent_in_clear_text_unless_asked() {
+        let load = |url: &str| {
+            Config::load(
+                Some(Path::new("/dev/null")),
+                [
+                    ("QRDESK_MAIL__SMTP_URL".to_owned(), url.to_owned()),
+                    (
+                        "QRDESK_MAIL__FROM".to_owned(),
+                        "Сервис <noreply@example.ru>".to_owned(),
+                    ),
+                ],
+            )
+        };
+        let err = load("smtp://u:s3cret@mx:25").unwrap_err().to_string();
+        assert!(
+            err.contains("tls=required") && !err.contains("s3cret"),
+            "{err}"
+        );
+        assert!(load("smtp://u:s3cret@mx:587?tls=required").is_ok());
+        assert!(load("smtps://u:s3cret@mx").is_ok());
+        assert!(
+            load("smtp://mx:25").is_ok(),
+            "no password, nothing to protect"
+        );
+        assert!(
+            load("smtp://u:s3cret@mx:25?tls=none").is_ok(),
+            "asked for explicitly"
+        );
     }
 }

@@ -65,7 +65,7 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .merge(intake::router(&state.config.limits, &state.limits))
         .merge(admin::router(&state.limits))
         .route("/healthz", get(healthz))
@@ -82,8 +82,13 @@ pub fn router(state: AppState) -> Router {
             web::limits::refusal_page,
         ))
         .layer(axum::middleware::from_fn(web::limit_headers))
-        .layer(axum::middleware::from_fn(web::security_headers))
-        .with_state(state)
+        .layer(axum::middleware::from_fn(web::security_headers));
+    let router = if state.public_url.starts_with("https://") {
+        router.layer(axum::middleware::from_fn(web::strict_transport))
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 async fn healthz() -> &'static str {

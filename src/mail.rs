@@ -124,8 +124,14 @@ impl Mailer {
         if config.smtp_url.is_empty() {
             return Ok(None);
         }
+        let (url, clear) = without_tls_none(config.smtp_url.expose());
+        if clear {
+            tracing::warn!(
+                "mail.smtp_url has tls=none: the SMTP password goes over the network unencrypted"
+            );
+        }
         // lettre's errors do not repeat the URL, so the password stays out of the message.
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(config.smtp_url.expose())
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
             .map_err(|e| anyhow::anyhow!("mail.smtp_url cannot be used: {e}"))?
             .timeout(Some(Duration::from_secs(config.timeout_secs.max(1))))
             .build();
@@ -236,6 +242,41 @@ pub fn compose(
     Composed {
         subject: subject.replace(['\r', '\n'], " "),
         body: body.join("\r\n"),
+    }
+}
+
+/// An `smtp://` URL with a password and no TLS: the password would go over
+/// the network in clear text. `?tls=none` says that is meant.
+pub fn password_in_clear(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("smtp://") else {
+        return false;
+    };
+    let (authority, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, q),
+        None => (rest, ""),
+    };
+    let userinfo = authority.split('/').next().unwrap_or("");
+    let has_password = userinfo
+        .rsplit_once('@')
+        .is_some_and(|(user, _)| user.contains(':'));
+    let tls = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("tls="))
+        .unwrap_or("");
+    has_password && !matches!(tls, "required" | "opportunistic" | "none")
+}
+
+/// The URL as lettre takes it (it knows no `tls=none`), and whether it was there.
+fn without_tls_none(url: &str) -> (String, bool) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_owned(), false);
+    };
+    let kept: Vec<&str> = query.split('&').filter(|kv| *kv != "tls=none").collect();
+    let clear = kept.len() != query.split('&').count();
+    if kept.is_empty() {
+        (base.to_owned(), clear)
+    } else {
+        (format!("{base}?{}", kept.join("&")), clear)
     }
 }
 

@@ -39,6 +39,17 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Over https, browsers are told to stay on https (a year, subdomains too).
+pub async fn strict_transport(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    resp.headers_mut()
+        .entry("strict-transport-security")
+        .or_insert(HeaderValue::from_static(
+            "max-age=31536000; includeSubDomains",
+        ));
+    resp
+}
+
 /// Headers larger than this in total get a 431 page: no browser sends that much.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 

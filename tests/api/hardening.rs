@@ -539,3 +539,27 @@ async fn no_photo_byte_reaches_the_disk_before_the_code_and_the_token_are_good()
         .unwrap();
     assert_eq!(photos, 0);
 }
+
+#[tokio::test]
+async fn https_installations_send_hsts_and_plain_ones_do_not() {
+    let https = spawn_with(|c| c.server.public_url = "https://qr.example.ru".into()).await;
+    let resp = phone_client()
+        .get(format!(
+            "http://{}/healthz",
+            https.app.as_ref().unwrap().addr
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    let plain = spawn_with(|_| {}).await;
+    let resp = phone_client()
+        .get(format!("{}/healthz", plain.url))
+        .send()
+        .await
+        .unwrap();
+    assert!(!resp.headers().contains_key("strict-transport-security"));
+}
