@@ -81,6 +81,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             web::limits::refusal_page,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::origin_scheme,
+        ))
         .layer(axum::middleware::from_fn(web::limit_headers))
         .layer(axum::middleware::from_fn(web::security_headers));
     let router = if state.public_url.starts_with("https://") {

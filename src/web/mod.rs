@@ -39,6 +39,39 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// A state-changing request whose `Origin` has another scheme than
+/// `server.public_url` (a page on plain http posting to the https site) is
+/// refused here, once for every form; the host is compared by `same_origin`.
+pub async fn origin_scheme(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let safe = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let ours = state.public_url.split_once("://").map(|(s, _)| s);
+    let theirs = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|o| o.split_once("://").map(|(s, _)| s.to_ascii_lowercase()));
+    if let (false, Some(ours), Some(theirs)) = (safe, ours, theirs) {
+        if !theirs.eq_ignore_ascii_case(ours) {
+            let lang = Lang::negotiate(None, req.headers());
+            let t = lang.texts();
+            return message(
+                StatusCode::FORBIDDEN,
+                lang,
+                t.forbidden_title,
+                t.forbidden_text,
+            );
+        }
+    }
+    next.run(req).await
+}
+
 /// Over https, browsers are told to stay on https (a year, subdomains too).
 pub async fn strict_transport(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
