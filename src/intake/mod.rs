@@ -312,12 +312,17 @@ async fn form_page(
     errors: &FieldErrors,
 ) -> Response {
     let t = lang.texts();
-    // A form that comes back keeps the time it was first opened (the fill-time
-    // and sum checks count from there); a fresh one starts now.
+    // A form that comes back keeps its token: the time it was first opened
+    // (the fill-time and sum checks count from there), its question, and the
+    // request it may become — so however often it comes back, one opened
+    // form is at most one request (a second success is a resend of the
+    // first), and one wait for the sum cannot be farmed. A fresh form starts now.
     let now = store::now_ms();
-    let opened = form::verify_form_token(&state.secret, code.as_str(), &values.form_token, now)
-        .unwrap_or(now);
-    let form_token = form::form_token(&state.secret, code.as_str(), opened);
+    let form_token =
+        match form::verify_form_token(&state.secret, code.as_str(), &values.form_token, now) {
+            Some(_) => values.form_token.clone(),
+            None => form::form_token(&state.secret, code.as_str(), now),
+        };
     let limits = &state.config.limits;
     let challenge = match challenge::needed(&state.pool, limits, code.as_str()).await {
         Ok(needed) => needed || errors.challenge.is_some(),

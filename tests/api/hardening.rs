@@ -590,3 +590,46 @@ async fn a_form_posted_from_the_plain_http_origin_of_an_https_site_is_refused() 
         "same scheme and host: the form is checked"
     );
 }
+
+#[tokio::test]
+async fn one_wait_for_the_sum_cannot_be_farmed_into_many_requests() {
+    use qrdesk::backend::AssetId;
+    use qrdesk::store::codes::Target;
+    let app = spawn_with(|c| {
+        c.limits.challenge = qrdesk::config::ChallengeMode::Always;
+        c.limits.challenge_sum_min_secs = 1;
+    })
+    .await;
+    let code = app.code_for(Target::Asset(AssetId(1001))).await;
+    let form = app.get(&format!("/q/{code}")).await;
+    let opened = std::time::Instant::now();
+    crate::helpers::wait_for(5, "the sum's waiting time", || async {
+        (opened.elapsed() > std::time::Duration::from_millis(1100)).then_some(())
+    })
+    .await;
+    // The script waits once, then brings that form back again and again (a
+    // wrong answer) and answers each question it gets at once.
+    let mut accepted = Vec::new();
+    for _ in 0..6 {
+        let wrong = (crate::limits::answer_question(&form) + 1).to_string();
+        let back = crate::limits::post_with(&app, &code, &form, &[("answer", &wrong)]).await;
+        if back.status == 303 {
+            // Already a request: its status page, not another form.
+            accepted.push(back.location.unwrap());
+            continue;
+        }
+        let sum = crate::limits::answer_question(&back).to_string();
+        let done = crate::limits::post_with(&app, &code, &back, &[("answer", &sum)]).await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        accepted.push(done.location.unwrap());
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 1, "one opened form is at most one request");
+    assert!(
+        accepted.iter().all(|l| *l == accepted[0]),
+        "each success is the same status page"
+    );
+}

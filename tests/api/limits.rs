@@ -182,14 +182,14 @@ fn solve_challenge(page: &crate::helpers::Page) -> u32 {
 }
 
 /// The sum the no-JavaScript question asks for.
-fn answer_question(page: &crate::helpers::Page) -> u32 {
+pub(crate) fn answer_question(page: &crate::helpers::Page) -> u32 {
     let start = page.body.find("Сколько будет ").expect("the question") + "Сколько будет ".len();
     let q = &page.body[start..start + page.body[start..].find('?').unwrap()];
     let (a, b) = q.split_once(" + ").unwrap();
     a.parse::<u32>().unwrap() + b.parse::<u32>().unwrap()
 }
 
-async fn post_with(
+pub(crate) async fn post_with(
     app: &crate::helpers::TestApp,
     code: &qrdesk::codes::Code,
     form: &crate::helpers::Page,
