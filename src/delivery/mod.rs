@@ -323,14 +323,9 @@ impl Worker {
             tracing::error!("upload job without its attachment; dropping it");
             return Ok(Outcome::Done);
         };
-        let Some(task) = requests::get(&self.pool, &job.request_id)
-            .await?
-            .and_then(|r| r.task_id)
-        else {
-            return Ok(Outcome::Retry {
-                reason: "the task does not exist yet".into(),
-                retry_after: None,
-            });
+        let task = match self.task_of(&job.request_id).await? {
+            Ok(task) => task,
+            Err(retry) => return Ok(retry),
         };
         Ok(
             match self
@@ -407,25 +402,18 @@ impl Worker {
         if comment.posted_at.is_some() {
             return Ok(Outcome::Done);
         }
-        let Some(task) = requests::get(&self.pool, &job.request_id)
-            .await?
-            .and_then(|r| r.task_id)
-        else {
-            return Ok(Outcome::Retry {
-                reason: "the task does not exist yet".into(),
-                retry_after: None,
-            });
+        let task = match self.task_of(&job.request_id).await? {
+            Ok(task) => task,
+            Err(retry) => return Ok(retry),
         };
         let marker = comment_marker(&comment.id);
-        if job.attempts > 1 {
-            match self.backend.find_comment(task, &marker).await {
-                Ok(Some(id)) => {
-                    comments::mark_posted(&self.pool, &comment.id, id, store::now_ms()).await?;
-                    return Ok(Outcome::Done);
-                }
-                Ok(None) => {}
-                Err(e) => return Ok(retry_outcome(e)),
+        match self.posted_before(task, &marker, job).await {
+            Ok(Some(id)) => {
+                comments::mark_posted(&self.pool, &comment.id, id, store::now_ms()).await?;
+                return Ok(Outcome::Done);
             }
+            Ok(None) => {}
+            Err(retry) => return Ok(retry),
         }
         let mut ids = Vec::new();
         for attachment in attachments::for_comment(&self.pool, &comment.id).await? {
@@ -469,6 +457,42 @@ impl Worker {
         }
     }
 
+    /// The task of a request, or a retry while it has none yet.
+    async fn task_of(
+        &self,
+        request_id: &str,
+    ) -> anyhow::Result<Result<crate::backend::TaskId, Outcome>> {
+        Ok(
+            match requests::get(&self.pool, request_id)
+                .await?
+                .and_then(|r| r.task_id)
+            {
+                Some(task) => Ok(task),
+                None => Err(Outcome::Retry {
+                    reason: "the task does not exist yet".into(),
+                    retry_after: None,
+                }),
+            },
+        )
+    }
+
+    /// After an attempt whose outcome is unknown: the id of the comment
+    /// already posted with `marker`, if it is there.
+    async fn posted_before(
+        &self,
+        task: crate::backend::TaskId,
+        marker: &str,
+        job: &jobs::Job,
+    ) -> Result<Option<i64>, Outcome> {
+        if job.attempts <= 1 {
+            return Ok(None);
+        }
+        self.backend
+            .find_comment(task, marker)
+            .await
+            .map_err(retry_outcome)
+    }
+
     /// Posts a note for staff to the task's team chat (never the customer's).
     async fn post_note(&self, job: &jobs::Job) -> anyhow::Result<Outcome> {
         let found = match &job.ref_id {
@@ -478,25 +502,18 @@ impl Worker {
         let Some(note) = found.filter(|n| n.posted_at.is_none()) else {
             return Ok(Outcome::Done);
         };
-        let Some(task) = requests::get(&self.pool, &note.request_id)
-            .await?
-            .and_then(|r| r.task_id)
-        else {
-            return Ok(Outcome::Retry {
-                reason: "the task does not exist yet".into(),
-                retry_after: None,
-            });
+        let task = match self.task_of(&note.request_id).await? {
+            Ok(task) => task,
+            Err(retry) => return Ok(retry),
         };
         let marker = comment_marker(&note.id);
-        if job.attempts > 1 {
-            match self.backend.find_comment(task, &marker).await {
-                Ok(Some(id)) => {
-                    comments::mark_note_posted(&self.pool, &note.id, id, store::now_ms()).await?;
-                    return Ok(Outcome::Done);
-                }
-                Ok(None) => {}
-                Err(e) => return Ok(retry_outcome(e)),
+        match self.posted_before(task, &marker, job).await {
+            Ok(Some(id)) => {
+                comments::mark_note_posted(&self.pool, &note.id, id, store::now_ms()).await?;
+                return Ok(Outcome::Done);
             }
+            Ok(None) => {}
+            Err(retry) => return Ok(retry),
         }
         let text = format!("{}\n\n{marker}", note.text);
         match self.backend.post_comment(task, &text, &[], false).await {
