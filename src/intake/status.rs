@@ -231,6 +231,8 @@ async fn page(
     };
     let refresh = match record.status.as_str() {
         "accepted" | "delivering" => Some(5),
+        // The task exists but its status is not read yet: soon.
+        "delivered" if record.task_status_name.is_none() => Some(5),
         "delivered" if record.task_closed_at.is_none() => Some(60),
         _ => None,
     };

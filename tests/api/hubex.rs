@@ -373,7 +373,7 @@ async fn a_big_sync_never_delays_a_customers_task() {
     .await;
     sim.set_max_page(1000);
     sim.edit_tenant(|t| {
-        for i in 0..8000 {
+        for i in 0..16000 {
             let location_id = [201, 203, 205, 206][i as usize % 4];
             t.add_asset(demo::DemoAsset {
                 id: 300_000 + i,
@@ -393,13 +393,14 @@ async fn a_big_sync_never_delays_a_customers_task() {
         a.backend.clone(),
         a.sync.clone()
     ));
-    // Four участки are read at once: the sync keeps four calls waiting.
+    // Four участки are read at once: the sync keeps four calls waiting, and
+    // by now it has used up the budget's burst (30 at 120 a minute).
     wait_for(30, "the sync to read участки", || async {
         let reads = since(&sim, sync_from)
             .iter()
             .filter(|c| c.path == "/EXPORT/Assets" && !c.query.contains("2147483646"))
             .count();
-        (reads >= 2).then_some(())
+        (reads >= 8).then_some(())
     })
     .await;
     let from = sim.calls().len();
