@@ -152,11 +152,6 @@ impl HubexClient {
         })
     }
 
-    /// The budget every call of this client goes through.
-    pub fn budget(&self) -> &CallBudget {
-        &self.budget
-    }
-
     /// Calls made so far, the token exchange included.
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
@@ -371,7 +366,7 @@ impl HubexClient {
             if read::normalize(&mut value) {
                 sx.note(path, "names in PascalCase", "", "read as camelCase");
             }
-            let (_, items) = read::split_list(value).map_err(|e| BackendError::Permanent {
+            let items = read::split_list(value).map_err(|e| BackendError::Permanent {
                 reason: format!("{path}: {e}"),
             })?;
             let n = items.len() as u64;

@@ -69,29 +69,18 @@ pub fn parse_one<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
     serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
-/// The shape a list arrived in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ListShape {
-    Array,
-    Keyed,
-    Empty,
-}
-
 /// A list's items with their keys, when it came keyed.
 pub type KeyedItems = Vec<(Option<String>, Value)>;
 
 /// Splits a list answer into (key, item): an array gives no keys, an object
 /// keyed by id gives its keys. `{"items": [...]}`-style wrappers are opened.
-pub fn split_list(answer: Value) -> Result<(ListShape, KeyedItems), String> {
+pub fn split_list(answer: Value) -> Result<KeyedItems, String> {
     match answer {
-        Value::Null => Ok((ListShape::Empty, Vec::new())),
-        Value::Array(items) => Ok((
-            ListShape::Array,
-            items.into_iter().map(|v| (None, v)).collect(),
-        )),
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => Ok(items.into_iter().map(|v| (None, v)).collect()),
         Value::Object(map) => {
             if map.is_empty() {
-                return Ok((ListShape::Empty, Vec::new()));
+                return Ok(Vec::new());
             }
             let wrapped = ["items", "data", "result", "value"]
                 .iter()
@@ -101,10 +90,7 @@ pub fn split_list(answer: Value) -> Result<(ListShape, KeyedItems), String> {
                 let inner = map.remove(*k).expect("checked");
                 return split_list(inner);
             }
-            Ok((
-                ListShape::Keyed,
-                map.into_iter().map(|(k, v)| (Some(k), v)).collect(),
-            ))
+            Ok(map.into_iter().map(|(k, v)| (Some(k), v)).collect())
         }
         other => Err(format!(
             "expected a list, got {}",
@@ -205,13 +191,6 @@ impl Surprises {
                 tracing::warn!(%path, kind, count = n, "{what}: HubEx shape surprises");
             }
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.seen
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
     }
 }
 
@@ -376,8 +355,9 @@ mod tests {
 
     #[test]
     fn wrapped_lists_open() {
-        let (shape, items) = split_list(serde_json::json!({"items": [{"id": 1}]})).unwrap();
-        assert_eq!((shape, items.len()), (ListShape::Array, 1));
+        let items = split_list(serde_json::json!({"items": [{"id": 1}]})).unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].0, None, "array items carry no key");
         assert!(split_list(serde_json::json!("x")).is_err());
     }
 }

@@ -194,7 +194,7 @@ impl HubexClient {
         let resp = check(resp).await?;
         let bytes = resp.bytes().await.map_err(network_error)?;
         let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        let items = read::split_list(value).map(|(_, i)| i.len()).unwrap_or(0);
+        let items = read::split_list(value).map(|i| i.len()).unwrap_or(0);
         Ok(if items == 0 {
             FilterProbe::Honoured
         } else {
