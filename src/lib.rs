@@ -158,9 +158,7 @@ pub async fn connect_backend(
         }
         HubexMode::Simulator => {
             let sim = sim.unwrap_or_default();
-            if h.sim_shape != backend::hubex::sim::Shape::Documented {
-                sim.set_shape(h.sim_shape);
-            }
+            sim.set_shape(h.sim_shape);
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             let addr = sim.spawn(listener);
             let client = HubexClient::new(

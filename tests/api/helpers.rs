@@ -66,7 +66,19 @@ pub fn test_config(dir: &TempDir) -> Config {
     c.limits.min_fill_ms = 0;
     c.limits.duplicate_window_secs = 0;
     c.hubex.max_calls_per_minute = 100_000;
+    c.hubex.sim_shape = sim_shape();
     c
+}
+
+/// The shape `QRDESK_HUBEX__SIM_SHAPE` names (`documented`, the default, or
+/// `other`), as the binary the CLI tests start reads it: CI runs the suite in both.
+fn sim_shape() -> qrdesk::backend::hubex::sim::Shape {
+    std::env::var("QRDESK_HUBEX__SIM_SHAPE")
+        .map(|s| {
+            s.parse()
+                .expect("QRDESK_HUBEX__SIM_SHAPE: documented or other")
+        })
+        .unwrap_or_default()
 }
 
 pub async fn spawn_app() -> TestApp {
