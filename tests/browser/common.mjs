@@ -29,6 +29,9 @@ export function startServer(env = {}) {
       ...process.env,
       QRDESK_SERVER__LISTEN: '127.0.0.1:0',
       QRDESK_SERVER__DATA_DIR: dataDir,
+      // Every view reads the simulator afresh, as in the API tests, so a
+      // staff reply shows on the next load whatever the timing.
+      QRDESK_HUBEX__STATUS_MAX_AGE_SECS: '0',
       RUST_LOG: 'warn',
       NO_COLOR: '1',
       ...env,
