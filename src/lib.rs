@@ -62,6 +62,10 @@ pub struct AppState {
     pub mailer: Option<mail::Mailer>,
     /// The admin page's last connection check.
     pub connection: admin::connection::SharedConnection,
+    /// What the public pages show, remembered between views.
+    pub memos: Arc<intake::Memos>,
+    /// Scans counted in memory, written every few seconds.
+    pub scans: Arc<store::codes::Scans>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -77,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(web::not_found)
         .layer(DefaultBodyLimit::max(state.config.limits.form_body_bytes))
+        .layer(web::trace::layer())
+        .layer(axum::middleware::from_fn(web::error::pages))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::limits::refusal_page,
@@ -86,7 +92,8 @@ pub fn router(state: AppState) -> Router {
             web::origin_scheme,
         ))
         .layer(axum::middleware::from_fn(web::limit_headers))
-        .layer(axum::middleware::from_fn(web::security_headers));
+        .layer(axum::middleware::from_fn(web::security_headers))
+        .layer(axum::middleware::from_fn(web::trace::request_id));
     let router = if state.public_url.starts_with("https://") {
         router.layer(axum::middleware::from_fn(web::strict_transport))
     } else {
@@ -135,6 +142,7 @@ pub struct App {
     server: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
     grace: Duration,
+    scans: Arc<store::codes::Scans>,
 }
 
 /// The task backend the configuration asks for; starts the simulator if needed.
@@ -296,6 +304,8 @@ impl App {
             blobs: blobs.clone(),
             mailer,
             connection: Default::default(),
+            memos: Default::default(),
+            scans: Default::default(),
             limits: Arc::new(web::limits::RateLimits::new(
                 &config.limits,
                 &config.server.trusted_proxies,
@@ -316,6 +326,23 @@ impl App {
                 }
             }));
         }
+        {
+            // Scans are written in batches; the last ones at shutdown.
+            let (scans, pool, mut stop) = (state.scans.clone(), pool.clone(), shutdown_rx.clone());
+            background.push(tokio::spawn(async move {
+                let every = Duration::from_secs(store::codes::SCAN_FLUSH_SECS);
+                loop {
+                    tokio::select! {
+                        _ = tokio::time::sleep(every) => {}
+                        _ = stop.changed() => return,
+                    }
+                    if let Err(e) = scans.flush(&pool).await {
+                        tracing::warn!(error = %e, "cannot write scan counts; keeping them for the next try");
+                    }
+                }
+            }));
+        }
+        let scans = state.scans.clone();
         let app = router(state);
         let timeouts = web::serve::Timeouts::from_config(&config.server);
         let server = tokio::spawn(web::serve::serve(
@@ -337,6 +364,7 @@ impl App {
             server,
             background,
             grace: Duration::from_secs(config.server.shutdown_grace_secs),
+            scans,
         })
     }
 
@@ -349,6 +377,9 @@ impl App {
         }
         for task in self.background {
             let _ = tokio::time::timeout(self.grace, task).await;
+        }
+        if let Err(e) = self.scans.flush(&self.pool).await {
+            tracing::warn!(error = %e, "cannot write the last scan counts");
         }
         self.pool.close().await;
     }

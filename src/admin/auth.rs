@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use askama::Template;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -109,13 +109,32 @@ pub fn generate_password() -> String {
 }
 
 pub fn password_problem(password: &str) -> Option<&'static str> {
+    password_length(password)
+        .err()
+        .map(|e| super::message_for(&e.code))
+}
+
+/// For validator: an address [`normalise_email`] accepts.
+pub fn email_shape(email: &str) -> Result<(), validator::ValidationError> {
+    normalise_email(email)
+        .map(|_| ())
+        .ok_or_else(|| validator::ValidationError::new("email"))
+}
+
+/// For validator: a role by its name.
+pub fn role_name(role: &str) -> Result<(), validator::ValidationError> {
+    Role::parse(role)
+        .map(|_| ())
+        .ok_or_else(|| validator::ValidationError::new("role"))
+}
+
+/// For validator: a new password of a sensible length.
+pub fn password_length(password: &str) -> Result<(), validator::ValidationError> {
     let n = password.chars().count();
-    if n < MIN_PASSWORD {
-        Some("Пароль слишком короткий: нужно не меньше 10 символов.")
-    } else if n > 200 {
-        Some("Пароль слишком длинный: не больше 200 символов.")
-    } else {
-        None
+    match n {
+        _ if n < MIN_PASSWORD => Err(validator::ValidationError::new("password_short")),
+        _ if n > 200 => Err(validator::ValidationError::new("password_long")),
+        _ => Ok(()),
     }
 }
 
@@ -179,30 +198,86 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-impl Staff {
-    /// For a state-changing form: same origin, the session's CSRF token, and
-    /// a role that may do it. `Some` is the page that refuses.
-    pub fn refusal(&self, headers: &HeaderMap, csrf: &str, need: Role) -> Option<Response> {
-        let token_ok = {
-            let a = hex_sha256(csrf.as_bytes());
-            let b = hex_sha256(self.0.csrf.as_bytes());
-            a == b
-        };
-        if !web::same_origin(headers) || !token_ok {
-            return Some(super::message(
+/// The role an admin form needs, as a type: `AdminForm<T, need::Owner>`.
+pub mod need {
+    use crate::store::admins::Role;
+
+    pub trait Need {
+        const ROLE: Role;
+    }
+    /// Any signed-in staff member.
+    pub struct Viewer;
+    /// Admins and owners.
+    pub struct Admin;
+    pub struct Owner;
+
+    impl Need for Viewer {
+        const ROLE: Role = Role::Viewer;
+    }
+    impl Need for Admin {
+        const ROLE: Role = Role::Admin;
+    }
+    impl Need for Owner {
+        const ROLE: Role = Role::Owner;
+    }
+}
+
+/// A form with no fields of its own (a button).
+#[derive(Debug, Deserialize)]
+pub struct Button {}
+
+/// A state-changing admin form, checked before the handler runs: signed in
+/// (else the sign-in page), posted from our own pages, carrying the
+/// session's CSRF token, by a role that may do it (else a 403 page that says
+/// what to do); then the fields are read into `T`.
+pub struct AdminForm<T, N = need::Admin> {
+    pub staff: Session,
+    pub form: T,
+    need: std::marker::PhantomData<N>,
+}
+
+impl<T, N> FromRequest<AppState> for AdminForm<T, N>
+where
+    T: serde::de::DeserializeOwned,
+    N: need::Need,
+{
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        #[derive(Deserialize)]
+        struct Csrf {
+            #[serde(default)]
+            csrf: String,
+        }
+        let (mut parts, body) = req.into_parts();
+        let Staff(staff) = Staff::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, state.config.limits.form_body_bytes)
+            .await
+            .map_err(|_| web::Error::TooLarge.into_response())?;
+        let Csrf { csrf } = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| web::Error::BadRequest.into_response())?;
+        let token_ok = hex_sha256(csrf.as_bytes()) == hex_sha256(staff.csrf.as_bytes());
+        if !web::same_origin(&parts.headers) || !token_ok {
+            return Err(super::message(
                 StatusCode::FORBIDDEN,
                 "Форма устарела",
                 "Обновите страницу и повторите действие.",
             ));
         }
-        if self.0.admin.role < need {
-            return Some(super::message(
+        if staff.admin.role < N::ROLE {
+            return Err(super::message(
                 StatusCode::FORBIDDEN,
                 "Недостаточно прав",
                 "Это действие доступно администраторам. Попросите владельца изменить вашу роль.",
             ));
         }
-        None
+        let form = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| web::Error::BadRequest.into_response())?;
+        Ok(AdminForm {
+            staff,
+            form,
+            need: std::marker::PhantomData,
+        })
     }
 }
 
@@ -326,22 +401,8 @@ pub async fn login(
 /// An argon2id hash of a random string, for failed look-ups.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0wFnkn3j+jOjF9YqRXySxx1ZzVJcPMvHexRk1T0E7sQ";
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-pub async fn logout(
-    State(state): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Viewer) {
-        return r;
-    }
-    let _ = admins::end_session(&state.pool, &staff.0.id_hash).await;
+pub async fn logout(State(state): State<AppState>, f: AdminForm<Button, need::Viewer>) -> Response {
+    let _ = admins::end_session(&state.pool, &f.staff.id_hash).await;
     (
         [session_cookie(&state, "", 0)],
         Redirect::to("/admin/login"),
@@ -413,15 +474,18 @@ pub async fn setup_page(State(state): State<AppState>, Query(q): Query<SetupQuer
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, validator::Validate)]
 pub struct SetupForm {
     #[serde(default)]
     token: String,
     #[serde(default)]
+    #[validate(custom(function = "email_shape"))]
     email: String,
     #[serde(default)]
+    #[validate(custom(function = "password_length"))]
     password: String,
     #[serde(default)]
+    #[validate(must_match(other = "password", code = "password_repeat"))]
     repeat: String,
 }
 
@@ -448,15 +512,15 @@ pub async fn setup(
             },
         )
     };
-    let Some(email) = normalise_email(&form.email) else {
-        return page("Проверьте e-mail: например, admin@example.ru.");
-    };
-    if let Some(p) = password_problem(&form.password) {
-        return page(p);
+    if let Err(e) = validator::Validate::validate(&form) {
+        return page(match super::problem(&e) {
+            "Проверьте e-mail: например, ivan@example.ru." => {
+                "Проверьте e-mail: например, admin@example.ru."
+            }
+            other => other,
+        });
     }
-    if form.password != form.repeat {
-        return page("Пароли не совпадают.");
-    }
+    let email = normalise_email(&form.email).unwrap_or_default();
     let now = store::now_ms();
     // The link is spent here, atomically: of several posts at once, one wins.
     let token_hash = hex_sha256(form.token.as_bytes());

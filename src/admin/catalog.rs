@@ -3,17 +3,15 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 
-use super::auth::Staff;
+use super::auth::{AdminForm, Button, Staff};
 use super::{notice, paging, Frame};
 use crate::backend::{CompanyId, DistrictId, LocationId};
-use crate::store::admins::Role;
 use crate::store::catalog::{self, AssetFilter, AssetRow, DistrictView, LocationView};
-use crate::web::render;
+use crate::web::{self, render};
 use crate::AppState;
 
 pub const PER_PAGE: i64 = 50;
@@ -116,41 +114,26 @@ pub async fn page(
     State(state): State<AppState>,
     Staff(s): Staff,
     Query(q): Query<FilterQuery>,
-) -> Response {
+) -> web::Result {
     let pool = &state.pool;
     let filter = q.filter();
     let requested = q.page.unwrap_or(1).max(1);
     let (mut rows, total) =
-        match catalog::search_assets(pool, &filter, PER_PAGE, (requested - 1) * PER_PAGE).await {
-            Ok(v) => v,
-            Err(e) => return super::internal(e),
-        };
+        catalog::search_assets(pool, &filter, PER_PAGE, (requested - 1) * PER_PAGE).await?;
     let (page, last, prev, next) = paging(total, requested, PER_PAGE);
     if page != requested {
         // Past the last page: show the last one.
-        rows = match catalog::search_assets(pool, &filter, PER_PAGE, (page - 1) * PER_PAGE).await {
-            Ok((rows, _)) => rows,
-            Err(e) => return super::internal(e),
-        };
+        (rows, _) = catalog::search_assets(pool, &filter, PER_PAGE, (page - 1) * PER_PAGE).await?;
     }
-    let lists = async {
-        Ok::<_, sqlx::Error>((
-            catalog::districts(pool).await?,
-            catalog::locations(pool).await?,
-            catalog::companies(pool).await?,
-            crate::store::get_setting(pool, "catalog_synced_at")
-                .await?
-                .and_then(|v| v.parse().ok()),
-            crate::store::get_setting(pool, "catalog_sync_error")
-                .await?
-                .unwrap_or_default(),
-        ))
-    }
-    .await;
-    let (districts, locations, companies, synced_at, sync_error) = match lists {
-        Ok(v) => v,
-        Err(e) => return super::internal(e),
-    };
+    let districts = catalog::districts(pool).await?;
+    let locations = catalog::locations(pool).await?;
+    let companies = catalog::companies(pool).await?;
+    let synced_at = crate::store::get_setting(pool, "catalog_synced_at")
+        .await?
+        .and_then(|v| v.parse().ok());
+    let sync_error = crate::store::get_setting(pool, "catalog_sync_error")
+        .await?
+        .unwrap_or_default();
     let base = q.query_string();
     let link = |p: i64| {
         if base.is_empty() {
@@ -175,25 +158,11 @@ pub async fn page(
         sync_error,
         q,
     };
-    render(StatusCode::OK, &page_view)
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    pub csrf: String,
+    Ok(render(StatusCode::OK, &page_view))
 }
 
 /// Starts a sync in the background; the catalog page shows its progress.
-pub async fn sync_now(
-    State(state): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Admin) {
-        return r;
-    }
+pub async fn sync_now(State(state): State<AppState>, _: AdminForm<Button>) -> Response {
     let started = crate::catalog::sync_in_background(
         state.pool.clone(),
         state.backend.clone(),

@@ -6,25 +6,25 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
+use validator::{Validate, ValidationError};
 
-use super::auth::Staff;
+use super::auth::{need, AdminForm, Staff};
 use super::catalog::{urlencode, FilterQuery};
 use super::{notice, paging, Frame};
 use crate::backend::{AssetId, DistrictId, LocationId};
 use crate::catalog as scope;
 use crate::codes::Code;
 use crate::labels::{job, layout};
-use crate::store::admins::{self, Role};
+use crate::store::admins;
 use crate::store::catalog::{self, DistrictView, LocationView};
 use crate::store::codes::{
     self as code_store, CodeListItem, CodeRecord, State as CodeState, Target,
 };
 use crate::store::{self};
-use crate::web::render;
+use crate::web::{self, render};
 use crate::AppState;
 
 const PER_PAGE: i64 = 50;
@@ -98,8 +98,10 @@ pub async fn list(
     State(state): State<AppState>,
     Staff(s): Staff,
     Query(q): Query<ListQuery>,
-) -> Response {
+) -> web::Result {
     let pool = &state.pool;
+    // The counts kept in memory, so the page shows every scan so far.
+    state.scans.flush(pool).await?;
     let filter_state = match q.state.as_str() {
         "active" => Some(CodeState::Active),
         "revoked" => Some(CodeState::Revoked),
@@ -108,18 +110,14 @@ pub async fn list(
     };
     let requested = q.page.unwrap_or(1).max(1);
     let search: String = q.q.chars().take(50).collect();
-    let (items, total) = match code_store::page(
+    let (items, total) = code_store::page(
         pool,
         filter_state,
         &search,
         PER_PAGE,
         (requested - 1) * PER_PAGE,
     )
-    .await
-    {
-        Ok(v) => v,
-        Err(e) => return super::internal(e),
-    };
+    .await?;
     let (page, last, prev, next) = paging(total, requested, PER_PAGE);
     let mut rows = Vec::with_capacity(items.len());
     for item in items {
@@ -130,13 +128,10 @@ pub async fn list(
             item,
         });
     }
-    let (locations, districts) = match (
-        catalog::locations(pool).await,
-        catalog::districts(pool).await,
-    ) {
-        (Ok(l), Ok(d)) => (l, d),
-        (Err(e), _) | (_, Err(e)) => return super::internal(e),
-    };
+    let (locations, districts) = (
+        catalog::locations(pool).await?,
+        catalog::districts(pool).await?,
+    );
     let base = format!(
         "/admin/codes?state={}&q={}",
         urlencode(&q.state),
@@ -155,7 +150,7 @@ pub async fn list(
         locations,
         districts,
     };
-    render(StatusCode::OK, &page_view)
+    Ok(render(StatusCode::OK, &page_view))
 }
 
 /// Codes or assets ticked in a list arrive as `c<CODE>=on` / `a<ID>=on`.
@@ -165,52 +160,47 @@ fn ticked<'a>(form: &'a HashMap<String, String>, prefix: &str) -> impl Iterator<
         .filter_map(move |k| k.strip_prefix(prefix.as_str()))
 }
 
-fn refused(text: &str) -> Response {
-    super::message(StatusCode::UNPROCESSABLE_ENTITY, "Не получилось", text)
+fn refused(text: &str) -> web::Error {
+    super::message(StatusCode::UNPROCESSABLE_ENTITY, "Не получилось", text).into()
 }
 
 /// `POST /admin/codes`: create for ticked assets, for every asset of a filter
 /// without a code, for a site, or blank ones; or send ticked codes to print/ZIP.
 pub async fn create(
     State(state): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
+    f: AdminForm<HashMap<String, String>, need::Viewer>,
+) -> web::Result {
+    let form = &f.form;
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let mode = get("mode");
-    let need = if matches!(mode, "print" | "zip") {
-        Role::Viewer
-    } else {
-        Role::Admin
-    };
-    if let Some(r) = staff.refusal(&headers, get("csrf"), need) {
-        return r;
-    }
     let pool = &state.pool;
     let hubex = &state.config.hubex;
     let now = store::now_ms();
-    let admin_id = Some(staff.0.admin.id);
+    let admin_id = Some(f.staff.admin.id);
 
+    // Viewers may print and download what exists; creating needs an admin.
+    if !matches!(mode, "print" | "zip") && !f.staff.admin.role.can_edit() {
+        return Err(super::not_allowed().into());
+    }
     if matches!(mode, "print" | "zip") {
-        let mut codes: Vec<String> = ticked(&form, "c")
+        let mut codes: Vec<String> = ticked(form, "c")
             .filter_map(Code::parse)
             .map(|c| c.to_string())
             .collect();
         codes.sort();
         if codes.is_empty() {
-            return refused("Отметьте коды в списке.");
+            return Err(refused("Отметьте коды в списке."));
         }
         let list = codes.join(",");
         return if mode == "print" {
-            Redirect::to(&format!("/admin/print?codes={list}")).into_response()
+            Ok(Redirect::to(&format!("/admin/print?codes={list}")).into_response())
         } else {
             images_zip(&state, &list, 300, 30.0).await
         };
     }
 
     let targets: Vec<Target> = match mode {
-        "assets" | "assets-print" => ticked(&form, "a")
+        "assets" | "assets-print" => ticked(form, "a")
             .filter_map(|id| id.parse().ok())
             .map(|id| Target::Asset(AssetId(id)))
             .collect(),
@@ -222,10 +212,11 @@ pub async fn create(
                 company: get("company").into(),
                 ..Default::default()
             };
-            match catalog::assets_without_code(pool, &q.filter()).await {
-                Ok(ids) => ids.into_iter().map(Target::Asset).collect(),
-                Err(e) => return super::internal(e),
-            }
+            catalog::assets_without_code(pool, &q.filter())
+                .await?
+                .into_iter()
+                .map(Target::Asset)
+                .collect()
         }
         "site" => {
             let target = match get("site").split_once(':') {
@@ -235,32 +226,34 @@ pub async fn create(
             };
             match target {
                 Some(t) => vec![t],
-                None => return refused("Выберите площадку или участок."),
+                None => return Err(refused("Выберите площадку или участок.")),
             }
         }
         "blank" => {
             let n: usize = get("count").trim().parse().unwrap_or(0);
             if !(1..=crate::labels::templates::MAX_LABELS_PER_JOB).contains(&n) {
-                return refused("Укажите, сколько пустых кодов напечатать: от 1 до 5000.");
+                return Err(refused(
+                    "Укажите, сколько пустых кодов напечатать: от 1 до 5000.",
+                ));
             }
             vec![Target::Unassigned; n]
         }
-        _ => return refused("Неизвестное действие."),
+        _ => return Err(refused("Неизвестное действие.")),
     };
     if targets.is_empty() {
-        return refused(
+        return Err(refused(
             "Нечего создавать: отметьте активы или выберите фильтр, где есть активы без кода.",
-        );
+        ));
     }
     if targets.len() > crate::labels::templates::MAX_LABELS_PER_JOB {
-        return refused("Больше 5000 кодов за раз нельзя: сузьте фильтр.");
+        return Err(refused("Больше 5000 кодов за раз нельзя: сузьте фильтр."));
     }
     let mut created = Vec::new();
     let mut to_print = Vec::new();
     for target in targets {
-        if let Err(e) = scope::check_target(pool, hubex, target).await {
-            return refused(&format!("{e}"));
-        }
+        scope::check_target(pool, hubex, target)
+            .await
+            .map_err(target_problem)?;
         // For a ticked asset that already has a code, printing reuses it.
         if mode == "assets-print" {
             if let Ok(existing) = code_store::for_target(pool, target).await {
@@ -270,19 +263,26 @@ pub async fn create(
                 }
             }
         }
-        match code_store::create(pool, target, None, now).await {
-            Ok(code) => {
-                to_print.push(code.to_string());
-                created.push(code.to_string());
-            }
-            Err(e) => return super::internal(e),
-        }
+        let code = code_store::create(pool, target, None, now).await?;
+        to_print.push(code.to_string());
+        created.push(code.to_string());
     }
     let _ = admins::audit(pool, admin_id, "codes-create", &created.join(","), now).await;
     if mode == "assets-print" || mode == "blank" {
-        return Redirect::to(&format!("/admin/print?codes={}", to_print.join(","))).into_response();
+        return Ok(
+            Redirect::to(&format!("/admin/print?codes={}", to_print.join(","))).into_response(),
+        );
     }
-    Redirect::to("/admin/codes?done=created").into_response()
+    Ok(Redirect::to("/admin/codes?done=created").into_response())
+}
+
+/// A target the catalog refuses is the person's to fix, and the page says
+/// why; any other failure is ours and shows no detail.
+fn target_problem(e: anyhow::Error) -> web::Error {
+    match e.downcast_ref::<scope::TargetRefusal>() {
+        Some(r) => refused(&r.to_string()),
+        None => web::Error::Internal(e),
+    }
 }
 
 #[derive(Template)]
@@ -303,27 +303,19 @@ pub async fn detail(
     Staff(s): Staff,
     Path(raw): Path<String>,
     Query(q): Query<super::DoneQuery>,
-) -> Response {
-    let Some(code) = Code::parse(&raw) else {
-        return super::message(
+) -> web::Result {
+    let unknown = || {
+        web::Error::from(super::message(
             StatusCode::NOT_FOUND,
             "Нет такого кода",
             "Проверьте код: 8 букв и цифр.",
-        );
+        ))
     };
+    let code = Code::parse(&raw).ok_or_else(unknown)?;
     let pool = &state.pool;
-    let record = match code_store::get(pool, &code).await {
-        Ok(Some(r)) => r,
-        Ok(None) => {
-            return super::message(
-                StatusCode::NOT_FOUND,
-                "Нет такого кода",
-                "Проверьте код: 8 букв и цифр.",
-            )
-        }
-        Err(e) => return super::internal(e),
-    };
-    let requests = code_store::request_count(pool, &code).await.unwrap_or(0);
+    state.scans.flush(pool).await?;
+    let record = code_store::get(pool, &code).await?.ok_or_else(unknown)?;
+    let requests = code_store::request_count(pool, &code).await?;
     let page = DetailPage {
         f: Frame::new(&s, format!("Код {code}"), "codes").with_notice(notice(q.done.as_deref())),
         target: describe(&state, record.target).await,
@@ -334,14 +326,13 @@ pub async fn detail(
         replaced_by: record.replaced_by.as_ref().map(|c| c.to_string()),
         record,
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 pub struct ActionForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+    #[validate(custom(function = "known_op"))]
     op: String,
     #[serde(default)]
     kind: String,
@@ -349,84 +340,77 @@ pub struct ActionForm {
     target_id: String,
 }
 
+fn known_op(op: &str) -> Result<(), ValidationError> {
+    matches!(op, "revoke" | "rotate" | "move" | "assign")
+        .then_some(())
+        .ok_or_else(|| ValidationError::new("unknown_action"))
+}
+
 /// Revoke, rotate, or point the code at another asset, site or участок.
 pub async fn action(
     State(state): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Admin) {
-        return r;
-    }
-    let Some(code) = Code::parse(&raw) else {
-        return super::message(StatusCode::NOT_FOUND, "Нет такого кода", "Проверьте код.");
-    };
+    web::CodePath(code): web::CodePath,
+    f: AdminForm<ActionForm>,
+) -> web::Result {
+    let form = &f.form;
+    form.validate().map_err(|e| refused(super::problem(&e)))?;
     let pool = &state.pool;
     let now = store::now_ms();
-    let admin_id = Some(staff.0.admin.id);
+    let admin_id = Some(f.staff.admin.id);
     let back =
-        |done: &str| Redirect::to(&format!("/admin/codes/{code}?done={done}")).into_response();
+        |done: &str| Ok(Redirect::to(&format!("/admin/codes/{code}?done={done}")).into_response());
     match form.op.as_str() {
-        "revoke" => match code_store::revoke(pool, &code).await {
-            Ok(_) => {
-                let _ = admins::audit(pool, admin_id, "code-revoke", code.as_str(), now).await;
-                back("revoked")
-            }
-            Err(e) => super::internal(e),
-        },
-        "rotate" => match code_store::rotate(pool, &code, now).await {
-            Ok(Some(new)) => {
-                let _ = admins::audit(
-                    pool,
-                    admin_id,
-                    "code-rotate",
-                    &format!("{code} -> {new}"),
-                    now,
-                )
-                .await;
-                Redirect::to(&format!("/admin/codes/{new}?done=rotated")).into_response()
-            }
-            Ok(None) => refused("Заменить можно только действующий код."),
-            Err(e) => super::internal(e),
-        },
-        "move" | "assign" => {
+        "revoke" => {
+            code_store::revoke(pool, &code).await?;
+            let _ = admins::audit(pool, admin_id, "code-revoke", code.as_str(), now).await;
+            back("revoked")
+        }
+        "rotate" => {
+            let new = code_store::rotate(pool, &code, now)
+                .await?
+                .ok_or_else(|| refused("Заменить можно только действующий код."))?;
+            let _ = admins::audit(
+                pool,
+                admin_id,
+                "code-rotate",
+                &format!("{code} -> {new}"),
+                now,
+            )
+            .await;
+            Ok(Redirect::to(&format!("/admin/codes/{new}?done=rotated")).into_response())
+        }
+        _ => {
             let id: Option<i64> = form.target_id.trim().parse().ok();
             let target = match (form.kind.as_str(), id) {
                 ("asset", Some(id)) => Target::Asset(AssetId(id)),
                 ("location", Some(id)) => Target::Location(LocationId(id)),
                 ("district", Some(id)) => Target::District(DistrictId(id)),
                 _ => {
-                    return refused(
+                    return Err(refused(
                         "Укажите, куда привязать код: номер актива, площадку или участок.",
-                    )
+                    ))
                 }
             };
-            if let Err(e) = scope::check_target(pool, &state.config.hubex, target).await {
-                return refused(&e.to_string());
+            scope::check_target(pool, &state.config.hubex, target)
+                .await
+                .map_err(target_problem)?;
+            if !code_store::retarget(pool, &code, target).await? {
+                return Err(refused("Отключённый код перенести нельзя: создайте новый."));
             }
-            match code_store::retarget(pool, &code, target).await {
-                Ok(true) => {
-                    let _ = admins::audit(
-                        pool,
-                        admin_id,
-                        "code-retarget",
-                        &format!("{code} -> {target:?}"),
-                        now,
-                    )
-                    .await;
-                    back(if form.op == "assign" {
-                        "assigned"
-                    } else {
-                        "moved"
-                    })
-                }
-                Ok(false) => refused("Отключённый код перенести нельзя: создайте новый."),
-                Err(e) => super::internal(e),
-            }
+            let _ = admins::audit(
+                pool,
+                admin_id,
+                "code-retarget",
+                &format!("{code} -> {target:?}"),
+                now,
+            )
+            .await;
+            back(if form.op == "assign" {
+                "assigned"
+            } else {
+                "moved"
+            })
         }
-        _ => refused("Неизвестное действие."),
     }
 }
 
@@ -442,35 +426,29 @@ pub struct ImageQuery {
 pub async fn image(
     State(state): State<AppState>,
     Staff(_): Staff,
-    Path(raw): Path<String>,
+    web::CodePath(code): web::CodePath,
     Query(q): Query<ImageQuery>,
-) -> Response {
-    let Some(code) = Code::parse(&raw) else {
-        return super::message(StatusCode::NOT_FOUND, "Нет такого кода", "Проверьте код.");
-    };
+) -> web::Result {
     let url = code.qr_url(&state.public_url);
     let dpi = q.dpi.unwrap_or(300).clamp(72, 2400);
     let mm = q.mm.unwrap_or(30.0).clamp(5.0, 500.0);
-    let result = match q.format.as_str() {
+    let (bytes, mime, ext) = match q.format.as_str() {
         "png" => crate::labels::qr::scale_for(&url, dpi, mm)
             .and_then(|scale| crate::labels::qr::png(&url, scale, Some(dpi)))
             .map(|b| (b, "image/png", "png")),
         _ => crate::labels::qr::svg(&url).map(|s| (s.into_bytes(), "image/svg+xml", "svg")),
-    };
-    match result {
-        Ok((bytes, mime, ext)) => (
-            [
-                (header::CONTENT_TYPE, mime.to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{code}.{ext}\""),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => super::internal(e),
-    }
+    }?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{code}.{ext}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Largest PNG side in a ZIP, in pixels (300 dpi × 346 mm).
@@ -480,17 +458,13 @@ const ZIP_MAX_TOTAL_PX: f64 = 400e6;
 
 /// SVG and PNG of existing codes, in one ZIP, rendered on the blocking pool
 /// within a pixel budget.
-async fn images_zip(state: &AppState, list: &str, dpi: u32, mm: f32) -> Response {
+async fn images_zip(state: &AppState, list: &str, dpi: u32, mm: f32) -> web::Result {
     let mut codes = Vec::new();
     let mut unknown = Vec::new();
     for raw in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         match Code::parse(raw) {
-            Some(code) => match code_store::get(&state.pool, &code).await {
-                Ok(Some(_)) => codes.push(code),
-                Ok(None) => unknown.push(raw.to_owned()),
-                Err(e) => return super::internal(e),
-            },
-            None => unknown.push(raw.to_owned()),
+            Some(code) if code_store::get(&state.pool, &code).await?.is_some() => codes.push(code),
+            _ => unknown.push(raw.to_owned()),
         }
     }
     if !unknown.is_empty() {
@@ -498,49 +472,47 @@ async fn images_zip(state: &AppState, list: &str, dpi: u32, mm: f32) -> Response
         if unknown.len() > 5 {
             shown.push("…".into());
         }
-        return refused(&format!(
+        return Err(refused(&format!(
             "Таких кодов нет: {}. Выберите коды в списке.",
             shown.join(", ")
-        ));
+        )));
     }
     let dpi = dpi.clamp(72, 2400);
     let mm = mm.clamp(5.0, 500.0);
     let side = mm / 25.4 * dpi as f32;
     let total = f64::from(side) * f64::from(side) * codes.len() as f64;
     if side > ZIP_MAX_SIDE_PX || total > ZIP_MAX_TOTAL_PX {
-        return refused(&format!(
+        return Err(refused(&format!(
             "Картинки получаются слишком большими: {} кодов по {:.0} пикселей. Уменьшите размер или разрешение, или выберите меньше кодов.",
             codes.len(),
             side
-        ));
+        )));
     }
     let public_url = state.public_url.clone();
-    let built =
-        tokio::task::spawn_blocking(move || job::images_zip(&public_url, &codes, dpi, mm)).await;
-    match built {
-        Ok(Ok(bytes)) => (
-            [
-                (header::CONTENT_TYPE, "application/zip"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"qr-codes.zip\"",
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Ok(Err(e)) => refused(&e.to_string()),
-        Err(e) => super::internal(e),
-    }
+    let bytes = tokio::task::spawn_blocking(move || job::images_zip(&public_url, &codes, dpi, mm))
+        .await
+        .map_err(anyhow::Error::from)?
+        .map_err(anyhow::Error::from)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"qr-codes.zip\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 pub struct ZipForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     codes: String,
+    #[validate(range(min = 72, max = 2400, code = "dpi"))]
     dpi: Option<u32>,
+    #[validate(range(min = 5.0, max = 500.0, code = "mm"))]
     mm: Option<f32>,
 }
 
@@ -548,13 +520,9 @@ pub struct ZipForm {
 /// make a browser start the work.
 pub async fn zip(
     State(state): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    Form(form): Form<ZipForm>,
-) -> Response {
-    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Viewer) {
-        return r;
-    }
+    AdminForm { form, .. }: AdminForm<ZipForm, need::Viewer>,
+) -> web::Result {
+    form.validate().map_err(|e| refused(super::problem(&e)))?;
     images_zip(
         &state,
         &form.codes,
@@ -575,32 +543,22 @@ pub struct PosterQuery {
 pub async fn poster(
     State(state): State<AppState>,
     Staff(_): Staff,
-    Path(raw): Path<String>,
+    web::CodePath(code): web::CodePath,
     Query(q): Query<PosterQuery>,
-) -> Response {
-    let Some(code) = Code::parse(&raw) else {
-        return super::message(StatusCode::NOT_FOUND, "Нет такого кода", "Проверьте код.");
-    };
-    let record = match code_store::get(&state.pool, &code).await {
-        Ok(Some(r)) => r,
-        Ok(None) => {
-            return super::message(StatusCode::NOT_FOUND, "Нет такого кода", "Проверьте код.")
-        }
-        Err(e) => return super::internal(e),
-    };
+) -> web::Result {
+    let record = code_store::get(&state.pool, &code)
+        .await?
+        .ok_or(web::Error::NotFound)?;
     let size = layout::PosterSize::parse(&q.size).unwrap_or(layout::PosterSize::A4);
-    match job::poster_pdf(
+    let bytes = job::poster_pdf(
         &state.pool,
         &state.public_url,
         &record,
         size,
         !q.english.is_empty(),
     )
-    .await
-    {
-        Ok(bytes) => pdf_response(bytes, &format!("poster-{code}.pdf")),
-        Err(e) => refused(&e.to_string()),
-    }
+    .await?;
+    Ok(pdf_response(bytes, &format!("poster-{code}.pdf")))
 }
 
 pub fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {

@@ -6,16 +6,14 @@ use std::sync::{Arc, Mutex};
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
 
 use super::auth::Staff;
-use super::catalog::CsrfOnly;
+use super::auth::{AdminForm, Button};
 use super::{notice, Frame};
 use crate::backend::CheckReport;
-use crate::store::admins::Role;
 use crate::web::i18n::Lang;
 use crate::web::render;
 use crate::AppState;
@@ -90,15 +88,7 @@ pub async fn page(
 }
 
 /// Starts a check unless one is running.
-pub async fn check_now(
-    State(state): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Admin) {
-        return r;
-    }
+pub async fn check_now(State(state): State<AppState>, _: AdminForm<Button>) -> Response {
     let start = {
         let mut c = state.connection.lock().unwrap_or_else(|e| e.into_inner());
         !std::mem::replace(&mut c.running, true)

@@ -20,7 +20,7 @@ use crate::store::admins::{Role, Session};
 use crate::store::{self, codes as code_store, requests as request_store};
 use crate::web::render;
 use crate::AppState;
-use auth::Staff;
+use auth::{AdminForm, Staff};
 
 pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
     // Every form that checks a password shares one per-client quota.
@@ -129,13 +129,89 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
     render(status, &MessagePage { title, text })
 }
 
-pub fn internal(e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "admin page failed");
+/// The page for an action the role may not do.
+pub fn not_allowed() -> Response {
     message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Что-то пошло не так",
-        "Попробуйте ещё раз. Если ошибка повторяется, загляните в журнал сервиса.",
+        StatusCode::FORBIDDEN,
+        "Недостаточно прав",
+        "Это действие доступно администраторам. Попросите владельца изменить вашу роль.",
     )
+}
+
+/// A label job the person can fix gets a page that says how; a failure of
+/// ours (QR, PDF, database) is logged and shows no detail.
+impl From<crate::labels::job::LabelError> for crate::web::Error {
+    fn from(e: crate::labels::job::LabelError) -> crate::web::Error {
+        label_problem(e)
+    }
+}
+
+fn label_problem(e: crate::labels::job::LabelError) -> crate::web::Error {
+    use crate::labels::job::LabelError;
+    let text = match e {
+        LabelError::TooMany(n) => format!(
+            "{n} этикеток в одном задании — больше предела {}: напечатайте их в нескольких заданиях.",
+            crate::labels::templates::MAX_LABELS_PER_JOB
+        ),
+        LabelError::Empty => "Нечего печатать: выберите хотя бы один код.".to_owned(),
+        other => return crate::web::Error::Internal(other.into()),
+    };
+    message(StatusCode::UNPROCESSABLE_ENTITY, "Не получилось", &text).into()
+}
+
+/// What each check of an admin form says when it fails, most important first.
+const PROBLEMS: &[(&str, &str)] = &[
+    ("unknown_action", "Неизвестное действие."),
+    ("email", "Проверьте e-mail: например, ivan@example.ru."),
+    ("role", "Выберите роль."),
+    (
+        "password_short",
+        "Пароль слишком короткий: нужно не меньше 10 символов.",
+    ),
+    (
+        "password_long",
+        "Пароль слишком длинный: не больше 200 символов.",
+    ),
+    ("password_repeat", "Пароли не совпадают."),
+    (
+        "pause_message",
+        "Посетители увидят его вместо формы, например: «Мы знаем о проблеме с лифтом, мастер уже работает».",
+    ),
+    (
+        "offset_number",
+        "Укажите смещение по X и по Y в миллиметрах, например 0.5 или -1.",
+    ),
+    (
+        "offset_range",
+        "Смещение больше 20 мм — проверьте, тот ли шаблон выбран.",
+    ),
+    (
+        "template",
+        "Калибровку можно сохранить для встроенного шаблона.",
+    ),
+    ("dpi", "Разрешение — от 72 до 2400 точек на дюйм."),
+    ("mm", "Размер — от 5 до 500 мм."),
+];
+
+/// The message of the most important failed check of an admin form.
+pub fn problem(errors: &validator::ValidationErrors) -> &'static str {
+    let fields = errors.field_errors();
+    let failed: Vec<&str> = fields
+        .values()
+        .flat_map(|v| v.iter().map(|e| e.code.as_ref()))
+        .collect();
+    PROBLEMS
+        .iter()
+        .find(|(code, _)| failed.contains(code))
+        .map_or("Проверьте поля формы.", |(_, text)| text)
+}
+
+/// The message of one check's code.
+pub fn message_for(code: &str) -> &'static str {
+    PROBLEMS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("Проверьте поля формы.", |(_, text)| text)
 }
 
 /// Formats Unix milliseconds for staff, in the configured time zone.
@@ -163,37 +239,21 @@ async fn dashboard(
     State(state): State<AppState>,
     Staff(s): Staff,
     q: axum::extract::Query<DoneQuery>,
-) -> Response {
+) -> crate::web::Result {
     let pool = &state.pool;
-    let result = async {
-        let assets = store::catalog::asset_count(pool).await?;
-        let codes = code_store::count(pool).await?;
-        let by_status = request_store::count_by_status(pool).await?;
-        let pending_jobs = store::jobs::pending(pool).await?;
-        let last_sync = store::get_setting(pool, "catalog_synced_at")
-            .await?
-            .and_then(|v| v.parse().ok());
-        let sync_error = store::get_setting(pool, "catalog_sync_error")
-            .await?
-            .unwrap_or_default();
-        let pause = store::get_setting(pool, "intake_pause")
-            .await?
-            .unwrap_or_default();
-        Ok::<_, sqlx::Error>((
-            assets,
-            codes,
-            by_status,
-            pending_jobs,
-            last_sync,
-            sync_error,
-            pause,
-        ))
-    }
-    .await;
-    let (assets, codes, by_status, pending_jobs, last_sync, sync_error, pause) = match result {
-        Ok(v) => v,
-        Err(e) => return internal(e),
-    };
+    let assets = store::catalog::asset_count(pool).await?;
+    let codes = code_store::count(pool).await?;
+    let by_status = request_store::count_by_status(pool).await?;
+    let pending_jobs = store::jobs::pending(pool).await?;
+    let last_sync = store::get_setting(pool, "catalog_synced_at")
+        .await?
+        .and_then(|v| v.parse().ok());
+    let sync_error = store::get_setting(pool, "catalog_sync_error")
+        .await?
+        .unwrap_or_default();
+    let pause = store::get_setting(pool, "intake_pause")
+        .await?
+        .unwrap_or_default();
     let sync = state.sync.state();
     let page = Dashboard {
         f: Frame::new(&s, "Обзор", "dashboard").with_notice(notice(q.done.as_deref())),
@@ -207,13 +267,12 @@ async fn dashboard(
         sync,
         pause,
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, validator::Validate)]
+#[validate(schema(function = "pause_has_message"))]
 pub struct PauseForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     message: String,
     /// A code to pause alone; empty: every code.
@@ -223,40 +282,37 @@ pub struct PauseForm {
     op: String,
 }
 
+fn pause_has_message(f: &PauseForm) -> Result<(), validator::ValidationError> {
+    (f.op == "resume" || !crate::intake::form::clean_text(&f.message).is_empty())
+        .then_some(())
+        .ok_or_else(|| validator::ValidationError::new("pause_message"))
+}
+
 /// Pauses or resumes intake, for every code or one, with a message people see
 /// instead of the form ("we know about it, it is being fixed").
-async fn pause(
-    State(state): State<AppState>,
-    staff: Staff,
-    headers: axum::http::HeaderMap,
-    axum::Form(form): axum::Form<PauseForm>,
-) -> Response {
+async fn pause(State(state): State<AppState>, f: AdminForm<PauseForm>) -> crate::web::Result {
     use axum::response::{IntoResponse, Redirect};
-    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Admin) {
-        return r;
-    }
+    use validator::Validate;
+    let form = &f.form;
+    form.validate().map_err(|e| {
+        message(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Напишите сообщение",
+            problem(&e),
+        )
+    })?;
     let text: String = crate::intake::form::clean_text(&form.message)
         .chars()
         .take(500)
         .collect();
     let resume = form.op == "resume";
-    if !resume && text.is_empty() {
-        return message_page_for_pause();
-    }
     let value = if resume { None } else { Some(text.as_str()) };
     let now = store::now_ms();
-    let result = if form.code.is_empty() {
-        store::set_setting(&state.pool, "intake_pause", value.unwrap_or("")).await
+    if form.code.is_empty() {
+        store::set_setting(&state.pool, "intake_pause", value.unwrap_or("")).await?;
     } else {
-        match crate::codes::Code::parse(&form.code) {
-            Some(code) => code_store::set_paused(&state.pool, &code, value)
-                .await
-                .map(|_| ()),
-            None => return message(StatusCode::NOT_FOUND, "Нет такого кода", "Проверьте код."),
-        }
-    };
-    if let Err(e) = result {
-        return internal(e);
+        let code = crate::codes::Code::parse(&form.code).ok_or(crate::web::Error::NotFound)?;
+        code_store::set_paused(&state.pool, &code, value).await?;
     }
     let what = if form.code.is_empty() {
         "all".to_owned()
@@ -265,7 +321,7 @@ async fn pause(
     };
     let _ = crate::store::admins::audit(
         &state.pool,
-        Some(staff.0.admin.id),
+        Some(f.staff.admin.id),
         if resume {
             "intake-resume"
         } else {
@@ -281,15 +337,7 @@ async fn pause(
     } else {
         format!("/admin/codes/{}?done={done}", form.code)
     };
-    Redirect::to(&back).into_response()
-}
-
-fn message_page_for_pause() -> Response {
-    message(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "Напишите сообщение",
-        "Посетители увидят его вместо формы, например: «Мы знаем о проблеме с лифтом, мастер уже работает».",
-    )
+    Ok(Redirect::to(&back).into_response())
 }
 
 #[derive(serde::Deserialize, Default)]

@@ -3,12 +3,12 @@
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
+use validator::{Validate, ValidationError};
 
-use super::auth::Staff;
+use super::auth::{AdminForm, Staff};
 use super::codes::pdf_response;
 use super::{notice, Frame};
 use crate::codes::Code;
@@ -16,9 +16,8 @@ use crate::labels::font::{FontId, MM_PER_PT};
 use crate::labels::job::{self, JobOptions, LabelError};
 use crate::labels::layout::{self, Item, Style, DEFAULT_CTA};
 use crate::labels::templates::{self, Kind, Shape, Template as LabelTemplate};
-use crate::store::admins::Role;
 use crate::store::codes::{self as code_store, CodeRecord, State as CodeState};
-use crate::web::render;
+use crate::web::{self, render};
 use crate::AppState;
 
 /// Everything the print form sends; the same query drives the preview and
@@ -119,11 +118,13 @@ impl PrintQuery {
         templates::find(id).ok_or_else(|| "Нет такого шаблона.".to_owned())
     }
 
-    async fn options(&self, state: &AppState) -> Result<JobOptions, String> {
-        let template = self.template()?;
-        let saved = job::saved_offset(&state.pool, &template.id)
-            .await
-            .map_err(|e| e.to_string())?;
+    /// The job's options, or what the person should change (`Ok(Err)`).
+    async fn options(&self, state: &AppState) -> sqlx::Result<Result<JobOptions, String>> {
+        let template = match self.template() {
+            Ok(t) => t,
+            Err(e) => return Ok(Err(e)),
+        };
+        let saved = job::saved_offset(&state.pool, &template.id).await?;
         let offset = (
             num(&self.ox).unwrap_or(saved.0).clamp(-20.0, 20.0),
             num(&self.oy).unwrap_or(saved.1).clamp(-20.0, 20.0),
@@ -136,7 +137,7 @@ impl PrintQuery {
             .min(template.per_page() - 1);
         let cta = self.cta.clone().unwrap_or_else(|| DEFAULT_CTA.to_owned());
         let org = self.org.trim();
-        Ok(JobOptions {
+        Ok(Ok(JobOptions {
             template,
             skip,
             offset,
@@ -144,7 +145,7 @@ impl PrintQuery {
                 cta: cta.chars().take(120).collect(),
                 org: (!org.is_empty()).then(|| org.chars().take(80).collect()),
             },
-        })
+        }))
     }
 
     async fn records(&self, state: &AppState) -> Result<Vec<CodeRecord>, LabelError> {
@@ -220,23 +221,22 @@ pub async fn page(
     State(state): State<AppState>,
     Staff(s): Staff,
     Query(q): Query<PrintQuery>,
-) -> Response {
-    let records = match q.records(&state).await {
-        Ok(r) => r,
-        Err(e) => return super::internal(e),
-    };
-    let (opts, error) = match q.options(&state).await {
+) -> web::Result {
+    let records = q.records(&state).await?;
+    let (opts, error) = match q.options(&state).await? {
         Ok(o) => (Some(o), None),
         Err(e) => (None, Some(e)),
     };
     let mut warning = None;
     let mut error = error;
     if let Some(o) = &opts {
-        if let Err(e) = job::check_count(records.len()) {
-            if !records.is_empty() {
-                error = Some(e.to_string());
-            }
-        } else {
+        if records.len() > crate::labels::templates::MAX_LABELS_PER_JOB {
+            error = Some(format!(
+                "{} этикеток в одном задании — больше предела {}: напечатайте их в нескольких заданиях.",
+                records.len(),
+                crate::labels::templates::MAX_LABELS_PER_JOB
+            ));
+        } else if !records.is_empty() {
             // Lay out the first label only, to warn about modules too small to scan.
             let content = job::content(&state.pool, &state.public_url, &records[0]).await;
             if let Ok(c) = content {
@@ -280,7 +280,7 @@ pub async fn page(
         cta: q.cta.clone().unwrap_or_else(|| DEFAULT_CTA.to_owned()),
         q,
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
 fn refused(text: &str) -> Response {
@@ -290,12 +290,10 @@ fn refused(text: &str) -> Response {
 async fn job_parts(
     state: &AppState,
     q: &PrintQuery,
-) -> Result<(Vec<layout::LabelContent>, JobOptions), Response> {
-    let opts = q.options(state).await.map_err(|e| refused(&e))?;
-    let records = q.records(state).await.map_err(super::internal)?;
-    let labels = job::contents(&state.pool, &state.public_url, &records)
-        .await
-        .map_err(|e| refused(&e.to_string()))?;
+) -> web::Result<(Vec<layout::LabelContent>, JobOptions)> {
+    let opts = q.options(state).await?.map_err(|e| refused(&e))?;
+    let records = q.records(state).await?;
+    let labels = job::contents(&state.pool, &state.public_url, &records).await?;
     Ok((labels, opts))
 }
 
@@ -303,104 +301,96 @@ pub async fn pdf(
     State(state): State<AppState>,
     Staff(_): Staff,
     Query(q): Query<PrintQuery>,
-) -> Response {
-    let (labels, opts) = match job_parts(&state, &q).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> web::Result {
+    let (labels, opts) = job_parts(&state, &q).await?;
     // Rendering a big job is CPU work: keep it off the async threads.
     let name = format!("labels-{}.pdf", opts.template.id);
-    match tokio::task::spawn_blocking(move || job::sheet_pdf(&labels, &opts)).await {
-        Ok(Ok((bytes, _))) => pdf_response(bytes, &name),
-        Ok(Err(e)) => refused(&e.to_string()),
-        Err(e) => super::internal(e),
-    }
+    let (bytes, _) = tokio::task::spawn_blocking(move || job::sheet_pdf(&labels, &opts))
+        .await
+        .map_err(anyhow::Error::from)??;
+    Ok(pdf_response(bytes, &name))
 }
 
 pub async fn zpl(
     State(state): State<AppState>,
     Staff(_): Staff,
     Query(q): Query<PrintQuery>,
-) -> Response {
-    let (labels, opts) = match job_parts(&state, &q).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> web::Result {
+    let (labels, opts) = job_parts(&state, &q).await?;
     let dpmm = q.dpmm.trim().parse().unwrap_or(8);
-    match job::zpl(&labels, &opts, dpmm) {
-        Ok(text) => (
-            [
-                (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"labels-{}.zpl\"", opts.template.id),
-                ),
-            ],
-            text,
-        )
-            .into_response(),
-        Err(e) => refused(&e.to_string()),
-    }
+    let text = job::zpl(&labels, &opts, dpmm)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"labels-{}.zpl\"", opts.template.id),
+            ),
+        ],
+        text,
+    )
+        .into_response())
 }
 
 pub async fn align(
     State(state): State<AppState>,
     Staff(_): Staff,
     Query(q): Query<PrintQuery>,
-) -> Response {
-    let opts = match q.options(&state).await {
-        Ok(o) => o,
-        Err(e) => return refused(&e),
-    };
-    match job::alignment_pdf(&opts.template, opts.offset) {
-        Ok(bytes) => pdf_response(bytes, &format!("align-{}.pdf", opts.template.id)),
-        Err(e) => refused(&e.to_string()),
-    }
+) -> web::Result {
+    let opts = q.options(&state).await?.map_err(|e| refused(&e))?;
+    let bytes = job::alignment_pdf(&opts.template, opts.offset)?;
+    Ok(pdf_response(
+        bytes,
+        &format!("align-{}.pdf", opts.template.id),
+    ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 pub struct CalibrationForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+    #[validate(custom(function = "known_template"))]
     template: String,
     #[serde(default)]
+    #[validate(custom(function = "offset_mm"))]
     ox: String,
     #[serde(default)]
+    #[validate(custom(function = "offset_mm"))]
     oy: String,
     #[serde(default)]
     back: String,
 }
 
+fn known_template(id: &str) -> Result<(), ValidationError> {
+    templates::find(id)
+        .map(|_| ())
+        .ok_or_else(|| ValidationError::new("template"))
+}
+
+/// A printer offset in millimetres, within 20 mm either way.
+fn offset_mm(s: &str) -> Result<(), ValidationError> {
+    match num(s) {
+        None => Err(ValidationError::new("offset_number")),
+        Some(v) if v.abs() > 20.0 => Err(ValidationError::new("offset_range")),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Saves the printer offset for a template; later jobs use it by default.
 pub async fn save_calibration(
     State(state): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
-    Form(form): Form<CalibrationForm>,
-) -> Response {
-    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Admin) {
-        return r;
-    }
-    let (Some(x), Some(y)) = (num(&form.ox), num(&form.oy)) else {
-        return refused("Укажите смещение по X и по Y в миллиметрах, например 0.5 или -1.");
-    };
-    if x.abs() > 20.0 || y.abs() > 20.0 {
-        return refused("Смещение больше 20 мм — проверьте, тот ли шаблон выбран.");
-    }
-    if templates::find(&form.template).is_none() {
-        return refused("Калибровку можно сохранить для встроенного шаблона.");
-    }
-    if let Err(e) = job::save_offset(&state.pool, &form.template, (x, y)).await {
-        return super::internal(e);
-    }
+    AdminForm { form, .. }: AdminForm<CalibrationForm>,
+) -> web::Result {
+    form.validate()
+        .map_err(|e| web::Error::from(refused(super::problem(&e))))?;
+    let (x, y) = (num(&form.ox).unwrap_or(0.0), num(&form.oy).unwrap_or(0.0));
+    job::save_offset(&state.pool, &form.template, (x, y)).await?;
     // Back to the same print settings, now using the saved offset.
     let back: String = form
         .back
         .chars()
         .filter(|c| !c.is_control() && *c != '#')
         .collect();
-    Redirect::to(&format!("/admin/print?{back}&done=calibrated")).into_response()
+    Ok(Redirect::to(&format!("/admin/print?{back}&done=calibrated")).into_response())
 }
 
 struct SvgQr {
@@ -442,27 +432,21 @@ pub async fn preview(
     State(state): State<AppState>,
     Staff(_): Staff,
     Query(q): Query<PrintQuery>,
-) -> Response {
-    let (labels, opts) = match job_parts(&state, &q).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> web::Result {
+    let (labels, opts) = job_parts(&state, &q).await?;
     let first_page: Vec<_> = labels
         .into_iter()
         .take(opts.template.per_page().saturating_sub(opts.skip))
         .collect();
-    let (pages, _) = match layout::sheets(
+    let (pages, _) = layout::sheets(
         &opts.template,
         &first_page,
         &opts.style,
         opts.skip,
         opts.offset,
-    ) {
-        Ok(p) => p,
-        Err(e) => return super::internal(e),
-    };
+    )?;
     let Some(page) = pages.into_iter().next() else {
-        return refused("Нечего показывать.");
+        return Err(refused("Нечего показывать.").into());
     };
     let t = &opts.template;
     let slots = (0..t.per_page())
@@ -528,8 +512,6 @@ pub async fn preview(
         qrs,
         texts,
     };
-    match svg.render() {
-        Ok(body) => ([(header::CONTENT_TYPE, "image/svg+xml")], body).into_response(),
-        Err(e) => super::internal(e),
-    }
+    let body = svg.render().map_err(anyhow::Error::from)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml")], body).into_response())
 }

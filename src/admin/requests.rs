@@ -2,17 +2,16 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::auth::Staff;
+use super::auth::{AdminForm, Button, Staff};
 use super::{notice, paging, status_title, Frame};
 use crate::store;
-use crate::store::admins::{self, Role};
+use crate::store::admins;
 use crate::store::requests::{self, RequestListItem};
-use crate::web::render;
+use crate::web::{self, render};
 use crate::AppState;
 
 const PER_PAGE: i64 = 50;
@@ -49,17 +48,14 @@ pub async fn list(
     State(state): State<AppState>,
     Staff(s): Staff,
     Query(q): Query<ListQuery>,
-) -> Response {
+) -> web::Result {
     let status = match q.status.as_str() {
         "accepted" | "delivering" | "delivered" | "failed" => Some(q.status.as_str()),
         _ => None,
     };
     let requested = q.page.unwrap_or(1).max(1);
     let (items, total) =
-        match requests::page(&state.pool, status, PER_PAGE, (requested - 1) * PER_PAGE).await {
-            Ok(v) => v,
-            Err(e) => return super::internal(e),
-        };
+        requests::page(&state.pool, status, PER_PAGE, (requested - 1) * PER_PAGE).await?;
     let (page, last, prev, next) = paging(total, requested, PER_PAGE);
     let rows = items
         .into_iter()
@@ -88,45 +84,31 @@ pub async fn list(
         prev: prev.map(|p| format!("{base}&page={p}")),
         next: next.map(|p| format!("{base}&page={p}")),
     };
-    render(StatusCode::OK, &view)
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
+    Ok(render(StatusCode::OK, &view))
 }
 
 /// Puts a failed request back in the queue; the worker wakes at once.
 pub async fn retry(
     State(state): State<AppState>,
-    staff: Staff,
-    headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<CsrfOnly>,
-) -> Response {
-    if let Some(r) = staff.refusal(&headers, &form.csrf, Role::Admin) {
-        return r;
-    }
+    f: AdminForm<Button>,
+) -> web::Result {
     let now = store::now_ms();
-    match requests::retry(&state.pool, &id, now).await {
-        Ok(true) => {
-            let _ = admins::audit(
-                &state.pool,
-                Some(staff.0.admin.id),
-                "request-retry",
-                &id,
-                now,
-            )
-            .await;
-            state.worker.wake.notify_one();
-            Redirect::to("/admin/requests?done=retried").into_response()
-        }
-        Ok(false) => super::message(
+    if !requests::retry(&state.pool, &id, now).await? {
+        return Ok(super::message(
             StatusCode::CONFLICT,
             "Не получилось",
             "Повторить можно только заявку с ошибкой.",
-        ),
-        Err(e) => super::internal(e),
+        ));
     }
+    let _ = admins::audit(
+        &state.pool,
+        Some(f.staff.admin.id),
+        "request-retry",
+        &id,
+        now,
+    )
+    .await;
+    state.worker.wake.notify_one();
+    Ok(Redirect::to("/admin/requests?done=retried").into_response())
 }

@@ -2,16 +2,16 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use serde::Deserialize;
+use validator::{Validate, ValidationError};
 
-use super::auth::{self, Staff};
+use super::auth::{self, need, AdminForm, Staff};
 use super::{notice, Frame};
 use crate::store;
 use crate::store::admins::{self, Admin, Role};
-use crate::web::render;
+use crate::web::{self, render};
 use crate::AppState;
 
 #[derive(Template)]
@@ -31,11 +31,8 @@ async fn users_page(
     error: Option<String>,
     created: Option<(String, String)>,
     done: Option<&str>,
-) -> Response {
-    let users = match admins::list(&state.pool).await {
-        Ok(u) => u,
-        Err(e) => return super::internal(e),
-    };
+) -> web::Result {
+    let users = admins::list(&state.pool).await?;
     let users = users
         .into_iter()
         .map(|u| {
@@ -50,7 +47,7 @@ async fn users_page(
         error,
         created,
     };
-    render(status, &page)
+    Ok(render(status, &page))
 }
 
 fn owners_only(s: &Staff) -> Option<Response> {
@@ -67,173 +64,138 @@ pub async fn list(
     State(state): State<AppState>,
     s: Staff,
     Query(q): Query<super::DoneQuery>,
-) -> Response {
+) -> web::Result {
     if let Some(r) = owners_only(&s) {
-        return r;
+        return Ok(r);
     }
     users_page(&state, &s, StatusCode::OK, None, None, q.done.as_deref()).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 pub struct AddForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+    #[validate(custom(function = "auth::email_shape"))]
     email: String,
     #[serde(default)]
+    #[validate(custom(function = "auth::role_name"))]
     role: String,
 }
 
 /// Adds a person with a generated password, shown once on the next page.
 pub async fn add(
     State(state): State<AppState>,
-    s: Staff,
-    headers: HeaderMap,
-    Form(form): Form<AddForm>,
-) -> Response {
-    if let Some(r) = s.refusal(&headers, &form.csrf, Role::Owner) {
-        return r;
+    AdminForm { staff: s, form, .. }: AdminForm<AddForm, need::Owner>,
+) -> web::Result {
+    let s = Staff(s);
+    if let Err(e) = form.validate() {
+        let problem = super::problem(&e).to_owned();
+        return users_page(
+            &state,
+            &s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(problem),
+            None,
+            None,
+        )
+        .await;
     }
-    let Some(email) = auth::normalise_email(&form.email) else {
-        return users_page(
-            &state,
-            &s,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Проверьте e-mail: например, ivan@example.ru.".into()),
-            None,
-            None,
-        )
-        .await;
-    };
-    let Some(role) = Role::parse(&form.role) else {
-        return users_page(
-            &state,
-            &s,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Выберите роль.".into()),
-            None,
-            None,
-        )
-        .await;
-    };
+    let email = auth::normalise_email(&form.email).unwrap_or_default();
+    let role = Role::parse(&form.role).unwrap_or(Role::Viewer);
     let password = auth::generate_password();
-    let hash = match auth::hash_blocking(password.clone()).await {
-        Ok(h) => h,
-        Err(e) => return super::internal(e),
-    };
+    let hash = auth::hash_blocking(password.clone()).await?;
     let now = store::now_ms();
-    match admins::create(&state.pool, &email, &hash, role, now).await {
-        Ok(Some(_)) => {
-            let _ = admins::audit(
-                &state.pool,
-                Some(s.0.admin.id),
-                "user-add",
-                &format!("{email} {}", role.as_str()),
-                now,
-            )
-            .await;
-            users_page(
-                &state,
-                &s,
-                StatusCode::OK,
-                None,
-                Some((email, password)),
-                None,
-            )
-            .await
-        }
-        Ok(None) => {
-            users_page(
-                &state,
-                &s,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some("Такой e-mail уже есть.".into()),
-                None,
-                None,
-            )
-            .await
-        }
-        Err(e) => super::internal(e),
+    if admins::create(&state.pool, &email, &hash, role, now)
+        .await?
+        .is_none()
+    {
+        return users_page(
+            &state,
+            &s,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("Такой e-mail уже есть.".into()),
+            None,
+            None,
+        )
+        .await;
     }
+    let _ = admins::audit(
+        &state.pool,
+        Some(s.0.admin.id),
+        "user-add",
+        &format!("{email} {}", role.as_str()),
+        now,
+    )
+    .await;
+    users_page(
+        &state,
+        &s,
+        StatusCode::OK,
+        None,
+        Some((email, password)),
+        None,
+    )
+    .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 pub struct ChangeForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
+    #[validate(custom(function = "known_change"))]
     op: String,
     #[serde(default)]
     role: String,
 }
 
+fn known_change(op: &str) -> Result<(), ValidationError> {
+    matches!(op, "role" | "remove")
+        .then_some(())
+        .ok_or_else(|| ValidationError::new("unknown_action"))
+}
+
 /// Changes a person's role or removes them; the last owner stays.
 pub async fn change(
     State(state): State<AppState>,
-    s: Staff,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<ChangeForm>,
-) -> Response {
-    if let Some(r) = s.refusal(&headers, &form.csrf, Role::Owner) {
-        return r;
-    }
+    AdminForm { staff, form, .. }: AdminForm<ChangeForm, need::Owner>,
+) -> web::Result {
+    let refused =
+        |status, text: &str| web::Error::from(super::message(status, "Не получилось", text));
+    form.validate()
+        .map_err(|e| refused(StatusCode::UNPROCESSABLE_ENTITY, super::problem(&e)))?;
     let pool = &state.pool;
-    let Ok(Some(user)) = admins::get(pool, id).await else {
-        return super::message(
+    let Some(user) = admins::get(pool, id).await? else {
+        return Ok(super::message(
             StatusCode::NOT_FOUND,
             "Нет такого пользователя",
             "Обновите список.",
-        );
+        ));
     };
-    let owners = admins::count_owners(pool).await.unwrap_or(0);
+    let owners = admins::count_owners(pool).await?;
     let last_owner = user.role == Role::Owner && owners <= 1;
     let now = store::now_ms();
-    let result = match form.op.as_str() {
-        "role" => {
-            let Some(role) = Role::parse(&form.role) else {
-                return super::message(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Не получилось",
-                    "Выберите роль.",
-                );
-            };
-            if last_owner && role != Role::Owner {
-                return super::message(
-                    StatusCode::CONFLICT,
-                    "Не получилось",
-                    "Нельзя убрать последнего владельца: сначала назначьте другого.",
-                );
-            }
-            admins::set_role(pool, id, role)
-                .await
-                .map(|_| "user-changed")
+    let done = if form.op == "role" {
+        let role = Role::parse(&form.role)
+            .ok_or_else(|| refused(StatusCode::UNPROCESSABLE_ENTITY, "Выберите роль."))?;
+        if last_owner && role != Role::Owner {
+            return Err(refused(
+                StatusCode::CONFLICT,
+                "Нельзя убрать последнего владельца: сначала назначьте другого.",
+            ));
         }
-        "remove" => {
-            if last_owner || id == s.0.admin.id {
-                return super::message(
-                    StatusCode::CONFLICT,
-                    "Не получилось",
-                    "Нельзя удалить себя или последнего владельца.",
-                );
-            }
-            admins::delete(pool, id).await.map(|_| "user-removed")
+        admins::set_role(pool, id, role).await?;
+        "user-changed"
+    } else {
+        if last_owner || id == staff.admin.id {
+            return Err(refused(
+                StatusCode::CONFLICT,
+                "Нельзя удалить себя или последнего владельца.",
+            ));
         }
-        _ => {
-            return super::message(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Не получилось",
-                "Неизвестное действие.",
-            )
-        }
+        admins::delete(pool, id).await?;
+        "user-removed"
     };
-    match result {
-        Ok(done) => {
-            let _ = admins::audit(pool, Some(s.0.admin.id), done, &user.email, now).await;
-            Redirect::to(&format!("/admin/users?done={done}")).into_response()
-        }
-        Err(e) => super::internal(e),
-    }
+    let _ = admins::audit(pool, Some(staff.admin.id), done, &user.email, now).await;
+    Ok(Redirect::to(&format!("/admin/users?done={done}")).into_response())
 }
 
 #[derive(Template)]
@@ -251,85 +213,69 @@ pub async fn account(s: Staff, Query(q): Query<super::DoneQuery>) -> Response {
     render(StatusCode::OK, &page)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Validate)]
 pub struct PasswordForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     current: String,
     #[serde(default)]
+    #[validate(custom(function = "auth::password_length"))]
     password: String,
     #[serde(default)]
+    #[validate(must_match(other = "password", code = "password_repeat"))]
     repeat: String,
 }
 
 /// Changes the password and ends every other session of the account.
 pub async fn change_password(
     State(state): State<AppState>,
-    s: Staff,
-    headers: HeaderMap,
-    Form(form): Form<PasswordForm>,
-) -> Response {
-    if let Some(r) = s.refusal(&headers, &form.csrf, Role::Viewer) {
-        return r;
-    }
+    AdminForm { staff, form, .. }: AdminForm<PasswordForm, need::Viewer>,
+) -> web::Result {
     let fail = |e: &str| {
-        render(
+        web::Error::from(render(
             StatusCode::UNPROCESSABLE_ENTITY,
             &AccountPage {
-                f: Frame::new(&s.0, "Мой аккаунт", "account"),
+                f: Frame::new(&staff, "Мой аккаунт", "account"),
                 error: Some(e.to_owned()),
             },
-        )
+        ))
     };
     let pool = &state.pool;
-    let Ok(Some(hash)) = admins::password_hash(pool, s.0.admin.id).await else {
-        return super::internal("account vanished");
-    };
+    let hash = admins::password_hash(pool, staff.admin.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the signed-in account has no password hash"))?;
     // A stolen session must not be a way to guess the password: the
     // account's failures count here as at sign-in, before the check.
     let now = store::now_ms();
     let keys = [(
-        format!("email:{}", s.0.admin.email),
+        format!("email:{}", staff.admin.email),
         auth::MAX_FAILURES_PER_ACCOUNT,
     )];
-    let rows = match admins::begin_attempt(pool, &keys, now - auth::WINDOW_MS, now).await {
-        Ok(Some(rows)) => rows,
-        Ok(None) => {
-            return super::message(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Слишком много неудачных попыток",
-                "Текущий пароль введён неверно слишком много раз. Подождите 15 минут.",
-            )
-        }
-        Err(e) => return super::internal(e),
+    let Some(rows) = admins::begin_attempt(pool, &keys, now - auth::WINDOW_MS, now).await? else {
+        return Ok(super::message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Слишком много неудачных попыток",
+            "Текущий пароль введён неверно слишком много раз. Подождите 15 минут.",
+        ));
     };
     match auth::verify_blocking(form.current.clone(), hash).await {
         Ok(true) => {
             let _ = admins::forget_attempt(pool, &rows).await;
         }
-        Ok(false) => return fail("Текущий пароль неверен."),
+        Ok(false) => return Err(fail("Текущий пароль неверен.")),
         Err(auth::Busy) => {
             let _ = admins::forget_attempt(pool, &rows).await;
-            return auth::busy();
+            return Ok(auth::busy());
         }
     }
-    if let Some(p) = auth::password_problem(&form.password) {
-        return fail(p);
+    if let Err(e) = form.validate() {
+        return Err(fail(match super::problem(&e) {
+            "Пароли не совпадают." => "Новые пароли не совпадают.",
+            other => other,
+        }));
     }
-    if form.password != form.repeat {
-        return fail("Новые пароли не совпадают.");
-    }
-    let new_hash = match auth::hash_blocking(form.password.clone()).await {
-        Ok(h) => h,
-        Err(e) => return super::internal(e),
-    };
+    let new_hash = auth::hash_blocking(form.password.clone()).await?;
     let now = store::now_ms();
-    if let Err(e) =
-        admins::set_password(pool, s.0.admin.id, &new_hash, Some(&s.0.id_hash), now).await
-    {
-        return super::internal(e);
-    }
-    let _ = admins::audit(pool, Some(s.0.admin.id), "password-change", "", now).await;
-    Redirect::to("/admin/account?done=password").into_response()
+    admins::set_password(pool, staff.admin.id, &new_hash, Some(&staff.id_hash), now).await?;
+    let _ = admins::audit(pool, Some(staff.admin.id), "password-change", "", now).await;
+    Ok(Redirect::to("/admin/account?done=password").into_response())
 }

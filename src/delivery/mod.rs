@@ -144,8 +144,9 @@ impl Worker {
     }
 
     async fn handle_job(&self, job: jobs::Job) {
-        let span = tracing::info_span!("job", id = job.id, kind = %job.kind, request = %job.request_id, attempt = job.attempts);
-        self.handle_job_inner(job).instrument(span).await
+        let span = tracing::info_span!("job", id = job.id, kind = %job.kind, request = %job.request_id, attempt = job.attempts, trace = job.trace_id.as_deref().unwrap_or(""));
+        let trace = job.trace_id.clone();
+        crate::web::trace::scope(trace, self.handle_job_inner(job).instrument(span)).await
     }
 
     async fn handle_job_inner(&self, job: jobs::Job) {

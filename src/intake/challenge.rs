@@ -16,7 +16,6 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::{ChallengeMode, LimitsConfig};
-use crate::store::{self, Pool};
 use crate::web::i18n::Texts;
 
 /// What the form shows when proof is asked for.
@@ -94,20 +93,15 @@ pub fn solved(secret: &[u8], form_token: &str, limits: &LimitsConfig, posted: &P
     pow_ok || answer_ok
 }
 
-/// Whether the form on `code` asks for proof now.
-pub async fn needed(pool: &Pool, limits: &LimitsConfig, code: &str) -> sqlx::Result<bool> {
+/// Whether a form asks for proof now, given the requests through its code
+/// in the last hour and everywhere in the last minute.
+pub fn needed(limits: &LimitsConfig, code_last_hour: i64, everywhere_last_minute: i64) -> bool {
     match limits.challenge {
-        ChallengeMode::Off => Ok(false),
-        ChallengeMode::Always => Ok(true),
+        ChallengeMode::Off => false,
+        ChallengeMode::Always => true,
         ChallengeMode::Auto => {
-            let now = store::now_ms();
-            let on_code =
-                store::requests::count_for_code_since(pool, code, now - 3_600_000).await?;
-            if on_code >= i64::from(limits.challenge_code_per_hour) {
-                return Ok(true);
-            }
-            let everywhere = store::requests::count_since(pool, now - 60_000).await?;
-            Ok(everywhere >= i64::from(limits.challenge_global_per_minute))
+            code_last_hour >= i64::from(limits.challenge_code_per_hour)
+                || everywhere_last_minute >= i64::from(limits.challenge_global_per_minute)
         }
     }
 }

@@ -4,6 +4,7 @@
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
+use validator::{Validate, ValidateArgs, ValidationError, ValidationErrors};
 
 use crate::backend::AssetId;
 use crate::config::LimitsConfig;
@@ -202,6 +203,128 @@ pub fn description_hint(t: &Texts, limits: &LimitsConfig) -> String {
         .replace("{min}", &limits.description_min_chars.to_string())
 }
 
+/// What the checks need besides the form: the configured limits and, for a
+/// site code, the assets a person may pick.
+pub struct Rules<'a> {
+    pub limits: &'a LimitsConfig,
+    pub site_assets: Option<&'a [AssetId]>,
+}
+
+/// The form's fields cleaned of invisible tricks, checked by validator. Each
+/// check's `code` becomes a message in the person's language in [`messages`].
+#[derive(Debug, Validate)]
+#[validate(
+    context = "Rules<'v_a>",
+    schema(function = "contact_needs_consent", skip_on_field_errors = false)
+)]
+pub struct Cleaned {
+    #[validate(custom(function = "description_length", use_context))]
+    pub description: String,
+    #[validate(custom(function = "name_length", use_context))]
+    pub name: String,
+    #[validate(custom(function = "phone_shape"))]
+    pub phone: String,
+    #[validate(custom(function = "email_shape"))]
+    pub email: String,
+    pub consent: bool,
+    /// Empty when the form sent none.
+    #[validate(custom(function = "asset_listed", use_context))]
+    pub asset: String,
+}
+
+impl Cleaned {
+    pub fn from_raw(raw: &RawForm) -> Cleaned {
+        Cleaned {
+            description: clean_text(&raw.description),
+            name: clean_line(&raw.name),
+            phone: raw.phone.trim().to_owned(),
+            email: raw.email.trim().to_owned(),
+            consent: raw.consent_given(),
+            asset: raw.asset.as_deref().unwrap_or("").trim().to_owned(),
+        }
+    }
+}
+
+fn description_length(s: &str, rules: &Rules) -> Result<(), ValidationError> {
+    let chars = s.chars().count();
+    if chars < rules.limits.description_min_chars {
+        Err(ValidationError::new("description_short"))
+    } else if chars > rules.limits.description_max_chars {
+        Err(ValidationError::new("description_long"))
+    } else {
+        Ok(())
+    }
+}
+
+fn name_length(s: &str, rules: &Rules) -> Result<(), ValidationError> {
+    (s.chars().count() <= rules.limits.name_max_chars)
+        .then_some(())
+        .ok_or_else(|| ValidationError::new("name_long"))
+}
+
+/// Empty is fine (the field is optional); anything else must be a [`Phone`].
+fn phone_shape(s: &str) -> Result<(), ValidationError> {
+    (s.is_empty() || Phone::parse(s).is_some())
+        .then_some(())
+        .ok_or_else(|| ValidationError::new("phone"))
+}
+
+fn email_shape(s: &str) -> Result<(), ValidationError> {
+    (s.is_empty() || Email::parse(s).is_some())
+        .then_some(())
+        .ok_or_else(|| ValidationError::new("email"))
+}
+
+fn asset_listed(s: &str, rules: &Rules) -> Result<(), ValidationError> {
+    let Some(allowed) = rules.site_assets else {
+        return Ok(());
+    };
+    let ok = s == "other"
+        || s.parse::<i64>()
+            .is_ok_and(|id| allowed.contains(&AssetId(id)));
+    ok.then_some(())
+        .ok_or_else(|| ValidationError::new("asset"))
+}
+
+fn contact_needs_consent(f: &Cleaned) -> Result<(), ValidationError> {
+    let has_contact = !f.name.is_empty() || !f.phone.is_empty() || !f.email.is_empty();
+    (!has_contact || f.consent)
+        .then_some(())
+        .ok_or_else(|| ValidationError::new("consent"))
+}
+
+/// The message for each failed check, in the person's language.
+pub fn messages(errors: &ValidationErrors, t: &Texts, limits: &LimitsConfig) -> FieldErrors {
+    let mut out = FieldErrors::default();
+    let fields = errors.field_errors();
+    let all = fields.values().flat_map(|v| v.iter());
+    for e in all {
+        let (slot, text) = match e.code.as_ref() {
+            "description_short" => (
+                &mut out.description,
+                t.err_description_short
+                    .replace("{min}", &limits.description_min_chars.to_string()),
+            ),
+            "description_long" => (
+                &mut out.description,
+                t.err_description_long
+                    .replace("{max}", &limits.description_max_chars.to_string()),
+            ),
+            "name_long" => (&mut out.name, t.err_name_long.to_owned()),
+            "phone" => (&mut out.phone, t.err_phone.to_owned()),
+            "email" => (&mut out.email, t.err_email.to_owned()),
+            "consent" => (&mut out.consent, t.err_consent.to_owned()),
+            "asset" => (&mut out.asset, t.err_asset.to_owned()),
+            other => {
+                tracing::error!(code = other, "a form check without a message");
+                (&mut out.form, t.bad_request_text.to_owned())
+            }
+        };
+        slot.get_or_insert(text);
+    }
+    out
+}
+
 /// Checks every field and collects every problem at once.
 pub fn validate(
     raw: &RawForm,
@@ -209,82 +332,57 @@ pub fn validate(
     site_assets: Option<&[AssetId]>,
     t: &Texts,
 ) -> Result<Submission, Box<FieldErrors>> {
-    let mut errors = FieldErrors::default();
-
-    let description = clean_text(&raw.description);
-    let chars = description.chars().count();
-    if chars < limits.description_min_chars {
-        errors.description = Some(
-            t.err_description_short
-                .replace("{min}", &limits.description_min_chars.to_string()),
-        );
-    } else if chars > limits.description_max_chars {
-        errors.description = Some(
-            t.err_description_long
-                .replace("{max}", &limits.description_max_chars.to_string()),
-        );
-    }
-
-    let name = clean_line(&raw.name);
-    if name.chars().count() > limits.name_max_chars {
-        errors.name = Some(t.err_name_long.into());
-    }
-    let phone = match raw.phone.trim() {
-        "" => None,
-        p => {
-            let parsed = Phone::parse(p);
-            if parsed.is_none() {
-                errors.phone = Some(t.err_phone.into());
-            }
-            parsed
-        }
+    let f = Cleaned::from_raw(raw);
+    f.validate_with_args(&Rules {
+        limits,
+        site_assets,
+    })
+    .map_err(|e| Box::new(messages(&e, t, limits)))?;
+    let asset = match (site_assets, f.asset.as_str()) {
+        (None, _) => AssetChoice::Fixed,
+        (Some(_), "other") => AssetChoice::NotListed,
+        (Some(_), id) => id.parse::<i64>().map_or(AssetChoice::NotListed, |id| {
+            AssetChoice::Picked(AssetId(id))
+        }),
     };
-    let email = match raw.email.trim() {
-        "" => None,
-        e => {
-            let parsed = Email::parse(e);
-            if parsed.is_none() {
-                errors.email = Some(t.err_email.into());
-            }
-            parsed
-        }
-    };
-    let has_contact =
-        !name.is_empty() || !raw.phone.trim().is_empty() || !raw.email.trim().is_empty();
-    let consent = raw.consent_given();
-    if has_contact && !consent {
-        errors.consent = Some(t.err_consent.into());
-    }
-
-    let asset = match site_assets {
-        None => AssetChoice::Fixed,
-        Some(allowed) => match raw.asset.as_deref().map(str::trim) {
-            Some("other") => AssetChoice::NotListed,
-            Some(id) => match id.parse::<i64>().ok().map(AssetId) {
-                Some(id) if allowed.contains(&id) => AssetChoice::Picked(id),
-                _ => {
-                    errors.asset = Some(t.err_asset.into());
-                    AssetChoice::NotListed
-                }
-            },
-            None => {
-                errors.asset = Some(t.err_asset.into());
-                AssetChoice::NotListed
-            }
-        },
-    };
-
-    if !errors.is_empty() {
-        return Err(Box::new(errors));
-    }
     Ok(Submission {
-        description,
-        name: (!name.is_empty()).then_some(name),
-        phone,
-        email,
-        consent,
+        phone: Phone::parse(&f.phone),
+        email: Email::parse(&f.email),
+        name: (!f.name.is_empty()).then_some(f.name),
+        description: f.description,
+        consent: f.consent,
         asset,
     })
+}
+
+/// A comment on the status page: cleaned text within the configured length.
+#[derive(Debug, Validate)]
+#[validate(context = "LimitsConfig")]
+pub struct CommentText {
+    #[validate(custom(function = "comment_length", use_context))]
+    pub text: String,
+}
+
+impl CommentText {
+    /// The cleaned text, or the message that says what to change.
+    pub fn check(raw: &str, limits: &LimitsConfig, t: &Texts) -> Result<String, String> {
+        let c = CommentText {
+            text: clean_text(raw),
+        };
+        match c.validate_with_args(limits) {
+            Ok(()) => Ok(c.text),
+            Err(_) => Err(t
+                .err_comment_length
+                .replace("{max}", &limits.description_max_chars.to_string())),
+        }
+    }
+}
+
+fn comment_length(s: &str, limits: &LimitsConfig) -> Result<(), ValidationError> {
+    (2..=limits.description_max_chars)
+        .contains(&s.chars().count())
+        .then_some(())
+        .ok_or_else(|| ValidationError::new("comment_length"))
 }
 
 type HmacSha256 = Hmac<Sha256>;

@@ -5,14 +5,13 @@ pub mod challenge;
 pub mod form;
 mod photos;
 mod status;
+mod submit;
 mod upload;
 
 pub use status::format_local;
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -21,14 +20,15 @@ use serde::Deserialize;
 
 use crate::backend::AssetId;
 use crate::catalog;
-use crate::codes::{Code, TrackingToken};
+use crate::codes::Code;
 use crate::store::catalog::AssetView;
 use crate::store::codes::{self as code_store, CodeRecord, State as CodeState, Target};
-use crate::store::{self, requests};
+use crate::store::memo::Memo;
+use crate::store::{self, comments, requests};
 use crate::web::i18n::{Lang, Texts};
 use crate::web::{self, render};
 use crate::AppState;
-use form::{AssetChoice, FieldErrors, RawForm};
+use form::{FieldErrors, RawForm};
 
 /// The public routes, each behind the per-client limits on posts and on
 /// page loads.
@@ -40,8 +40,8 @@ pub fn router(
     let body = DefaultBodyLimit::max(limits.request_max_bytes + 1024 * 1024);
     Router::new()
         .route("/", get(index))
-        .route("/q/{code}", get(show_code).post(submit).layer(body))
-        .route("/Q/{code}", get(show_code).post(submit).layer(body))
+        .route("/q/{code}", get(show_code).post(submit::submit).layer(body))
+        .route("/Q/{code}", get(show_code).post(submit::submit).layer(body))
         .route("/q/{code}/same", post(same_problem))
         .route("/t/{token}", get(status::show))
         .route("/T/{token}", get(status::show))
@@ -116,6 +116,7 @@ struct FormTarget {
 }
 
 /// Why a code does not open a form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Unusable {
     Unknown,
     Revoked,
@@ -135,23 +136,92 @@ fn unusable_page(u: Unusable, lang: Lang) -> Response {
     web::message(StatusCode::NOT_FOUND, lang, title, text)
 }
 
-/// A message set by staff when intake is paused, for everyone or this code.
-async fn pause_message(state: &AppState, code: &Code) -> Option<String> {
-    let global = store::get_setting(&state.pool, "intake_pause")
-        .await
-        .ok()
-        .flatten();
-    match global.filter(|m| !m.trim().is_empty()) {
-        Some(m) => Some(m),
-        None => code_store::paused_message(&state.pool, code)
-            .await
-            .ok()
-            .flatten(),
+fn paused_page(lang: Lang, message: &str) -> Response {
+    web::message(StatusCode::OK, lang, lang.texts().paused_title, message)
+}
+
+/// Everything a code's form shows, read from the local database in one go
+/// and remembered between views (see `store::memo`): opening a form costs no
+/// database work.
+pub struct CodeView {
+    found: Result<(CodeRecord, FormTarget), Unusable>,
+    /// Staff's message while intake is paused, for every code or this one.
+    paused: Option<String>,
+    /// Open requests on the form's asset, for "I have the same problem".
+    open: Vec<requests::OpenRequest>,
+    /// Requests through this code in the last hour, and everywhere in the
+    /// last minute: what switches the challenge on.
+    last_hour: i64,
+    last_minute: i64,
+}
+
+impl CodeView {
+    fn usable(&self, lang: Lang) -> web::Result<(&CodeRecord, &FormTarget)> {
+        match &self.found {
+            Ok((record, target)) => Ok((record, target)),
+            Err(u) => Err(unusable_page(*u, lang).into()),
+        }
+    }
+
+    /// Whether the form asks for proof now.
+    fn challenge_needed(&self, limits: &crate::config::LimitsConfig) -> bool {
+        challenge::needed(limits, self.last_hour, self.last_minute)
     }
 }
 
-fn paused_page(lang: Lang, message: &str) -> Response {
-    web::message(StatusCode::OK, lang, lang.texts().paused_title, message)
+/// The public pages' memory: code views and status pages.
+pub struct Memos {
+    codes: Memo<CodeView>,
+    statuses: Memo<Option<status::View>>,
+}
+
+impl Default for Memos {
+    fn default() -> Memos {
+        Memos {
+            codes: Memo::new(10_000),
+            statuses: Memo::new(10_000),
+        }
+    }
+}
+
+/// The view of `code`, from memory when it is fresh.
+async fn code_view(state: &AppState, code: &Code) -> anyhow::Result<std::sync::Arc<CodeView>> {
+    state
+        .memos
+        .codes
+        .get_or(code.as_str(), read_code_view(state, code))
+        .await
+}
+
+async fn read_code_view(state: &AppState, code: &Code) -> anyhow::Result<CodeView> {
+    let pool = &state.pool;
+    let found = resolve(state, code).await?;
+    let global = store::get_setting(pool, "intake_pause").await?;
+    let paused = match global.filter(|m| !m.trim().is_empty()) {
+        Some(m) => Some(m),
+        None => code_store::paused_message(pool, code).await?,
+    };
+    let now = store::now_ms();
+    let open = match &found {
+        Ok((_, FormTarget { asset: Some(a), .. })) if state.config.hubex.same_problem => {
+            requests::open_for_asset(pool, a.id, now - 14 * 24 * 3600 * 1000).await?
+        }
+        _ => Vec::new(),
+    };
+    let (last_hour, last_minute) = match state.config.limits.challenge {
+        crate::config::ChallengeMode::Auto => (
+            requests::count_for_code_since(pool, code.as_str(), now - 3_600_000).await?,
+            requests::count_since(pool, now - 60_000).await?,
+        ),
+        _ => (0, 0),
+    };
+    Ok(CodeView {
+        found,
+        paused,
+        open,
+        last_hour,
+        last_minute,
+    })
 }
 
 /// Loads a code and what it points at, from the local database only.
@@ -275,100 +345,84 @@ impl FormPage<'_> {
 }
 
 /// Open requests on the form's asset, labelled without personal data.
-async fn open_requests(state: &AppState, target: &FormTarget, lang: Lang) -> Vec<(String, String)> {
-    let (Some(asset), true) = (&target.asset, state.config.hubex.same_problem) else {
-        return Vec::new();
-    };
-    let since = store::now_ms() - 14 * 24 * 3600 * 1000;
+fn open_requests(state: &AppState, view: &CodeView, lang: Lang) -> Vec<(String, String)> {
     let t = lang.texts();
     let offset = state.config.server.utc_offset_minutes;
-    requests::open_for_asset(&state.pool, asset.id, since)
-        .await
-        .unwrap_or_default()
-        .into_iter()
+    view.open
+        .iter()
         .map(|r| {
-            let number = r.task_number.map(|n| format!(" {n}")).unwrap_or_default();
-            let status = r
-                .task_status_name
-                .unwrap_or_else(|| t.st_short_accepted.to_owned());
+            let number = r
+                .task_number
+                .as_ref()
+                .map(|n| format!(" {n}"))
+                .unwrap_or_default();
+            let status = r.task_status_name.as_deref().unwrap_or(t.st_short_accepted);
             let label = format!(
                 "{}{number} · {} · {status}",
                 t.request_word,
                 format_local(r.created_at, offset)
             );
-            (r.id, label)
+            (r.id.clone(), label)
         })
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn form_page(
-    state: &AppState,
-    status: StatusCode,
+/// The form, empty or as it came back with a message at each field.
+struct Shown<'a> {
+    state: &'a AppState,
     lang: Lang,
-    code: &Code,
-    target: &FormTarget,
-    values: &RawForm,
-    errors: &FieldErrors,
-) -> Response {
-    let t = lang.texts();
-    // A form that comes back keeps its token: the time it was first opened
-    // (the fill-time and sum checks count from there), its question, and the
-    // request it may become — so however often it comes back, one opened
-    // form is at most one request (a second success is a resend of the
-    // first), and one wait for the sum cannot be farmed. A fresh form starts now.
-    let now = store::now_ms();
-    let form_token =
-        match form::verify_form_token(&state.secret, code.as_str(), &values.form_token, now) {
-            Some(_) => values.form_token.clone(),
-            None => form::form_token(&state.secret, code.as_str(), now),
-        };
-    let limits = &state.config.limits;
-    let challenge = match challenge::needed(&state.pool, limits, code.as_str()).await {
-        Ok(needed) => needed || errors.challenge.is_some(),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot count recent requests; the form asks only if it must");
-            errors.challenge.is_some()
-        }
-    }
-    .then(|| challenge::issue(&state.secret, &form_token, limits.challenge_max_number, t));
-    let page = FormPage {
-        lang,
-        t,
-        title: t.form_title,
-        switch_href: Some(format!("/q/{code}?lang={}", lang.other().code())),
-        action: format!("/q/{code}"),
-        code: code.as_str(),
-        target,
-        values,
-        errors,
-        form_token,
-        description_hint: form::description_hint(t, &state.config.limits),
-        max_chars: state.config.limits.description_max_chars,
-        photos_max: state.config.limits.photos_max,
-        mail_on: state.mailer.is_some(),
-        challenge,
-        open_requests: open_requests(state, target, lang).await,
-    };
-    render(status, &page)
+    code: &'a Code,
+    view: &'a CodeView,
+    target: &'a FormTarget,
 }
 
-/// The form again with one message at the top and everything typed kept.
-#[allow(clippy::too_many_arguments)]
-async fn form_with_message(
-    state: &AppState,
-    status: StatusCode,
-    lang: Lang,
-    code: &Code,
-    target: &FormTarget,
-    values: &RawForm,
-    message: impl Into<String>,
-) -> Response {
-    let errors = FieldErrors {
-        form: Some(message.into()),
-        ..Default::default()
-    };
-    form_page(state, status, lang, code, target, values, &errors).await
+impl Shown<'_> {
+    fn page(&self, status: StatusCode, values: &RawForm, errors: &FieldErrors) -> Response {
+        let (state, lang, code) = (self.state, self.lang, self.code);
+        let t = lang.texts();
+        // A form that comes back keeps its token: the time it was first opened
+        // (the fill-time and sum checks count from there), its question, and the
+        // request it may become — so however often it comes back, one opened
+        // form is at most one request (a second success is a resend of the
+        // first), and one wait for the sum cannot be farmed. A fresh form starts now.
+        let now = store::now_ms();
+        let form_token =
+            match form::verify_form_token(&state.secret, code.as_str(), &values.form_token, now) {
+                Some(_) => values.form_token.clone(),
+                None => form::form_token(&state.secret, code.as_str(), now),
+            };
+        let limits = &state.config.limits;
+        let challenge = (self.view.challenge_needed(limits) || errors.challenge.is_some())
+            .then(|| challenge::issue(&state.secret, &form_token, limits.challenge_max_number, t));
+        let page = FormPage {
+            lang,
+            t,
+            title: t.form_title,
+            switch_href: Some(format!("/q/{code}?lang={}", lang.other().code())),
+            action: format!("/q/{code}"),
+            code: code.as_str(),
+            target: self.target,
+            values,
+            errors,
+            form_token,
+            description_hint: form::description_hint(t, limits),
+            max_chars: limits.description_max_chars,
+            photos_max: limits.photos_max,
+            mail_on: state.mailer.is_some(),
+            challenge,
+            open_requests: open_requests(state, self.view, lang),
+        };
+        render(status, &page)
+    }
+
+    /// The form again with one message at the top and everything typed kept.
+    fn with_message(&self, status: StatusCode, values: &RawForm, message: &str) -> Response {
+        let errors = FieldErrors {
+            form: Some(message.to_owned()),
+            ..Default::default()
+        };
+        self.page(status, values, &errors)
+    }
 }
 
 /// `GET /q/{code}` (the form) and `GET /q/{code}.svg|.png` (its QR).
@@ -377,47 +431,39 @@ async fn show_code(
     Path(raw): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> web::Result {
     let lang = Lang::negotiate(q.lang.as_deref(), &headers);
     if let Some((stem, ext)) = raw.rsplit_once('.') {
         return qr_image(&state, stem, ext, q.scale, lang).await;
     }
-    let Some(code) = Code::parse(&raw) else {
-        return unusable_page(Unusable::Unknown, lang);
-    };
-    let resolved = match resolve(&state, &code).await {
-        Ok(r) => r,
-        Err(e) => return web::internal_error(lang, format!("{e:#}")),
-    };
-    let (_, target) = match resolved {
-        Ok(found) => found,
+    let code = Code::parse(&raw).ok_or_else(|| unusable_page(Unusable::Unknown, lang))?;
+    let view = code_view(&state, &code).await?;
+    let target = match view.usable(lang) {
+        Ok((_, target)) => target,
         // Staff scanning a blank sticker get to assign it.
-        Err(Unusable::Unassigned)
-            if crate::admin::auth::session_from(&state, &headers)
-                .await
-                .is_some() =>
+        Err(_)
+            if view.found.as_ref().err() == Some(&Unusable::Unassigned)
+                && crate::admin::auth::session_from(&state, &headers)
+                    .await
+                    .is_some() =>
         {
-            return Redirect::to(&format!("/admin/codes/{code}")).into_response();
+            return Ok(Redirect::to(&format!("/admin/codes/{code}")).into_response());
         }
-        Err(u) => return unusable_page(u, lang),
+        Err(page) => return Err(page),
     };
-    if let Err(e) = code_store::record_scan(&state.pool, &code, store::now_ms()).await {
-        tracing::warn!(error = %e, "cannot count the scan");
-    }
-    if let Some(message) = pause_message(&state, &code).await {
-        return with_lang_cookie(paused_page(lang, &message), q.lang.as_deref(), lang);
-    }
-    let page = form_page(
-        &state,
-        StatusCode::OK,
-        lang,
-        &code,
-        &target,
-        &RawForm::default(),
-        &FieldErrors::default(),
-    )
-    .await;
-    with_lang_cookie(page, q.lang.as_deref(), lang)
+    state.scans.record(&code, store::now_ms());
+    let page = match &view.paused {
+        Some(message) => paused_page(lang, message),
+        None => Shown {
+            state: &state,
+            lang,
+            code: &code,
+            view: &view,
+            target,
+        }
+        .page(StatusCode::OK, &RawForm::default(), &FieldErrors::default()),
+    };
+    Ok(with_lang_cookie(page, q.lang.as_deref(), lang))
 }
 
 async fn qr_image(
@@ -426,339 +472,25 @@ async fn qr_image(
     ext: &str,
     scale: Option<u32>,
     lang: Lang,
-) -> Response {
-    let Some(code) = Code::parse(stem) else {
-        return unusable_page(Unusable::Unknown, lang);
-    };
-    match code_store::get(&state.pool, &code).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return unusable_page(Unusable::Unknown, lang),
-        Err(e) => return web::internal_error(lang, e),
-    }
+) -> web::Result {
+    let unknown = || web::Error::from(unusable_page(Unusable::Unknown, lang));
+    let code = Code::parse(stem).ok_or_else(unknown)?;
+    code_store::get(&state.pool, &code)
+        .await?
+        .ok_or_else(unknown)?;
     let url = code.qr_url(&state.public_url);
     let cache = (header::CACHE_CONTROL, "public, max-age=3600");
-    match ext.to_ascii_lowercase().as_str() {
-        "svg" => match crate::labels::qr::svg(&url) {
-            Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), cache], svg).into_response(),
-            Err(e) => web::internal_error(lang, e),
-        },
-        "png" => match crate::labels::qr::png(&url, scale.unwrap_or(8).clamp(1, 40), None) {
-            Ok(png) => ([(header::CONTENT_TYPE, "image/png"), cache], png).into_response(),
-            Err(e) => web::internal_error(lang, e),
-        },
-        _ => web::not_found(HeaderMap::new()).await,
-    }
-}
-
-/// `POST /q/{code}`: validate, process photos, store request + photos + job in
-/// one transaction, 303 to the status page. Any problem re-renders the form
-/// with the text kept and a message at the field (or photo) concerned.
-async fn submit(
-    State(state): State<AppState>,
-    Path(raw): Path<String>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    request: Request,
-) -> Response {
-    let fallback = Lang::negotiate(None, &headers);
-    if let Some(page) = web::cross_site_refusal(&headers) {
-        return page;
-    }
-    // The code first: for an unknown or dead one, no byte of the body is read.
-    let Some(code) = Code::parse(&raw) else {
-        return unusable_page(Unusable::Unknown, fallback);
-    };
-    let (record, target) = match resolve(&state, &code).await {
-        Ok(Ok(found)) => found,
-        Ok(Err(u)) => return unusable_page(u, fallback),
-        Err(e) => return web::internal_error(fallback, format!("{e:#}")),
-    };
-    let spool = state.blobs.incoming();
-    let (secret, scope) = (state.secret.clone(), code.as_str().to_owned());
-    let token_ok = move |token: &str| {
-        form::verify_form_token(&secret, &scope, token, store::now_ms()).is_some()
-    };
-    let incoming = match upload::read(request, &state.config.limits, &spool, &token_ok).await {
-        Ok(i) => i,
-        Err(e) => return e.page(fallback),
-    };
-    let values = incoming.form;
-    let lang = Lang::negotiate(values.lang.as_deref(), &headers);
-    let t = lang.texts();
-
-    if let Some(message) = pause_message(&state, &code).await {
-        return paused_page(lang, &message);
-    }
-
-    // Bots fill every field; people never see this one. Look accepted, store nothing.
-    if !values.website.trim().is_empty() {
-        tracing::info!(code = %code, "honeypot filled; submission dropped");
-        return web::message(StatusCode::OK, lang, t.thanks_title, t.thanks_text);
-    }
-
-    let now = store::now_ms();
-    let Some(issued) =
-        form::verify_form_token(&state.secret, code.as_str(), &values.form_token, now)
-    else {
-        return form_with_message(
-            &state,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            lang,
-            &code,
-            &target,
-            &values,
-            t.err_expired,
-        )
-        .await;
-    };
-    // Nobody reads the form and describes a fault this fast: a script did.
-    if now - issued < state.config.limits.min_fill_ms as i64 {
-        tracing::info!(code = %code, "form sent too fast; submission dropped");
-        return web::message(StatusCode::OK, lang, t.thanks_title, t.thanks_text);
-    }
-
-    // The same form again (a resend after a lost connection): its status page.
-    let token = TrackingToken::for_form(&state.secret, &values.form_token);
-    if let Ok(Some(_)) = requests::by_token_hash(&state.pool, &token.hash()).await {
-        return Redirect::to(&format!("/t/{}", token.as_str())).into_response();
-    }
-    // Under a flood the form asks for proof of work (or, without JavaScript, a sum).
-    let challenge_problem =
-        match challenge::needed(&state.pool, &state.config.limits, code.as_str()).await {
-            Ok(true) => (!challenge::solved(
-                &state.secret,
-                &values.form_token,
-                &state.config.limits,
-                &challenge::Posted {
-                    pow: &values.pow,
-                    answer: &values.answer,
-                    open_ms: now - issued,
-                },
-            ))
-            .then(|| t.err_challenge.to_owned()),
-            Ok(false) => None,
-            Err(e) => return web::internal_error(lang, e),
-        };
-
-    let site_ids: Option<Vec<AssetId>> = target
-        .site_assets
-        .as_ref()
-        .map(|v| v.iter().map(|a| a.id).collect());
-    let limits = &state.config.limits;
-    let photo_problem = incoming
-        .photo_problem
-        .map(|p| photos::problem_message(t, p, limits));
-    let submission = match form::validate(&values, limits, site_ids.as_deref(), t) {
-        Ok(s) if photo_problem.is_none() && challenge_problem.is_none() => s,
-        // Text, photo and proof problems: one page with every message.
-        result => {
-            let mut errors = result.err().unwrap_or_default();
-            errors.photos = photo_problem;
-            errors.challenge = challenge_problem;
-            return form_page(
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                lang,
-                &code,
-                &target,
-                &values,
-                &errors,
-            )
-            .await;
+    Ok(match ext.to_ascii_lowercase().as_str() {
+        "svg" => {
+            let svg = crate::labels::qr::svg(&url)?;
+            ([(header::CONTENT_TYPE, "image/svg+xml"), cache], svg).into_response()
         }
-    };
-    let processed = match photos::process_all(&state, incoming.photos, t).await {
-        Ok(p) => p,
-        Err(message) => {
-            let errors = FieldErrors {
-                photos: Some(message),
-                ..Default::default()
-            };
-            return form_page(
-                &state,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                lang,
-                &code,
-                &target,
-                &values,
-                &errors,
-            )
-            .await;
+        "png" => {
+            let png = crate::labels::qr::png(&url, scale.unwrap_or(8).clamp(1, 40), None)?;
+            ([(header::CONTENT_TYPE, "image/png"), cache], png).into_response()
         }
-    };
-
-    let picked = match submission.asset {
-        AssetChoice::Fixed => target.asset.clone(),
-        AssetChoice::Picked(id) => target
-            .site_assets
-            .as_ref()
-            .and_then(|v| v.iter().find(|a| a.id == id).cloned()),
-        AssetChoice::NotListed => None,
-    };
-    let site_location = match record.target {
-        Target::Location(id) => Some(id),
-        _ => None,
-    };
-    let mut request = requests::NewRequest {
-        id: uuid::Uuid::now_v7(),
-        code: code.to_string(),
-        asset_id: picked.as_ref().map(|a| a.id),
-        location_id: picked
-            .as_ref()
-            .and_then(|a| a.location_id)
-            .or(site_location),
-        company_id: picked.as_ref().and_then(|a| a.company_id),
-        description: submission.description,
-        contact_name: submission.name,
-        contact_phone: submission.phone.map(|p| p.as_str().to_owned()),
-        contact_email: submission.email.map(|e| e.as_str().to_owned()),
-        consent: submission.consent,
-        client_ip_hash: Some(
-            crate::codes::hex_sha256(
-                [
-                    state.secret.as_slice(),
-                    web::limits::client_ip(peer, &headers, &state.limits.trusted)
-                        .to_string()
-                        .as_bytes(),
-                ]
-                .concat()
-                .as_slice(),
-            )[..16]
-                .to_owned(),
-        ),
-        lang: lang.code().to_owned(),
-        token_hash: token.hash(),
-        mail_link: None,
-    };
-    if let (Some(mailer), Some(_)) = (&state.mailer, &request.contact_email) {
-        request.mail_link = Some(mailer.key().seal(&request.id.to_string(), &token));
-    }
-    // The same text on the same sticker within minutes (10 by default) is the same report:
-    // it joins the first request (with any new contact) instead of a duplicate.
-    let window = state.config.limits.duplicate_window_secs as i64 * 1000;
-    match requests::recent_same_text(
-        &state.pool,
-        code.as_str(),
-        &request.description,
-        if window > 0 { now - window } else { i64::MAX },
-    )
-    .await
-    {
-        Ok(Some(first)) => {
-            let contact: Vec<&str> = [
-                request.contact_name.as_deref(),
-                request.contact_phone.as_deref(),
-                request.contact_email.as_deref(),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            // The second person's contact is for staff only: a team note on
-            // the task, never a line on the first person's status page, and
-            // within the same hourly cap as "the same problem".
-            if !contact.is_empty() {
-                let note = format!("{} {}", t.duplicate_contact_note, contact.join(", "));
-                let cap = i64::from(state.config.limits.same_problem_per_hour);
-                match crate::store::comments::same_problem_since(
-                    &state.pool,
-                    &first,
-                    now - 3_600_000,
-                )
-                .await
-                {
-                    Ok(n) if n >= cap => {
-                        tracing::info!(code = %code, "same-text notes for this request capped this hour");
-                    }
-                    Ok(_) => {
-                        if let Err(e) = crate::store::comments::insert_note_with_job(
-                            &state.pool,
-                            &first,
-                            &note,
-                            &values.form_token,
-                            now,
-                        )
-                        .await
-                        {
-                            return web::internal_error(lang, e);
-                        }
-                        state.worker.wake.notify_one();
-                    }
-                    Err(e) => return web::internal_error(lang, e),
-                }
-            }
-            tracing::info!(code = %code, "same text again within 10 minutes; joined the first request");
-            return web::message(StatusCode::OK, lang, t.duplicate_title, t.duplicate_text);
-        }
-        Ok(None) => {}
-        Err(e) => return web::internal_error(lang, e),
-    }
-
-    // One sticker should not produce hundreds of tasks.
-    let since = now - 3600 * 1000;
-    match requests::count_for_code_since(&state.pool, code.as_str(), since).await {
-        Ok(n) if n >= state.config.limits.code_requests_per_hour as i64 => {
-            tracing::warn!(code = %code, "per-code hourly limit reached");
-            let mut page = form_with_message(
-                &state,
-                StatusCode::TOO_MANY_REQUESTS,
-                lang,
-                &code,
-                &target,
-                &values,
-                t.too_many_code,
-            )
-            .await;
-            page.headers_mut().insert(header::RETRY_AFTER, 600.into());
-            return page;
-        }
-        Ok(_) => {}
-        Err(e) => return web::internal_error(lang, e),
-    }
-    let attachments = match photos::store_all(&state, &processed).await {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot store photos");
-            return form_with_message(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                &code,
-                &target,
-                &values,
-                t.error_text,
-            )
-            .await;
-        }
-    };
-    match requests::insert_with_job(&state.pool, &request, &attachments, now).await {
-        Ok(()) => {}
-        // The same form again (double tap, resend): the first one stands.
-        Err(e) if is_unique_violation(&e) => {
-            tracing::info!(code = %code, "form sent again; showing the first request");
-            return Redirect::to(&format!("/t/{}", token.as_str())).into_response();
-        }
-        Err(e) => {
-            // Nothing was stored; the form comes back with everything typed.
-            tracing::error!(error = %e, "cannot store the request");
-            return form_with_message(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                lang,
-                &code,
-                &target,
-                &values,
-                t.error_text,
-            )
-            .await;
-        }
-    }
-    tracing::info!(request = %request.id, code = %code, "request accepted");
-    state.worker.wake.notify_one();
-    Redirect::to(&format!("/t/{}", token.as_str())).into_response()
-}
-
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+        _ => return Err(web::Error::NotFound),
+    })
 }
 
 #[derive(Deserialize)]
@@ -774,51 +506,41 @@ pub struct SameProblemForm {
 /// asset adds a comment to its task instead of creating another task.
 async fn same_problem(
     State(state): State<AppState>,
-    Path(raw): Path<String>,
+    web::CodePath(code): web::CodePath,
     headers: HeaderMap,
     form: Result<axum::Form<SameProblemForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let form = match web::public_form(&headers, form) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
+) -> web::Result {
+    let form = web::public_form(&headers, form)?;
     let lang = Lang::negotiate(form.lang.as_deref(), &headers);
     let t = lang.texts();
-    let Some(code) = Code::parse(&raw) else {
-        return unusable_page(Unusable::Unknown, lang);
-    };
-    let target = match resolve(&state, &code).await {
-        Ok(Ok((_, target))) => target,
-        Ok(Err(u)) => return unusable_page(u, lang),
-        Err(e) => return web::internal_error(lang, format!("{e:#}")),
-    };
+    let view = code_view(&state, &code).await?;
+    view.usable(lang)?;
     let now = store::now_ms();
     if form::verify_form_token(&state.secret, code.as_str(), &form.form_token, now).is_none() {
-        return web::message(
+        return Err(web::message(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang,
             t.forbidden_title,
             t.err_expired,
-        );
+        )
+        .into());
     }
     // Only a request that this form offered: open, on this asset, recent.
-    let offered = open_requests(&state, &target, lang).await;
-    if !offered.iter().any(|(id, _)| *id == form.request) {
-        return web::message(
+    if !view.open.iter().any(|r| r.id == form.request) {
+        return Err(web::message(
             StatusCode::UNPROCESSABLE_ENTITY,
             lang,
             t.bad_request_title,
             t.bad_request_text,
-        );
+        )
+        .into());
     }
     // However many people press it, the task gets a few notes an hour, not a flood.
-    let since = now - 3_600_000;
     let cap = i64::from(state.config.limits.same_problem_per_hour);
-    match crate::store::comments::same_problem_since(&state.pool, &form.request, since).await {
-        Ok(n) if n >= cap => {
-            tracing::info!(code = %code, "same-problem notes for this request capped this hour");
-        }
-        Ok(_) => match crate::store::comments::insert_with_job(
+    if comments::same_problem_since(&state.pool, &form.request, now - 3_600_000).await? >= cap {
+        tracing::info!(code = %code, "same-problem notes for this request capped this hour");
+    } else {
+        comments::insert_with_job(
             &state.pool,
             &form.request,
             "same_problem",
@@ -827,17 +549,13 @@ async fn same_problem(
             &form.form_token,
             now,
         )
-        .await
-        {
-            Ok(_) => state.worker.wake.notify_one(),
-            Err(e) => return web::internal_error(lang, e),
-        },
-        Err(e) => return web::internal_error(lang, e),
+        .await?;
+        state.worker.wake.notify_one();
     }
-    web::message(
+    Ok(web::message(
         StatusCode::OK,
         lang,
         t.same_thanks_title,
         t.same_thanks_text,
-    )
+    ))
 }

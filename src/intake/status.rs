@@ -81,26 +81,73 @@ impl StatusPage<'_> {
     }
 }
 
+/// Everything a status page shows, read in one go and remembered between
+/// views (see `store::memo`).
+pub struct View {
+    record: RequestRecord,
+    asset: Option<AssetView>,
+    /// Photos still kept.
+    photos: Vec<String>,
+    own: Vec<comments::CommentRecord>,
+    messages: Vec<(i64, Option<i64>, Option<String>, String)>,
+    mailed: bool,
+}
+
+async fn read_view(state: &AppState, hash: &str) -> anyhow::Result<Option<View>> {
+    let pool = &state.pool;
+    let Some(record) = requests::by_token_hash(pool, hash).await? else {
+        return Ok(None);
+    };
+    let asset = match record.asset_id {
+        Some(id) => store::catalog::asset(pool, id).await?,
+        None => None,
+    };
+    let photos = attachments::for_request(pool, &record.id)
+        .await?
+        .into_iter()
+        .filter(|a| a.removed_at.is_none())
+        .map(|a| a.id)
+        .collect();
+    let own = comments::for_request(pool, &record.id).await?;
+    let messages = comments::messages(pool, &record.id).await?;
+    let mailed = state.mailer.is_some()
+        && record.contact_email.is_some()
+        && crate::store::mails::is_subscribed(pool, &record.id).await?;
+    Ok(Some(View {
+        record,
+        asset,
+        photos,
+        own,
+        messages,
+        mailed,
+    }))
+}
+
 /// Finds the request behind a token, or the friendly 404 page.
 async fn lookup(
     state: &AppState,
     raw: &str,
     lang: Lang,
-) -> Result<(TrackingToken, RequestRecord), Response> {
+) -> web::Result<(TrackingToken, std::sync::Arc<Option<View>>)> {
     let not_found = || {
         let t = lang.texts();
-        web::message(
+        web::Error::from(web::message(
             StatusCode::NOT_FOUND,
             lang,
             t.token_unknown_title,
             t.token_unknown_text,
-        )
+        ))
     };
     let token = TrackingToken::parse(raw).ok_or_else(not_found)?;
-    match requests::by_token_hash(&state.pool, &token.hash()).await {
-        Ok(Some(r)) => Ok((token, r)),
-        Ok(None) => Err(not_found()),
-        Err(e) => Err(web::internal_error(lang, e)),
+    let hash = token.hash();
+    let view = state
+        .memos
+        .statuses
+        .get_or(&hash, read_view(state, &hash))
+        .await?;
+    match *view {
+        Some(_) => Ok((token, view)),
+        None => Err(not_found()),
     }
 }
 
@@ -123,13 +170,11 @@ pub async fn show(
     Path(raw): Path<String>,
     Query(q): Query<LangQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> web::Result {
     let explicit = q.lang.as_deref();
     let fallback = Lang::negotiate(explicit, &headers);
-    let (token, mut record) = match lookup(&state, &raw, fallback).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
+    let (token, mut view) = lookup(&state, &raw, fallback).await?;
+    let record = &opened(&view).record;
     if let Some(task_id) = record.task_id {
         let stale = record.status_checked_at.is_none_or(|at| {
             store::now_ms() - at >= state.config.hubex.status_max_age_secs as i64 * 1000
@@ -145,58 +190,57 @@ pub async fn show(
                 state.mailer.as_ref().is_some_and(|m| m.status_changes),
             );
             if let Ok(Ok(())) = tokio::time::timeout(LIVE_READ_TIMEOUT, read).await {
-                if let Ok(Some(fresh)) = requests::get(&state.pool, &record.id).await {
-                    record = fresh;
-                }
+                (_, view) = lookup(&state, &raw, fallback).await?;
             }
         }
     }
-    let lang = page_lang(explicit, &headers, &record);
-    let page = page(&state, &token, &record, lang, "", None, StatusCode::OK).await;
-    super::with_lang_cookie(page, explicit, lang)
+    let view = opened(&view);
+    let lang = page_lang(explicit, &headers, &view.record);
+    let page = page(&state, &token, view, lang, "", None, StatusCode::OK);
+    Ok(super::with_lang_cookie(page, explicit, lang))
+}
+
+/// The view [`lookup`] found.
+fn opened(view: &Option<View>) -> &View {
+    view.as_ref()
+        .expect("lookup answers only for a request it found")
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn page(
+fn page(
     state: &AppState,
     token: &TrackingToken,
-    record: &RequestRecord,
+    view: &View,
     lang: Lang,
     comment_text: &str,
     comment_error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let asset = match record.asset_id {
-        Some(id) => store::catalog::asset(&state.pool, id).await.ok().flatten(),
-        None => None,
-    };
-    let photos = attachments::for_request(&state.pool, &record.id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|a| a.removed_at.is_none())
-        .map(|a| format!("/t/{}/photo/{}", token.as_str(), a.id))
+    let record = &view.record;
+    let photos = view
+        .photos
+        .iter()
+        .map(|id| format!("/t/{}/photo/{id}", token.as_str()))
         .collect();
     let t = lang.texts();
     let offset = state.config.server.utc_offset_minutes;
     let fmt = |ms: Option<i64>| ms.map(|ms| format_local(ms, offset));
 
-    let own = comments::for_request(&state.pool, &record.id)
-        .await
-        .unwrap_or_default();
-    let mut entries: Vec<Entry> = comments::messages(&state.pool, &record.id)
-        .await
-        .unwrap_or_default()
-        .into_iter()
+    let own = &view.own;
+    let mut entries: Vec<Entry> = view
+        .messages
+        .iter()
         // Our own comments are shown from our copy, with their sending state.
         .filter(|(_, _, _, text)| !text.contains("через qrdesk ·"))
         .map(|(_, at, author, text)| Entry {
             mine: false,
             who: author
+                .as_deref()
                 .filter(|a| !a.trim().is_empty())
-                .unwrap_or_else(|| t.staff_word.to_owned()),
-            when: fmt(at).unwrap_or_default(),
-            text,
+                .unwrap_or(t.staff_word)
+                .to_owned(),
+            when: fmt(*at).unwrap_or_default(),
+            text: text.clone(),
             pending: false,
             at: at.unwrap_or(0),
         })
@@ -204,7 +248,7 @@ async fn page(
     let feedback_given = own
         .iter()
         .any(|c| c.kind == "fixed" || c.kind == "not_fixed");
-    entries.extend(own.into_iter().map(|c| Entry {
+    entries.extend(own.iter().map(|c| Entry {
         // Someone else at the same machine, not the person reading.
         mine: c.kind != "same_problem",
         who: if c.kind == "same_problem" {
@@ -217,7 +261,7 @@ async fn page(
         text: match c.kind.as_str() {
             "fixed" => t.fixed_yes.to_owned(),
             "not_fixed" => format!("{} {}", t.fixed_no, c.text).trim().to_owned(),
-            _ => c.text,
+            _ => c.text.clone(),
         },
         at: c.created_at,
     }));
@@ -236,18 +280,13 @@ async fn page(
         "delivered" if record.task_closed_at.is_none() => Some(60),
         _ => None,
     };
-    let mailed = state.mailer.is_some()
-        && record.contact_email.is_some()
-        && crate::store::mails::is_subscribed(&state.pool, &record.id)
-            .await
-            .unwrap_or(false);
     let view = StatusPage {
         lang,
         t,
         title: t.status_title,
         switch_href: Some(format!("/t/{}?lang={}", token.as_str(), lang.other().code())),
         r: record,
-        asset,
+        asset: view.asset.clone(),
         state_text,
         status_dot: record
             .task_status_color
@@ -277,7 +316,7 @@ async fn page(
         form_token: form::form_token(&state.secret, &form_scope(token), store::now_ms()),
         comment_text,
         comment_error,
-        mailed,
+        mailed: view.mailed,
     };
     render(status, &view)
 }
@@ -288,36 +327,28 @@ pub async fn comment(
     Path(raw): Path<String>,
     headers: HeaderMap,
     request: Request,
-) -> Response {
-    let fallback = Lang::negotiate(None, &headers);
-    if let Some(page) = web::cross_site_refusal(&headers) {
-        return page;
-    }
-    let (token, record) = match lookup(&state, &raw, fallback).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let lang = page_lang(None, &headers, &record);
+) -> web::Result {
+    web::same_origin_or_refuse(&headers)?;
+    let (token, view) = lookup(&state, &raw, Lang::negotiate(None, &headers)).await?;
+    let view = opened(&view);
+    let record = &view.record;
+    let lang = page_lang(None, &headers, record);
     let t = lang.texts();
     let spool = state.blobs.incoming();
     let (secret, scope) = (state.secret.clone(), form_scope(&token));
     let token_ok =
         move |t: &str| form::verify_form_token(&secret, &scope, t, store::now_ms()).is_some();
-    let incoming = match upload::read(request, &state.config.limits, &spool, &token_ok).await {
-        Ok(i) => i,
-        Err(e) => return e.page(lang),
-    };
-    let text = form::clean_text(&incoming.form.description);
+    let incoming = upload::read(request, &state.config.limits, &spool, &token_ok).await?;
     let back = |error: String| {
-        page(
+        web::Error::from(page(
             &state,
             &token,
-            &record,
+            view,
             lang,
             &incoming.form.description,
             Some(error),
             StatusCode::UNPROCESSABLE_ENTITY,
-        )
+        ))
     };
     if form::verify_form_token(
         &state.secret,
@@ -327,31 +358,21 @@ pub async fn comment(
     )
     .is_none()
     {
-        return back(t.err_expired.to_owned()).await;
+        return Err(back(t.err_expired.to_owned()));
     }
     if record.task_id.is_none() || record.task_closed_at.is_some() {
-        return back(t.err_comment_closed.to_owned()).await;
+        return Err(back(t.err_comment_closed.to_owned()));
     }
     if let Some(p) = incoming.photo_problem {
-        return back(photos::problem_message(t, p, &state.config.limits)).await;
+        return Err(back(photos::problem_message(t, p, &state.config.limits)));
     }
-    let chars = text.chars().count();
-    if chars < 2 || chars > state.config.limits.description_max_chars {
-        return back(t.err_comment_length.replace(
-            "{max}",
-            &state.config.limits.description_max_chars.to_string(),
-        ))
-        .await;
-    }
-    let processed = match photos::process_all(&state, incoming.photos, t).await {
-        Ok(p) => p,
-        Err(message) => return back(message).await,
-    };
-    let stored = match photos::store_all(&state, &processed).await {
-        Ok(a) => a,
-        Err(e) => return web::internal_error(lang, e),
-    };
-    if let Err(e) = comments::insert_with_job(
+    let text = form::CommentText::check(&incoming.form.description, &state.config.limits, t)
+        .map_err(back)?;
+    let processed = photos::process_all(&state, incoming.photos, t)
+        .await
+        .map_err(back)?;
+    let stored = photos::store_all(&state, &processed).await?;
+    comments::insert_with_job(
         &state.pool,
         &record.id,
         "comment",
@@ -360,12 +381,9 @@ pub async fn comment(
         &incoming.form.form_token,
         store::now_ms(),
     )
-    .await
-    {
-        return web::internal_error(lang, e);
-    }
+    .await?;
     state.worker.wake.notify_one();
-    Redirect::to(&format!("/t/{}#conversation", token.as_str())).into_response()
+    Ok(Redirect::to(&format!("/t/{}#conversation", token.as_str())).into_response())
 }
 
 #[derive(Deserialize)]
@@ -382,18 +400,24 @@ pub async fn feedback(
     Path(raw): Path<String>,
     headers: HeaderMap,
     form: Result<axum::Form<FeedbackForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let form = match web::public_form(&headers, form) {
-        Ok(f) => f,
-        Err(page) => return *page,
-    };
-    let fallback = Lang::negotiate(None, &headers);
-    let (token, record) = match lookup(&state, &raw, fallback).await {
-        Ok(found) => found,
-        Err(page) => return page,
-    };
-    let lang = page_lang(None, &headers, &record);
+) -> web::Result {
+    let form = web::public_form(&headers, form)?;
+    let (token, view) = lookup(&state, &raw, Lang::negotiate(None, &headers)).await?;
+    let view = opened(&view);
+    let record = &view.record;
+    let lang = page_lang(None, &headers, record);
     let t = lang.texts();
+    let back = |error: &str| {
+        web::Error::from(page(
+            &state,
+            &token,
+            view,
+            lang,
+            "",
+            Some(error.to_owned()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ))
+    };
     if form::verify_form_token(
         &state.secret,
         &form_scope(&token),
@@ -402,48 +426,23 @@ pub async fn feedback(
     )
     .is_none()
     {
-        return page(
-            &state,
-            &token,
-            &record,
-            lang,
-            "",
-            Some(t.err_expired.to_owned()),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return Err(back(t.err_expired));
     }
     let (kind, text) = match form.kind.as_str() {
         "fixed" => ("fixed", t.feedback_fixed_note),
         "not_fixed" => ("not_fixed", t.feedback_not_fixed_note),
-        _ => {
-            return web::message(
-                StatusCode::BAD_REQUEST,
-                lang,
-                t.bad_request_title,
-                t.bad_request_text,
-            )
-        }
+        _ => return Err(web::Error::BadRequest),
     };
     if record.task_id.is_none() {
-        return page(
-            &state,
-            &token,
-            &record,
-            lang,
-            "",
-            Some(t.err_comment_closed.to_owned()),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        return Err(back(t.err_comment_closed));
     }
     // One answer per request: a second tap lands on the same page.
     let already = comments::for_request(&state.pool, &record.id)
-        .await
-        .map(|c| c.iter().any(|c| c.kind == "fixed" || c.kind == "not_fixed"))
-        .unwrap_or(false);
+        .await?
+        .iter()
+        .any(|c| c.kind == "fixed" || c.kind == "not_fixed");
     if !already {
-        if let Err(e) = comments::insert_with_job(
+        comments::insert_with_job(
             &state.pool,
             &record.id,
             kind,
@@ -452,13 +451,10 @@ pub async fn feedback(
             &form.form_token,
             store::now_ms(),
         )
-        .await
-        {
-            return web::internal_error(lang, e);
-        }
+        .await?;
         state.worker.wake.notify_one();
     }
-    Redirect::to(&format!("/t/{}#conversation", token.as_str())).into_response()
+    Ok(Redirect::to(&format!("/t/{}#conversation", token.as_str())).into_response())
 }
 
 /// A photo of the request behind `token`; the token is the only key.
@@ -512,7 +508,7 @@ pub async fn qr(State(state): State<AppState>, Path(raw): Path<String>) -> Respo
             svg,
         )
             .into_response(),
-        Err(e) => web::internal_error(Lang::Ru, e),
+        Err(e) => web::Error::Internal(e.into()).into_response(),
     }
 }
 

@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
-use axum::http::StatusCode;
-use axum::response::Response;
 use tokio::io::AsyncWriteExt;
 
-use crate::web::{self, i18n::Lang};
+use crate::web;
 
 use super::form::RawForm;
 use crate::config::LimitsConfig;
@@ -57,24 +55,12 @@ pub enum ReadError {
     Io(std::io::Error),
 }
 
-impl ReadError {
-    /// The page for a body that could not be read.
-    pub fn page(self, lang: Lang) -> Response {
-        let t = lang.texts();
-        match self {
-            ReadError::TooLarge => web::message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                lang,
-                t.too_large_title,
-                t.too_large_text,
-            ),
-            ReadError::Malformed => web::message(
-                StatusCode::BAD_REQUEST,
-                lang,
-                t.bad_request_title,
-                t.bad_request_text,
-            ),
-            ReadError::Io(e) => web::internal_error(lang, e),
+impl From<ReadError> for web::Error {
+    fn from(e: ReadError) -> web::Error {
+        match e {
+            ReadError::TooLarge => web::Error::TooLarge,
+            ReadError::Malformed => web::Error::BadRequest,
+            ReadError::Io(e) => web::Error::Internal(e.into()),
         }
     }
 }

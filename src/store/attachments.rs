@@ -84,6 +84,7 @@ pub async fn mark_uploaded(pool: &Pool, id: &str, backend_id: i64, now: i64) -> 
         .bind(id)
         .execute(pool)
         .await?;
+    super::memo::changed();
     Ok(())
 }
 
@@ -106,5 +107,6 @@ pub async fn mark_removed(pool: &Pool, sha256: &str, now: i64) -> sqlx::Result<(
         .bind(sha256)
         .execute(pool)
         .await?;
+    super::memo::changed();
     Ok(())
 }

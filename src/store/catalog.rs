@@ -197,7 +197,9 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    super::memo::changed();
+    Ok(())
 }
 
 /// What the mirror knows, so the next sync reads only what changed.

@@ -120,6 +120,7 @@ pub async fn create(
         .await?
         .rows_affected();
         if inserted == 1 {
+            super::memo::changed();
             return Ok(code);
         }
     }
@@ -146,14 +147,56 @@ pub async fn count(pool: &Pool) -> sqlx::Result<i64> {
         .await
 }
 
-/// Counts a scan. Only the count and the time are kept: no personal data.
-pub async fn record_scan(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE codes SET scan_count = scan_count + 1, last_scan_at = ? WHERE code = ?")
-        .bind(now)
-        .bind(code.as_str())
-        .execute(pool)
-        .await?;
-    Ok(())
+/// Scans counted in memory and written in batches ([`Scans::flush`]), so
+/// opening a form writes nothing. Only the count and the time are kept: no
+/// personal data.
+#[derive(Default)]
+pub struct Scans(std::sync::Mutex<std::collections::HashMap<Code, (i64, i64)>>);
+
+/// How often counted scans are written.
+pub const SCAN_FLUSH_SECS: u64 = 5;
+
+impl Scans {
+    pub fn record(&self, code: &Code, now: i64) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let e = m.entry(code.clone()).or_insert((0, now));
+        e.0 += 1;
+        e.1 = e.1.max(now);
+    }
+
+    /// Writes the counted scans in one transaction; on failure they are kept
+    /// for the next try.
+    pub async fn flush(&self, pool: &Pool) -> sqlx::Result<()> {
+        let batch = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let write = async {
+            let mut tx = pool.begin().await?;
+            for (code, (n, at)) in &batch {
+                sqlx::query(
+                    "UPDATE codes SET scan_count = scan_count + ?,
+                        last_scan_at = MAX(COALESCE(last_scan_at, 0), ?) WHERE code = ?",
+                )
+                .bind(n)
+                .bind(at)
+                .bind(code.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await
+        };
+        if let Err(e) = write.await {
+            let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            for (code, (n, at)) in batch {
+                let e = m.entry(code).or_insert((0, at));
+                e.0 += n;
+                e.1 = e.1.max(at);
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
 }
 
 /// Turns a code off; its sticker then shows a friendly "no longer in use" page.
@@ -163,6 +206,7 @@ pub async fn revoke(pool: &Pool, code: &Code) -> sqlx::Result<bool> {
         .execute(pool)
         .await?
         .rows_affected();
+    super::memo::changed();
     Ok(n == 1)
 }
 
@@ -268,6 +312,7 @@ pub async fn rotate(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<Option<C
     .bind(code.as_str())
     .execute(pool)
     .await?;
+    super::memo::changed();
     Ok(Some(new))
 }
 
@@ -283,6 +328,7 @@ pub async fn retarget(pool: &Pool, code: &Code, target: Target) -> sqlx::Result<
     .execute(pool)
     .await?
     .rows_affected();
+    super::memo::changed();
     Ok(n == 1)
 }
 
@@ -294,6 +340,7 @@ pub async fn set_paused(pool: &Pool, code: &Code, message: Option<&str>) -> sqlx
         .execute(pool)
         .await?
         .rows_affected();
+    super::memo::changed();
     Ok(n == 1)
 }
 

@@ -64,6 +64,7 @@ pub async fn insert_with_job(
     }
     super::jobs::enqueue(&mut tx, "post_comment", request_id, Some(&id), now).await?;
     tx.commit().await?;
+    super::memo::changed();
     Ok(true)
 }
 
@@ -103,6 +104,7 @@ pub async fn insert_note_with_job(
         super::jobs::enqueue(&mut tx, "post_note", request_id, Some(&id), now).await?;
     }
     tx.commit().await?;
+    super::memo::changed();
     Ok(new)
 }
 
@@ -125,6 +127,7 @@ pub async fn mark_note_posted(
         .bind(id)
         .execute(pool)
         .await?;
+    super::memo::changed();
     Ok(())
 }
 
@@ -166,6 +169,7 @@ pub async fn mark_posted(pool: &Pool, id: &str, backend_id: i64, now: i64) -> sq
         .bind(id)
         .execute(pool)
         .await?;
+    super::memo::changed();
     Ok(())
 }
 
@@ -189,7 +193,9 @@ pub async fn save_messages(
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    super::memo::changed();
+    Ok(())
 }
 
 /// Stored messages of the task, oldest first: (backend id, time, author, text).

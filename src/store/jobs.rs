@@ -15,6 +15,8 @@ pub struct Job {
     pub attempts: i64,
     /// What else the job is about: the attachment id of an upload.
     pub ref_id: Option<String>,
+    /// The id of the HTTP request that queued it.
+    pub trace_id: Option<String>,
 }
 
 pub async fn enqueue(
@@ -25,13 +27,14 @@ pub async fn enqueue(
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO jobs (kind, request_id, ref_id, run_after, created_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO jobs (kind, request_id, ref_id, run_after, created_at, trace_id) VALUES (?, ?, ?, ?, ?, ?)",
     )
     .bind(kind)
     .bind(request_id)
     .bind(ref_id)
     .bind(now)
     .bind(now)
+    .bind(crate::web::trace::current())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -45,7 +48,7 @@ pub async fn claim(pool: &Pool, owner: &str, lease_ms: i64, now: i64) -> sqlx::R
           WHERE id = (SELECT id FROM jobs
                        WHERE run_after <= ? AND (lease_until IS NULL OR lease_until < ?)
                        ORDER BY run_after, id LIMIT 1)
-          RETURNING id, kind, request_id, attempts, ref_id",
+          RETURNING id, kind, request_id, attempts, ref_id, trace_id",
     )
     .bind(owner)
     .bind(now + lease_ms)

@@ -10,6 +10,7 @@ pub mod codes;
 pub mod comments;
 pub mod jobs;
 pub mod mails;
+pub mod memo;
 pub mod requests;
 
 use std::str::FromStr;
@@ -77,6 +78,7 @@ pub async fn set_setting(pool: &Pool, key: &str, value: &str) -> sqlx::Result<()
     .bind(value)
     .execute(pool)
     .await?;
+    memo::changed();
     Ok(())
 }
 

@@ -99,7 +99,9 @@ pub async fn insert_with_job(
     if let Some(sealed) = &r.mail_link {
         super::mails::subscribe(&mut tx, &r.id.to_string(), sealed, now).await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    super::memo::changed();
+    Ok(())
 }
 
 pub async fn by_token_hash(pool: &Pool, hash: &str) -> sqlx::Result<Option<RequestRecord>> {
@@ -122,6 +124,7 @@ pub async fn mark_delivering(pool: &Pool, id: &str, now: i64) -> sqlx::Result<()
         .bind(id)
         .execute(pool)
         .await?;
+    super::memo::changed();
     Ok(())
 }
 
@@ -154,7 +157,9 @@ pub async fn mark_delivered(
     for attachment in pending {
         super::jobs::enqueue(&mut tx, "upload_attachment", id, Some(&attachment), now).await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    super::memo::changed();
+    Ok(())
 }
 
 pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx::Result<()> {
@@ -166,6 +171,7 @@ pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx:
     .bind(id)
     .execute(pool)
     .await?;
+    super::memo::changed();
     Ok(())
 }
 
@@ -234,6 +240,7 @@ pub async fn save_state(
         super::mails::queue_status_change(&mut tx, id, new, now).await?;
     }
     tx.commit().await?;
+    super::memo::changed();
     Ok(moved)
 }
 
@@ -268,7 +275,9 @@ pub async fn mark_checked(pool: &Pool, ids: &[String], at: i64) -> sqlx::Result<
             .execute(&mut *tx)
             .await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    super::memo::changed();
+    Ok(())
 }
 
 pub async fn count_by_status(pool: &Pool) -> sqlx::Result<Vec<(String, i64)>> {
@@ -348,6 +357,7 @@ pub async fn retry(pool: &Pool, id: &str, now: i64) -> sqlx::Result<bool> {
         super::jobs::enqueue(&mut tx, "create_task", id, None, now).await?;
     }
     tx.commit().await?;
+    super::memo::changed();
     Ok(n == 1)
 }
 

@@ -1,9 +1,13 @@
 //! Shared HTTP plumbing: security headers, page rendering, friendly error
 //! pages, the same-origin check on form posts, and the embedded static files.
 
+pub mod error;
 pub mod i18n;
 pub mod limits;
 pub mod serve;
+pub mod trace;
+
+pub use error::{Error, Result};
 
 use askama::Template;
 use axum::extract::{Path, Request};
@@ -190,47 +194,41 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 /// A public form post's first checks: refuses a cross-site post (403), and
-/// a body that is not a readable form (413 when too large, 400 otherwise),
-/// each with a page that says what to do.
+/// a body that is not a readable form (413 when too large, 400 otherwise).
 pub fn public_form<T>(
     headers: &HeaderMap,
-    form: Result<axum::Form<T>, axum::extract::rejection::FormRejection>,
-) -> Result<T, Box<Response>> {
-    let lang = Lang::negotiate(None, headers);
-    let t = lang.texts();
-    if let Some(page) = cross_site_refusal(headers) {
-        return Err(Box::new(page));
-    }
+    form: std::result::Result<axum::Form<T>, axum::extract::rejection::FormRejection>,
+) -> Result<T> {
+    same_origin_or_refuse(headers)?;
     match form {
         Ok(axum::Form(v)) => Ok(v),
-        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Box::new(message(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            lang,
-            t.too_large_title,
-            t.too_large_text,
-        ))),
-        Err(_) => Err(Box::new(message(
-            StatusCode::BAD_REQUEST,
-            lang,
-            t.bad_request_title,
-            t.bad_request_text,
-        ))),
+        Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Error::TooLarge),
+        Err(_) => Err(Error::BadRequest),
     }
 }
 
-/// The 403 page for a post that came from another site, if this one did.
-pub fn cross_site_refusal(headers: &HeaderMap) -> Option<Response> {
-    if same_origin(headers) {
-        return None;
+/// A post that came from another site is refused (403).
+pub fn same_origin_or_refuse(headers: &HeaderMap) -> Result<()> {
+    same_origin(headers).then_some(()).ok_or(Error::Forbidden)
+}
+
+/// A sticker code from the path, parsed once; anything else is the 404 page.
+pub struct CodePath(pub crate::codes::Code);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CodePath {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<CodePath> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::NotFound)?;
+        crate::codes::Code::parse(&raw)
+            .map(CodePath)
+            .ok_or(Error::NotFound)
     }
-    let lang = Lang::negotiate(None, headers);
-    let t = lang.texts();
-    Some(message(
-        StatusCode::FORBIDDEN,
-        lang,
-        t.forbidden_title,
-        t.forbidden_text,
-    ))
 }
 
 const STYLE: &str = include_str!("../../static/style.css");

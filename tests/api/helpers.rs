@@ -155,6 +155,8 @@ pub struct Page {
     pub status: u16,
     pub body: String,
     pub location: Option<String>,
+    /// The id qrdesk gave the request (`X-Request-Id`).
+    pub request_id: Option<String>,
 }
 
 impl Page {
@@ -286,10 +288,16 @@ pub async fn into_page(resp: reqwest::Response) -> Page {
         .get("location")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let request_id = resp
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = resp.text().await.unwrap_or_default();
     Page {
         status,
         body,
         location,
+        request_id,
     }
 }

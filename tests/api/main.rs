@@ -8,6 +8,7 @@ mod conversation;
 mod corpus;
 mod crash;
 mod delivery;
+mod edge;
 mod hardening;
 mod helpers;
 mod hubex;

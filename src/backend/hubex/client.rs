@@ -280,12 +280,14 @@ impl HubexClient {
             self.budget.acquire(priority).await;
             self.calls.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
-            let resp = build()
+            let mut request = build()
                 .bearer_auth(&token)
-                .header("X-Application-ID", application_id)
-                .send()
-                .await
-                .map_err(network_error)?;
+                .header("X-Application-ID", application_id);
+            // The id of the qrdesk request this call serves, for both sides' logs.
+            if let Some(id) = crate::web::trace::current() {
+                request = request.header("X-Request-Id", id);
+            }
+            let resp = request.send().await.map_err(network_error)?;
             self.last_rtt_us
                 .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
             if resp.status() == StatusCode::UNAUTHORIZED && stale.is_none() {

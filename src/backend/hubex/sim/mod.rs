@@ -138,6 +138,8 @@ pub struct Call {
     pub query: String,
     /// The `Range` header, if the call sent one.
     pub range: Option<String>,
+    /// The qrdesk request the call serves (`X-Request-Id`), if any.
+    pub request_id: Option<String>,
     pub status: u16,
 }
 
@@ -486,11 +488,11 @@ async fn gate(State(sim): State<Simulator>, req: Request, next: Next) -> Respons
     let method = req.method().clone();
     let path = req.uri().path().trim_start_matches("/fsm").to_owned();
     let query = req.uri().query().unwrap_or("").to_owned();
-    let range = req
-        .headers()
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header_text = |h: &axum::http::HeaderMap, name: &str| -> Option<String> {
+        h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    };
+    let range = header_text(req.headers(), header::RANGE.as_str());
+    let request_id = header_text(req.headers(), "x-request-id");
 
     let fault = {
         let mut s = sim.lock();
@@ -555,6 +557,7 @@ async fn gate(State(sim): State<Simulator>, req: Request, next: Next) -> Respons
         path,
         query,
         range,
+        request_id,
         status: response.status().as_u16(),
     });
     response
