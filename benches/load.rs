@@ -1,5 +1,6 @@
 //! Load on the public pages, against baselines measured in the same run:
-//! - form GET throughput vs a minimal axum handler on the same machine;
+//! - form GET and a delivered request's status page vs `/healthz` of the same
+//!   binary (and that vs a minimal axum handler), as ratios;
 //! - submit latency (p50/p99) at a fixed offered rate;
 //! - a flood from one address while another address keeps using the form:
 //!   the flooder gets 429s, the other's p99 stays near its quiet baseline;
@@ -139,18 +140,61 @@ fn main() {
             .build()
             .unwrap();
 
-        // Baseline: a minimal axum handler in this process.
+        // Baselines: a minimal axum handler in this process, and /healthz
+        // of the same binary (everything in front of a handler, no work in it).
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let origin = form_url.split("/q/").next().unwrap().to_owned();
+        // A delivered request's status page.
+        let status_path = {
+            let page = client
+                .post(&form_url)
+                .header("x-forwarded-for", "198.18.0.1")
+                .form(&[
+                    ("form_token", form_token(&client, &form_url, "198.18.0.1").await.as_str()),
+                    ("description", "Статус для замера: не работает кондиционер"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            let path = page.headers()["location"].to_str().unwrap().to_owned();
+            let until = Instant::now() + Duration::from_secs(30);
+            loop {
+                let body = client
+                    .get(format!("{origin}{path}"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                if body.contains("Передана в сервисную службу") {
+                    break;
+                }
+                assert!(Instant::now() < until, "the request was not delivered in 30 s");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            path
+        };
         let base_rps = throughput(&client, &format!("http://{addr}/"), 16, 5).await;
+        let health_rps = throughput(&client, &format!("{origin}/healthz"), 16, 5).await;
         let form_rps = throughput(&client, &form_url, 16, 5).await;
-        println!("load: form GET vs a minimal axum handler, 16 connections, 5 s each");
-        println!("  minimal handler: {base_rps:>8.0} req/s");
+        let status_rps = throughput(&client, &format!("{origin}{status_path}"), 16, 5).await;
+        println!("load: page views, 16 connections, 5 s each");
+        println!("  minimal axum handler: {base_rps:>8.0} req/s");
         println!(
-            "  qrdesk form GET: {form_rps:>8.0} req/s  ({:.2} of the baseline)",
-            form_rps / base_rps
+            "  qrdesk /healthz:      {health_rps:>8.0} req/s  ({:.2} of the minimal handler)",
+            health_rps / base_rps
+        );
+        println!(
+            "  qrdesk form GET:      {form_rps:>8.0} req/s  (form/healthz {:.2}; target ≥ 0.5)",
+            form_rps / health_rps
+        );
+        println!(
+            "  qrdesk status page:   {status_rps:>8.0} req/s  (status/healthz {:.2}; target ≥ 0.3)",
+            status_rps / health_rps
         );
 
         // Submit latency at a fixed offered rate, each from its own address.

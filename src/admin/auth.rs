@@ -316,7 +316,7 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
-) -> Response {
+) -> web::Result {
     let page = |status, error| {
         render(
             status,
@@ -328,10 +328,10 @@ pub async fn login(
         )
     };
     if !web::same_origin(&headers) {
-        return page(
+        return Ok(page(
             StatusCode::FORBIDDEN,
             "Форма отправлена с другого сайта. Откройте страницу входа заново.",
-        );
+        ));
     }
     let pool = &state.pool;
     let now = store::now_ms();
@@ -354,15 +354,15 @@ pub async fn login(
             );
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, (WINDOW_MS / 1000).into());
-            return resp;
+            return Ok(resp);
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot count sign-in attempts");
-            return super::message(
+            return Ok(super::message(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Ошибка",
                 "Попробуйте через минуту.",
-            );
+            ));
         }
     };
     let account = admins::by_email(pool, &email).await.ok().flatten();
@@ -376,26 +376,23 @@ pub async fn login(
         Err(Busy) => {
             // Not the person's fault: the attempt does not count.
             let _ = admins::forget_attempt(pool, &rows).await;
-            return busy();
+            return Ok(busy());
         }
     };
     let Some(admin) = admin.filter(|_| verified) else {
         tracing::info!(%ip, "sign-in failed");
-        return page(StatusCode::UNAUTHORIZED, "Неверный e-mail или пароль.");
+        return Ok(page(StatusCode::UNAUTHORIZED, "Неверный e-mail или пароль."));
     };
     let _ = admins::forget_attempt(pool, &rows).await;
     let _ = admins::clear_failures(pool, &keys[0].0).await;
     // A fresh session id at every sign-in.
-    let token = match admins::start_session(pool, admin.id, SESSION_MS, now).await {
-        Ok(t) => t,
-        Err(e) => return web::internal_error(Default::default(), e),
-    };
+    let token = admins::start_session(pool, admin.id, SESSION_MS, now).await?;
     let _ = admins::audit(pool, Some(admin.id), "sign-in", "", now).await;
-    (
+    Ok((
         [session_cookie(&state, &token, SESSION_MS / 1000)],
         Redirect::to("/admin"),
     )
-        .into_response()
+        .into_response())
 }
 
 /// An argon2id hash of a random string, for failed look-ups.
@@ -493,13 +490,13 @@ pub async fn setup(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<SetupForm>,
-) -> Response {
+) -> web::Result {
     if !web::same_origin(&headers) || !setup_token_ok(&state, &form.token).await {
-        return super::message(
+        return Ok(super::message(
             StatusCode::FORBIDDEN,
             "Ссылка недействительна",
             "Откройте ссылку для первой настройки заново.",
-        );
+        ));
     }
     let page = |error| {
         render(
@@ -513,25 +510,23 @@ pub async fn setup(
         )
     };
     if let Err(e) = validator::Validate::validate(&form) {
-        return page(match super::problem(&e) {
+        return Ok(page(match super::problem(&e) {
             "Проверьте e-mail: например, ivan@example.ru." => {
                 "Проверьте e-mail: например, admin@example.ru."
             }
             other => other,
-        });
+        }));
     }
     let email = normalise_email(&form.email).unwrap_or_default();
     let now = store::now_ms();
     // The link is spent here, atomically: of several posts at once, one wins.
     let token_hash = hex_sha256(form.token.as_bytes());
-    match admins::consume_setup_token(&state.pool, &token_hash).await {
-        Ok(true) => {}
-        Ok(false) => return super::message(
+    if !admins::consume_setup_token(&state.pool, &token_hash).await? {
+        return Ok(super::message(
             StatusCode::FORBIDDEN,
             "Ссылка недействительна",
             "Ссылка для первой настройки уже использована. Войдите под созданной учётной записью.",
-        ),
-        Err(e) => return web::internal_error(Default::default(), e),
+        ));
     }
     let created = async {
         let hash = hash_blocking(form.password.clone()).await?;
@@ -544,21 +539,18 @@ pub async fn setup(
             // Not spent after all: the same link may be tried again.
             let _ = set_setting(&state.pool, "setup_token_hash", &token_hash).await;
             return match other {
-                Ok(_) => page("Такой e-mail уже есть."),
-                Err(e) => web::internal_error(Default::default(), e),
+                Ok(_) => Ok(page("Такой e-mail уже есть.")),
+                Err(e) => Err(e.into()),
             };
         }
     };
     let _ = admins::audit(&state.pool, Some(id), "setup", &email, now).await;
-    let token = match admins::start_session(&state.pool, id, SESSION_MS, now).await {
-        Ok(t) => t,
-        Err(e) => return web::internal_error(Default::default(), e),
-    };
-    (
+    let token = admins::start_session(&state.pool, id, SESSION_MS, now).await?;
+    Ok((
         [session_cookie(&state, &token, SESSION_MS / 1000)],
         Redirect::to("/admin"),
     )
-        .into_response()
+        .into_response())
 }
 
 #[cfg(test)]

@@ -89,6 +89,8 @@ pub async fn strict_transport(req: Request, next: Next) -> Response {
 
 /// Headers larger than this in total get a 431 page: no browser sends that much.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;
+/// More header lines than this get the same page.
+pub const MAX_HEADERS: usize = 100;
 
 /// Refuses requests whose headers are too large, before any handler runs.
 pub async fn limit_headers(req: Request, next: Next) -> Response {
@@ -97,7 +99,7 @@ pub async fn limit_headers(req: Request, next: Next) -> Response {
         .iter()
         .map(|(k, v)| k.as_str().len() + v.len() + 4)
         .sum();
-    if size > MAX_HEADER_BYTES {
+    if size > MAX_HEADER_BYTES || req.headers().len() > MAX_HEADERS {
         let t = Lang::default().texts();
         return message(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -149,18 +151,6 @@ pub fn message(status: StatusCode, lang: Lang, title: &str, text: &str) -> Respo
             link: Some(("/", lang.texts().enter_code)),
             switch_href: None,
         },
-    )
-}
-
-/// Logs an internal failure with its whole chain and shows a generic page.
-pub fn internal_error(lang: Lang, e: impl std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "internal error");
-    let t = lang.texts();
-    message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        lang,
-        t.error_title,
-        t.error_text,
     )
 }
 

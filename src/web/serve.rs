@@ -60,6 +60,11 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(timeouts.header_read)
+        // Roomier than our own limits (`web::limit_headers`), so an oversized
+        // head gets our 431 page with every security header rather than
+        // hyper's bare one; past these hyper still cuts the connection off.
+        .max_headers(super::MAX_HEADERS * 4)
+        .max_buf_size(super::MAX_HEADER_BYTES * 8)
         .keep_alive(true);
     loop {
         let (stream, peer) = tokio::select! {

@@ -649,3 +649,46 @@ async fn one_wait_for_the_sum_cannot_be_farmed_into_many_requests() {
         "each success is the same status page"
     );
 }
+
+/// Sends a raw request head and returns the answer's head.
+async fn raw_head(app: &TestApp, head: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.url.trim_start_matches("http://").to_owned();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0; 64 * 1024];
+    let mut got = Vec::new();
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).to_lowercase()
+}
+
+#[tokio::test]
+async fn oversized_heads_get_our_431_with_the_security_headers() {
+    let app = spawn_with(|_| {}).await;
+    let many: String = (0..150).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let answer = raw_head(
+        &app,
+        &format!("GET / HTTP/1.1\r\nhost: localhost\r\n{many}connection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(answer.starts_with("http/1.1 431"), "{answer}");
+    assert!(answer.contains("content-security-policy:"), "{answer}");
+    assert!(answer.contains("x-frame-options: deny"), "{answer}");
+    let big = "a".repeat(100 * 1024);
+    let answer = raw_head(
+        &app,
+        &format!("GET / HTTP/1.1\r\nhost: localhost\r\ncookie: {big}\r\nconnection: close\r\n\r\n"),
+    )
+    .await;
+    assert!(answer.starts_with("http/1.1 431"), "{answer}");
+    assert!(answer.contains("content-security-policy:"), "{answer}");
+}
