@@ -153,7 +153,10 @@ fn main() {
                 .post(&form_url)
                 .header("x-forwarded-for", "198.18.0.1")
                 .form(&[
-                    ("form_token", form_token(&client, &form_url, "198.18.0.1").await.as_str()),
+                    (
+                        "form_token",
+                        form_token(&client, &form_url, "198.18.0.1").await.as_str(),
+                    ),
                     ("description", "Статус для замера: не работает кондиционер"),
                 ])
                 .send()
@@ -173,7 +176,10 @@ fn main() {
                 if body.contains("Передана в сервисную службу") {
                     break;
                 }
-                assert!(Instant::now() < until, "the request was not delivered in 30 s");
+                assert!(
+                    Instant::now() < until,
+                    "the request was not delivered in 30 s"
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             path

@@ -303,11 +303,15 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
     )
 }
 
-#[derive(Deserialize)]
+/// What no account has: longer addresses or passwords are refused before
+/// any counting or hashing.
+#[derive(Deserialize, validator::Validate)]
 pub struct LoginForm {
     #[serde(default)]
+    #[validate(length(max = 254, code = "email"))]
     email: String,
     #[serde(default)]
+    #[validate(length(max = 200, code = "password_long"))]
     password: String,
 }
 
@@ -331,6 +335,12 @@ pub async fn login(
         return Ok(page(
             StatusCode::FORBIDDEN,
             "Форма отправлена с другого сайта. Откройте страницу входа заново.",
+        ));
+    }
+    if validator::Validate::validate(&form).is_err() {
+        return Ok(page(
+            StatusCode::UNAUTHORIZED,
+            "Неверный e-mail или пароль.",
         ));
     }
     let pool = &state.pool;
@@ -381,7 +391,10 @@ pub async fn login(
     };
     let Some(admin) = admin.filter(|_| verified) else {
         tracing::info!(%ip, "sign-in failed");
-        return Ok(page(StatusCode::UNAUTHORIZED, "Неверный e-mail или пароль."));
+        return Ok(page(
+            StatusCode::UNAUTHORIZED,
+            "Неверный e-mail или пароль.",
+        ));
     };
     let _ = admins::forget_attempt(pool, &rows).await;
     let _ = admins::clear_failures(pool, &keys[0].0).await;
