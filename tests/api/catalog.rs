@@ -119,7 +119,17 @@ async fn scans_work_and_requests_are_kept_while_hubex_is_down() {
     let path = app.report(&code, "Кофемашина не включается с утра").await;
     let page = app.get(&path).await;
     assert!(page.body.contains("Принята"));
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // One delivery attempt has met the outage and been put back in the queue.
+    crate::helpers::wait_for(10, "a failed attempt rescheduled", || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE kind = 'create_task' AND last_error IS NOT NULL",
+        )
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+        (n > 0).then_some(())
+    })
+    .await;
     assert_eq!(
         app.request_by_status_path(&path).await.status,
         "delivering",

@@ -134,7 +134,7 @@ async fn a_comment_is_posted_once_whatever_the_faults() {
         (app.sim.messages().len() >= 3).then_some(())
     })
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    app.drain_outbox(20).await;
     let texts: Vec<_> = app.sim.messages().into_iter().map(|m| m.message).collect();
     assert_eq!(texts.len(), 3, "{texts:?}");
     for i in 0..3 {
@@ -395,6 +395,6 @@ async fn a_form_sent_twice_is_one_comment_and_same_problem_notes_are_capped() {
         (customer_notes(&app) == 1 + 5).then_some(())
     })
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    app.drain_outbox(10).await;
     assert_eq!(customer_notes(&app), 6, "capped at five notes an hour");
 }

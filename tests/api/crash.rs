@@ -4,7 +4,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::helpers::TempDir;
 
@@ -106,8 +105,19 @@ async fn sigkill_mid_delivery_loses_nothing_and_doubles_nothing() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let tasks_now = || async {
+        client
+            .get(format!("{sim_base}/__sim/tasks"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Vec<serde_json::Value>>()
+            .await
+            .unwrap()
+    };
     let mut accepted = Vec::new();
     for round in 0..4 {
+        let before = tasks_now().await.len();
         let (server, base) = start(&["serve"], &env, "qrdesk is running at");
         let base = base.trim_end_matches('/').to_owned();
         // Deliveries hang after the task is created, so the kill lands mid-call.
@@ -135,7 +145,11 @@ async fn sigkill_mid_delivery_loses_nothing_and_doubles_nothing() {
             assert_eq!(resp.status(), 303);
             accepted.push(resp.headers()["location"].to_str().unwrap().to_owned());
         }
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        // A delivery is under way: HubEx has created a task and hangs before answering.
+        crate::helpers::wait_for(20, "a task created in this round", || async {
+            (tasks_now().await.len() > before).then_some(())
+        })
+        .await;
         drop(server); // SIGKILL: no clean-up, claims stay until their lease runs out.
         client
             .delete(format!("{sim_base}/__sim/faults"))
@@ -147,17 +161,8 @@ async fn sigkill_mid_delivery_loses_nothing_and_doubles_nothing() {
     // A last, undisturbed run delivers whatever is left.
     let (_server, base) = start(&["serve"], &env, "qrdesk is running at");
     let base = base.trim_end_matches('/').to_owned();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let tasks: Vec<serde_json::Value> = client
-            .get(format!("{sim_base}/__sim/tasks"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let mut pending = 0;
+    let tasks = crate::helpers::wait_for(60, "every accepted request delivered", || async {
+        let tasks = tasks_now().await;
         for path in &accepted {
             let page = client
                 .get(format!("{base}{path}"))
@@ -168,43 +173,35 @@ async fn sigkill_mid_delivery_loses_nothing_and_doubles_nothing() {
                 .await
                 .unwrap();
             if !page.contains("class=\"number\"") {
-                pending += 1;
+                return None;
             }
         }
-        if pending == 0 {
-            assert_eq!(
-                tasks.len(),
-                accepted.len(),
-                "one task per accepted request, none doubled"
-            );
-            let mut stamps: Vec<&str> =
-                tasks.iter().map(|t| t["stamp"].as_str().unwrap()).collect();
-            stamps.sort();
-            stamps.dedup();
-            assert_eq!(stamps.len(), accepted.len(), "every stamp once");
-            // The kills really landed after HubEx had created tasks: restarts
-            // had to look tasks up by their reference.
-            let calls: Vec<serde_json::Value> = client
-                .get(format!("{sim_base}/__sim/calls"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            assert!(
-                calls
-                    .iter()
-                    .any(|c| c["method"] == "GET" && c["path"] == "/WORK/Tasks"),
-                "no look-up after an unknown outcome: the kills missed"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{pending} of {} requests never delivered",
-            accepted.len()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        Some(tasks)
+    })
+    .await;
+    assert_eq!(
+        tasks.len(),
+        accepted.len(),
+        "one task per accepted request, none doubled"
+    );
+    let mut stamps: Vec<&str> = tasks.iter().map(|t| t["stamp"].as_str().unwrap()).collect();
+    stamps.sort();
+    stamps.dedup();
+    assert_eq!(stamps.len(), accepted.len(), "every stamp once");
+    // The kills really landed after HubEx had created tasks: restarts
+    // had to look tasks up by their reference.
+    let calls: Vec<serde_json::Value> = client
+        .get(format!("{sim_base}/__sim/calls"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c["method"] == "GET" && c["path"] == "/WORK/Tasks"),
+        "no look-up after an unknown outcome: the kills missed"
+    );
 }

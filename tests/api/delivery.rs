@@ -339,7 +339,7 @@ async fn fault_matrix_two_hundred_submissions_one_task_each_every_photo_once() {
     )
     .await;
     app.sim.clear_faults();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.drain_outbox(30).await;
     let faulted = app
         .sim
         .calls()

@@ -189,6 +189,20 @@ impl TestApp {
         &self.app.as_ref().expect("running").pool
     }
 
+    /// Waits until the outbox is empty: every job queued so far (tasks,
+    /// photos, comments, mails) is done or given up, so nothing more reaches
+    /// HubEx or the mail server until something new is queued.
+    pub async fn drain_outbox(&self, secs: u64) {
+        wait_for(secs, "the outbox to drain", || async {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+                .fetch_one(self.pool())
+                .await
+                .unwrap();
+            (n == 0).then_some(())
+        })
+        .await;
+    }
+
     pub async fn code_for(&self, target: Target) -> Code {
         code_store::create(self.pool(), target, None, qrdesk::store::now_ms())
             .await

@@ -278,7 +278,18 @@ async fn proof_of_work_or_the_sum_is_needed_when_asked_for() {
     let sum = answer_question(&form).to_string();
     let page = post_with(&app, &code, &form, &[("answer", &sum)]).await;
     assert_eq!(page.status, 422, "too soon");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let token = page.input("form_token").unwrap();
+    assert_eq!(
+        Some(&token),
+        form.input("form_token").as_ref(),
+        "same token, same opening time"
+    );
+    // Until the form has been open the configured second (its token says when it opened).
+    let opened: i64 = token.split('.').next().unwrap().parse().unwrap();
+    crate::helpers::wait_for(5, "the form open for a second", || async {
+        (qrdesk::store::now_ms() - opened >= 1000).then_some(())
+    })
+    .await;
     let sum = answer_question(&page).to_string();
     let page = post_with(&app, &code, &page, &[("answer", &sum)]).await;
     assert_eq!(page.status, 303, "{}", page.body);

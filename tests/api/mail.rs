@@ -235,7 +235,7 @@ async fn the_link_is_mailed_and_each_status_change_too() {
     // Reading the same status again writes nothing new.
     app.get(&path).await;
     app.get(&path).await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    app.drain_outbox(10).await;
     assert_eq!(sink.mails().len(), 2);
 
     // The database alone does not hold the link.
@@ -274,7 +274,7 @@ async fn english_customers_get_english_mail_and_no_address_means_no_mail() {
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
     let mails = wait_mails(&sink, 1).await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    app.drain_outbox(10).await;
     assert_eq!(sink.mails().len(), 1, "only the request with an address");
     assert_eq!(mails[0].to, "jane@example.com");
     assert!(
@@ -311,7 +311,7 @@ async fn a_busy_or_absent_mail_server_delays_mail_but_loses_none() {
     let sink = MailSink::serve(TcpListener::bind(("127.0.0.1", port)).await.unwrap());
     sink.refuse.store(2, Ordering::SeqCst);
     let mails = wait_mails(&sink, 1).await;
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    app.drain_outbox(10).await;
     assert_eq!(sink.mails().len(), 1, "sent once: {mails:?}");
     assert_eq!(sink.refuse.load(Ordering::SeqCst), 0, "both refusals seen");
     // Every attempt was the same mail: a client that got one of them shows it once.
@@ -344,7 +344,7 @@ async fn a_refused_address_is_recorded_and_not_retried() {
     })
     .await;
     assert!(stored.failed.unwrap().contains("550"));
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    app.drain_outbox(10).await;
     assert_eq!(sink.rcpt_commands.load(Ordering::SeqCst), 1, "not retried");
     assert!(sink.mails().is_empty());
     // The request itself is unaffected, and staff see why the mail did not go.
