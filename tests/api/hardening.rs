@@ -434,8 +434,10 @@ async fn slow_and_idle_clients_are_cut_off() {
         .await
         .unwrap();
     let writer = tokio::spawn(async move {
+        let mut pace = tokio::time::interval(std::time::Duration::from_millis(300));
+        pace.tick().await;
         for i in 0..20 {
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            pace.tick().await;
             if trickle
                 .write_all(format!("X-Slow-{i}: 1\r\n").as_bytes())
                 .await

@@ -214,7 +214,9 @@ try {
     await page.screenshot({ path: join(shots, 'challenge-error-phone.png') });
     const question = await page.textContent('label[for="answer"]');
     const [a, b] = question.match(/(\d+) \+ (\d+)/).slice(1).map(Number);
-    await page.waitForTimeout(1100); // the sum counts once the form has been open a while
+    // The sum counts once the form has been open a second; its token says when it opened.
+    const opened = Number((await page.inputValue('input[name="form_token"]')).split('.')[0]);
+    while (Date.now() - opened < 1000) await new Promise((r) => setTimeout(r, 25));
     await page.fill('#answer', String(a + b));
     await page.click('#submit');
     await page.waitForURL(/\/t\//);
