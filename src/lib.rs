@@ -145,6 +145,22 @@ pub struct App {
     scans: Arc<store::codes::Scans>,
 }
 
+/// Runs `work` every `period` until shutdown.
+fn every<F, Fut>(period: Duration, mut stop: watch::Receiver<bool>, mut work: F) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(period) => work().await,
+                _ = stop.changed() => return,
+            }
+        }
+    })
+}
+
 /// The task backend the configuration asks for; starts the simulator if needed.
 pub async fn connect_backend(
     config: &Config,
@@ -314,34 +330,30 @@ impl App {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
         };
-        {
-            // Forget idle addresses now and then, so a flood of them cannot grow memory.
-            let (limits, mut stop) = (state.limits.clone(), shutdown_rx.clone());
-            background.push(tokio::spawn(async move {
-                loop {
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(60)) => limits.shrink(),
-                        _ = stop.changed() => return,
-                    }
-                }
-            }));
-        }
-        {
-            // Scans are written in batches; the last ones at shutdown.
-            let (scans, pool, mut stop) = (state.scans.clone(), pool.clone(), shutdown_rx.clone());
-            background.push(tokio::spawn(async move {
-                let every = Duration::from_secs(store::codes::SCAN_FLUSH_SECS);
-                loop {
-                    tokio::select! {
-                        _ = tokio::time::sleep(every) => {}
-                        _ = stop.changed() => return,
-                    }
+        // Forget idle addresses now and then, so a flood of them cannot grow memory.
+        let limits = state.limits.clone();
+        background.push(every(
+            Duration::from_secs(60),
+            shutdown_rx.clone(),
+            move || {
+                limits.shrink();
+                std::future::ready(())
+            },
+        ));
+        // Scans are written in batches; the last ones at shutdown (`App::stop`).
+        let (scans, flush_pool) = (state.scans.clone(), pool.clone());
+        background.push(every(
+            Duration::from_secs(store::codes::SCAN_FLUSH_SECS),
+            shutdown_rx.clone(),
+            move || {
+                let (scans, pool) = (scans.clone(), flush_pool.clone());
+                async move {
                     if let Err(e) = scans.flush(&pool).await {
                         tracing::warn!(error = %e, "cannot write scan counts; keeping them for the next try");
                     }
                 }
-            }));
-        }
+            },
+        ));
         let scans = state.scans.clone();
         let app = router(state);
         let timeouts = web::serve::Timeouts::from_config(&config.server);

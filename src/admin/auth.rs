@@ -131,10 +131,12 @@ pub fn role_name(role: &str) -> Result<(), validator::ValidationError> {
 /// For validator: a new password of a sensible length.
 pub fn password_length(password: &str) -> Result<(), validator::ValidationError> {
     let n = password.chars().count();
-    match n {
-        _ if n < MIN_PASSWORD => Err(validator::ValidationError::new("password_short")),
-        _ if n > 200 => Err(validator::ValidationError::new("password_long")),
-        _ => Ok(()),
+    if n < MIN_PASSWORD {
+        Err(validator::ValidationError::new("password_short"))
+    } else if n > 200 {
+        Err(validator::ValidationError::new("password_long"))
+    } else {
+        Ok(())
     }
 }
 
@@ -265,11 +267,7 @@ where
             ));
         }
         if staff.admin.role < N::ROLE {
-            return Err(super::message(
-                StatusCode::FORBIDDEN,
-                "Недостаточно прав",
-                "Это действие доступно администраторам. Попросите владельца изменить вашу роль.",
-            ));
+            return Err(super::not_allowed());
         }
         let form = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| web::Error::BadRequest.into_response())?;
@@ -489,7 +487,7 @@ pub struct SetupForm {
     #[serde(default)]
     token: String,
     #[serde(default)]
-    #[validate(custom(function = "email_shape"))]
+    #[validate(custom(function = "owner_email"))]
     email: String,
     #[serde(default)]
     #[validate(custom(function = "password_length"))]
@@ -497,6 +495,11 @@ pub struct SetupForm {
     #[serde(default)]
     #[validate(must_match(other = "password", code = "password_repeat"))]
     repeat: String,
+}
+
+/// The first owner's address; its example says so.
+fn owner_email(email: &str) -> Result<(), validator::ValidationError> {
+    email_shape(email).map_err(|_| validator::ValidationError::new("owner_email"))
 }
 
 pub async fn setup(
@@ -523,12 +526,7 @@ pub async fn setup(
         )
     };
     if let Err(e) = validator::Validate::validate(&form) {
-        return Ok(page(match super::problem(&e) {
-            "Проверьте e-mail: например, ivan@example.ru." => {
-                "Проверьте e-mail: например, admin@example.ru."
-            }
-            other => other,
-        }));
+        return Ok(page(super::problem(&e)));
     }
     let email = normalise_email(&form.email).unwrap_or_default();
     let now = store::now_ms();

@@ -147,22 +147,30 @@ impl From<crate::labels::job::LabelError> for crate::web::Error {
 }
 
 fn label_problem(e: crate::labels::job::LabelError) -> crate::web::Error {
+    match label_message(&e) {
+        Some(text) => message(StatusCode::UNPROCESSABLE_ENTITY, "Не получилось", &text).into(),
+        None => crate::web::Error::Internal(e.into()),
+    }
+}
+
+/// What to change about a label job, when it is the person's to change.
+pub fn label_message(e: &crate::labels::job::LabelError) -> Option<String> {
     use crate::labels::job::LabelError;
-    let text = match e {
-        LabelError::TooMany(n) => format!(
+    match e {
+        LabelError::TooMany(n) => Some(format!(
             "{n} этикеток в одном задании — больше предела {}: напечатайте их в нескольких заданиях.",
             crate::labels::templates::MAX_LABELS_PER_JOB
-        ),
-        LabelError::Empty => "Нечего печатать: выберите хотя бы один код.".to_owned(),
-        other => return crate::web::Error::Internal(other.into()),
-    };
-    message(StatusCode::UNPROCESSABLE_ENTITY, "Не получилось", &text).into()
+        )),
+        LabelError::Empty => Some("Нечего печатать: выберите хотя бы один код.".to_owned()),
+        _ => None,
+    }
 }
 
 /// What each check of an admin form says when it fails, most important first.
 const PROBLEMS: &[(&str, &str)] = &[
     ("unknown_action", "Неизвестное действие."),
     ("email", "Проверьте e-mail: например, ivan@example.ru."),
+    ("owner_email", "Проверьте e-mail: например, admin@example.ru."),
     ("role", "Выберите роль."),
     (
         "password_short",
@@ -173,6 +181,7 @@ const PROBLEMS: &[(&str, &str)] = &[
         "Пароль слишком длинный: не больше 200 символов.",
     ),
     ("password_repeat", "Пароли не совпадают."),
+    ("new_password_repeat", "Новые пароли не совпадают."),
     (
         "pause_message",
         "Посетители увидят его вместо формы, например: «Мы знаем о проблеме с лифтом, мастер уже работает».",

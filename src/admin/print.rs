@@ -230,13 +230,11 @@ pub async fn page(
     let mut warning = None;
     let mut error = error;
     if let Some(o) = &opts {
-        if records.len() > crate::labels::templates::MAX_LABELS_PER_JOB {
-            error = Some(format!(
-                "{} этикеток в одном задании — больше предела {}: напечатайте их в нескольких заданиях.",
-                records.len(),
-                crate::labels::templates::MAX_LABELS_PER_JOB
-            ));
-        } else if !records.is_empty() {
+        if let Err(e) = job::check_count(records.len()) {
+            if !records.is_empty() {
+                error = super::label_message(&e);
+            }
+        } else {
             // Lay out the first label only, to warn about modules too small to scan.
             let content = job::content(&state.pool, &state.public_url, &records[0]).await;
             if let Ok(c) = content {

@@ -10,7 +10,7 @@ use validator::{Validate, ValidationError};
 use super::auth::{self, need, AdminForm, Staff};
 use super::{notice, Frame};
 use crate::store;
-use crate::store::admins::{self, Admin, Role};
+use crate::store::admins::{self, Admin, Role, Session};
 use crate::web::{self, render};
 use crate::AppState;
 
@@ -26,7 +26,7 @@ struct UsersPage {
 
 async fn users_page(
     state: &AppState,
-    s: &Staff,
+    s: &Session,
     status: StatusCode,
     error: Option<String>,
     created: Option<(String, String)>,
@@ -41,9 +41,9 @@ async fn users_page(
         })
         .collect();
     let page = UsersPage {
-        f: Frame::new(&s.0, "Пользователи", "users").with_notice(notice(done)),
+        f: Frame::new(s, "Пользователи", "users").with_notice(notice(done)),
         users,
-        me: s.0.admin.id,
+        me: s.admin.id,
         error,
         created,
     };
@@ -68,7 +68,7 @@ pub async fn list(
     if let Some(r) = owners_only(&s) {
         return Ok(r);
     }
-    users_page(&state, &s, StatusCode::OK, None, None, q.done.as_deref()).await
+    users_page(&state, &s.0, StatusCode::OK, None, None, q.done.as_deref()).await
 }
 
 #[derive(Deserialize, Validate)]
@@ -86,7 +86,6 @@ pub async fn add(
     State(state): State<AppState>,
     AdminForm { staff: s, form, .. }: AdminForm<AddForm, need::Owner>,
 ) -> web::Result {
-    let s = Staff(s);
     if let Err(e) = form.validate() {
         let problem = super::problem(&e).to_owned();
         return users_page(
@@ -120,7 +119,7 @@ pub async fn add(
     }
     let _ = admins::audit(
         &state.pool,
-        Some(s.0.admin.id),
+        Some(s.admin.id),
         "user-add",
         &format!("{email} {}", role.as_str()),
         now,
@@ -221,7 +220,7 @@ pub struct PasswordForm {
     #[validate(custom(function = "auth::password_length"))]
     password: String,
     #[serde(default)]
-    #[validate(must_match(other = "password", code = "password_repeat"))]
+    #[validate(must_match(other = "password", code = "new_password_repeat"))]
     repeat: String,
 }
 
@@ -268,10 +267,7 @@ pub async fn change_password(
         }
     }
     if let Err(e) = form.validate() {
-        return Err(fail(match super::problem(&e) {
-            "Пароли не совпадают." => "Новые пароли не совпадают.",
-            other => other,
-        }));
+        return Err(fail(super::problem(&e)));
     }
     let new_hash = auth::hash_blocking(form.password.clone()).await?;
     let now = store::now_ms();

@@ -172,7 +172,7 @@ impl CodeView {
 /// The public pages' memory: code views and status pages.
 pub struct Memos {
     codes: Memo<CodeView>,
-    statuses: Memo<Option<status::View>>,
+    statuses: Memo<status::View>,
 }
 
 impl Default for Memos {
@@ -438,18 +438,17 @@ async fn show_code(
     }
     let code = Code::parse(&raw).ok_or_else(|| unusable_page(Unusable::Unknown, lang))?;
     let view = code_view(&state, &code).await?;
-    let target = match view.usable(lang) {
+    let target = match &view.found {
         Ok((_, target)) => target,
         // Staff scanning a blank sticker get to assign it.
-        Err(_)
-            if view.found.as_ref().err() == Some(&Unusable::Unassigned)
-                && crate::admin::auth::session_from(&state, &headers)
-                    .await
-                    .is_some() =>
+        Err(Unusable::Unassigned)
+            if crate::admin::auth::session_from(&state, &headers)
+                .await
+                .is_some() =>
         {
             return Ok(Redirect::to(&format!("/admin/codes/{code}")).into_response());
         }
-        Err(page) => return Err(page),
+        Err(u) => return Err(unusable_page(*u, lang).into()),
     };
     state.scans.record(&code, store::now_ms());
     let page = match &view.paused {

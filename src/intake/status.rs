@@ -123,12 +123,13 @@ async fn read_view(state: &AppState, hash: &str) -> anyhow::Result<Option<View>>
     }))
 }
 
-/// Finds the request behind a token, or the friendly 404 page.
+/// Finds the request behind a token, or the friendly 404 page. A found one
+/// is remembered (see `store::memo`); an unknown token costs one query.
 async fn lookup(
     state: &AppState,
     raw: &str,
     lang: Lang,
-) -> web::Result<(TrackingToken, std::sync::Arc<Option<View>>)> {
+) -> web::Result<(TrackingToken, std::sync::Arc<View>)> {
     let not_found = || {
         let t = lang.texts();
         web::Error::from(web::message(
@@ -140,15 +141,13 @@ async fn lookup(
     };
     let token = TrackingToken::parse(raw).ok_or_else(not_found)?;
     let hash = token.hash();
-    let view = state
-        .memos
-        .statuses
-        .get_or(&hash, read_view(state, &hash))
-        .await?;
-    match *view {
-        Some(_) => Ok((token, view)),
-        None => Err(not_found()),
+    let memo = &state.memos.statuses;
+    if let Some(view) = memo.get(&hash) {
+        return Ok((token, view));
     }
+    let reading = memo.begin();
+    let view = read_view(state, &hash).await?.ok_or_else(not_found)?;
+    Ok((token, memo.put(&hash, reading, view)))
 }
 
 /// The language of the request, unless the person asked for another now.
@@ -174,7 +173,7 @@ pub async fn show(
     let explicit = q.lang.as_deref();
     let fallback = Lang::negotiate(explicit, &headers);
     let (token, mut view) = lookup(&state, &raw, fallback).await?;
-    let record = &opened(&view).record;
+    let record = &view.record;
     if let Some(task_id) = record.task_id {
         let stale = record.status_checked_at.is_none_or(|at| {
             store::now_ms() - at >= state.config.hubex.status_max_age_secs as i64 * 1000
@@ -194,16 +193,9 @@ pub async fn show(
             }
         }
     }
-    let view = opened(&view);
     let lang = page_lang(explicit, &headers, &view.record);
-    let page = page(&state, &token, view, lang, "", None, StatusCode::OK);
+    let page = page(&state, &token, &view, lang, "", None, StatusCode::OK);
     Ok(super::with_lang_cookie(page, explicit, lang))
-}
-
-/// The view [`lookup`] found.
-fn opened(view: &Option<View>) -> &View {
-    view.as_ref()
-        .expect("lookup answers only for a request it found")
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -330,15 +322,11 @@ pub async fn comment(
 ) -> web::Result {
     web::same_origin_or_refuse(&headers)?;
     let (token, view) = lookup(&state, &raw, Lang::negotiate(None, &headers)).await?;
-    let view = opened(&view);
+    let view = &*view;
     let record = &view.record;
     let lang = page_lang(None, &headers, record);
     let t = lang.texts();
-    let spool = state.blobs.incoming();
-    let (secret, scope) = (state.secret.clone(), form_scope(&token));
-    let token_ok =
-        move |t: &str| form::verify_form_token(&secret, &scope, t, store::now_ms()).is_some();
-    let incoming = upload::read(request, &state.config.limits, &spool, &token_ok).await?;
+    let incoming = upload::read_signed(&state, request, form_scope(&token)).await?;
     let back = |error: String| {
         web::Error::from(page(
             &state,
@@ -403,7 +391,7 @@ pub async fn feedback(
 ) -> web::Result {
     let form = web::public_form(&headers, form)?;
     let (token, view) = lookup(&state, &raw, Lang::negotiate(None, &headers)).await?;
-    let view = opened(&view);
+    let view = &*view;
     let record = &view.record;
     let lang = page_lang(None, &headers, record);
     let t = lang.texts();

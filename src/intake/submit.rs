@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::form::{self, AssetChoice, FieldErrors, RawForm, Submission};
 use super::{challenge, code_view, paused_page, photos, upload, Shown};
-use crate::codes::{Code, TrackingToken};
+use crate::codes::TrackingToken;
 use crate::media::Processed;
 use crate::store::codes::{CodeRecord, Target};
 use crate::store::{self, comments, requests};
@@ -30,7 +30,9 @@ pub(super) async fn submit(
     // The code first: for an unknown or dead one, no byte of the body is read.
     let view = code_view(&state, &code).await?;
     let (record, target) = view.usable(Lang::negotiate(None, &headers))?;
-    let incoming = read(&state, &code, body).await?;
+    // The form token is checked before any photo byte reaches disk, and text
+    // fields are bounded while they stream in.
+    let incoming = upload::read_signed(&state, body, code.as_str().to_owned()).await?;
     let lang = Lang::negotiate(incoming.form.lang.as_deref(), &headers);
     if let Some(message) = &view.paused {
         return Ok(paused_page(lang, message));
@@ -71,17 +73,6 @@ pub struct Submit<'a> {
     form: Shown<'a>,
     values: &'a RawForm,
     now: i64,
-}
-
-/// Reads the body: the form token is checked before any photo byte reaches
-/// disk, and text fields are bounded while they stream in.
-async fn read(state: &AppState, code: &Code, body: Request) -> web::Result<upload::Incoming> {
-    let spool = state.blobs.incoming();
-    let (secret, scope) = (state.secret.clone(), code.as_str().to_owned());
-    let token_ok = move |token: &str| {
-        form::verify_form_token(&secret, &scope, token, store::now_ms()).is_some()
-    };
-    Ok(upload::read(body, &state.config.limits, &spool, &token_ok).await?)
 }
 
 impl Submit<'_> {

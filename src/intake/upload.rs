@@ -67,13 +67,28 @@ impl From<ReadError> for web::Error {
 
 const TEXT_FIELD_MAX: usize = 64 * 1024;
 
+/// [`read`] for a form signed for `scope` (a code, or one status page), with
+/// the configured limits and the app's spool.
+pub async fn read_signed(
+    state: &crate::AppState,
+    body: Request,
+    scope: String,
+) -> web::Result<Incoming> {
+    let secret = state.secret.clone();
+    let token_ok = move |token: &str| {
+        super::form::verify_form_token(&secret, &scope, token, crate::store::now_ms()).is_some()
+    };
+    let spool = state.blobs.incoming();
+    Ok(read(body, &state.config.limits, &spool, &token_ok).await?)
+}
+
 /// Reads the body; photo files go to `spool` (a directory on the data disk).
 ///
 /// `token_ok` checks the form's signed token. No photo byte reaches the disk
 /// before a valid one was read (the form puts it first): a photo part ahead
 /// of any token refuses the body, and photos after an invalid one are read
 /// through and dropped, so the text still comes back with "the form expired".
-pub async fn read(
+async fn read(
     req: Request,
     limits: &LimitsConfig,
     spool: &Path,

@@ -158,10 +158,14 @@ pub const SCAN_FLUSH_SECS: u64 = 5;
 
 impl Scans {
     pub fn record(&self, code: &Code, now: i64) {
+        self.add(code.clone(), 1, now);
+    }
+
+    fn add(&self, code: Code, n: i64, at: i64) {
         let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let e = m.entry(code.clone()).or_insert((0, now));
-        e.0 += 1;
-        e.1 = e.1.max(now);
+        let e = m.entry(code).or_insert((0, at));
+        e.0 += n;
+        e.1 = e.1.max(at);
     }
 
     /// Writes the counted scans in one transaction; on failure they are kept
@@ -187,11 +191,8 @@ impl Scans {
             tx.commit().await
         };
         if let Err(e) = write.await {
-            let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
             for (code, (n, at)) in batch {
-                let e = m.entry(code).or_insert((0, at));
-                e.0 += n;
-                e.1 = e.1.max(at);
+                self.add(code, n, at);
             }
             return Err(e);
         }

@@ -5,11 +5,11 @@
 //! An error's page needs the request's language (and, under `/admin`, the
 //! admin look), which a response alone does not know: [`Error::into_response`]
 //! leaves a marker and [`pages`], outside every route, renders the page.
-
-use std::time::Duration;
+//! A 429 is not among them: the per-client limits answer it in
+//! `limits::refusal_page`, and the per-sticker cap brings the form back.
 
 use axum::extract::Request;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -29,11 +29,9 @@ pub enum Error {
     /// A body over its limit: the friendly 413.
     #[error("too large")]
     TooLarge,
-    /// Come back after `wait`.
-    #[error("too many requests")]
-    TooMany { wait: Duration },
-    /// The input had problems the page explains: a finished page, usually the
-    /// form again with a message at each field and everything typed kept.
+    /// The request ends with a finished page: usually the form again with a
+    /// message at each field and everything typed kept, or a step's answer
+    /// that stops the rest (a "thank you" for a report joined to another).
     #[error("ended with a page")]
     Page(Box<Response>),
     /// Our failure: logged once with its whole chain, shown as a plain page.
@@ -75,7 +73,6 @@ pub enum Kind {
     Forbidden,
     BadRequest,
     TooLarge,
-    TooMany(u64),
     Internal,
 }
 
@@ -87,10 +84,6 @@ impl IntoResponse for Error {
             Error::Forbidden => (StatusCode::FORBIDDEN, Kind::Forbidden),
             Error::BadRequest => (StatusCode::BAD_REQUEST, Kind::BadRequest),
             Error::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, Kind::TooLarge),
-            Error::TooMany { wait } => (
-                StatusCode::TOO_MANY_REQUESTS,
-                Kind::TooMany(wait.as_secs().max(1)),
-            ),
             Error::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, Kind::Internal)
@@ -134,11 +127,6 @@ pub fn page(kind: Kind, lang: Lang, admin: bool) -> Response {
             t.too_large_title,
             t.too_large_text,
         ),
-        Kind::TooMany(secs) => {
-            let mut r = super::limits::too_many(lang, Duration::from_secs(secs), false);
-            r.headers_mut().insert(header::RETRY_AFTER, secs.into());
-            return r;
-        }
         Kind::Internal if admin => {
             return crate::admin::message(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -64,13 +64,7 @@ pub async fn origin_scheme(
     if let (false, Some(ours), Some(theirs)) = (safe, ours, theirs) {
         if !theirs.eq_ignore_ascii_case(ours) {
             let lang = Lang::negotiate(None, req.headers());
-            let t = lang.texts();
-            return message(
-                StatusCode::FORBIDDEN,
-                lang,
-                t.forbidden_title,
-                t.forbidden_text,
-            );
+            return error::page(error::Kind::Forbidden, lang, false);
         }
     }
     next.run(req).await
@@ -155,13 +149,10 @@ pub fn message(status: StatusCode, lang: Lang, title: &str, text: &str) -> Respo
 }
 
 pub async fn not_found(headers: HeaderMap) -> Response {
-    let lang = Lang::negotiate(None, &headers);
-    let t = lang.texts();
-    message(
-        StatusCode::NOT_FOUND,
-        lang,
-        t.not_found_title,
-        t.not_found_text,
+    error::page(
+        error::Kind::NotFound,
+        Lang::negotiate(None, &headers),
+        false,
     )
 }
 
