@@ -132,8 +132,21 @@ pub fn sync_in_background(
     true
 }
 
+/// Runs a sync unless another instance on the same database is running one.
 async fn run_tracked(pool: &Pool, backend: &dyn TaskBackend, tracker: &SyncTracker) {
-    let result = sync(pool, backend, tracker).await;
+    let work = sync(pool, backend, tracker);
+    let result = match store::shared::once_at_a_time(pool, "catalog sync", work).await {
+        Ok(Some(result)) => result,
+        Ok(None) => {
+            tracing::info!(
+                "another instance is syncing the catalog; its result lands in the shared database"
+            );
+            Err(anyhow::anyhow!(
+                "another instance is syncing the catalog right now; try again when it is done"
+            ))
+        }
+        Err(e) => Err(e.into()),
+    };
     match &result {
         Ok(report) => tracing::info!(%report, "catalog synced"),
         Err(e) => {
@@ -383,7 +396,7 @@ pub async fn task_defaults(pool: &Pool, hubex: &HubexConfig) -> anyhow::Result<T
     let types = catalog::task_types(pool).await?;
     let types: Vec<(i64, &str, bool)> = types
         .iter()
-        .map(|t| (t.id, t.name.as_str(), t.is_default))
+        .map(|t| (t.id, t.name.as_str(), t.is_default != 0))
         .collect();
     let (task_type_id, _) = pick_task_type(hubex.task_type_id, &types).ok_or_else(|| {
         anyhow::anyhow!(
@@ -399,7 +412,7 @@ pub async fn task_defaults(pool: &Pool, hubex: &HubexConfig) -> anyhow::Result<T
     let criticalities: Vec<(i64, bool)> = catalog::criticalities(pool)
         .await?
         .into_iter()
-        .map(|c| (c.id, c.is_default))
+        .map(|c| (c.id, c.is_default != 0))
         .collect();
     let criticality_id = pick_criticality(hubex.criticality_id, &criticalities).map(|(id, _)| id);
     let requested_by = store::get_setting(pool, "anonymous_user_id")

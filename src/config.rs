@@ -369,6 +369,10 @@ impl Config {
             let Some(rest) = name.strip_prefix("QRDESK_") else {
                 continue;
             };
+            // The test suite's own settings (QRDESK_TEST_POSTGRES_URL) are not ours.
+            if rest.starts_with("TEST_") {
+                continue;
+            }
             let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
             set_from_env(&mut table, &path, &raw, &name)?;
         }

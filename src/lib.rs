@@ -198,6 +198,20 @@ pub async fn connect_backend(
     }
 }
 
+/// On PostgreSQL, makes `backend` take its calls from the budget every
+/// process on the database shares (the task system's limit is per tenant).
+pub async fn share_call_budget(pool: &Pool, backend: &dyn TaskBackend) -> anyhow::Result<()> {
+    if store::Engine::of(pool) == store::Engine::Postgres {
+        if let Some(budget) = backend.call_budget() {
+            let (interval, burst) = budget.rate();
+            let shared =
+                store::shared::SharedBudget::new(pool, "task system", interval, burst).await?;
+            budget.share(shared);
+        }
+    }
+    Ok(())
+}
+
 impl App {
     /// Starts qrdesk as configured. `sim` lets a test keep a handle on the
     /// simulator (fault injection, what "HubEx" received).
@@ -207,10 +221,12 @@ impl App {
             .with_context(|| {
                 format!(
                     "cannot open the database (database.url = {:?})",
-                    config.database_url()
+                    store::redact_url(&config.database_url())
                 )
             })?;
         let (backend, sim, sim_addr) = connect_backend(&config, sim).await?;
+        let engine = store::Engine::of(&pool);
+        share_call_budget(&pool, backend.as_ref()).await?;
 
         let listener = tokio::net::TcpListener::bind(&config.server.listen)
             .await
@@ -269,6 +285,12 @@ impl App {
             mailer: mailer.clone(),
         };
         background.push(tokio::spawn(worker.run(shutdown_rx.clone())));
+        let wake = worker_handle.wake.clone();
+        background.extend(store::shared::listen_for_jobs(
+            config.database_url(),
+            move || wake.notify_one(),
+            shutdown_rx.clone(),
+        ));
 
         let sync = Arc::new(catalog::SyncTracker::default());
         if sim.is_none() && !fresh {
@@ -363,7 +385,7 @@ impl App {
             timeouts,
             shutdown_rx.clone(),
         ));
-        tracing::info!(%addr, %public_url, "qrdesk listening");
+        tracing::info!(%addr, %public_url, database = engine.name(), "qrdesk listening");
         Ok(App {
             addr,
             public_url,

@@ -32,6 +32,9 @@ enum Command {
     Migrate,
     /// Pull the catalog from HubEx into the local database.
     Sync,
+    /// Move an installation between databases.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Check the connection to the configured HubEx tenant, line by line,
     /// with what to fix. Exits 0 only when tasks can be created.
     Check {
@@ -55,6 +58,20 @@ enum Command {
     HubexSim {
         #[arg(long, default_value = "127.0.0.1:9000")]
         listen: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Copy every table of one database into a new, empty one (both are
+    /// migrated first), e.g. from SQLite to PostgreSQL. Stop qrdesk first.
+    Copy {
+        /// sqlite://path/to/qrdesk.db or postgres://user@host/db
+        #[arg(long)]
+        from: String,
+        /// The database to fill; it must hold no data yet.
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -199,15 +216,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            store::open(&config.database_url(), 1).await?;
-            println!("database is up to date: {}", config.database_url());
+            let pool = store::open(&config.database_url(), 1).await?;
+            println!(
+                "database is up to date ({}): {}",
+                store::Engine::of(&pool).name(),
+                store::redact_url(&config.database_url())
+            );
+            Ok(())
+        }
+        Command::Db(DbCommand::Copy { from, to }) => {
+            let open = |url: String| async move {
+                store::open(&url, 2)
+                    .await
+                    .with_context(|| format!("cannot open {}", store::redact_url(&url)))
+            };
+            let (source, target) = (open(from.clone()).await?, open(to.clone()).await?);
+            let started = std::time::Instant::now();
+            let copied = store::copy::copy(&source, &target, |table, n| {
+                eprintln!("  {table}: {n} rows");
+            })
+            .await?;
+            let rows: u64 = copied.iter().map(|(_, n)| n).sum();
+            println!(
+                "copied {rows} rows in {} tables from {} to {} in {:.1} s",
+                copied.len(),
+                store::redact_url(&from),
+                store::redact_url(&to),
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Sync => {
             let pool = store::open(&config.database_url(), 2).await?;
             let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
-            let report =
-                catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress).await?;
+            qrdesk::share_call_budget(&pool, backend.as_ref()).await?;
+            let sync = catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress);
+            let report = store::shared::once_at_a_time(&pool, "catalog sync", sync)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("a qrdesk instance is syncing the catalog right now; try again when it is done")
+                })??;
             println!("catalog synced: {report}");
             Ok(())
         }

@@ -5,11 +5,17 @@
 //! The budget is a GCRA token bucket (`per_minute` calls, a small burst). A
 //! caller may take a call only when nobody of a higher priority is waiting,
 //! so a long sync yields to a delivery at the very next free slot.
+//!
+//! Instances sharing a PostgreSQL database also take every call from one
+//! [`SharedBudget`] there ([`CallBudget::share`]): the task system's limit is
+//! per tenant, not per instance. Priorities hold within an instance.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
+
+use crate::store::shared::SharedBudget;
 
 /// Who is calling, most urgent first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -27,6 +33,7 @@ pub struct CallBudget {
     burst: u32,
     state: Mutex<State>,
     changed: Notify,
+    shared: std::sync::OnceLock<SharedBudget>,
 }
 
 struct State {
@@ -60,7 +67,18 @@ impl CallBudget {
                 taken: [0; 3],
             }),
             changed: Notify::new(),
+            shared: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Takes every call from `shared` too, from now on (set once).
+    pub fn share(&self, shared: SharedBudget) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// The spacing of calls and the burst, for a [`SharedBudget`] of the same rate.
+    pub fn rate(&self) -> (Duration, u32) {
+        (self.interval, self.burst)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -98,7 +116,12 @@ impl CallBudget {
                 }
             };
             match wait {
-                None => break,
+                None => {
+                    if let Some(shared) = self.shared.get() {
+                        shared.take().await;
+                    }
+                    break;
+                }
                 Some(None) => notified.await,
                 Some(Some(d)) => {
                     tokio::select! {

@@ -219,6 +219,11 @@ impl BackendError {
 
 /// A task system that qrdesk can deliver requests to.
 pub trait TaskBackend: Send + Sync + 'static {
+    /// The budget every call to the task system is taken from, if it has one.
+    fn call_budget(&self) -> Option<&budget::CallBudget> {
+        None
+    }
+
     fn create_task<'a>(
         &'a self,
         task: &'a NewTask,

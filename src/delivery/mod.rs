@@ -715,9 +715,13 @@ pub fn spawn_photo_retention(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match sweep_photos(&pool, &blobs, keep).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(removed = n, "delivered photos past retention removed"),
+            let sweep = sweep_photos(&pool, &blobs, keep);
+            match store::shared::once_at_a_time(&pool, "photo retention", sweep).await {
+                Ok(None | Some(Ok(0))) => {}
+                Ok(Some(Ok(n))) => {
+                    tracing::info!(removed = n, "delivered photos past retention removed")
+                }
+                Ok(Some(Err(e))) => tracing::warn!(error = %e, "cannot remove expired photos"),
                 Err(e) => tracing::warn!(error = %e, "cannot remove expired photos"),
             }
             tokio::select! {
@@ -825,7 +829,14 @@ pub fn spawn_status_poller(
             let started = store::now_ms();
             let full = started - last_full >= FULL_POLL_EVERY_MS;
             let since = last_round.filter(|_| !full).map(|t| t - POLL_OVERLAP_MS);
-            match poll_round(&pool, backend.as_ref(), since, mail_on_change).await {
+            let round = poll_round(&pool, backend.as_ref(), since, mail_on_change);
+            let round = match store::shared::once_at_a_time(&pool, "status poll", round).await {
+                // Another instance is polling: its round serves everyone.
+                Ok(None) => continue,
+                Ok(Some(round)) => round,
+                Err(e) => Err(e.into()),
+            };
+            match round {
                 Ok(round) => {
                     tracing::debug!(?round, full, "status poll round");
                     last_round = Some(started);

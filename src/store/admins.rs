@@ -93,7 +93,7 @@ pub async fn create(
 ) -> sqlx::Result<Option<i64>> {
     let id = sqlx::query_scalar(
         "INSERT INTO admins (email, password_hash, role, created_at, password_changed_at)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email) DO NOTHING RETURNING id",
     )
     .bind(email)
     .bind(password_hash)
@@ -108,7 +108,7 @@ pub async fn create(
 /// The account and its password hash, for signing in.
 pub async fn by_email(pool: &Pool, email: &str) -> sqlx::Result<Option<(Admin, String)>> {
     let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
-        "SELECT id, email, role, created_at, password_hash FROM admins WHERE email = ?",
+        "SELECT id, email, role, created_at, password_hash FROM admins WHERE email = $1",
     )
     .bind(email)
     .fetch_optional(pool)
@@ -128,7 +128,7 @@ pub async fn by_email(pool: &Pool, email: &str) -> sqlx::Result<Option<(Admin, S
 }
 
 pub async fn password_hash(pool: &Pool, id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT password_hash FROM admins WHERE id = ?")
+    sqlx::query_scalar("SELECT password_hash FROM admins WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -136,7 +136,7 @@ pub async fn password_hash(pool: &Pool, id: i64) -> sqlx::Result<Option<String>>
 
 pub async fn get(pool: &Pool, id: i64) -> sqlx::Result<Option<Admin>> {
     let row: Option<Row> =
-        sqlx::query_as("SELECT id, email, role, created_at FROM admins WHERE id = ?")
+        sqlx::query_as("SELECT id, email, role, created_at FROM admins WHERE id = $1")
             .bind(id)
             .fetch_optional(pool)
             .await?;
@@ -152,7 +152,7 @@ pub async fn list(pool: &Pool) -> sqlx::Result<Vec<Admin>> {
 }
 
 pub async fn set_role(pool: &Pool, id: i64, role: Role) -> sqlx::Result<()> {
-    sqlx::query("UPDATE admins SET role = ? WHERE id = ?")
+    sqlx::query("UPDATE admins SET role = $1 WHERE id = $2")
         .bind(role.as_str())
         .bind(id)
         .execute(pool)
@@ -161,7 +161,7 @@ pub async fn set_role(pool: &Pool, id: i64, role: Role) -> sqlx::Result<()> {
 }
 
 pub async fn delete(pool: &Pool, id: i64) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM admins WHERE id = ?")
+    sqlx::query("DELETE FROM admins WHERE id = $1")
         .bind(id)
         .execute(pool)
         .await?;
@@ -177,13 +177,13 @@ pub async fn set_password(
     now: i64,
 ) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("UPDATE admins SET password_hash = ?, password_changed_at = ? WHERE id = ?")
+    sqlx::query("UPDATE admins SET password_hash = $1, password_changed_at = $2 WHERE id = $3")
         .bind(hash)
         .bind(now)
         .bind(id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE admin_id = ? AND id_hash <> ?")
+    sqlx::query("DELETE FROM sessions WHERE admin_id = $1 AND id_hash <> $2")
         .bind(id)
         .bind(keep.unwrap_or(""))
         .execute(&mut *tx)
@@ -208,11 +208,11 @@ pub async fn start_session(
 ) -> sqlx::Result<String> {
     let token = encode_base32(&random_bytes::<32>());
     let csrf = encode_base32(&random_bytes::<20>());
-    sqlx::query("DELETE FROM sessions WHERE expires_at < ?")
+    sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
         .bind(now)
         .execute(pool)
         .await?;
-    sqlx::query("INSERT INTO sessions (id_hash, admin_id, csrf, created_at, expires_at) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO sessions (id_hash, admin_id, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(hex_sha256(token.as_bytes()))
         .bind(admin_id)
         .bind(csrf)
@@ -227,7 +227,7 @@ pub async fn session(pool: &Pool, token: &str, now: i64) -> sqlx::Result<Option<
     let hash = hex_sha256(token.as_bytes());
     let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
         "SELECT a.id, a.email, a.role, a.created_at, s.csrf FROM sessions s JOIN admins a ON a.id = s.admin_id
-          WHERE s.id_hash = ? AND s.expires_at > ?",
+          WHERE s.id_hash = $1 AND s.expires_at > $2",
     )
     .bind(&hash)
     .bind(now)
@@ -247,7 +247,7 @@ pub async fn session(pool: &Pool, token: &str, now: i64) -> sqlx::Result<Option<
 }
 
 pub async fn end_session(pool: &Pool, id_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
         .bind(id_hash)
         .execute(pool)
         .await?;
@@ -255,9 +255,9 @@ pub async fn end_session(pool: &Pool, id_hash: &str) -> sqlx::Result<()> {
 }
 
 /// Counts a sign-in attempt against every key before its password is
-/// checked, atomically: the attempt is written first (taking SQLite's write
-/// lock, so concurrent attempts queue here), then the window is counted with
-/// it. Over a key's cap, nothing is kept and `None` says refuse; otherwise
+/// checked, atomically: concurrent attempts on the same keys queue here
+/// ([`super::dialect::serialize_on`]; on SQLite the first write takes the
+/// write lock), then the window is counted with this attempt in it. Over a key's cap, nothing is kept and `None` says refuse; otherwise
 /// the rows written, which stay as a failure unless the password was right
 /// ([`forget_attempt`]).
 pub async fn begin_attempt(
@@ -267,20 +267,25 @@ pub async fn begin_attempt(
     now: i64,
 ) -> sqlx::Result<Option<Vec<i64>>> {
     let mut tx = pool.begin().await?;
+    let engine = super::Engine::of(pool);
+    let mut ordered: Vec<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+    ordered.sort_unstable();
+    for key in ordered {
+        super::dialect::serialize_on(&mut tx, engine, &format!("sign-in:{key}")).await?;
+    }
     let mut rows = Vec::with_capacity(keys.len());
     for (key, _) in keys {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO login_failures (key, at) VALUES (?, ?) RETURNING rowid",
-        )
-        .bind(key)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+        let id: i64 =
+            sqlx::query_scalar("INSERT INTO login_failures (key, at) VALUES ($1, $2) RETURNING id")
+                .bind(key)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
         rows.push(id);
     }
     for (key, cap) in keys {
         let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at >= ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2")
                 .bind(key)
                 .bind(since)
                 .fetch_one(&mut *tx)
@@ -298,7 +303,7 @@ pub async fn begin_attempt(
 /// Spends the one-time setup link: true for exactly one caller.
 pub async fn consume_setup_token(pool: &Pool, token_hash: &str) -> sqlx::Result<bool> {
     let done = sqlx::query(
-        "UPDATE settings SET value = '' WHERE key = 'setup_token_hash' AND value = ? AND value <> ''",
+        "UPDATE settings SET value = '' WHERE key = 'setup_token_hash' AND value = $1 AND value <> ''",
     )
     .bind(token_hash)
     .execute(pool)
@@ -308,7 +313,7 @@ pub async fn consume_setup_token(pool: &Pool, token_hash: &str) -> sqlx::Result<
 
 pub async fn forget_attempt(pool: &Pool, rows: &[i64]) -> sqlx::Result<()> {
     for id in rows {
-        sqlx::query("DELETE FROM login_failures WHERE rowid = ?")
+        sqlx::query("DELETE FROM login_failures WHERE id = $1")
             .bind(id)
             .execute(pool)
             .await?;
@@ -317,7 +322,7 @@ pub async fn forget_attempt(pool: &Pool, rows: &[i64]) -> sqlx::Result<()> {
 }
 
 pub async fn clear_failures(pool: &Pool, key: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM login_failures WHERE key = ?")
+    sqlx::query("DELETE FROM login_failures WHERE key = $1")
         .bind(key)
         .execute(pool)
         .await?;
@@ -331,7 +336,7 @@ pub async fn audit(
     detail: &str,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, admin_id, action, detail) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO audit_log (at, admin_id, action, detail) VALUES ($1, $2, $3, $4)")
         .bind(now)
         .bind(admin_id)
         .bind(action)

@@ -1,8 +1,8 @@
 //! The `attachments` table: photos sent with a request and where they went.
 
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::FromRow;
 
-use super::Pool;
+use super::{Pool, Transaction};
 
 /// A processed photo, about to be stored with its request.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ pub struct AttachmentRecord {
 const SELECT: &str = "SELECT id, request_id, sha256, mime, size, width, height, backend_id, uploaded_at, removed_at FROM attachments";
 
 pub async fn insert(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_>,
     request_id: &str,
     comment_id: Option<&str>,
     a: &NewAttachment,
@@ -40,7 +40,7 @@ pub async fn insert(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO attachments (id, request_id, comment_id, sha256, mime, size, width, height, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(a.id.to_string())
     .bind(request_id)
@@ -57,28 +57,28 @@ pub async fn insert(
 }
 
 pub async fn for_request(pool: &Pool, request_id: &str) -> sqlx::Result<Vec<AttachmentRecord>> {
-    sqlx::query_as(&format!("{SELECT} WHERE request_id = ? ORDER BY id"))
+    sqlx::query_as(&format!("{SELECT} WHERE request_id = $1 ORDER BY id"))
         .bind(request_id)
         .fetch_all(pool)
         .await
 }
 
 pub async fn for_comment(pool: &Pool, comment_id: &str) -> sqlx::Result<Vec<AttachmentRecord>> {
-    sqlx::query_as(&format!("{SELECT} WHERE comment_id = ? ORDER BY id"))
+    sqlx::query_as(&format!("{SELECT} WHERE comment_id = $1 ORDER BY id"))
         .bind(comment_id)
         .fetch_all(pool)
         .await
 }
 
 pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<AttachmentRecord>> {
-    sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+    sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
 }
 
 pub async fn mark_uploaded(pool: &Pool, id: &str, backend_id: i64, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE attachments SET backend_id = ?, uploaded_at = ? WHERE id = ?")
+    sqlx::query("UPDATE attachments SET backend_id = $1, uploaded_at = $2 WHERE id = $3")
         .bind(backend_id)
         .bind(now)
         .bind(id)
@@ -93,7 +93,7 @@ pub async fn mark_uploaded(pool: &Pool, id: &str, backend_id: i64, now: i64) -> 
 pub async fn expired_blobs(pool: &Pool, before: i64) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT DISTINCT a.sha256 FROM attachments a
-          WHERE a.uploaded_at IS NOT NULL AND a.uploaded_at < ? AND a.removed_at IS NULL
+          WHERE a.uploaded_at IS NOT NULL AND a.uploaded_at < $1 AND a.removed_at IS NULL
             AND NOT EXISTS (SELECT 1 FROM attachments b WHERE b.sha256 = a.sha256 AND b.uploaded_at IS NULL)",
     )
     .bind(before)
@@ -102,7 +102,7 @@ pub async fn expired_blobs(pool: &Pool, before: i64) -> sqlx::Result<Vec<String>
 }
 
 pub async fn mark_removed(pool: &Pool, sha256: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE attachments SET removed_at = ? WHERE sha256 = ? AND removed_at IS NULL")
+    sqlx::query("UPDATE attachments SET removed_at = $1 WHERE sha256 = $2 AND removed_at IS NULL")
         .bind(now)
         .bind(sha256)
         .execute(pool)

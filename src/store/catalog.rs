@@ -37,7 +37,8 @@ pub struct DistrictView {
 pub struct DictionaryRow {
     pub id: i64,
     pub name: String,
-    pub is_default: bool,
+    /// 1 for the catalog's default entry (flags are integers on both engines).
+    pub is_default: i64,
 }
 
 const ASSET_SELECT: &str =
@@ -53,7 +54,7 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
     let mut tx = pool.begin().await?;
     for d in &snap.districts {
         sqlx::query(
-            "INSERT INTO catalog_districts (id, name, parent_id, assets_count, synced_at) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO catalog_districts (id, name, parent_id, assets_count, synced_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, parent_id = excluded.parent_id,
                  assets_count = excluded.assets_count, synced_at = excluded.synced_at",
         )
@@ -67,7 +68,7 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
     }
     for l in &snap.locations {
         sqlx::query(
-            "INSERT INTO catalog_locations (id, address, description, synced_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO catalog_locations (id, address, description, synced_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET address = excluded.address, description = excluded.description,
                  synced_at = excluded.synced_at",
         )
@@ -80,7 +81,7 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
     }
     for c in &snap.companies {
         sqlx::query(
-            "INSERT INTO catalog_companies (id, name, synced_at) VALUES (?, ?, ?)
+            "INSERT INTO catalog_companies (id, name, synced_at) VALUES ($1, $2, $3)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, synced_at = excluded.synced_at",
         )
         .bind(c.id)
@@ -96,7 +97,7 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
         sqlx::query(
             "INSERT INTO catalog_assets (id, name, serial_number, inventory_number, company_id, location_id, synced_at,
                  search_text, fingerprint)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, serial_number = excluded.serial_number,
                  inventory_number = excluded.inventory_number, company_id = excluded.company_id,
                  location_id = excluded.location_id, synced_at = excluded.synced_at,
@@ -114,7 +115,7 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
         .execute(&mut *tx)
         .await?;
         for d in &a.districts {
-            sqlx::query("INSERT OR IGNORE INTO catalog_asset_districts (asset_id, district_id) VALUES (?, ?)")
+            sqlx::query("INSERT INTO catalog_asset_districts (asset_id, district_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(a.id)
                 .bind(d)
                 .execute(&mut *tx)
@@ -123,20 +124,20 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
     }
     for t in &snap.task_types {
         sqlx::query(
-            "INSERT INTO catalog_task_types (id, name, is_default, synced_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO catalog_task_types (id, name, is_default, synced_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, is_default = excluded.is_default,
                  synced_at = excluded.synced_at",
         )
         .bind(t.id)
         .bind(&t.name)
-        .bind(t.is_default)
+        .bind(i64::from(t.is_default))
         .bind(now)
         .execute(&mut *tx)
         .await?;
     }
     for m in &snap.request_methods {
         sqlx::query(
-            "INSERT INTO catalog_request_methods (id, name, synced_at) VALUES (?, ?, ?)
+            "INSERT INTO catalog_request_methods (id, name, synced_at) VALUES ($1, $2, $3)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, synced_at = excluded.synced_at",
         )
         .bind(m.id)
@@ -148,14 +149,14 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
     for c in &snap.criticalities {
         sqlx::query(
             "INSERT INTO catalog_criticalities (id, name, color, is_default, sort_order, synced_at)
-             VALUES (?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, color = excluded.color,
                  is_default = excluded.is_default, sort_order = excluded.sort_order, synced_at = excluded.synced_at",
         )
         .bind(c.id)
         .bind(&c.name)
         .bind(&c.color)
-        .bind(c.is_default)
+        .bind(i64::from(c.is_default))
         .bind(c.sort_order)
         .bind(now)
         .execute(&mut *tx)
@@ -170,7 +171,7 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
         "catalog_request_methods",
         "catalog_criticalities",
     ] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE synced_at < ?"))
+        sqlx::query(&format!("DELETE FROM {table} WHERE synced_at < $1"))
             .bind(now)
             .execute(&mut *tx)
             .await?;
@@ -190,7 +191,7 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
     }
     for (key, value) in settings {
         sqlx::query(
-            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(key)
         .bind(value)
@@ -245,7 +246,7 @@ pub fn search_text(parts: &[Option<&String>]) -> String {
 }
 
 pub async fn asset(pool: &Pool, id: AssetId) -> sqlx::Result<Option<AssetView>> {
-    sqlx::query_as(&format!("{ASSET_SELECT} WHERE a.id = ?"))
+    sqlx::query_as(&format!("{ASSET_SELECT} WHERE a.id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -253,7 +254,7 @@ pub async fn asset(pool: &Pool, id: AssetId) -> sqlx::Result<Option<AssetView>> 
 
 pub async fn assets_at_location(pool: &Pool, id: LocationId) -> sqlx::Result<Vec<AssetView>> {
     sqlx::query_as(&format!(
-        "{ASSET_SELECT} WHERE a.location_id = ? ORDER BY a.name"
+        "{ASSET_SELECT} WHERE a.location_id = $1 ORDER BY a.name"
     ))
     .bind(id)
     .fetch_all(pool)
@@ -262,7 +263,7 @@ pub async fn assets_at_location(pool: &Pool, id: LocationId) -> sqlx::Result<Vec
 
 pub async fn assets_in_district(pool: &Pool, id: DistrictId) -> sqlx::Result<Vec<AssetView>> {
     sqlx::query_as(&format!(
-        "{ASSET_SELECT} WHERE a.id IN (SELECT asset_id FROM catalog_asset_districts WHERE district_id = ?)
+        "{ASSET_SELECT} WHERE a.id IN (SELECT asset_id FROM catalog_asset_districts WHERE district_id = $1)
          ORDER BY l.address, a.name"
     ))
     .bind(id)
@@ -271,14 +272,14 @@ pub async fn assets_in_district(pool: &Pool, id: DistrictId) -> sqlx::Result<Vec
 }
 
 pub async fn asset_districts(pool: &Pool, id: AssetId) -> sqlx::Result<Vec<DistrictId>> {
-    sqlx::query_scalar("SELECT district_id FROM catalog_asset_districts WHERE asset_id = ?")
+    sqlx::query_scalar("SELECT district_id FROM catalog_asset_districts WHERE asset_id = $1")
         .bind(id)
         .fetch_all(pool)
         .await
 }
 
 pub async fn location(pool: &Pool, id: LocationId) -> sqlx::Result<Option<LocationView>> {
-    sqlx::query_as("SELECT id, address, description FROM catalog_locations WHERE id = ?")
+    sqlx::query_as("SELECT id, address, description FROM catalog_locations WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -288,7 +289,7 @@ pub async fn location(pool: &Pool, id: LocationId) -> sqlx::Result<Option<Locati
 pub async fn location_districts(pool: &Pool, id: LocationId) -> sqlx::Result<Vec<DistrictId>> {
     sqlx::query_scalar(
         "SELECT DISTINCT d.district_id FROM catalog_asset_districts d
-           JOIN catalog_assets a ON a.id = d.asset_id WHERE a.location_id = ?",
+           JOIN catalog_assets a ON a.id = d.asset_id WHERE a.location_id = $1",
     )
     .bind(id)
     .fetch_all(pool)
@@ -296,7 +297,7 @@ pub async fn location_districts(pool: &Pool, id: LocationId) -> sqlx::Result<Vec
 }
 
 pub async fn district(pool: &Pool, id: DistrictId) -> sqlx::Result<Option<DistrictView>> {
-    sqlx::query_as("SELECT id, name FROM catalog_districts WHERE id = ?")
+    sqlx::query_as("SELECT id, name FROM catalog_districts WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -315,9 +316,11 @@ pub async fn task_types(pool: &Pool) -> sqlx::Result<Vec<DictionaryRow>> {
 }
 
 pub async fn request_methods(pool: &Pool) -> sqlx::Result<Vec<DictionaryRow>> {
-    sqlx::query_as("SELECT id, name, 0 AS is_default FROM catalog_request_methods ORDER BY id")
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(
+        "SELECT id, name, CAST(0 AS BIGINT) AS is_default FROM catalog_request_methods ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
 }
 
 pub async fn criticalities(pool: &Pool) -> sqlx::Result<Vec<DictionaryRow>> {
@@ -383,26 +386,24 @@ pub async fn search_assets(
 ) -> sqlx::Result<(Vec<AssetRow>, i64)> {
     let q = f.q.trim().to_lowercase();
     let has_code = f.has_code.map(i64::from);
-    let filter = "(? = '' OR instr(a.search_text, ?) > 0)
-          AND (? IS NULL OR a.location_id = ?)
-          AND (? IS NULL OR a.company_id = ?)
-          AND (? IS NULL OR a.id IN (SELECT asset_id FROM catalog_asset_districts WHERE district_id = ?))
-          AND (? IS NULL
-               OR (? = 1 AND a.id IN (SELECT target_id FROM codes WHERE target_kind = 'asset' AND state = 'active'))
-               OR (? = 0 AND a.id NOT IN (SELECT target_id FROM codes WHERE target_kind = 'asset' AND state = 'active')))";
+    let engine = super::dialect::Engine::of(pool);
+    let filter = format!(
+        "($1 = '' OR {})
+          AND ($2 IS NULL OR a.location_id = $2)
+          AND ($3 IS NULL OR a.company_id = $3)
+          AND ($4 IS NULL OR a.id IN (SELECT asset_id FROM catalog_asset_districts WHERE district_id = $4))
+          AND ($5 IS NULL
+               OR ($5 = 1 AND a.id IN (SELECT target_id FROM codes WHERE target_kind = 'asset' AND state = 'active'))
+               OR ($5 = 0 AND a.id NOT IN (SELECT target_id FROM codes WHERE target_kind = 'asset' AND state = 'active')))",
+        super::dialect::contains(engine, "a.search_text", "$1")
+    );
     macro_rules! bind_filter {
         ($query:expr) => {
             $query
                 .bind(&q)
-                .bind(&q)
-                .bind(f.location)
                 .bind(f.location)
                 .bind(f.company)
-                .bind(f.company)
                 .bind(f.district)
-                .bind(f.district)
-                .bind(has_code)
-                .bind(has_code)
                 .bind(has_code)
         };
     }
@@ -414,7 +415,7 @@ pub async fn search_assets(
     // Page through ids first (the name index gives the order), then join the
     // details and code look-ups for those 50 rows only.
     let rows = bind_filter!(sqlx::query_as(&format!(
-        "WITH page AS (SELECT a.id FROM catalog_assets a WHERE {filter} ORDER BY a.name, a.id LIMIT ? OFFSET ?)
+        "WITH page AS (SELECT a.id FROM catalog_assets a WHERE {filter} ORDER BY a.name, a.id LIMIT $6 OFFSET $7)
          SELECT a.id, a.name, a.serial_number, a.inventory_number, l.address, c.name AS company_name,
                 (SELECT code FROM codes k WHERE k.target_kind = 'asset' AND k.target_id = a.id AND k.state = 'active'
                   ORDER BY k.created_at LIMIT 1) AS code,

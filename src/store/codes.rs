@@ -108,7 +108,7 @@ pub async fn create(
         let code = Code::generate();
         let inserted = sqlx::query(
             "INSERT INTO codes (code, target_kind, target_id, label, state, created_at)
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING",
         )
         .bind(code.as_str())
         .bind(kind)
@@ -127,7 +127,7 @@ pub async fn create(
 }
 
 pub async fn get(pool: &Pool, code: &Code) -> sqlx::Result<Option<CodeRecord>> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE code = ?"))
+    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE code = $1"))
         .bind(code.as_str())
         .fetch_optional(pool)
         .await?;
@@ -179,8 +179,9 @@ impl Scans {
             let mut tx = pool.begin().await?;
             for (code, (n, at)) in &batch {
                 sqlx::query(
-                    "UPDATE codes SET scan_count = scan_count + ?,
-                        last_scan_at = MAX(COALESCE(last_scan_at, 0), ?) WHERE code = ?",
+                    "UPDATE codes SET scan_count = scan_count + $1,
+                        last_scan_at = CASE WHEN last_scan_at > $2 THEN last_scan_at ELSE $2 END
+                      WHERE code = $3",
                 )
                 .bind(n)
                 .bind(at)
@@ -202,11 +203,12 @@ impl Scans {
 
 /// Turns a code off; its sticker then shows a friendly "no longer in use" page.
 pub async fn revoke(pool: &Pool, code: &Code) -> sqlx::Result<bool> {
-    let n = sqlx::query("UPDATE codes SET state = 'revoked' WHERE code = ? AND state <> 'revoked'")
-        .bind(code.as_str())
-        .execute(pool)
-        .await?
-        .rows_affected();
+    let n =
+        sqlx::query("UPDATE codes SET state = 'revoked' WHERE code = $1 AND state <> 'revoked'")
+            .bind(code.as_str())
+            .execute(pool)
+            .await?
+            .rows_affected();
     super::memo::changed();
     Ok(n == 1)
 }
@@ -240,24 +242,23 @@ pub async fn page(
         State::Unassigned => "unassigned",
     });
     let q = q.trim().to_uppercase();
-    let filter = "(? IS NULL OR state = ?) AND (? = '' OR code LIKE '%' || ? || '%' OR upper(COALESCE(label, '')) LIKE '%' || ? || '%')";
+    let engine = super::dialect::Engine::of(pool);
+    let filter = format!(
+        "($1 IS NULL OR state = $1) AND ($2 = '' OR {} OR {})",
+        super::dialect::contains(engine, "code", "$2"),
+        super::dialect::contains(engine, "upper(COALESCE(label, ''))", "$2"),
+    );
     let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM codes WHERE {filter}"))
         .bind(state)
-        .bind(state)
-        .bind(&q)
-        .bind(&q)
         .bind(&q)
         .fetch_one(pool)
         .await?;
     let rows: Vec<ListRow> = sqlx::query_as(&format!(
         "SELECT c.code, c.target_kind, c.target_id, c.label, c.state, c.replaced_by, c.created_at, c.scan_count,
                 c.last_scan_at, (SELECT COUNT(*) FROM requests r WHERE r.code = c.code) AS requests
-           FROM codes c WHERE {filter} ORDER BY c.created_at DESC, c.code LIMIT ? OFFSET ?"
+           FROM codes c WHERE {filter} ORDER BY c.created_at DESC, c.code LIMIT $3 OFFSET $4"
     ))
     .bind(state)
-    .bind(state)
-    .bind(&q)
-    .bind(&q)
     .bind(&q)
     .bind(limit)
     .bind(offset)
@@ -276,7 +277,7 @@ pub async fn page(
 }
 
 pub async fn request_count(pool: &Pool, code: &Code) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE code = ?")
+    sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE code = $1")
         .bind(code.as_str())
         .fetch_one(pool)
         .await
@@ -286,7 +287,7 @@ pub async fn request_count(pool: &Pool, code: &Code) -> sqlx::Result<i64> {
 pub async fn for_target(pool: &Pool, target: Target) -> sqlx::Result<Vec<CodeRecord>> {
     let (kind, id) = target.parts();
     let rows: Vec<Row> = sqlx::query_as(&format!(
-        "{SELECT} WHERE target_kind = ? AND target_id = ? AND state = 'active' ORDER BY created_at"
+        "{SELECT} WHERE target_kind = $1 AND target_id = $2 AND state = 'active' ORDER BY created_at"
     ))
     .bind(kind)
     .bind(id)
@@ -306,7 +307,7 @@ pub async fn rotate(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<Option<C
     }
     let new = create(pool, old.target, old.label.as_deref(), now).await?;
     sqlx::query(
-        "UPDATE codes SET state = 'revoked', replaced_by = ?, rotated_at = ? WHERE code = ?",
+        "UPDATE codes SET state = 'revoked', replaced_by = $1, rotated_at = $2 WHERE code = $3",
     )
     .bind(new.as_str())
     .bind(now)
@@ -321,7 +322,7 @@ pub async fn rotate(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<Option<C
 pub async fn retarget(pool: &Pool, code: &Code, target: Target) -> sqlx::Result<bool> {
     let (kind, id) = target.parts();
     let n = sqlx::query(
-        "UPDATE codes SET target_kind = ?, target_id = ?, state = 'active' WHERE code = ? AND state <> 'revoked'",
+        "UPDATE codes SET target_kind = $1, target_id = $2, state = 'active' WHERE code = $3 AND state <> 'revoked'",
     )
     .bind(kind)
     .bind(id)
@@ -335,7 +336,7 @@ pub async fn retarget(pool: &Pool, code: &Code, target: Target) -> sqlx::Result<
 
 /// Pauses intake on a code with a message for customers; `None` resumes it.
 pub async fn set_paused(pool: &Pool, code: &Code, message: Option<&str>) -> sqlx::Result<bool> {
-    let n = sqlx::query("UPDATE codes SET paused_message = ? WHERE code = ?")
+    let n = sqlx::query("UPDATE codes SET paused_message = $1 WHERE code = $2")
         .bind(message)
         .bind(code.as_str())
         .execute(pool)
@@ -347,7 +348,7 @@ pub async fn set_paused(pool: &Pool, code: &Code, message: Option<&str>) -> sqlx
 
 pub async fn paused_message(pool: &Pool, code: &Code) -> sqlx::Result<Option<String>> {
     let m: Option<Option<String>> =
-        sqlx::query_scalar("SELECT paused_message FROM codes WHERE code = ?")
+        sqlx::query_scalar("SELECT paused_message FROM codes WHERE code = $1")
             .bind(code.as_str())
             .fetch_optional(pool)
             .await?;

@@ -44,7 +44,7 @@ pub async fn insert_with_job(
     let id = id_for_form(kind, form_token);
     let mut tx = pool.begin().await?;
     let new = sqlx::query(
-        "INSERT INTO comments (id, request_id, kind, text, created_at) VALUES (?, ?, ?, ?, ?)
+        "INSERT INTO comments (id, request_id, kind, text, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
@@ -89,7 +89,7 @@ pub async fn insert_note_with_job(
     let id = id_for_form("note", form_token);
     let mut tx = pool.begin().await?;
     let new = sqlx::query(
-        "INSERT INTO staff_notes (id, request_id, text, created_at) VALUES (?, ?, ?, ?)
+        "INSERT INTO staff_notes (id, request_id, text, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&id)
@@ -109,7 +109,7 @@ pub async fn insert_note_with_job(
 }
 
 pub async fn note(pool: &Pool, id: &str) -> sqlx::Result<Option<NoteRecord>> {
-    sqlx::query_as("SELECT id, request_id, text, posted_at FROM staff_notes WHERE id = ?")
+    sqlx::query_as("SELECT id, request_id, text, posted_at FROM staff_notes WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -121,7 +121,7 @@ pub async fn mark_note_posted(
     backend_id: i64,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE staff_notes SET backend_id = ?, posted_at = ? WHERE id = ?")
+    sqlx::query("UPDATE staff_notes SET backend_id = $1, posted_at = $2 WHERE id = $3")
         .bind(backend_id)
         .bind(now)
         .bind(id)
@@ -135,8 +135,8 @@ pub async fn mark_note_posted(
 /// button and repeated texts alike (one cap for both).
 pub async fn same_problem_since(pool: &Pool, request_id: &str, since: i64) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM comments WHERE request_id = ? AND kind = 'same_problem' AND created_at >= ?)
-              + (SELECT COUNT(*) FROM staff_notes WHERE request_id = ? AND created_at >= ?)",
+        "SELECT (SELECT COUNT(*) FROM comments WHERE request_id = $1 AND kind = 'same_problem' AND created_at >= $2)
+              + (SELECT COUNT(*) FROM staff_notes WHERE request_id = $3 AND created_at >= $4)",
     )
     .bind(request_id)
     .bind(since)
@@ -147,7 +147,7 @@ pub async fn same_problem_since(pool: &Pool, request_id: &str, since: i64) -> sq
 }
 
 pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<CommentRecord>> {
-    sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+    sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -155,7 +155,7 @@ pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<CommentRecord>> {
 
 pub async fn for_request(pool: &Pool, request_id: &str) -> sqlx::Result<Vec<CommentRecord>> {
     sqlx::query_as(&format!(
-        "{SELECT} WHERE request_id = ? ORDER BY created_at, id"
+        "{SELECT} WHERE request_id = $1 ORDER BY created_at, id"
     ))
     .bind(request_id)
     .fetch_all(pool)
@@ -163,7 +163,7 @@ pub async fn for_request(pool: &Pool, request_id: &str) -> sqlx::Result<Vec<Comm
 }
 
 pub async fn mark_posted(pool: &Pool, id: &str, backend_id: i64, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE comments SET backend_id = ?, posted_at = ? WHERE id = ?")
+    sqlx::query("UPDATE comments SET backend_id = $1, posted_at = $2 WHERE id = $3")
         .bind(backend_id)
         .bind(now)
         .bind(id)
@@ -182,7 +182,7 @@ pub async fn save_messages(
     let mut tx = pool.begin().await?;
     for m in messages {
         sqlx::query(
-            "INSERT INTO task_messages (request_id, backend_id, created_at, author, text) VALUES (?, ?, ?, ?, ?)
+            "INSERT INTO task_messages (request_id, backend_id, created_at, author, text) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (request_id, backend_id) DO UPDATE SET text = excluded.text, author = excluded.author",
         )
         .bind(request_id)
@@ -204,7 +204,7 @@ pub async fn messages(
     request_id: &str,
 ) -> sqlx::Result<Vec<(i64, Option<i64>, Option<String>, String)>> {
     sqlx::query_as(
-        "SELECT backend_id, created_at, author, text FROM task_messages WHERE request_id = ?
+        "SELECT backend_id, created_at, author, text FROM task_messages WHERE request_id = $1
           ORDER BY COALESCE(created_at, 0), backend_id",
     )
     .bind(request_id)

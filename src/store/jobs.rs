@@ -2,9 +2,9 @@
 //! job to the next one once the lease runs out, and a worker that stops cleanly
 //! hands its claims back at once.
 
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::FromRow;
 
-use super::Pool;
+use super::{Pool, Transaction};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Job {
@@ -20,14 +20,14 @@ pub struct Job {
 }
 
 pub async fn enqueue(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_>,
     kind: &str,
     request_id: &str,
     ref_id: Option<&str>,
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO jobs (kind, request_id, ref_id, run_after, created_at, trace_id) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO jobs (kind, request_id, ref_id, run_after, created_at, trace_id) VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(kind)
     .bind(request_id)
@@ -37,30 +37,23 @@ pub async fn enqueue(
     .bind(crate::web::trace::current())
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    super::shared::announce_job(tx).await
 }
 
-/// Claims the next due job that nobody holds. One UPDATE … RETURNING, so two
-/// workers never claim the same job (SQLite serialises writers).
+/// Claims the next due job that nobody holds, so that two workers — on this
+/// instance or another — never run one job at once (see [`super::dialect::claim_job`]).
 pub async fn claim(pool: &Pool, owner: &str, lease_ms: i64, now: i64) -> sqlx::Result<Option<Job>> {
-    sqlx::query_as(
-        "UPDATE jobs SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
-          WHERE id = (SELECT id FROM jobs
-                       WHERE run_after <= ? AND (lease_until IS NULL OR lease_until < ?)
-                       ORDER BY run_after, id LIMIT 1)
-          RETURNING id, kind, request_id, attempts, ref_id, trace_id",
-    )
-    .bind(owner)
-    .bind(now + lease_ms)
-    .bind(now)
-    .bind(now)
-    .fetch_optional(pool)
-    .await
+    sqlx::query_as(super::dialect::claim_job(super::Engine::of(pool)))
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .fetch_optional(pool)
+        .await
 }
 
 /// Removes a finished job, if this worker still holds it.
 pub async fn finish(pool: &Pool, id: i64, owner: &str) -> sqlx::Result<bool> {
-    let n = sqlx::query("DELETE FROM jobs WHERE id = ? AND lease_owner = ?")
+    let n = sqlx::query("DELETE FROM jobs WHERE id = $1 AND lease_owner = $2")
         .bind(id)
         .bind(owner)
         .execute(pool)
@@ -78,8 +71,8 @@ pub async fn retry_at(
     error: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_after = ?, last_error = ?
-          WHERE id = ? AND lease_owner = ?",
+        "UPDATE jobs SET lease_owner = NULL, lease_until = NULL, run_after = $1, last_error = $2
+          WHERE id = $3 AND lease_owner = $4",
     )
     .bind(run_after)
     .bind(error)
@@ -94,11 +87,13 @@ pub async fn retry_at(
 /// refunded: the interrupted call may have reached the task system.
 pub async fn release_all(pool: &Pool, owner: &str) -> sqlx::Result<u64> {
     Ok(
-        sqlx::query("UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?")
-            .bind(owner)
-            .execute(pool)
-            .await?
-            .rows_affected(),
+        sqlx::query(
+            "UPDATE jobs SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1",
+        )
+        .bind(owner)
+        .execute(pool)
+        .await?
+        .rows_affected(),
     )
 }
 

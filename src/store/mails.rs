@@ -1,10 +1,10 @@
 //! E-mails to customers: who asked for them (`mail_subscriptions`) and each
 //! mail to send (`mails`, with its `send_mail` job).
 
-use sqlx::{FromRow, Sqlite, Transaction};
+use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::Pool;
+use super::{Pool, Transaction};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct MailRecord {
@@ -17,7 +17,7 @@ pub struct MailRecord {
 }
 
 async fn queue(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_>,
     request_id: &str,
     kind: &str,
     status_name: Option<&str>,
@@ -25,7 +25,7 @@ async fn queue(
 ) -> sqlx::Result<()> {
     let id = Uuid::now_v7().to_string();
     sqlx::query(
-        "INSERT INTO mails (id, request_id, kind, status_name, created_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO mails (id, request_id, kind, status_name, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&id)
     .bind(request_id)
@@ -39,13 +39,13 @@ async fn queue(
 
 /// Keeps the sealed link of a new request and queues its first mail.
 pub async fn subscribe(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_>,
     request_id: &str,
     token_sealed: &[u8],
     now: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO mail_subscriptions (request_id, token_sealed, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO mail_subscriptions (request_id, token_sealed, created_at) VALUES ($1, $2, $3)",
     )
     .bind(request_id)
     .bind(token_sealed)
@@ -57,13 +57,13 @@ pub async fn subscribe(
 
 /// Queues a "status changed" mail if the request asked for mail.
 pub async fn queue_status_change(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_>,
     request_id: &str,
     status_name: &str,
     now: i64,
 ) -> sqlx::Result<()> {
     let subscribed: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM mail_subscriptions WHERE request_id = ?")
+        sqlx::query_scalar("SELECT 1 FROM mail_subscriptions WHERE request_id = $1")
             .bind(request_id)
             .fetch_optional(&mut **tx)
             .await?;
@@ -75,7 +75,7 @@ pub async fn queue_status_change(
 
 pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<MailRecord>> {
     sqlx::query_as(
-        "SELECT id, request_id, kind, status_name, sent_at, failed FROM mails WHERE id = ?",
+        "SELECT id, request_id, kind, status_name, sent_at, failed FROM mails WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -86,7 +86,7 @@ pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<MailRecord>> {
 pub async fn for_request(pool: &Pool, request_id: &str) -> sqlx::Result<Vec<MailRecord>> {
     sqlx::query_as(
         "SELECT id, request_id, kind, status_name, sent_at, failed FROM mails
-          WHERE request_id = ? ORDER BY created_at, id",
+          WHERE request_id = $1 ORDER BY created_at, id",
     )
     .bind(request_id)
     .fetch_all(pool)
@@ -94,7 +94,7 @@ pub async fn for_request(pool: &Pool, request_id: &str) -> sqlx::Result<Vec<Mail
 }
 
 pub async fn sealed_link(pool: &Pool, request_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
-    sqlx::query_scalar("SELECT token_sealed FROM mail_subscriptions WHERE request_id = ?")
+    sqlx::query_scalar("SELECT token_sealed FROM mail_subscriptions WHERE request_id = $1")
         .bind(request_id)
         .fetch_optional(pool)
         .await
@@ -105,7 +105,7 @@ pub async fn is_subscribed(pool: &Pool, request_id: &str) -> sqlx::Result<bool> 
 }
 
 pub async fn mark_sent(pool: &Pool, id: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE mails SET sent_at = ?, failed = NULL WHERE id = ?")
+    sqlx::query("UPDATE mails SET sent_at = $1, failed = NULL WHERE id = $2")
         .bind(now)
         .bind(id)
         .execute(pool)
@@ -114,7 +114,7 @@ pub async fn mark_sent(pool: &Pool, id: &str, now: i64) -> sqlx::Result<()> {
 }
 
 pub async fn mark_failed(pool: &Pool, id: &str, reason: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE mails SET failed = ? WHERE id = ?")
+    sqlx::query("UPDATE mails SET failed = $1 WHERE id = $2")
         .bind(reason)
         .bind(id)
         .execute(pool)

@@ -1,33 +1,80 @@
 //! The database: pool, embedded migrations and one module per table group.
 //!
-//! SQLite in WAL mode is the embedded default. Every query here is plain SQL that
-//! callers reach through functions, so handlers never see a connection.
+//! SQLite in WAL mode is the embedded default; `database.url = "postgres://…"`
+//! selects PostgreSQL, which several instances can share. Queries are written
+//! once (sqlx's Any driver, `$1` placeholders) and reached through functions
+//! here, so handlers never see a connection; the few statements that must
+//! differ live in [`dialect`], and what only several instances need (locks,
+//! wake-ups, the shared call budget) in [`shared`].
 
 pub mod admins;
 pub mod attachments;
 pub mod catalog;
 pub mod codes;
 pub mod comments;
+pub mod copy;
+pub mod dialect;
 pub mod jobs;
 pub mod mails;
 pub mod memo;
 pub mod requests;
+pub mod schema;
+pub mod shared;
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::Executor;
 
-pub type Pool = SqlitePool;
+pub use dialect::Engine;
 
-/// Opens (creating if needed) the database and applies pending migrations.
+pub type Pool = sqlx::AnyPool;
+pub type Transaction<'c> = sqlx::Transaction<'c, sqlx::Any>;
+
+/// Opens the database `url` names (creating an SQLite file if needed) and
+/// applies pending migrations.
 pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
-    if let Some(path) = url
+    let pool = connect(url, max_connections).await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Opens the database without migrating it.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
+    sqlx::any::install_default_drivers();
+    let engine = Engine::of_url(url);
+    let url = match engine {
+        Engine::Postgres => url.to_owned(),
+        Engine::Sqlite => sqlite_url(url)?,
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if engine == Engine::Sqlite {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;
+                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await?;
+    Ok(pool)
+}
+
+/// An SQLite URL that creates the file (and its folder) when missing.
+fn sqlite_url(url: &str) -> anyhow::Result<String> {
+    let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        let path = path.split('?').next().unwrap_or(path);
+        .ok_or_else(|| anyhow::anyhow!("database.url must start with sqlite:// or postgres://"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:" {
         if let Some(dir) = std::path::Path::new(path).parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir)
@@ -35,22 +82,20 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
             }
         }
     }
-    let options = SqliteConnectOptions::from_str(url)?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10))
-        .foreign_keys(true);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(max_connections.max(1))
-        .connect_with(options)
-        .await?;
-    migrate(&pool).await?;
-    Ok(pool)
+    Ok(if query.contains("mode=") {
+        url.to_owned()
+    } else if query.is_empty() {
+        format!("sqlite://{path}?mode=rwc")
+    } else {
+        format!("sqlite://{path}?{query}&mode=rwc")
+    })
 }
 
 pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
-    sqlx::migrate!("./migrations").run(pool).await?;
+    match Engine::of(pool) {
+        Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+        Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+    }
     Ok(())
 }
 
@@ -63,7 +108,7 @@ pub fn now_ms() -> i64 {
 }
 
 pub async fn get_setting(pool: &Pool, key: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+    sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
         .bind(key)
         .fetch_optional(pool)
         .await
@@ -71,7 +116,7 @@ pub async fn get_setting(pool: &Pool, key: &str) -> sqlx::Result<Option<String>>
 
 pub async fn set_setting(pool: &Pool, key: &str, value: &str) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO settings (key, value) VALUES (?, ?)
+        "INSERT INTO settings (key, value) VALUES ($1, $2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .bind(key)
@@ -86,7 +131,7 @@ pub async fn set_setting(pool: &Pool, key: &str, value: &str) -> sqlx::Result<()
 /// on the same database (form tokens are signed with it).
 pub async fn installation_secret(pool: &Pool) -> anyhow::Result<Vec<u8>> {
     let fresh = crate::codes::encode_base32(&crate::codes::random_bytes::<32>());
-    sqlx::query("INSERT INTO settings (key, value) VALUES ('installation_secret', ?) ON CONFLICT (key) DO NOTHING")
+    sqlx::query("INSERT INTO settings (key, value) VALUES ('installation_secret', $1) ON CONFLICT (key) DO NOTHING")
         .bind(&fresh)
         .execute(pool)
         .await?;
@@ -94,4 +139,22 @@ pub async fn installation_secret(pool: &Pool) -> anyhow::Result<Vec<u8>> {
         .await?
         .ok_or_else(|| anyhow::anyhow!("installation secret missing"))?;
     Ok(value.into_bytes())
+}
+
+/// A database URL fit for logs and messages: any password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_once('/').map_or((rest, ""), |(a, t)| (a, t));
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = userinfo.split(':').next().unwrap_or_default();
+    let slash = if rest.contains('/') { "/" } else { "" };
+    if userinfo.contains(':') {
+        format!("{scheme}://{user}:***@{host}{slash}{tail}")
+    } else {
+        url.to_owned()
+    }
 }

@@ -73,7 +73,7 @@ pub async fn insert_with_job(
         "INSERT INTO requests (id, code, asset_id, location_id, company_id, description, contact_name,
              contact_phone, contact_email, consent, client_ip_hash, lang, status, token_hash,
              created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'accepted', $13, $14, $15)",
     )
     .bind(r.id.to_string())
     .bind(&r.code)
@@ -84,7 +84,7 @@ pub async fn insert_with_job(
     .bind(&r.contact_name)
     .bind(&r.contact_phone)
     .bind(&r.contact_email)
-    .bind(r.consent)
+    .bind(i64::from(r.consent))
     .bind(&r.client_ip_hash)
     .bind(&r.lang)
     .bind(&r.token_hash)
@@ -105,21 +105,21 @@ pub async fn insert_with_job(
 }
 
 pub async fn by_token_hash(pool: &Pool, hash: &str) -> sqlx::Result<Option<RequestRecord>> {
-    sqlx::query_as(&format!("{SELECT} WHERE token_hash = ?"))
+    sqlx::query_as(&format!("{SELECT} WHERE token_hash = $1"))
         .bind(hash)
         .fetch_optional(pool)
         .await
 }
 
 pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<RequestRecord>> {
-    sqlx::query_as(&format!("{SELECT} WHERE id = ?"))
+    sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
 }
 
 pub async fn mark_delivering(pool: &Pool, id: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE requests SET status = 'delivering', updated_at = ? WHERE id = ? AND status = 'accepted'")
+    sqlx::query("UPDATE requests SET status = 'delivering', updated_at = $1 WHERE id = $2 AND status = 'accepted'")
         .bind(now)
         .bind(id)
         .execute(pool)
@@ -136,9 +136,9 @@ pub async fn mark_delivered(
 ) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query(
-        "UPDATE requests SET status = 'delivered', task_id = ?, task_number = ?, failure_reason = NULL,
-             delivered_at = ?, updated_at = ?
-         WHERE id = ?",
+        "UPDATE requests SET status = 'delivered', task_id = $1, task_number = $2, failure_reason = NULL,
+             delivered_at = $3, updated_at = $4
+         WHERE id = $5",
     )
     .bind(task.id)
     .bind(&task.number)
@@ -148,7 +148,7 @@ pub async fn mark_delivered(
     .execute(&mut *tx)
     .await?;
     let pending: Vec<String> = sqlx::query_scalar(
-        "SELECT a.id FROM attachments a WHERE a.request_id = ? AND a.uploaded_at IS NULL AND a.comment_id IS NULL
+        "SELECT a.id FROM attachments a WHERE a.request_id = $1 AND a.uploaded_at IS NULL AND a.comment_id IS NULL
             AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'upload_attachment' AND j.ref_id = a.id)",
     )
     .bind(id)
@@ -164,7 +164,7 @@ pub async fn mark_delivered(
 
 pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE requests SET status = 'failed', failure_reason = ?, updated_at = ? WHERE id = ?",
+        "UPDATE requests SET status = 'failed', failure_reason = $1, updated_at = $2 WHERE id = $3",
     )
     .bind(reason)
     .bind(now)
@@ -188,15 +188,10 @@ pub async fn save_state(
     now: i64,
 ) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
-    // A write first, so the transaction holds the write lock before it reads.
-    sqlx::query("UPDATE requests SET updated_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    super::dialect::lock_request(&mut tx, super::Engine::of(pool), id, now).await?;
     let (before, modified_before, checked_before): (Option<String>, Option<i64>, Option<i64>) =
         sqlx::query_as(
-            "SELECT task_status_name, task_modified_at, status_checked_at FROM requests WHERE id = ?",
+            "SELECT task_status_name, task_modified_at, status_checked_at FROM requests WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&mut *tx)
@@ -218,10 +213,10 @@ pub async fn save_state(
         .in_work_at
         .or((changed && s.completed_at.is_none()).then_some(now));
     sqlx::query(
-        "UPDATE requests SET task_number = COALESCE(?, task_number), task_status_name = ?, task_status_color = ?,
-             task_created_at = ?, task_in_work_at = COALESCE(task_in_work_at, ?), task_completed_at = ?,
-             task_closed_at = ?, status_checked_at = ?, task_modified_at = COALESCE(?, task_modified_at)
-         WHERE id = ?",
+        "UPDATE requests SET task_number = COALESCE($1, task_number), task_status_name = $2, task_status_color = $3,
+             task_created_at = $4, task_in_work_at = COALESCE(task_in_work_at, $5), task_completed_at = $6,
+             task_closed_at = $7, status_checked_at = $8, task_modified_at = COALESCE($9, task_modified_at)
+         WHERE id = $10",
     )
     .bind(&s.number)
     .bind(&s.status_name)
@@ -268,7 +263,7 @@ pub async fn open_tasks(pool: &Pool) -> sqlx::Result<Vec<OpenTask>> {
 pub async fn mark_checked(pool: &Pool, ids: &[String], at: i64) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     for id in ids {
-        sqlx::query("UPDATE requests SET status_checked_at = ? WHERE id = ? AND COALESCE(status_checked_at, 0) < ?")
+        sqlx::query("UPDATE requests SET status_checked_at = $1 WHERE id = $2 AND COALESCE(status_checked_at, 0) < $3")
             .bind(at)
             .bind(id)
             .bind(at)
@@ -314,7 +309,7 @@ pub async fn page(
     offset: i64,
 ) -> sqlx::Result<(Vec<RequestListItem>, i64)> {
     let total: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE (? IS NULL OR status = ?)")
+        sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE ($1 IS NULL OR status = $2)")
             .bind(status)
             .bind(status)
             .fetch_one(pool)
@@ -329,8 +324,8 @@ pub async fn page(
            FROM requests r
            LEFT JOIN catalog_assets a ON a.id = r.asset_id
            LEFT JOIN jobs j ON j.request_id = r.id AND j.kind = 'create_task'
-          WHERE (? IS NULL OR r.status = ?)
-          ORDER BY r.created_at DESC LIMIT ? OFFSET ?",
+          WHERE ($1 IS NULL OR r.status = $2)
+          ORDER BY r.created_at DESC LIMIT $3 OFFSET $4",
     )
     .bind(status)
     .bind(status)
@@ -346,7 +341,7 @@ pub async fn page(
 pub async fn retry(pool: &Pool, id: &str, now: i64) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     let n = sqlx::query(
-        "UPDATE requests SET status = 'accepted', failure_reason = NULL, updated_at = ? WHERE id = ? AND status = 'failed'",
+        "UPDATE requests SET status = 'accepted', failure_reason = NULL, updated_at = $1 WHERE id = $2 AND status = 'failed'",
     )
     .bind(now)
     .bind(id)
@@ -379,7 +374,7 @@ pub async fn open_for_asset(
 ) -> sqlx::Result<Vec<OpenRequest>> {
     sqlx::query_as(
         "SELECT id, task_number, task_status_name, created_at FROM requests
-          WHERE asset_id = ? AND created_at >= ? AND status IN ('accepted', 'delivering', 'delivered')
+          WHERE asset_id = $1 AND created_at >= $2 AND status IN ('accepted', 'delivering', 'delivered')
             AND task_completed_at IS NULL AND task_closed_at IS NULL
           ORDER BY created_at DESC LIMIT 5",
     )
@@ -391,7 +386,7 @@ pub async fn open_for_asset(
 
 /// Requests made through `code` since `since` (the per-sticker hourly cap).
 pub async fn count_for_code_since(pool: &Pool, code: &str, since: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE code = ? AND created_at >= ?")
+    sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE code = $1 AND created_at >= $2")
         .bind(code)
         .bind(since)
         .fetch_one(pool)
@@ -400,7 +395,7 @@ pub async fn count_for_code_since(pool: &Pool, code: &str, since: i64) -> sqlx::
 
 /// Requests on every code since `since`.
 pub async fn count_since(pool: &Pool, since: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE created_at >= ?")
+    sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE created_at >= $1")
         .bind(since)
         .fetch_one(pool)
         .await
@@ -414,7 +409,7 @@ pub async fn recent_same_text(
     since: i64,
 ) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar(
-        "SELECT id FROM requests WHERE code = ? AND created_at >= ? AND description = ? ORDER BY created_at LIMIT 1",
+        "SELECT id FROM requests WHERE code = $1 AND created_at >= $2 AND description = $3 ORDER BY created_at LIMIT 1",
     )
     .bind(code)
     .bind(since)

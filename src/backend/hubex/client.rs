@@ -642,6 +642,10 @@ impl HubexClient {
 }
 
 impl TaskBackend for HubexClient {
+    fn call_budget(&self) -> Option<&CallBudget> {
+        Some(&self.budget)
+    }
+
     fn create_task<'a>(
         &'a self,
         task: &'a NewTask,

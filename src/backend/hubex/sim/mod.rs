@@ -141,6 +141,8 @@ pub struct Call {
     /// The qrdesk request the call serves (`X-Request-Id`), if any.
     pub request_id: Option<String>,
     pub status: u16,
+    /// When the call arrived, Unix ms.
+    pub at_ms: i64,
 }
 
 struct SimState {
@@ -412,6 +414,7 @@ impl Simulator {
             .layer(middleware::from_fn_with_state(self.clone(), gate));
         let control = Router::new()
             .route("/faults", post(control_fault).delete(control_clear))
+            .route("/chaos", post(control_chaos))
             .route("/tasks", get(control_tasks))
             .route("/tasks/{id}/status/{status}", post(control_status))
             .route("/tasks/{id}/reply", post(control_reply))
@@ -559,6 +562,7 @@ async fn gate(State(sim): State<Simulator>, req: Request, next: Next) -> Respons
         range,
         request_id,
         status: response.status().as_u16(),
+        at_ms: crate::store::now_ms(),
     });
     response
 }
@@ -1025,6 +1029,19 @@ async fn control_reply(
 
 async fn control_fault(State(sim): State<Simulator>, Json(rule): Json<FaultRule>) -> StatusCode {
     sim.inject(rule);
+    StatusCode::NO_CONTENT
+}
+
+/// `{"percent": 30, "faults": [{"kind": "created_then_drop"}, …]}`: that share
+/// of task-system writes fails, each with one of `faults` at random.
+#[derive(Deserialize)]
+struct ChaosRule {
+    percent: u32,
+    faults: Vec<Fault>,
+}
+
+async fn control_chaos(State(sim): State<Simulator>, Json(rule): Json<ChaosRule>) -> StatusCode {
+    sim.chaos(rule.percent, rule.faults);
     StatusCode::NO_CONTENT
 }
 
