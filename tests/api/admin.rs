@@ -6,7 +6,7 @@ use qrdesk::codes::Code;
 use qrdesk::store::admins::{self, Role};
 use qrdesk::store::codes::{self as code_store, State as CodeState, Target};
 
-use crate::helpers::{spawn_app, Page, TestApp};
+use crate::helpers::{on_each_engine, spawn_app, Page, TestApp};
 
 const PASSWORD: &str = "correct-horse-battery";
 
@@ -95,418 +95,440 @@ impl StaffClient {
 
 #[tokio::test]
 async fn setup_link_creates_the_owner_once() {
-    let app = spawn_app().await;
-    let link = qrdesk::admin::auth::setup_link(app.pool(), &app.url)
-        .await
-        .unwrap()
-        .expect("no accounts yet");
-    let path = link.strip_prefix(&app.url).unwrap().to_owned();
-    let token = path.split("token=").nth(1).unwrap().to_owned();
-    let client = browser();
-    let form = page(
-        client
-            .get(format!("{}{}", app.url, path))
-            .send()
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let link = qrdesk::admin::auth::setup_link(app.pool(), &app.url)
             .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(form.status, 200);
-    let short = page(
-        client
-            .post(format!("{}/admin/setup", app.url))
-            .form(&[
-                ("token", token.as_str()),
-                ("email", "owner@example.ru"),
-                ("password", "short"),
-                ("repeat", "short"),
-            ])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(short.status, 422);
-    assert!(short.body.contains("не меньше 10"));
-    let ok = page(
-        client
-            .post(format!("{}/admin/setup", app.url))
-            .form(&[
-                ("token", token.as_str()),
-                ("email", "Owner@Example.ru"),
-                ("password", PASSWORD),
-                ("repeat", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(ok.status, 303);
-    let dash = page(
-        client
-            .get(format!("{}/admin", app.url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(dash.status, 200, "signed in after setup");
-    assert!(dash.body.contains("owner@example.ru") && dash.body.contains("Владелец"));
-    // The link worked once.
-    let again = page(
-        client
-            .get(format!("{}{}", app.url, path))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(again.status, 404);
-}
-
-#[tokio::test]
-async fn sign_in_sets_a_safe_cookie_and_wrong_passwords_are_throttled() {
-    let app = spawn_app().await;
-    let hash = hash_password(PASSWORD).unwrap();
-    admins::create(app.pool(), "staff@example.ru", &hash, Role::Admin, 0)
-        .await
-        .unwrap();
-
-    let client = browser();
-    let resp = client
-        .post(format!("{}/admin/login", app.url))
-        .form(&[("email", "staff@example.ru"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 303);
-    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
-    assert!(!cookie.contains("Secure"), "plain http in tests");
-
-    // Not signed in: every admin page sends you to the sign-in page.
-    for path in [
-        "/admin",
-        "/admin/catalog",
-        "/admin/codes",
-        "/admin/print",
-        "/admin/requests",
-        "/admin/users",
-    ] {
-        let p = page(
-            browser()
-                .get(format!("{}{path}", app.url))
+            .unwrap()
+            .expect("no accounts yet");
+        let path = link.strip_prefix(&app.url).unwrap().to_owned();
+        let token = path.split("token=").nth(1).unwrap().to_owned();
+        let client = browser();
+        let form = page(
+            client
+                .get(format!("{}{}", app.url, path))
                 .send()
                 .await
                 .unwrap(),
         )
         .await;
-        assert_eq!(
-            (p.status, p.location.as_deref()),
-            (303, Some("/admin/login")),
-            "{path}"
-        );
-    }
+        assert_eq!(form.status, 200);
+        let short = page(
+            client
+                .post(format!("{}/admin/setup", app.url))
+                .form(&[
+                    ("token", token.as_str()),
+                    ("email", "owner@example.ru"),
+                    ("password", "short"),
+                    ("repeat", "short"),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(short.status, 422);
+        assert!(short.body.contains("не меньше 10"));
+        let ok = page(
+            client
+                .post(format!("{}/admin/setup", app.url))
+                .form(&[
+                    ("token", token.as_str()),
+                    ("email", "Owner@Example.ru"),
+                    ("password", PASSWORD),
+                    ("repeat", PASSWORD),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(ok.status, 303);
+        let dash = page(
+            client
+                .get(format!("{}/admin", app.url))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(dash.status, 200, "signed in after setup");
+        assert!(dash.body.contains("owner@example.ru") && dash.body.contains("Владелец"));
+        // The link worked once.
+        let again = page(
+            client
+                .get(format!("{}{}", app.url, path))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(again.status, 404);
+    })
+    .await;
+}
 
-    for _ in 0..5 {
-        let (p, _) = StaffClient::sign_in(&app, "staff@example.ru", "wrong-password").await;
-        assert_eq!(p.status, 401);
-        assert!(p.body.contains("Неверный e-mail или пароль"));
-    }
-    let (p, _) = StaffClient::sign_in(&app, "staff@example.ru", PASSWORD).await;
-    assert_eq!(
-        p.status, 429,
-        "the account is throttled even with the right password"
-    );
-    assert!(p.body.contains("Подождите 15 минут"));
-    let (p, _) = StaffClient::sign_in(&app, "nobody@example.ru", "whatever-it-is").await;
-    assert_eq!(p.status, 401, "unknown accounts look the same");
+#[tokio::test]
+async fn sign_in_sets_a_safe_cookie_and_wrong_passwords_are_throttled() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let hash = hash_password(PASSWORD).unwrap();
+        admins::create(app.pool(), "staff@example.ru", &hash, Role::Admin, 0)
+            .await
+            .unwrap();
+
+        let client = browser();
+        let resp = client
+            .post(format!("{}/admin/login", app.url))
+            .form(&[("email", "staff@example.ru"), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303);
+        let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_owned();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Secure"), "plain http in tests");
+
+        // Not signed in: every admin page sends you to the sign-in page.
+        for path in [
+            "/admin",
+            "/admin/catalog",
+            "/admin/codes",
+            "/admin/print",
+            "/admin/requests",
+            "/admin/users",
+        ] {
+            let p = page(
+                browser()
+                    .get(format!("{}{path}", app.url))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(
+                (p.status, p.location.as_deref()),
+                (303, Some("/admin/login")),
+                "{path}"
+            );
+        }
+
+        for _ in 0..5 {
+            let (p, _) = StaffClient::sign_in(&app, "staff@example.ru", "wrong-password").await;
+            assert_eq!(p.status, 401);
+            assert!(p.body.contains("Неверный e-mail или пароль"));
+        }
+        let (p, _) = StaffClient::sign_in(&app, "staff@example.ru", PASSWORD).await;
+        assert_eq!(
+            p.status, 429,
+            "the account is throttled even with the right password"
+        );
+        assert!(p.body.contains("Подождите 15 минут"));
+        let (p, _) = StaffClient::sign_in(&app, "nobody@example.ru", "whatever-it-is").await;
+        assert_eq!(p.status, 401, "unknown accounts look the same");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn forms_need_the_session_csrf_token_and_the_right_role() {
-    let app = spawn_app().await;
-    let admin = StaffClient::new(&app, Role::Admin).await;
-    let missing = page(
-        admin
-            .client
-            .post(format!("{}/admin/codes", app.url))
-            .form(&[("mode", "site"), ("site", "location:205")])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(missing.status, 403, "no CSRF token");
-    let cross = page(
-        admin
-            .client
-            .post(format!("{}/admin/codes", app.url))
-            .header("sec-fetch-site", "cross-site")
-            .form(&[
-                ("csrf", admin.csrf.as_str()),
-                ("mode", "site"),
-                ("site", "location:205"),
-            ])
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(cross.status, 403, "cross-site post");
-    assert_eq!(code_store::count(app.pool()).await.unwrap(), 0);
-
-    let viewer = StaffClient::new(&app, Role::Viewer).await;
-    let p = viewer
-        .post(
-            "/admin/codes",
-            &[("mode", "site"), ("site", "location:205")],
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = StaffClient::new(&app, Role::Admin).await;
+        let missing = page(
+            admin
+                .client
+                .post(format!("{}/admin/codes", app.url))
+                .form(&[("mode", "site"), ("site", "location:205")])
+                .send()
+                .await
+                .unwrap(),
         )
         .await;
-    assert_eq!(p.status, 403);
-    assert!(p.body.contains("Недостаточно прав"));
-    assert_eq!(
-        viewer.get("/admin/users").await.status,
-        403,
-        "users are the owner's"
-    );
-    assert_eq!(
-        viewer.get("/admin/catalog").await.status,
-        200,
-        "viewers may look"
-    );
+        assert_eq!(missing.status, 403, "no CSRF token");
+        let cross = page(
+            admin
+                .client
+                .post(format!("{}/admin/codes", app.url))
+                .header("sec-fetch-site", "cross-site")
+                .form(&[
+                    ("csrf", admin.csrf.as_str()),
+                    ("mode", "site"),
+                    ("site", "location:205"),
+                ])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(cross.status, 403, "cross-site post");
+        assert_eq!(code_store::count(app.pool()).await.unwrap(), 0);
+
+        let viewer = StaffClient::new(&app, Role::Viewer).await;
+        let p = viewer
+            .post(
+                "/admin/codes",
+                &[("mode", "site"), ("site", "location:205")],
+            )
+            .await;
+        assert_eq!(p.status, 403);
+        assert!(p.body.contains("Недостаточно прав"));
+        assert_eq!(
+            viewer.get("/admin/users").await.status,
+            403,
+            "users are the owner's"
+        );
+        assert_eq!(
+            viewer.get("/admin/catalog").await.status,
+            200,
+            "viewers may look"
+        );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn codes_for_a_selection_a_filter_a_site_and_blanks() {
-    let app = spawn_app().await;
-    let admin = StaffClient::new(&app, Role::Admin).await;
-    let pool = app.pool();
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = StaffClient::new(&app, Role::Admin).await;
+        let pool = app.pool();
 
-    let p = admin
-        .post(
-            "/admin/codes",
-            &[("mode", "assets"), ("a1001", "on"), ("a1002", "on")],
+        let p = admin
+            .post(
+                "/admin/codes",
+                &[("mode", "assets"), ("a1001", "on"), ("a1002", "on")],
+            )
+            .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        assert_eq!(
+            code_store::for_target(pool, Target::Asset(AssetId(1001)))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        // Every asset of location 205 without a code: five coffee-shop assets.
+        let p = admin
+            .post("/admin/codes", &[("mode", "filter"), ("location", "205")])
+            .await;
+        assert_eq!(p.status, 303);
+        let (rows, _) = qrdesk::store::catalog::search_assets(
+            pool,
+            &qrdesk::store::catalog::AssetFilter {
+                location: Some(LocationId(205)),
+                has_code: Some(false),
+                ..Default::default()
+            },
+            100,
+            0,
         )
-        .await;
-    assert_eq!(p.status, 303, "{}", p.body);
-    assert_eq!(
-        code_store::for_target(pool, Target::Asset(AssetId(1001)))
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+        .await
+        .unwrap();
+        assert!(rows.is_empty(), "every asset there has a code now");
+        let again = admin
+            .post("/admin/codes", &[("mode", "filter"), ("location", "205")])
+            .await;
+        assert_eq!(again.status, 422, "nothing left to create");
 
-    // Every asset of location 205 without a code: five coffee-shop assets.
-    let p = admin
-        .post("/admin/codes", &[("mode", "filter"), ("location", "205")])
-        .await;
-    assert_eq!(p.status, 303);
-    let (rows, _) = qrdesk::store::catalog::search_assets(
-        pool,
-        &qrdesk::store::catalog::AssetFilter {
-            location: Some(LocationId(205)),
-            has_code: Some(false),
-            ..Default::default()
-        },
-        100,
-        0,
-    )
-    .await
-    .unwrap();
-    assert!(rows.is_empty(), "every asset there has a code now");
-    let again = admin
-        .post("/admin/codes", &[("mode", "filter"), ("location", "205")])
-        .await;
-    assert_eq!(again.status, 422, "nothing left to create");
+        let p = admin
+            .post(
+                "/admin/codes",
+                &[("mode", "site"), ("site", "location:205")],
+            )
+            .await;
+        assert_eq!(p.status, 303);
+        assert_eq!(
+            code_store::for_target(pool, Target::Location(LocationId(205)))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
 
-    let p = admin
-        .post(
-            "/admin/codes",
-            &[("mode", "site"), ("site", "location:205")],
-        )
-        .await;
-    assert_eq!(p.status, 303);
-    assert_eq!(
-        code_store::for_target(pool, Target::Location(LocationId(205)))
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+        let p = admin
+            .post("/admin/codes", &[("mode", "blank"), ("count", "3")])
+            .await;
+        assert_eq!(p.status, 303);
+        assert!(
+            p.location.unwrap().starts_with("/admin/print?codes="),
+            "blanks go straight to printing"
+        );
+        let too_many = admin
+            .post("/admin/codes", &[("mode", "blank"), ("count", "5001")])
+            .await;
+        assert_eq!(too_many.status, 422);
+        assert!(too_many.body.contains("5000"));
 
-    let p = admin
-        .post("/admin/codes", &[("mode", "blank"), ("count", "3")])
-        .await;
-    assert_eq!(p.status, 303);
-    assert!(
-        p.location.unwrap().starts_with("/admin/print?codes="),
-        "blanks go straight to printing"
-    );
-    let too_many = admin
-        .post("/admin/codes", &[("mode", "blank"), ("count", "5001")])
-        .await;
-    assert_eq!(too_many.status, 422);
-    assert!(too_many.body.contains("5000"));
-
-    let list = admin.get("/admin/codes?state=unassigned").await;
-    assert_eq!(list.status, 200);
-    assert!(list.body.contains("Всего: 3"));
+        let list = admin.get("/admin/codes?state=unassigned").await;
+        assert_eq!(list.status, 200);
+        assert!(list.body.contains("Всего: 3"));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn blank_codes_are_claimed_by_staff_and_polite_to_customers() {
-    let app = spawn_app().await;
-    let admin = StaffClient::new(&app, Role::Admin).await;
-    let blank = app.code_for(Target::Unassigned).await;
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = StaffClient::new(&app, Role::Admin).await;
+        let blank = app.code_for(Target::Unassigned).await;
 
-    let customer = app.get(&format!("/q/{blank}")).await;
-    assert_eq!(customer.status, 404);
-    assert!(customer.body.contains("ещё не подключён"));
+        let customer = app.get(&format!("/q/{blank}")).await;
+        assert_eq!(customer.status, 404);
+        assert!(customer.body.contains("ещё не подключён"));
 
-    let staff_scan = admin.get(&format!("/q/{blank}")).await;
-    assert_eq!(staff_scan.status, 303);
-    assert_eq!(
-        staff_scan.location.as_deref(),
-        Some(format!("/admin/codes/{blank}").as_str())
-    );
-    let detail = admin.get(&format!("/admin/codes/{blank}")).await;
-    assert!(detail.body.contains("Привязать пустой код"));
+        let staff_scan = admin.get(&format!("/q/{blank}")).await;
+        assert_eq!(staff_scan.status, 303);
+        assert_eq!(
+            staff_scan.location.as_deref(),
+            Some(format!("/admin/codes/{blank}").as_str())
+        );
+        let detail = admin.get(&format!("/admin/codes/{blank}")).await;
+        assert!(detail.body.contains("Привязать пустой код"));
 
-    let p = admin
-        .post(
-            &format!("/admin/codes/{blank}/action"),
-            &[("op", "assign"), ("kind", "asset"), ("target_id", "1003")],
-        )
-        .await;
-    assert_eq!(p.status, 303, "{}", p.body);
-    let form = app.get(&format!("/q/{blank}")).await;
-    assert_eq!(form.status, 200);
-    assert!(form.body.contains("МФУ HP LaserJet"));
+        let p = admin
+            .post(
+                &format!("/admin/codes/{blank}/action"),
+                &[("op", "assign"), ("kind", "asset"), ("target_id", "1003")],
+            )
+            .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let form = app.get(&format!("/q/{blank}")).await;
+        assert_eq!(form.status, 200);
+        assert!(form.body.contains("МФУ HP LaserJet"));
 
-    let outside = admin
-        .post(
-            &format!("/admin/codes/{blank}/action"),
-            &[("op", "move"), ("kind", "asset"), ("target_id", "999999")],
-        )
-        .await;
-    assert_eq!(outside.status, 422);
-    assert!(outside.body.contains("not in the synced catalog"));
+        let outside = admin
+            .post(
+                &format!("/admin/codes/{blank}/action"),
+                &[("op", "move"), ("kind", "asset"), ("target_id", "999999")],
+            )
+            .await;
+        assert_eq!(outside.status, 422);
+        assert!(outside.body.contains("not in the synced catalog"));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn rotate_revoke_and_move_keep_customers_informed() {
-    let app = spawn_app().await;
-    let admin = StaffClient::new(&app, Role::Admin).await;
-    let code = app.code_for(Target::Asset(AssetId(1001))).await;
-    app.report(&code, "Кофемашина не включается совсем").await;
-    app.get(&format!("/q/{code}")).await;
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = StaffClient::new(&app, Role::Admin).await;
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        app.report(&code, "Кофемашина не включается совсем").await;
+        app.get(&format!("/q/{code}")).await;
 
-    let detail = admin.get(&format!("/admin/codes/{code}")).await;
-    assert!(
-        detail.body.contains("<dt>Сканов</dt><dd>2"),
-        "scans counted: {}",
-        detail.body
-    );
-    assert!(
-        detail.body.contains("<dt>Заявок</dt><dd>1"),
-        "requests counted"
-    );
+        let detail = admin.get(&format!("/admin/codes/{code}")).await;
+        assert!(
+            detail.body.contains("<dt>Сканов</dt><dd>2"),
+            "scans counted: {}",
+            detail.body
+        );
+        assert!(
+            detail.body.contains("<dt>Заявок</dt><dd>1"),
+            "requests counted"
+        );
 
-    let p = admin
-        .post(
-            &format!("/admin/codes/{code}/action"),
-            &[("op", "move"), ("kind", "asset"), ("target_id", "1002")],
-        )
-        .await;
-    assert_eq!(p.status, 303);
-    assert!(
-        app.get(&format!("/q/{code}"))
+        let p = admin
+            .post(
+                &format!("/admin/codes/{code}/action"),
+                &[("op", "move"), ("kind", "asset"), ("target_id", "1002")],
+            )
+            .await;
+        assert_eq!(p.status, 303);
+        assert!(
+            app.get(&format!("/q/{code}"))
+                .await
+                .body
+                .contains("Кондиционер Daikin"),
+            "same sticker, new asset"
+        );
+
+        let p = admin
+            .post(&format!("/admin/codes/{code}/action"), &[("op", "rotate")])
+            .await;
+        assert_eq!(p.status, 303);
+        let new = p
+            .location
+            .unwrap()
+            .trim_start_matches("/admin/codes/")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        let old_page = app.get(&format!("/q/{code}")).await;
+        assert_eq!(old_page.status, 404);
+        assert!(
+            old_page.body.contains("Эта наклейка заменена"),
+            "{}",
+            old_page.body
+        );
+        assert_eq!(app.get(&format!("/q/{new}")).await.status, 200);
+
+        let p = admin
+            .post(&format!("/admin/codes/{new}/action"), &[("op", "revoke")])
+            .await;
+        assert_eq!(p.status, 303);
+        let revoked = code_store::get(app.pool(), &Code::parse(&new).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(revoked.state, CodeState::Revoked);
+        assert!(app
+            .get(&format!("/q/{new}"))
             .await
             .body
-            .contains("Кондиционер Daikin"),
-        "same sticker, new asset"
-    );
-
-    let p = admin
-        .post(&format!("/admin/codes/{code}/action"), &[("op", "rotate")])
-        .await;
-    assert_eq!(p.status, 303);
-    let new = p
-        .location
-        .unwrap()
-        .trim_start_matches("/admin/codes/")
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
-    let old_page = app.get(&format!("/q/{code}")).await;
-    assert_eq!(old_page.status, 404);
-    assert!(
-        old_page.body.contains("Эта наклейка заменена"),
-        "{}",
-        old_page.body
-    );
-    assert_eq!(app.get(&format!("/q/{new}")).await.status, 200);
-
-    let p = admin
-        .post(&format!("/admin/codes/{new}/action"), &[("op", "revoke")])
-        .await;
-    assert_eq!(p.status, 303);
-    let revoked = code_store::get(app.pool(), &Code::parse(&new).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(revoked.state, CodeState::Revoked);
-    assert!(app
-        .get(&format!("/q/{new}"))
-        .await
-        .body
-        .contains("больше не действует"));
+            .contains("больше не действует"));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn failed_requests_can_be_retried_from_the_list() {
-    let app = spawn_app().await;
-    let admin = StaffClient::new(&app, Role::Admin).await;
-    app.sim.fail(
-        "POST",
-        "/WORK/Tasks",
-        qrdesk::backend::hubex::sim::Fault::Status {
-            status: 400,
-            retry_after: None,
-        },
-        1,
-    );
-    let code = app.code_for(Target::Asset(AssetId(1002))).await;
-    let path = app.report(&code, "Капает вода из кондиционера").await;
-    let r = app.wait_status(&path, "failed", 10).await;
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = StaffClient::new(&app, Role::Admin).await;
+        app.sim.fail(
+            "POST",
+            "/WORK/Tasks",
+            qrdesk::backend::hubex::sim::Fault::Status {
+                status: 400,
+                retry_after: None,
+            },
+            1,
+        );
+        let code = app.code_for(Target::Asset(AssetId(1002))).await;
+        let path = app.report(&code, "Капает вода из кондиционера").await;
+        let r = app.wait_status(&path, "failed", 10).await;
 
-    let list = admin.get("/admin/requests?status=failed").await;
-    assert!(
-        list.body.contains("Капает вода") && list.body.contains("HubEx HTTP 400"),
-        "{}",
-        list.body
-    );
-    let p = admin
-        .post(&format!("/admin/requests/{}/retry", r.id), &[])
-        .await;
-    assert_eq!(p.status, 303);
-    app.wait_status(&path, "delivered", 10).await;
-    assert_eq!(app.tasks().len(), 1);
-    let again = admin
-        .post(&format!("/admin/requests/{}/retry", r.id), &[])
-        .await;
-    assert_eq!(again.status, 409, "only failed requests are retried");
+        let list = admin.get("/admin/requests?status=failed").await;
+        assert!(
+            list.body.contains("Капает вода") && list.body.contains("HubEx HTTP 400"),
+            "{}",
+            list.body
+        );
+        let p = admin
+            .post(&format!("/admin/requests/{}/retry", r.id), &[])
+            .await;
+        assert_eq!(p.status, 303);
+        app.wait_status(&path, "delivered", 10).await;
+        assert_eq!(app.tasks().len(), 1);
+        let again = admin
+            .post(&format!("/admin/requests/{}/retry", r.id), &[])
+            .await;
+        assert_eq!(again.status, 409, "only failed requests are retried");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn printing_endpoints_deliver_what_the_preview_shows() {
+    on_each_engine(|| async {
     let app = spawn_app().await;
     let admin = StaffClient::new(&app, Role::Admin).await;
     let a = app.code_for(Target::Asset(AssetId(1001))).await;
@@ -646,66 +668,71 @@ async fn printing_endpoints_deliver_what_the_preview_shows() {
         custom.body.contains("не помещаются"),
         "a custom sheet that cannot fit is explained"
     );
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn owner_manages_people_and_a_password_change_ends_other_sessions() {
-    let app = spawn_app().await;
-    let owner = StaffClient::new(&app, Role::Owner).await;
-    let p = owner
-        .post(
-            "/admin/users",
-            &[("email", "new.person@example.ru"), ("role", "viewer")],
-        )
-        .await;
-    assert_eq!(p.status, 200);
-    let password = p
-        .body
-        .split("class=\"mono big-code\">")
-        .nth(1)
-        .unwrap()
-        .split('<')
-        .next()
-        .unwrap()
-        .to_owned();
-    let (login, newbie) = StaffClient::sign_in(&app, "new.person@example.ru", &password).await;
-    assert_eq!(login.status, 303, "the generated password works");
-    assert_eq!(newbie.get("/admin").await.status, 200);
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let owner = StaffClient::new(&app, Role::Owner).await;
+        let p = owner
+            .post(
+                "/admin/users",
+                &[("email", "new.person@example.ru"), ("role", "viewer")],
+            )
+            .await;
+        assert_eq!(p.status, 200);
+        let password = p
+            .body
+            .split("class=\"mono big-code\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned();
+        let (login, newbie) = StaffClient::sign_in(&app, "new.person@example.ru", &password).await;
+        assert_eq!(login.status, 303, "the generated password works");
+        assert_eq!(newbie.get("/admin").await.status, 200);
 
-    // The last owner can be neither demoted nor removed.
-    let me = admins::by_email(app.pool(), &owner_email(&app).await)
-        .await
-        .unwrap()
-        .unwrap()
-        .0;
-    let p = owner
-        .post(
-            &format!("/admin/users/{}", me.id),
-            &[("op", "role"), ("role", "viewer")],
-        )
-        .await;
-    assert_eq!(p.status, 409);
+        // The last owner can be neither demoted nor removed.
+        let me = admins::by_email(app.pool(), &owner_email(&app).await)
+            .await
+            .unwrap()
+            .unwrap()
+            .0;
+        let p = owner
+            .post(
+                &format!("/admin/users/{}", me.id),
+                &[("op", "role"), ("role", "viewer")],
+            )
+            .await;
+        assert_eq!(p.status, 409);
 
-    // Two sessions; changing the password in one ends the other.
-    let other = StaffClient::sign_in(&app, &me.email, PASSWORD).await.1;
-    assert_eq!(other.get("/admin").await.status, 200);
-    let p = owner
-        .post(
-            "/admin/account",
-            &[
-                ("current", PASSWORD),
-                ("password", "another-long-password"),
-                ("repeat", "another-long-password"),
-            ],
-        )
-        .await;
-    assert_eq!(p.status, 303, "{}", p.body);
-    assert_eq!(owner.get("/admin").await.status, 200, "this session stays");
-    assert_eq!(
-        other.get("/admin").await.status,
-        303,
-        "the other session ended"
-    );
+        // Two sessions; changing the password in one ends the other.
+        let other = StaffClient::sign_in(&app, &me.email, PASSWORD).await.1;
+        assert_eq!(other.get("/admin").await.status, 200);
+        let p = owner
+            .post(
+                "/admin/account",
+                &[
+                    ("current", PASSWORD),
+                    ("password", "another-long-password"),
+                    ("repeat", "another-long-password"),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        assert_eq!(owner.get("/admin").await.status, 200, "this session stays");
+        assert_eq!(
+            other.get("/admin").await.status,
+            303,
+            "the other session ended"
+        );
+    })
+    .await;
 }
 
 async fn owner_email(app: &TestApp) -> String {
@@ -759,82 +786,87 @@ fn admin_create_cli_reads_the_password_from_stdin() {
 
 #[tokio::test]
 async fn intake_can_be_paused_for_everyone_or_one_code_with_a_message() {
-    let app = spawn_app().await;
-    let admin = StaffClient::new(&app, Role::Admin).await;
-    let a = app.code_for(Target::Asset(AssetId(1001))).await;
-    let b = app.code_for(Target::Asset(AssetId(1002))).await;
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = StaffClient::new(&app, Role::Admin).await;
+        let a = app.code_for(Target::Asset(AssetId(1001))).await;
+        let b = app.code_for(Target::Asset(AssetId(1002))).await;
 
-    let p = admin
-        .post(
-            "/admin/pause",
-            &[
-                ("op", "pause"),
-                ("code", a.as_str()),
-                (
-                    "message",
-                    "Мы знаем, что кофемашина сломана: мастер уже едет",
-                ),
-            ],
-        )
-        .await;
-    assert_eq!(p.status, 303, "{}", p.body);
-    let page = app.get(&format!("/q/{a}")).await;
-    assert_eq!(page.status, 200);
-    assert!(page.body.contains("Мы уже знаем о проблеме") && page.body.contains("мастер уже едет"));
-    assert!(!page.body.contains("form_token"), "no form while paused");
-    let post = app
-        .post_form(
-            &format!("/q/{a}"),
-            &[("description", "Кофемашина не работает совсем")],
-        )
-        .await;
-    assert!(post.body.contains("мастер уже едет"));
-    assert!(
-        app.get(&format!("/q/{b}"))
+        let p = admin
+            .post(
+                "/admin/pause",
+                &[
+                    ("op", "pause"),
+                    ("code", a.as_str()),
+                    (
+                        "message",
+                        "Мы знаем, что кофемашина сломана: мастер уже едет",
+                    ),
+                ],
+            )
+            .await;
+        assert_eq!(p.status, 303, "{}", p.body);
+        let page = app.get(&format!("/q/{a}")).await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.body.contains("Мы уже знаем о проблеме") && page.body.contains("мастер уже едет")
+        );
+        assert!(!page.body.contains("form_token"), "no form while paused");
+        let post = app
+            .post_form(
+                &format!("/q/{a}"),
+                &[("description", "Кофемашина не работает совсем")],
+            )
+            .await;
+        assert!(post.body.contains("мастер уже едет"));
+        assert!(
+            app.get(&format!("/q/{b}"))
+                .await
+                .body
+                .contains("form_token"),
+            "other codes still take requests"
+        );
+
+        let p = admin
+            .post(
+                "/admin/pause",
+                &[("op", "pause"), ("message", "Технические работы до 18:00")],
+            )
+            .await;
+        assert_eq!(p.status, 303);
+        assert!(app
+            .get(&format!("/q/{b}"))
             .await
             .body
-            .contains("form_token"),
-        "other codes still take requests"
-    );
+            .contains("Технические работы до 18:00"));
+        let empty = admin
+            .post("/admin/pause", &[("op", "pause"), ("message", "  ")])
+            .await;
+        assert_eq!(empty.status, 422, "a pause needs a message");
 
-    let p = admin
-        .post(
-            "/admin/pause",
-            &[("op", "pause"), ("message", "Технические работы до 18:00")],
-        )
-        .await;
-    assert_eq!(p.status, 303);
-    assert!(app
-        .get(&format!("/q/{b}"))
-        .await
-        .body
-        .contains("Технические работы до 18:00"));
-    let empty = admin
-        .post("/admin/pause", &[("op", "pause"), ("message", "  ")])
-        .await;
-    assert_eq!(empty.status, 422, "a pause needs a message");
-
-    admin.post("/admin/pause", &[("op", "resume")]).await;
-    admin
-        .post("/admin/pause", &[("op", "resume"), ("code", a.as_str())])
-        .await;
-    assert!(app
-        .get(&format!("/q/{a}"))
-        .await
-        .body
-        .contains("form_token"));
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
-    assert_eq!(stored, 0, "nothing was accepted while paused");
-
-    let viewer = StaffClient::new(&app, Role::Viewer).await;
-    assert_eq!(
-        viewer
-            .post("/admin/pause", &[("op", "pause"), ("message", "x")])
+        admin.post("/admin/pause", &[("op", "resume")]).await;
+        admin
+            .post("/admin/pause", &[("op", "resume"), ("code", a.as_str())])
+            .await;
+        assert!(app
+            .get(&format!("/q/{a}"))
             .await
-            .status,
-        403
-    );
+            .body
+            .contains("form_token"));
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+        assert_eq!(stored, 0, "nothing was accepted while paused");
+
+        let viewer = StaffClient::new(&app, Role::Viewer).await;
+        assert_eq!(
+            viewer
+                .post("/admin/pause", &[("op", "pause"), ("message", "x")])
+                .await
+                .status,
+            403
+        );
+    })
+    .await;
 }

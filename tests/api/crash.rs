@@ -5,10 +5,11 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::helpers::TempDir;
+use crate::helpers::{engine, on_each_engine, TempDir, TestDb};
+use qrdesk::store::Engine;
 
 /// Kills the child when dropped, so a failing test leaves nothing running.
-struct Proc(Child);
+pub struct Proc(pub Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -18,7 +19,7 @@ impl Drop for Proc {
 }
 
 /// Starts `qrdesk args…` and waits for a stdout line starting with `prefix`.
-fn start(args: &[&str], env: &[(&str, String)], prefix: &str) -> (Proc, String) {
+pub fn start(args: &[&str], env: &[(&str, String)], prefix: &str) -> (Proc, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_qrdesk"));
     cmd.args(args)
         .stdout(Stdio::piped())
@@ -47,7 +48,7 @@ fn start(args: &[&str], env: &[(&str, String)], prefix: &str) -> (Proc, String) 
     (Proc(child), found)
 }
 
-fn run(args: &[&str], env: &[(&str, String)]) -> String {
+pub fn run(args: &[&str], env: &[(&str, String)]) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_qrdesk"));
     cmd.args(args).env("RUST_LOG", "warn");
     for (k, v) in env {
@@ -65,7 +66,15 @@ fn run(args: &[&str], env: &[(&str, String)]) -> String {
 
 #[tokio::test]
 async fn sigkill_mid_delivery_loses_nothing_and_doubles_nothing() {
+    on_each_engine(sigkill_mid_delivery).await;
+}
+
+async fn sigkill_mid_delivery() {
     let dir = TempDir::new();
+    let db = match engine() {
+        Engine::Postgres => Some(TestDb::create().await),
+        Engine::Sqlite => None,
+    };
     let (_sim, sim_url) = start(
         &["hubex-sim", "--listen", "127.0.0.1:0"],
         &[],
@@ -93,6 +102,10 @@ async fn sigkill_mid_delivery_loses_nothing_and_doubles_nothing() {
         ("QRDESK_LIMITS__CHALLENGE", "off".into()),
         ("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0".into()),
     ];
+    let mut env = env;
+    if let Some(db) = &db {
+        env.push(("QRDESK_DATABASE__URL", db.url.clone()));
+    }
     run(&["sync"], &env);
     let created: serde_json::Value = serde_json::from_str(&run(
         &["codes", "create", "--asset", "1001", "--json"],

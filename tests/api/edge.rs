@@ -5,126 +5,138 @@
 use qrdesk::backend::AssetId;
 use qrdesk::store::codes::Target;
 
-use crate::helpers::{spawn_app, wait_for};
+use crate::helpers::{on_each_engine, spawn_app, wait_for};
 
 #[tokio::test]
 async fn one_request_id_follows_a_report_to_hubex() {
-    let app = spawn_app().await;
-    let code = app.code_for(Target::Asset(AssetId(1001))).await;
-    let page = app
-        .submit(&code, &[("description", "Кофемашина течёт снизу")])
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        let page = app
+            .submit(&code, &[("description", "Кофемашина течёт снизу")])
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        let id = page.request_id.expect("every answer carries X-Request-Id");
+        assert!(id.len() >= 16, "{id}");
+        let other = app.get(&format!("/q/{code}")).await;
+        assert_ne!(
+            other.request_id.as_deref(),
+            Some(id.as_str()),
+            "one id per request"
+        );
+        let sim = app.sim.clone();
+        let created = wait_for(10, "the task to be created", || {
+            let sim = sim.clone();
+            async move {
+                sim.calls()
+                    .into_iter()
+                    .find(|c| c.method == "POST" && c.path.ends_with("/Tasks") && c.status < 300)
+            }
+        })
         .await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    let id = page.request_id.expect("every answer carries X-Request-Id");
-    assert!(id.len() >= 16, "{id}");
-    let other = app.get(&format!("/q/{code}")).await;
-    assert_ne!(
-        other.request_id.as_deref(),
-        Some(id.as_str()),
-        "one id per request"
-    );
-    let sim = app.sim.clone();
-    let created = wait_for(10, "the task to be created", || {
-        let sim = sim.clone();
-        async move {
-            sim.calls()
-                .into_iter()
-                .find(|c| c.method == "POST" && c.path.ends_with("/Tasks") && c.status < 300)
-        }
+        assert_eq!(
+            created.request_id.as_deref(),
+            Some(id.as_str()),
+            "the task creation carries the id of the form post that caused it"
+        );
+        let stored: Option<String> = sqlx::query_scalar("SELECT trace_id FROM jobs LIMIT 1")
+            .fetch_optional(app.pool())
+            .await
+            .unwrap()
+            .flatten();
+        // The job may already be done and gone; when it is still there it has the id.
+        assert!(stored.is_none_or(|s| s == id));
     })
     .await;
-    assert_eq!(
-        created.request_id.as_deref(),
-        Some(id.as_str()),
-        "the task creation carries the id of the form post that caused it"
-    );
-    let stored: Option<String> = sqlx::query_scalar("SELECT trace_id FROM jobs LIMIT 1")
-        .fetch_optional(app.pool())
-        .await
-        .unwrap()
-        .flatten();
-    // The job may already be done and gone; when it is still there it has the id.
-    assert!(stored.is_none_or(|s| s == id));
 }
 
 #[tokio::test]
 async fn opening_a_form_writes_nothing_and_scans_are_still_counted() {
-    let app = spawn_app().await;
-    let code = app.code_for(Target::Asset(AssetId(1001))).await;
-    for _ in 0..30 {
-        assert_eq!(app.get(&format!("/q/{code}")).await.status, 200);
-    }
-    let (count, last): (i64, Option<i64>) =
-        sqlx::query_as("SELECT scan_count, last_scan_at FROM codes WHERE code = ?")
-            .bind(code.as_str())
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
-    assert!(
-        count < 30 && (count == 0) == last.is_none(),
-        "form views do not each write: {count} in the database right away"
-    );
-    // Written in a batch a few seconds later.
-    wait_for(15, "the scan counts to be written", || async {
-        let n: i64 = sqlx::query_scalar("SELECT scan_count FROM codes WHERE code = ?")
-            .bind(code.as_str())
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
-        (n == 30).then_some(())
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        for _ in 0..30 {
+            assert_eq!(app.get(&format!("/q/{code}")).await.status, 200);
+        }
+        let (count, last): (i64, Option<i64>) =
+            sqlx::query_as("SELECT scan_count, last_scan_at FROM codes WHERE code = $1")
+                .bind(code.as_str())
+                .fetch_one(app.pool())
+                .await
+                .unwrap();
+        assert!(
+            count < 30 && (count == 0) == last.is_none(),
+            "form views do not each write: {count} in the database right away"
+        );
+        // Written in a batch a few seconds later.
+        wait_for(15, "the scan counts to be written", || async {
+            let n: i64 = sqlx::query_scalar("SELECT scan_count FROM codes WHERE code = $1")
+                .bind(code.as_str())
+                .fetch_one(app.pool())
+                .await
+                .unwrap();
+            (n == 30).then_some(())
+        })
+        .await;
     })
     .await;
 }
 
 #[tokio::test]
 async fn a_change_made_elsewhere_reaches_the_form_within_seconds() {
-    let app = spawn_app().await;
-    let code = app.code_for(Target::Asset(AssetId(1001))).await;
-    assert_eq!(app.get(&format!("/q/{code}")).await.status, 200);
-    // Another instance (or a hand-written query) revokes the code.
-    sqlx::query("UPDATE codes SET state = 'revoked' WHERE code = ?")
-        .bind(code.as_str())
-        .execute(app.pool())
-        .await
-        .unwrap();
-    let started = std::time::Instant::now();
-    wait_for(5, "the form to show the revoked page", || async {
-        (app.get(&format!("/q/{code}")).await.status == 404).then_some(())
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        assert_eq!(app.get(&format!("/q/{code}")).await.status, 200);
+        // Another instance (or a hand-written query) revokes the code.
+        sqlx::query("UPDATE codes SET state = 'revoked' WHERE code = $1")
+            .bind(code.as_str())
+            .execute(app.pool())
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        wait_for(5, "the form to show the revoked page", || async {
+            (app.get(&format!("/q/{code}")).await.status == 404).then_some(())
+        })
+        .await;
+        assert!(
+            started.elapsed() <= qrdesk::store::memo::MAX_AGE + std::time::Duration::from_secs(1),
+            "seen within the memory's age: {:?}",
+            started.elapsed()
+        );
     })
     .await;
-    assert!(
-        started.elapsed() <= qrdesk::store::memo::MAX_AGE + std::time::Duration::from_secs(1),
-        "seen within the memory's age: {:?}",
-        started.elapsed()
-    );
 }
 
 #[tokio::test]
 async fn a_database_failure_shows_a_plain_page_without_its_text() {
-    let app = spawn_app().await;
-    // The table the status page reads is gone: an internal error.
-    sqlx::query("ALTER TABLE requests RENAME TO requests_gone")
-        .execute(app.pool())
-        .await
-        .unwrap();
-    let status = app.get("/t/ABCDEFGHJKMNPQRSTVWXYZ0123").await;
-    assert_eq!(status.status, 500, "{}", status.body);
-    assert!(
-        status.body.contains("Что-то пошло не так") || status.body.contains("Попробуйте"),
-        "{}",
-        status.body
-    );
-    for leak in [
-        "no such table",
-        "requests_gone",
-        "sqlx",
-        "SQLITE",
-        "error returned",
-    ] {
-        assert!(!status.body.contains(leak), "{leak} shown: {}", status.body);
-    }
-    sqlx::query("ALTER TABLE requests_gone RENAME TO requests")
-        .execute(app.pool())
-        .await
-        .unwrap();
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        // The table the status page reads is gone: an internal error.
+        sqlx::query("ALTER TABLE requests RENAME TO requests_gone")
+            .execute(app.pool())
+            .await
+            .unwrap();
+        let status = app.get("/t/ABCDEFGHJKMNPQRSTVWXYZ0123").await;
+        assert_eq!(status.status, 500, "{}", status.body);
+        assert!(
+            status.body.contains("Что-то пошло не так") || status.body.contains("Попробуйте"),
+            "{}",
+            status.body
+        );
+        for leak in [
+            "no such table",
+            "requests_gone",
+            "sqlx",
+            "SQLITE",
+            "error returned",
+        ] {
+            assert!(!status.body.contains(leak), "{leak} shown: {}", status.body);
+        }
+        sqlx::query("ALTER TABLE requests_gone RENAME TO requests")
+            .execute(app.pool())
+            .await
+            .unwrap();
+    })
+    .await;
 }

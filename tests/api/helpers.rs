@@ -1,5 +1,11 @@
-//! `spawn_app()`: the real qrdesk on port 0, a fresh SQLite database in a temp
-//! directory, and the HubEx simulator, with a phone-like HTTP client.
+//! `spawn_app()`: the real qrdesk on port 0, a fresh database (SQLite in a
+//! temp directory, or a PostgreSQL database of its own), and the HubEx
+//! simulator, with a phone-like HTTP client.
+//!
+//! A test wrapped in [`on_each_engine`] runs on SQLite, then again on
+//! PostgreSQL when `QRDESK_TEST_POSTGRES_URL` names a server to create test
+//! databases on (`.ci/run` sets it). A server asked for and not reachable
+//! fails the test.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -10,7 +16,121 @@ use qrdesk::codes::Code;
 use qrdesk::config::Config;
 use qrdesk::store::codes::{self as code_store, Target};
 use qrdesk::store::requests::{self, RequestRecord};
+use qrdesk::store::Engine;
 use qrdesk::App;
+
+tokio::task_local! {
+    static ENGINE: Engine;
+}
+
+/// The PostgreSQL server tests may create databases on, if one was named.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("QRDESK_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+}
+
+/// Runs `test` on SQLite, then on PostgreSQL if `QRDESK_TEST_POSTGRES_URL` is set.
+pub async fn on_each_engine<F, Fut>(test: F)
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    ENGINE.scope(Engine::Sqlite, test()).await;
+    if postgres_url().is_some() {
+        eprintln!("--- again on PostgreSQL");
+        ENGINE.scope(Engine::Postgres, test()).await;
+    }
+}
+
+/// The engine the running test is on (SQLite outside [`on_each_engine`]).
+pub fn engine() -> Engine {
+    ENGINE.try_with(|e| *e).unwrap_or(Engine::Sqlite)
+}
+
+/// A PostgreSQL database of one test's own, dropped with it.
+pub struct TestDb {
+    pub url: String,
+    name: String,
+    admin_url: String,
+}
+
+impl TestDb {
+    /// Creates an empty database on the `QRDESK_TEST_POSTGRES_URL` server.
+    pub async fn create() -> TestDb {
+        let admin_url = postgres_url().expect("QRDESK_TEST_POSTGRES_URL");
+        sqlx::any::install_default_drivers();
+        let name = format!(
+            "qrdesk_t_{}_{}",
+            std::process::id(),
+            Code::generate().as_str().to_lowercase()
+        );
+        let mut conn = connect_admin(&admin_url).await;
+        drop_stale(&mut conn).await;
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("CREATE DATABASE on QRDESK_TEST_POSTGRES_URL");
+        let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+        let server = &base[..base.rfind('/').expect("postgres URL with a database")];
+        let url = if query.is_empty() {
+            format!("{server}/{name}")
+        } else {
+            format!("{server}/{name}?{query}")
+        };
+        TestDb {
+            url,
+            name,
+            admin_url,
+        }
+    }
+}
+
+async fn connect_admin(url: &str) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    match sqlx::AnyConnection::connect(url).await {
+        Ok(c) => c,
+        Err(e) => panic!("QRDESK_TEST_POSTGRES_URL={url} is set but cannot be reached: {e}"),
+    }
+}
+
+/// Drops databases left by test runs whose process is gone.
+async fn drop_stale(conn: &mut sqlx::AnyConnection) {
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT CAST(datname AS TEXT) FROM pg_database WHERE datname LIKE 'qrdesk_t_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(2).unwrap_or_default();
+        if !pid.is_empty() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside a test's runtime: do the async work on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let mut conn = connect_admin(&admin_url).await;
+                let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await;
+            });
+        })
+        .join();
+    }
+}
 
 /// A directory removed when dropped.
 pub struct TempDir(pub PathBuf);
@@ -37,6 +157,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub config: Config,
     pub dir: TempDir,
+    /// The test's PostgreSQL database, when it runs on PostgreSQL.
+    pub db: Option<TestDb>,
 }
 
 /// Settings that make retries and polls fast enough for tests.
@@ -108,11 +230,20 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 pub async fn spawn_with_sim(sim: Simulator, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = TempDir::new();
     let mut config = test_config(&dir);
+    let db = match engine() {
+        Engine::Sqlite => None,
+        Engine::Postgres => {
+            let db = TestDb::create().await;
+            config.database.url = db.url.clone();
+            Some(db)
+        }
+    };
     tweak(&mut config);
-    start(config, dir, sim).await
+    start(config, dir, db, sim).await
 }
 
-async fn start(config: Config, dir: TempDir, sim: Simulator) -> TestApp {
+/// Starts qrdesk on `config` (its `database.url` may name `db`).
+pub async fn start(config: Config, dir: TempDir, db: Option<TestDb>, sim: Simulator) -> TestApp {
     let app = App::start(config.clone(), Some(sim.clone()))
         .await
         .expect("app starts");
@@ -123,6 +254,7 @@ async fn start(config: Config, dir: TempDir, sim: Simulator) -> TestApp {
         client: phone_client(),
         config,
         dir,
+        db,
     }
 }
 
@@ -280,18 +412,26 @@ impl TestApp {
     pub async fn restart(mut self) -> TestApp {
         self.app.take().unwrap().stop().await;
         let TestApp {
-            config, dir, sim, ..
+            config,
+            dir,
+            db,
+            sim,
+            ..
         } = self;
-        start(config, dir, sim).await
+        start(config, dir, db, sim).await
     }
 
     /// Ends without clean-up, as a crash would, and starts again.
     pub async fn crash_and_restart(mut self) -> TestApp {
         self.app.take().unwrap().crash().await;
         let TestApp {
-            config, dir, sim, ..
+            config,
+            dir,
+            db,
+            sim,
+            ..
         } = self;
-        start(config, dir, sim).await
+        start(config, dir, db, sim).await
     }
 }
 

@@ -10,7 +10,7 @@ use qrdesk::labels::templates::{self, MAX_LABELS_PER_JOB};
 use qrdesk::labels::{job, layout};
 use qrdesk::store::codes::{self as code_store, Target};
 
-use crate::helpers::{spawn_app, TempDir};
+use crate::helpers::{on_each_engine, spawn_app, TempDir};
 
 /// pdftoppm and zbarimg come from Debian (poppler-utils, zbar-tools); CI
 /// installs them, and there (`CI` set) a missing tool fails the test.
@@ -147,188 +147,200 @@ fn decode_labels(
 
 #[tokio::test]
 async fn every_template_prints_codes_that_scan_to_their_urls() {
-    if !tools_available() {
-        return;
-    }
-    let app = spawn_app().await;
-    let pool = app.pool();
-    // Enough codes for the fullest sheet (80 labels), over real demo assets.
-    let mut records = Vec::new();
-    for i in 0..80 {
-        let asset = AssetId(1001 + (i % 19));
-        let code = app.code_for(Target::Asset(asset)).await;
-        records.push(code_store::get(pool, &code).await.unwrap().unwrap());
-    }
-    let style = Style {
-        cta: DEFAULT_CTA.into(),
-        org: Some("ООО «Сервис-Инжиниринг»".into()),
-    };
-    let dir = TempDir::new();
-    let all = templates::builtin();
-    let jobs: Vec<_> = {
-        let mut v = Vec::new();
-        for t in &all {
-            let n = t.per_page().min(records.len());
-            let contents = job::contents(pool, &app.url, &records[..n]).await.unwrap();
-            let opts = job::JobOptions {
-                template: t.clone(),
-                skip: 0,
-                offset: (0.0, 0.0),
-                style: style.clone(),
-            };
-            let (pdf, _) = job::sheet_pdf(&contents, &opts).unwrap();
-            let expected: Vec<String> = contents.iter().map(|c| c.url.clone()).collect();
-            v.push((t.clone(), pdf, expected));
+    on_each_engine(|| async {
+        if !tools_available() {
+            return;
         }
-        v
-    };
-    // Two at a time: the machine has two cores.
-    let failures: Vec<String> = std::thread::scope(|s| {
-        let chunks: Vec<_> = jobs.chunks(jobs.len().div_ceil(2)).collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                let dir = &dir.0;
-                s.spawn(move || {
-                    let mut bad = Vec::new();
-                    for (t, pdf, expected) in chunk {
-                        let found = decode_labels(pdf, dir, t, expected.len(), 0, (0.0, 0.0));
-                        let wrong: Vec<usize> = (0..expected.len())
-                            .filter(|i| found[*i].as_deref() != Some(expected[*i].as_str()))
-                            .collect();
-                        if !wrong.is_empty() {
-                            bad.push(format!(
-                                "{}: labels {wrong:?} of {} did not scan",
-                                t.id,
-                                expected.len()
-                            ));
+        let app = spawn_app().await;
+        let pool = app.pool();
+        // Enough codes for the fullest sheet (80 labels), over real demo assets.
+        let mut records = Vec::new();
+        for i in 0..80 {
+            let asset = AssetId(1001 + (i % 19));
+            let code = app.code_for(Target::Asset(asset)).await;
+            records.push(code_store::get(pool, &code).await.unwrap().unwrap());
+        }
+        let style = Style {
+            cta: DEFAULT_CTA.into(),
+            org: Some("ООО «Сервис-Инжиниринг»".into()),
+        };
+        let dir = TempDir::new();
+        let all = templates::builtin();
+        let jobs: Vec<_> = {
+            let mut v = Vec::new();
+            for t in &all {
+                let n = t.per_page().min(records.len());
+                let contents = job::contents(pool, &app.url, &records[..n]).await.unwrap();
+                let opts = job::JobOptions {
+                    template: t.clone(),
+                    skip: 0,
+                    offset: (0.0, 0.0),
+                    style: style.clone(),
+                };
+                let (pdf, _) = job::sheet_pdf(&contents, &opts).unwrap();
+                let expected: Vec<String> = contents.iter().map(|c| c.url.clone()).collect();
+                v.push((t.clone(), pdf, expected));
+            }
+            v
+        };
+        // Two at a time: the machine has two cores.
+        let failures: Vec<String> = std::thread::scope(|s| {
+            let chunks: Vec<_> = jobs.chunks(jobs.len().div_ceil(2)).collect();
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| {
+                    let dir = &dir.0;
+                    s.spawn(move || {
+                        let mut bad = Vec::new();
+                        for (t, pdf, expected) in chunk {
+                            let found = decode_labels(pdf, dir, t, expected.len(), 0, (0.0, 0.0));
+                            let wrong: Vec<usize> = (0..expected.len())
+                                .filter(|i| found[*i].as_deref() != Some(expected[*i].as_str()))
+                                .collect();
+                            if !wrong.is_empty() {
+                                bad.push(format!(
+                                    "{}: labels {wrong:?} of {} did not scan",
+                                    t.id,
+                                    expected.len()
+                                ));
+                            }
                         }
-                    }
-                    bad
+                        bad
+                    })
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    });
-    assert!(failures.is_empty(), "{failures:#?}");
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        assert!(failures.is_empty(), "{failures:#?}");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn custom_template_skip_and_calibration_still_scan() {
-    if !tools_available() {
-        return;
-    }
-    let app = spawn_app().await;
-    let pool = app.pool();
-    let mut records = Vec::new();
-    for asset in [1001, 1002, 1003] {
-        let code = app.code_for(Target::Asset(AssetId(asset))).await;
-        records.push(code_store::get(pool, &code).await.unwrap().unwrap());
-    }
-    let template = templates::Template::custom(
-        templates::A4,
-        4,
-        8,
-        (45.0, 30.0),
-        10.0,
-        10.0,
-        47.5,
-        34.0,
-        templates::Shape::Rect,
-    )
-    .unwrap();
-    let contents = job::contents(pool, &app.url, &records).await.unwrap();
-    let opts = job::JobOptions {
-        template,
-        skip: 30,
-        offset: (1.5, -2.0),
-        style: Style {
-            cta: "Сканируйте".into(),
-            org: None,
-        },
-    };
-    let (pdf, _) = job::sheet_pdf(&contents, &opts).unwrap();
-    let dir = TempDir::new();
-    let found = decode_labels(&pdf, &dir.0, &opts.template, 3, 30, opts.offset);
-    let expected: Vec<Option<String>> = contents.iter().map(|c| Some(c.url.clone())).collect();
-    assert_eq!(
-        found, expected,
-        "two on the first sheet after 30 skipped, one on the next"
-    );
-    let pages = std::fs::read_dir(&dir.0)
-        .unwrap()
-        .filter(|e| {
-            let name = e
-                .as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .into_owned();
-            name.ends_with(".pgm") && !name.contains("label")
-        })
-        .count();
-    assert_eq!(pages, 2);
+    on_each_engine(|| async {
+        if !tools_available() {
+            return;
+        }
+        let app = spawn_app().await;
+        let pool = app.pool();
+        let mut records = Vec::new();
+        for asset in [1001, 1002, 1003] {
+            let code = app.code_for(Target::Asset(AssetId(asset))).await;
+            records.push(code_store::get(pool, &code).await.unwrap().unwrap());
+        }
+        let template = templates::Template::custom(
+            templates::A4,
+            4,
+            8,
+            (45.0, 30.0),
+            10.0,
+            10.0,
+            47.5,
+            34.0,
+            templates::Shape::Rect,
+        )
+        .unwrap();
+        let contents = job::contents(pool, &app.url, &records).await.unwrap();
+        let opts = job::JobOptions {
+            template,
+            skip: 30,
+            offset: (1.5, -2.0),
+            style: Style {
+                cta: "Сканируйте".into(),
+                org: None,
+            },
+        };
+        let (pdf, _) = job::sheet_pdf(&contents, &opts).unwrap();
+        let dir = TempDir::new();
+        let found = decode_labels(&pdf, &dir.0, &opts.template, 3, 30, opts.offset);
+        let expected: Vec<Option<String>> = contents.iter().map(|c| Some(c.url.clone())).collect();
+        assert_eq!(
+            found, expected,
+            "two on the first sheet after 30 skipped, one on the next"
+        );
+        let pages = std::fs::read_dir(&dir.0)
+            .unwrap()
+            .filter(|e| {
+                let name = e
+                    .as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned();
+                name.ends_with(".pgm") && !name.contains("label")
+            })
+            .count();
+        assert_eq!(pages, 2);
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn poster_and_alignment_page_carry_their_text() {
-    if !tools_available() {
-        return;
-    }
-    let app = spawn_app().await;
-    let pool = app.pool();
-    let code = app
-        .code_for(Target::Location(qrdesk::backend::LocationId(205)))
-        .await;
-    let record = code_store::get(pool, &code).await.unwrap().unwrap();
-    let dir = TempDir::new();
-    for size in [layout::PosterSize::A4, layout::PosterSize::A5] {
-        let pdf = job::poster_pdf(pool, &app.url, &record, size, true)
-            .await
-            .unwrap();
-        let found = decode_pdf(&pdf, &dir.0, &format!("poster-{size:?}"), 150);
-        assert_eq!(found, vec![code.qr_url(&app.url)]);
-        let path = dir.0.join(format!("poster-{size:?}.pdf"));
+    on_each_engine(|| async {
+        if !tools_available() {
+            return;
+        }
+        let app = spawn_app().await;
+        let pool = app.pool();
+        let code = app
+            .code_for(Target::Location(qrdesk::backend::LocationId(205)))
+            .await;
+        let record = code_store::get(pool, &code).await.unwrap().unwrap();
+        let dir = TempDir::new();
+        for size in [layout::PosterSize::A4, layout::PosterSize::A5] {
+            let pdf = job::poster_pdf(pool, &app.url, &record, size, true)
+                .await
+                .unwrap();
+            let found = decode_pdf(&pdf, &dir.0, &format!("poster-{size:?}"), 150);
+            assert_eq!(found, vec![code.qr_url(&app.url)]);
+            let path = dir.0.join(format!("poster-{size:?}.pdf"));
+            let text = Command::new("pdftotext")
+                .arg(&path)
+                .arg("-")
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&text.stdout);
+            assert!(text.contains("Сообщить о неисправности"), "{text}");
+            assert!(
+                text.contains("Кофейня, зал") && text.contains("Южное ш., 55"),
+                "{text}"
+            );
+            assert!(text.contains("Report a problem"), "{text}");
+        }
+        let t = templates::find("avery-l7160").unwrap();
+        let pdf = job::alignment_pdf(&t, (0.5, -0.5)).unwrap();
+        let path = dir.0.join("align.pdf");
+        std::fs::write(&path, &pdf).unwrap();
         let text = Command::new("pdftotext")
             .arg(&path)
             .arg("-")
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&text.stdout);
-        assert!(text.contains("Сообщить о неисправности"), "{text}");
-        assert!(
-            text.contains("Кофейня, зал") && text.contains("Южное ш., 55"),
-            "{text}"
-        );
-        assert!(text.contains("Report a problem"), "{text}");
-    }
-    let t = templates::find("avery-l7160").unwrap();
-    let pdf = job::alignment_pdf(&t, (0.5, -0.5)).unwrap();
-    let path = dir.0.join("align.pdf");
-    std::fs::write(&path, &pdf).unwrap();
-    let text = Command::new("pdftotext")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("100 %") && text.contains("+0.5"), "{text}");
+        assert!(text.contains("100 %") && text.contains("+0.5"), "{text}");
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_job_over_the_limit_is_refused_clearly() {
-    let err = job::check_count(MAX_LABELS_PER_JOB + 1)
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("5001") && err.contains("5000") && err.contains("several jobs"),
-        "{err}"
-    );
-    assert!(job::check_count(0).is_err());
-    assert!(job::check_count(MAX_LABELS_PER_JOB).is_ok());
+    on_each_engine(|| async {
+        let err = job::check_count(MAX_LABELS_PER_JOB + 1)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("5001") && err.contains("5000") && err.contains("several jobs"),
+            "{err}"
+        );
+        assert!(job::check_count(0).is_err());
+        assert!(job::check_count(MAX_LABELS_PER_JOB).is_ok());
+    })
+    .await;
 }
 
 #[test]

@@ -11,7 +11,7 @@ use qrdesk::store::codes::Target;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-use crate::helpers::{spawn_with, wait_for, TestApp};
+use crate::helpers::{on_each_engine, spawn_with, wait_for, TestApp};
 
 const TEXT: &str = "Кофемашина не включается, горит красный индикатор";
 
@@ -188,191 +188,206 @@ fn link_in(body: &str) -> String {
 
 #[tokio::test]
 async fn the_link_is_mailed_and_each_status_change_too() {
-    let sink = MailSink::start().await;
-    let app = app_with_mail(sink.addr.port()).await;
-    let form = app
-        .get(&format!(
-            "/q/{}",
-            app.code_for(Target::Asset(AssetId(1001))).await
-        ))
-        .await;
-    assert!(form.body.contains("придёт ссылка на заявку"));
+    on_each_engine(|| async {
+        let sink = MailSink::start().await;
+        let app = app_with_mail(sink.addr.port()).await;
+        let form = app
+            .get(&format!(
+                "/q/{}",
+                app.code_for(Target::Asset(AssetId(1001))).await
+            ))
+            .await;
+        assert!(form.body.contains("придёт ссылка на заявку"));
 
-    let path = report_with_email(&app, "ivan@example.ru").await;
-    let first = wait_mails(&sink, 1).await.remove(0);
-    assert_eq!(first.to, "ivan@example.ru");
-    // "Заявка №…: " goes before it when the task already exists by then.
-    assert!(
-        first.subject.ends_with("Заявка принята"),
-        "{}",
-        first.subject
-    );
-    assert!(first.body.contains("Ваша заявка принята"), "{}", first.body);
-    assert!(first.body.contains(&format!("{}{path}", app.url)));
-    assert_eq!(link_in(&first.body), path);
-    // The mailed link opens the page, which says so.
-    let page = app.get(&link_in(&first.body)).await;
-    assert_eq!(page.status, 200);
-    assert!(page.body.contains(TEXT));
-    assert!(page.body.contains("придёт на ваш e-mail"));
+        let path = report_with_email(&app, "ivan@example.ru").await;
+        let first = wait_mails(&sink, 1).await.remove(0);
+        assert_eq!(first.to, "ivan@example.ru");
+        // "Заявка №…: " goes before it when the task already exists by then.
+        assert!(
+            first.subject.ends_with("Заявка принята"),
+            "{}",
+            first.subject
+        );
+        assert!(first.body.contains("Ваша заявка принята"), "{}", first.body);
+        assert!(first.body.contains(&format!("{}{path}", app.url)));
+        assert_eq!(link_in(&first.body), path);
+        // The mailed link opens the page, which says so.
+        let page = app.get(&link_in(&first.body)).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains(TEXT));
+        assert!(page.body.contains("придёт на ваш e-mail"));
 
-    let r = app.wait_status(&path, "delivered", 10).await;
-    let task = r.task_id.unwrap().0;
-    app.get(&path).await; // first reading of the status: no mail for it
-    app.sim.set_status(task, 2);
-    app.get(&path).await; // the page reads HubEx again (cache 0 s in tests)
-    let mails = wait_mails(&sink, 2).await;
-    let second = &mails[1];
-    let number = r.task_number.clone().unwrap();
-    assert_eq!(second.subject, format!("Заявка №{number}: В работе"));
-    assert!(second
-        .body
-        .contains("Статус вашей заявки изменился: В работе"));
-    assert!(second.body.contains("Оборудование:"));
-    assert_eq!(link_in(&second.body), path);
-    assert_ne!(first.message_id, second.message_id);
+        let r = app.wait_status(&path, "delivered", 10).await;
+        let task = r.task_id.unwrap().0;
+        app.get(&path).await; // first reading of the status: no mail for it
+        app.sim.set_status(task, 2);
+        app.get(&path).await; // the page reads HubEx again (cache 0 s in tests)
+        let mails = wait_mails(&sink, 2).await;
+        let second = &mails[1];
+        let number = r.task_number.clone().unwrap();
+        assert_eq!(second.subject, format!("Заявка №{number}: В работе"));
+        assert!(second
+            .body
+            .contains("Статус вашей заявки изменился: В работе"));
+        assert!(second.body.contains("Оборудование:"));
+        assert_eq!(link_in(&second.body), path);
+        assert_ne!(first.message_id, second.message_id);
 
-    // Reading the same status again writes nothing new.
-    app.get(&path).await;
-    app.get(&path).await;
-    app.drain_outbox(10).await;
-    assert_eq!(sink.mails().len(), 2);
+        // Reading the same status again writes nothing new.
+        app.get(&path).await;
+        app.get(&path).await;
+        app.drain_outbox(10).await;
+        assert_eq!(sink.mails().len(), 2);
 
-    // The database alone does not hold the link.
-    let sealed = qrdesk::store::mails::sealed_link(app.pool(), &r.id)
-        .await
-        .unwrap()
-        .unwrap();
-    let token = path.trim_start_matches("/t/");
-    assert!(!String::from_utf8_lossy(&sealed).contains(token));
-    assert!(std::path::Path::new(&app.config.server.data_dir)
-        .join("mail-link.key")
-        .exists());
+        // The database alone does not hold the link.
+        let sealed = qrdesk::store::mails::sealed_link(app.pool(), &r.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let token = path.trim_start_matches("/t/");
+        assert!(!String::from_utf8_lossy(&sealed).contains(token));
+        assert!(std::path::Path::new(&app.config.server.data_dir)
+            .join("mail-link.key")
+            .exists());
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn english_customers_get_english_mail_and_no_address_means_no_mail() {
-    let sink = MailSink::start().await;
-    let app = app_with_mail(sink.addr.port()).await;
-    let code = app.code_for(Target::Asset(AssetId(1001))).await;
-    app.report(&code, "No e-mail given, only a description")
-        .await;
-    let form = app.get(&format!("/q/{code}?lang=en")).await;
-    let token = form.input("form_token").unwrap();
-    assert_eq!(form.input("lang").as_deref(), Some("en"));
-    let page = app
-        .post_form(
-            &format!("/q/{code}?lang=en"),
-            &[
-                ("form_token", token.as_str()),
-                ("lang", "en"),
-                ("description", "The coffee machine does not turn on"),
-                ("email", "jane@example.com"),
-                ("consent", "1"),
-            ],
-        )
-        .await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    let mails = wait_mails(&sink, 1).await;
-    app.drain_outbox(10).await;
-    assert_eq!(sink.mails().len(), 1, "only the request with an address");
-    assert_eq!(mails[0].to, "jane@example.com");
-    assert!(
-        mails[0].subject.ends_with("Your request has been received"),
-        "{}",
-        mails[0].subject
-    );
-    assert!(mails[0].body.contains("/t/"));
+    on_each_engine(|| async {
+        let sink = MailSink::start().await;
+        let app = app_with_mail(sink.addr.port()).await;
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        app.report(&code, "No e-mail given, only a description")
+            .await;
+        let form = app.get(&format!("/q/{code}?lang=en")).await;
+        let token = form.input("form_token").unwrap();
+        assert_eq!(form.input("lang").as_deref(), Some("en"));
+        let page = app
+            .post_form(
+                &format!("/q/{code}?lang=en"),
+                &[
+                    ("form_token", token.as_str()),
+                    ("lang", "en"),
+                    ("description", "The coffee machine does not turn on"),
+                    ("email", "jane@example.com"),
+                    ("consent", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        let mails = wait_mails(&sink, 1).await;
+        app.drain_outbox(10).await;
+        assert_eq!(sink.mails().len(), 1, "only the request with an address");
+        assert_eq!(mails[0].to, "jane@example.com");
+        assert!(
+            mails[0].subject.ends_with("Your request has been received"),
+            "{}",
+            mails[0].subject
+        );
+        assert!(mails[0].body.contains("/t/"));
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_busy_or_absent_mail_server_delays_mail_but_loses_none() {
-    // Nothing listens on the port yet: the request is still accepted and
-    // delivered to HubEx; the mail waits.
-    let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = parked.local_addr().unwrap().port();
-    drop(parked);
-    let app = app_with_mail(port).await;
-    let path = report_with_email(&app, "ivan@example.ru").await;
-    let r = app.wait_status(&path, "delivered", 10).await;
-    let waiting = wait_for(10, "a failed mail attempt", || async {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM jobs WHERE kind = 'send_mail' AND last_error IS NOT NULL",
-        )
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
-        (n == 1).then_some(n)
+    on_each_engine(|| async {
+        // Nothing listens on the port yet: the request is still accepted and
+        // delivered to HubEx; the mail waits.
+        let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = parked.local_addr().unwrap().port();
+        drop(parked);
+        let app = app_with_mail(port).await;
+        let path = report_with_email(&app, "ivan@example.ru").await;
+        let r = app.wait_status(&path, "delivered", 10).await;
+        let waiting = wait_for(10, "a failed mail attempt", || async {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE kind = 'send_mail' AND last_error IS NOT NULL",
+            )
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+            (n == 1).then_some(n)
+        })
+        .await;
+        assert_eq!(waiting, 1);
+
+        // The server comes up, says "try later" twice, then takes it.
+        let sink = MailSink::serve(TcpListener::bind(("127.0.0.1", port)).await.unwrap());
+        sink.refuse.store(2, Ordering::SeqCst);
+        let mails = wait_mails(&sink, 1).await;
+        app.drain_outbox(10).await;
+        assert_eq!(sink.mails().len(), 1, "sent once: {mails:?}");
+        assert_eq!(sink.refuse.load(Ordering::SeqCst), 0, "both refusals seen");
+        // Every attempt was the same mail: a client that got one of them shows it once.
+        let refused = sink.refused.lock().unwrap().clone();
+        assert_eq!(refused.len(), 2);
+        assert!(refused.iter().all(|r| r.message_id == mails[0].message_id));
+        let stored = qrdesk::store::mails::for_request(app.pool(), &r.id)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1);
+        assert!(stored[0].sent_at.is_some());
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+        assert_eq!(left, 0);
     })
     .await;
-    assert_eq!(waiting, 1);
-
-    // The server comes up, says "try later" twice, then takes it.
-    let sink = MailSink::serve(TcpListener::bind(("127.0.0.1", port)).await.unwrap());
-    sink.refuse.store(2, Ordering::SeqCst);
-    let mails = wait_mails(&sink, 1).await;
-    app.drain_outbox(10).await;
-    assert_eq!(sink.mails().len(), 1, "sent once: {mails:?}");
-    assert_eq!(sink.refuse.load(Ordering::SeqCst), 0, "both refusals seen");
-    // Every attempt was the same mail: a client that got one of them shows it once.
-    let refused = sink.refused.lock().unwrap().clone();
-    assert_eq!(refused.len(), 2);
-    assert!(refused.iter().all(|r| r.message_id == mails[0].message_id));
-    let stored = qrdesk::store::mails::for_request(app.pool(), &r.id)
-        .await
-        .unwrap();
-    assert_eq!(stored.len(), 1);
-    assert!(stored[0].sent_at.is_some());
-    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
-    assert_eq!(left, 0);
 }
 
 #[tokio::test]
 async fn a_refused_address_is_recorded_and_not_retried() {
-    let sink = MailSink::start().await;
-    let app = app_with_mail(sink.addr.port()).await;
-    let path = report_with_email(&app, "nobody@example.ru").await;
-    let r = app.request_by_status_path(&path).await;
-    let stored = wait_for(10, "the refusal recorded", || async {
-        let m = qrdesk::store::mails::for_request(app.pool(), &r.id)
-            .await
-            .unwrap();
-        m.into_iter().find(|m| m.failed.is_some())
+    on_each_engine(|| async {
+        let sink = MailSink::start().await;
+        let app = app_with_mail(sink.addr.port()).await;
+        let path = report_with_email(&app, "nobody@example.ru").await;
+        let r = app.request_by_status_path(&path).await;
+        let stored = wait_for(10, "the refusal recorded", || async {
+            let m = qrdesk::store::mails::for_request(app.pool(), &r.id)
+                .await
+                .unwrap();
+            m.into_iter().find(|m| m.failed.is_some())
+        })
+        .await;
+        assert!(stored.failed.unwrap().contains("550"));
+        app.drain_outbox(10).await;
+        assert_eq!(sink.rcpt_commands.load(Ordering::SeqCst), 1, "not retried");
+        assert!(sink.mails().is_empty());
+        // The request itself is unaffected, and staff see why the mail did not go.
+        app.wait_status(&path, "delivered", 10).await;
+        let staff = crate::admin::StaffClient::new(&app, qrdesk::store::admins::Role::Viewer).await;
+        let list = staff.get("/admin/requests").await;
+        assert!(
+            list.body.contains("Письмо заявителю не принято") && list.body.contains("550"),
+            "{}",
+            list.body
+        );
     })
     .await;
-    assert!(stored.failed.unwrap().contains("550"));
-    app.drain_outbox(10).await;
-    assert_eq!(sink.rcpt_commands.load(Ordering::SeqCst), 1, "not retried");
-    assert!(sink.mails().is_empty());
-    // The request itself is unaffected, and staff see why the mail did not go.
-    app.wait_status(&path, "delivered", 10).await;
-    let staff = crate::admin::StaffClient::new(&app, qrdesk::store::admins::Role::Viewer).await;
-    let list = staff.get("/admin/requests").await;
-    assert!(
-        list.body.contains("Письмо заявителю не принято") && list.body.contains("550"),
-        "{}",
-        list.body
-    );
 }
 
 #[tokio::test]
 async fn without_smtp_nothing_is_queued_and_the_form_promises_nothing() {
-    let app = spawn_with(|_| {}).await;
-    let code = app.code_for(Target::Asset(AssetId(1001))).await;
-    assert!(!app
-        .get(&format!("/q/{code}"))
-        .await
-        .body
-        .contains("придёт ссылка"));
-    let path = report_with_email(&app, "ivan@example.ru").await;
-    app.wait_status(&path, "delivered", 10).await;
-    let mails: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mails")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
-    assert_eq!(mails, 0);
-    assert!(!app.get(&path).await.body.contains("на ваш e-mail"));
+    on_each_engine(|| async {
+        let app = spawn_with(|_| {}).await;
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        assert!(!app
+            .get(&format!("/q/{code}"))
+            .await
+            .body
+            .contains("придёт ссылка"));
+        let path = report_with_email(&app, "ivan@example.ru").await;
+        app.wait_status(&path, "delivered", 10).await;
+        let mails: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mails")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+        assert_eq!(mails, 0);
+        assert!(!app.get(&path).await.body.contains("на ваш e-mail"));
+    })
+    .await;
 }

@@ -8,7 +8,7 @@ use qrdesk::backend::AssetId;
 use qrdesk::codes::Code;
 use qrdesk::store::codes::Target;
 
-use crate::helpers::{spawn_app, Page, TestApp};
+use crate::helpers::{on_each_engine, spawn_app, Page, TestApp};
 
 const TEXT: &str = "Течёт кондиционер, фото прилагаю";
 
@@ -126,64 +126,67 @@ async fn send(app: &TestApp, code: &Code, description: &str, photos: Vec<(&str, 
 
 #[tokio::test]
 async fn a_phone_photo_arrives_upright_small_and_without_metadata() {
-    let app = spawn_app().await;
-    let code = app.code_for(Target::Asset(AssetId(1002))).await;
-    let original = phone_jpeg(2400, 1800);
-    assert!(original.windows(4).any(|w| w == b"Exif"));
-    let page = send(&app, &code, TEXT, vec![("IMG_0001.JPG", original)]).await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    let path = page.location.unwrap();
-    let r = app.wait_status(&path, "delivered", 10).await;
-    let attachments = crate::helpers::wait_for(10, "the photo to be attached", || async {
-        let a = app.sim.attachments();
-        (!a.is_empty()).then_some(a)
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1002))).await;
+        let original = phone_jpeg(2400, 1800);
+        assert!(original.windows(4).any(|w| w == b"Exif"));
+        let page = send(&app, &code, TEXT, vec![("IMG_0001.JPG", original)]).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        let path = page.location.unwrap();
+        let r = app.wait_status(&path, "delivered", 10).await;
+        let attachments = crate::helpers::wait_for(10, "the photo to be attached", || async {
+            let a = app.sim.attachments();
+            (!a.is_empty()).then_some(a)
+        })
+        .await;
+        assert_eq!(attachments.len(), 1);
+        let a = &attachments[0];
+        assert_eq!(a.task_id, r.task_id.unwrap().0);
+        assert!(a.file_name.starts_with("qrdesk-") && a.file_name.ends_with(".jpg"));
+        assert_eq!(a.content_type, "image/jpeg");
+        assert!(!a.bytes.windows(4).any(|w| w == b"Exif"), "no EXIF left");
+        assert!(
+            !a.bytes.windows(2).any(|w| w == [0xFF, 0xE1]),
+            "no APP1 segment at all"
+        );
+        let img = image::load_from_memory(&a.bytes).unwrap().to_rgb8();
+        assert_eq!(
+            (img.width(), img.height()),
+            (1536, 2048),
+            "turned upright and shrunk to 2048 px"
+        );
+        let top = img.get_pixel(768, 100);
+        let bottom = img.get_pixel(768, 1948);
+        assert!(
+            top[0] > 150 && top[2] < 100,
+            "the red side is on top after rotation: {top:?}"
+        );
+        assert!(
+            bottom[2] > 150 && bottom[0] < 100,
+            "the blue side at the bottom: {bottom:?}"
+        );
+
+        // The status page shows the photo; only its own token opens it.
+        let status = app.get(&path).await;
+        let href = status
+            .body
+            .split("<a href=\"/t/")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .map(|s| format!("/t/{s}"))
+            .expect("photo link");
+        let photo = app
+            .client
+            .get(format!("{}{href}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(photo.headers()["content-type"], "image/jpeg");
+        let other = href.replacen(&path[3..], "0123456789abcdefghjkmnpqrs", 1);
+        assert_eq!(app.get(&other).await.status, 404);
     })
     .await;
-    assert_eq!(attachments.len(), 1);
-    let a = &attachments[0];
-    assert_eq!(a.task_id, r.task_id.unwrap().0);
-    assert!(a.file_name.starts_with("qrdesk-") && a.file_name.ends_with(".jpg"));
-    assert_eq!(a.content_type, "image/jpeg");
-    assert!(!a.bytes.windows(4).any(|w| w == b"Exif"), "no EXIF left");
-    assert!(
-        !a.bytes.windows(2).any(|w| w == [0xFF, 0xE1]),
-        "no APP1 segment at all"
-    );
-    let img = image::load_from_memory(&a.bytes).unwrap().to_rgb8();
-    assert_eq!(
-        (img.width(), img.height()),
-        (1536, 2048),
-        "turned upright and shrunk to 2048 px"
-    );
-    let top = img.get_pixel(768, 100);
-    let bottom = img.get_pixel(768, 1948);
-    assert!(
-        top[0] > 150 && top[2] < 100,
-        "the red side is on top after rotation: {top:?}"
-    );
-    assert!(
-        bottom[2] > 150 && bottom[0] < 100,
-        "the blue side at the bottom: {bottom:?}"
-    );
-
-    // The status page shows the photo; only its own token opens it.
-    let status = app.get(&path).await;
-    let href = status
-        .body
-        .split("<a href=\"/t/")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .map(|s| format!("/t/{s}"))
-        .expect("photo link");
-    let photo = app
-        .client
-        .get(format!("{}{href}", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(photo.headers()["content-type"], "image/jpeg");
-    let other = href.replacen(&path[3..], "0123456789abcdefghjkmnpqrs", 1);
-    assert_eq!(app.get(&other).await.status, 404);
 }
 
 /// A 640×480 HEIC written by libheif's `heif-enc` (x265): red top, blue bottom.
@@ -191,84 +194,90 @@ const HEIC: &[u8] = include_bytes!("../fixtures/red-over-blue.heic");
 
 #[tokio::test]
 async fn iphone_heic_photos_are_converted_and_heic_bombs_refused() {
-    let app = spawn_app().await;
-    let code = app.code_for(Target::Asset(AssetId(1002))).await;
-    let page = send(&app, &code, TEXT, vec![("IMG_0002.HEIC", HEIC.to_vec())]).await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    app.wait_status(&page.location.unwrap(), "delivered", 10)
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1002))).await;
+        let page = send(&app, &code, TEXT, vec![("IMG_0002.HEIC", HEIC.to_vec())]).await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        app.wait_status(&page.location.unwrap(), "delivered", 10)
+            .await;
+        let a = crate::helpers::wait_for(10, "the photo to be attached", || async {
+            app.sim.attachments().into_iter().next()
+        })
         .await;
-    let a = crate::helpers::wait_for(10, "the photo to be attached", || async {
-        app.sim.attachments().into_iter().next()
+        assert_eq!(a.content_type, "image/jpeg");
+        let img = image::load_from_memory_with_format(&a.bytes, ImageFormat::Jpeg)
+            .unwrap()
+            .to_rgb8();
+        assert_eq!((img.width(), img.height()), (640, 480));
+        let (top, bottom) = (img.get_pixel(320, 60), img.get_pixel(320, 420));
+        assert!(top[0] > 150 && top[2] < 100, "red on top: {top:?}");
+        assert!(bottom[2] > 150 && bottom[0] < 100, "blue below: {bottom:?}");
+
+        // The same file claiming 50,000 × 50,000 pixels: refused before decoding.
+        let mut bomb = HEIC.to_vec();
+        let at = bomb
+            .windows(4)
+            .position(|w| w == b"ispe")
+            .expect("an ispe box")
+            + 8;
+        bomb[at..at + 8].copy_from_slice(&[0, 0, 0xC3, 0x50, 0, 0, 0xC3, 0x50]);
+        let page = send(&app, &code, TEXT, vec![("big.heic", bomb)]).await;
+        assert_eq!(page.status, 422);
+        assert!(page.body.contains("мегапикселей"), "{}", page.body);
+        // Cut short: a clear message, the text kept.
+        let page = send(
+            &app,
+            &code,
+            TEXT,
+            vec![("cut.heic", HEIC[..HEIC.len() / 2].to_vec())],
+        )
+        .await;
+        assert_eq!(page.status, 422);
+        assert!(page.body.contains("HEIC/HEIF не удалось прочитать") && page.body.contains(TEXT));
+        assert_no_uploads_left(&app);
     })
     .await;
-    assert_eq!(a.content_type, "image/jpeg");
-    let img = image::load_from_memory_with_format(&a.bytes, ImageFormat::Jpeg)
-        .unwrap()
-        .to_rgb8();
-    assert_eq!((img.width(), img.height()), (640, 480));
-    let (top, bottom) = (img.get_pixel(320, 60), img.get_pixel(320, 420));
-    assert!(top[0] > 150 && top[2] < 100, "red on top: {top:?}");
-    assert!(bottom[2] > 150 && bottom[0] < 100, "blue below: {bottom:?}");
-
-    // The same file claiming 50,000 × 50,000 pixels: refused before decoding.
-    let mut bomb = HEIC.to_vec();
-    let at = bomb
-        .windows(4)
-        .position(|w| w == b"ispe")
-        .expect("an ispe box")
-        + 8;
-    bomb[at..at + 8].copy_from_slice(&[0, 0, 0xC3, 0x50, 0, 0, 0xC3, 0x50]);
-    let page = send(&app, &code, TEXT, vec![("big.heic", bomb)]).await;
-    assert_eq!(page.status, 422);
-    assert!(page.body.contains("мегапикселей"), "{}", page.body);
-    // Cut short: a clear message, the text kept.
-    let page = send(
-        &app,
-        &code,
-        TEXT,
-        vec![("cut.heic", HEIC[..HEIC.len() / 2].to_vec())],
-    )
-    .await;
-    assert_eq!(page.status, 422);
-    assert!(page.body.contains("HEIC/HEIF не удалось прочитать") && page.body.contains(TEXT));
-    assert_no_uploads_left(&app);
 }
 
 #[tokio::test]
 async fn png_and_webp_are_accepted_and_five_is_the_limit() {
-    let app = spawn_app().await;
-    let code = app.code_for(Target::Asset(AssetId(1003))).await;
-    let page = send(
-        &app,
-        &code,
-        TEXT,
-        vec![
-            ("a.png", encoded(ImageFormat::Png, 640, 480)),
-            ("b.webp", encoded(ImageFormat::WebP, 320, 240)),
-        ],
-    )
-    .await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    app.wait_status(&page.location.unwrap(), "delivered", 10)
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1003))).await;
+        let page = send(
+            &app,
+            &code,
+            TEXT,
+            vec![
+                ("a.png", encoded(ImageFormat::Png, 640, 480)),
+                ("b.webp", encoded(ImageFormat::WebP, 320, 240)),
+            ],
+        )
         .await;
-    crate::helpers::wait_for(10, "two photos attached", || async {
-        (app.sim.attachments().len() == 2).then_some(())
+        assert_eq!(page.status, 303, "{}", page.body);
+        app.wait_status(&page.location.unwrap(), "delivered", 10)
+            .await;
+        crate::helpers::wait_for(10, "two photos attached", || async {
+            (app.sim.attachments().len() == 2).then_some(())
+        })
+        .await;
+
+        let six: Vec<_> = (0..6)
+            .map(|i| {
+                (
+                    ["1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg", "6.jpg"][i],
+                    encoded(ImageFormat::Jpeg, 64, 64),
+                )
+            })
+            .collect();
+        let page = send(&app, &code, TEXT, six).await;
+        assert_eq!(page.status, 422);
+        assert!(page.body.contains("не больше 5 фото"), "{}", page.body);
+        assert!(page.body.contains(TEXT), "the text is kept");
+        assert_no_uploads_left(&app);
     })
     .await;
-
-    let six: Vec<_> = (0..6)
-        .map(|i| {
-            (
-                ["1.jpg", "2.jpg", "3.jpg", "4.jpg", "5.jpg", "6.jpg"][i],
-                encoded(ImageFormat::Jpeg, 64, 64),
-            )
-        })
-        .collect();
-    let page = send(&app, &code, TEXT, six).await;
-    assert_eq!(page.status, 422);
-    assert!(page.body.contains("не больше 5 фото"), "{}", page.body);
-    assert!(page.body.contains(TEXT), "the text is kept");
-    assert_no_uploads_left(&app);
 }
 
 /// Uploads wait on disk, not in memory; none is left once a request is answered.
@@ -281,164 +290,176 @@ fn assert_no_uploads_left(app: &TestApp) {
 
 #[tokio::test]
 async fn bad_photos_are_refused_clearly_and_the_text_is_kept() {
-    let app = spawn_app().await;
-    let code = app.code_for(Target::Asset(AssetId(1003))).await;
-    let cases: Vec<(Vec<u8>, &str)> = vec![
-        (
-            b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04".to_vec(),
-            "JPEG, PNG, WebP или HEIC",
-        ),
-        (bomb_png(), "мегапикселей"),
-        (
-            b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic".to_vec(),
-            "HEIC",
-        ),
-        (
-            vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F'],
-            "повреждён",
-        ),
-        (
-            b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
-            "JPEG, PNG, WebP или HEIC",
-        ),
-    ];
-    for (bytes, message) in cases {
-        let page = send(
-            &app,
-            &code,
-            TEXT,
-            vec![
-                ("photo.jpg", encoded(ImageFormat::Jpeg, 64, 64)),
-                ("renamed.jpg", bytes),
-            ],
-        )
-        .await;
-        assert_eq!(page.status, 422, "{message}");
-        assert!(
-            page.body.contains("Фото 2") && page.body.contains(message),
-            "{message}: {}",
-            page.body
-        );
-        assert!(page.body.contains(TEXT), "text kept");
-    }
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
-        .fetch_one(app.pool())
-        .await
-        .unwrap();
-    assert_eq!(stored, 0, "nothing half-stored");
-    assert_no_uploads_left(&app);
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1003))).await;
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (
+                b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04".to_vec(),
+                "JPEG, PNG, WebP или HEIC",
+            ),
+            (bomb_png(), "мегапикселей"),
+            (
+                b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic".to_vec(),
+                "HEIC",
+            ),
+            (
+                vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F'],
+                "повреждён",
+            ),
+            (
+                b"<svg xmlns='http://www.w3.org/2000/svg'/>".to_vec(),
+                "JPEG, PNG, WebP или HEIC",
+            ),
+        ];
+        for (bytes, message) in cases {
+            let page = send(
+                &app,
+                &code,
+                TEXT,
+                vec![
+                    ("photo.jpg", encoded(ImageFormat::Jpeg, 64, 64)),
+                    ("renamed.jpg", bytes),
+                ],
+            )
+            .await;
+            assert_eq!(page.status, 422, "{message}");
+            assert!(
+                page.body.contains("Фото 2") && page.body.contains(message),
+                "{message}: {}",
+                page.body
+            );
+            assert!(page.body.contains(TEXT), "text kept");
+        }
+        let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests")
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+        assert_eq!(stored, 0, "nothing half-stored");
+        assert_no_uploads_left(&app);
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn upload_faults_never_attach_a_photo_twice() {
-    let app = spawn_app().await;
-    let code = app.code_for(Target::Asset(AssetId(1002))).await;
-    let faults = [
-        Fault::Status {
-            status: 500,
-            retry_after: None,
-        },
-        Fault::Status {
-            status: 503,
-            retry_after: Some(1),
-        },
-        Fault::Status {
-            status: 429,
-            retry_after: Some(1),
-        },
-        Fault::Timeout { millis: 1500 },
-        Fault::Drop,
-        Fault::CreatedThenDrop,
-        Fault::CreatedThenHang { millis: 1500 },
-    ];
-    let mut paths = Vec::new();
-    for fault in faults {
-        app.sim
-            .fail("POST", "/WORK/TaskAttachments/upload/fromForm", fault, 1);
-        let page = send(
-            &app,
-            &code,
-            TEXT,
-            vec![
-                ("a.jpg", encoded(ImageFormat::Jpeg, 200, 100)),
-                ("b.jpg", encoded(ImageFormat::Png, 100, 200)),
-            ],
-        )
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1002))).await;
+        let faults = [
+            Fault::Status {
+                status: 500,
+                retry_after: None,
+            },
+            Fault::Status {
+                status: 503,
+                retry_after: Some(1),
+            },
+            Fault::Status {
+                status: 429,
+                retry_after: Some(1),
+            },
+            Fault::Timeout { millis: 1500 },
+            Fault::Drop,
+            Fault::CreatedThenDrop,
+            Fault::CreatedThenHang { millis: 1500 },
+        ];
+        let mut paths = Vec::new();
+        for fault in faults {
+            app.sim
+                .fail("POST", "/WORK/TaskAttachments/upload/fromForm", fault, 1);
+            let page = send(
+                &app,
+                &code,
+                TEXT,
+                vec![
+                    ("a.jpg", encoded(ImageFormat::Jpeg, 200, 100)),
+                    ("b.jpg", encoded(ImageFormat::Png, 100, 200)),
+                ],
+            )
+            .await;
+            assert_eq!(page.status, 303, "{}", page.body);
+            paths.push(page.location.unwrap());
+        }
+        let expected = paths.len() * 2;
+        crate::helpers::wait_for(40, "every photo attached", || async {
+            (app.sim.attachments().len() >= expected).then_some(())
+        })
         .await;
-        assert_eq!(page.status, 303, "{}", page.body);
-        paths.push(page.location.unwrap());
-    }
-    let expected = paths.len() * 2;
-    crate::helpers::wait_for(40, "every photo attached", || async {
-        (app.sim.attachments().len() >= expected).then_some(())
+        app.drain_outbox(20).await;
+        let attachments = app.sim.attachments();
+        assert_eq!(
+            attachments.len(),
+            expected,
+            "exactly one attachment per photo"
+        );
+        let mut names: Vec<_> = attachments.iter().map(|a| a.file_name.clone()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), expected, "no photo twice");
+        for task in app.tasks() {
+            assert_eq!(
+                attachments.iter().filter(|a| a.task_id == task.id).count(),
+                2,
+                "two photos on task {}",
+                task.id
+            );
+        }
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM attachments WHERE uploaded_at IS NULL")
+                .fetch_one(app.pool())
+                .await
+                .unwrap();
+        assert_eq!(pending, 0);
     })
     .await;
-    app.drain_outbox(20).await;
-    let attachments = app.sim.attachments();
-    assert_eq!(
-        attachments.len(),
-        expected,
-        "exactly one attachment per photo"
-    );
-    let mut names: Vec<_> = attachments.iter().map(|a| a.file_name.clone()).collect();
-    names.sort();
-    names.dedup();
-    assert_eq!(names.len(), expected, "no photo twice");
-    for task in app.tasks() {
-        assert_eq!(
-            attachments.iter().filter(|a| a.task_id == task.id).count(),
-            2,
-            "two photos on task {}",
-            task.id
-        );
-    }
-    let pending: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM attachments WHERE uploaded_at IS NULL")
-            .fetch_one(app.pool())
-            .await
-            .unwrap();
-    assert_eq!(pending, 0);
 }
 
 #[tokio::test]
 async fn delivered_photos_are_removed_after_the_retention_period() {
-    let app = spawn_app().await;
-    let code = app.code_for(Target::Asset(AssetId(1002))).await;
-    let page = send(
-        &app,
-        &code,
-        TEXT,
-        vec![("a.jpg", encoded(ImageFormat::Jpeg, 200, 100))],
-    )
-    .await;
-    let path = page.location.unwrap();
-    app.wait_status(&path, "delivered", 10).await;
-    crate::helpers::wait_for(10, "the photo attached", || async {
-        (app.sim.attachments().len() == 1).then_some(())
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1002))).await;
+        let page = send(
+            &app,
+            &code,
+            TEXT,
+            vec![("a.jpg", encoded(ImageFormat::Jpeg, 200, 100))],
+        )
+        .await;
+        let path = page.location.unwrap();
+        app.wait_status(&path, "delivered", 10).await;
+        crate::helpers::wait_for(10, "the photo attached", || async {
+            (app.sim.attachments().len() == 1).then_some(())
+        })
+        .await;
+        let blobs = qrdesk::media::BlobStore::new(&app.dir.0);
+        let kept = qrdesk::delivery::sweep_photos(
+            app.pool(),
+            &blobs,
+            std::time::Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+        assert_eq!(kept, 0, "not yet");
+        // With no retention, the photo goes as soon as it is older than now.
+        let removed = crate::helpers::wait_for(5, "the photo swept", || async {
+            let n = qrdesk::delivery::sweep_photos(app.pool(), &blobs, std::time::Duration::ZERO)
+                .await
+                .unwrap();
+            (n > 0).then_some(n)
+        })
+        .await;
+        assert_eq!(removed, 1);
+        let files = std::fs::read_dir(app.dir.0.join("photos"))
+            .unwrap()
+            .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+            .count();
+        assert_eq!(files, 0, "the file is gone");
+        assert!(
+            !app.get(&path).await.body.contains("/photo/"),
+            "no broken photo links"
+        );
     })
     .await;
-    let blobs = qrdesk::media::BlobStore::new(&app.dir.0);
-    let kept =
-        qrdesk::delivery::sweep_photos(app.pool(), &blobs, std::time::Duration::from_secs(3600))
-            .await
-            .unwrap();
-    assert_eq!(kept, 0, "not yet");
-    // With no retention, the photo goes as soon as it is older than now.
-    let removed = crate::helpers::wait_for(5, "the photo swept", || async {
-        let n = qrdesk::delivery::sweep_photos(app.pool(), &blobs, std::time::Duration::ZERO)
-            .await
-            .unwrap();
-        (n > 0).then_some(n)
-    })
-    .await;
-    assert_eq!(removed, 1);
-    let files = std::fs::read_dir(app.dir.0.join("photos"))
-        .unwrap()
-        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
-        .count();
-    assert_eq!(files, 0, "the file is gone");
-    assert!(
-        !app.get(&path).await.body.contains("/photo/"),
-        "no broken photo links"
-    );
 }

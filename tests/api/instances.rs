@@ -1,0 +1,204 @@
+//! Two qrdesk processes on one PostgreSQL database, against a standalone
+//! simulator that fails a share of the writes: every accepted request reaches
+//! HubEx exactly once, although one process is SIGKILLed twice, and both
+//! together stay within the one call budget. PostgreSQL only.
+
+use std::collections::HashSet;
+
+use crate::crash::{run, start, Proc};
+use crate::helpers::{into_page, postgres_url, wait_for, TempDir, TestDb};
+
+/// Calls a minute for the whole installation: 500 ms apart, bursts of 30.
+const PER_MINUTE: i64 = 120;
+const SUBMISSIONS: usize = 24;
+
+fn env_for(dir: &TempDir, db: &TestDb, sim_base: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("QRDESK_DATABASE__URL", db.url.clone()),
+        ("QRDESK_SERVER__LISTEN", "127.0.0.1:0".into()),
+        ("QRDESK_SERVER__DATA_DIR", dir.0.display().to_string()),
+        ("QRDESK_HUBEX__MODE", "live".into()),
+        ("QRDESK_HUBEX__BASE_URL", sim_base.to_owned()),
+        ("QRDESK_HUBEX__SERVICE_TOKEN", "demo-service-token".into()),
+        ("QRDESK_HUBEX__TIMEOUT_SECS", "1".into()),
+        ("QRDESK_HUBEX__MAX_CALLS_PER_MINUTE", PER_MINUTE.to_string()),
+        ("QRDESK_HUBEX__SYNC_INTERVAL_SECS", "0".into()),
+        ("QRDESK_HUBEX__STATUS_POLL_SECS", "0".into()),
+        ("QRDESK_DELIVERY__BASE_DELAY_MS", "50".into()),
+        ("QRDESK_DELIVERY__MAX_DELAY_SECS", "1".into()),
+        ("QRDESK_DELIVERY__LEASE_SECS", "2".into()),
+        ("QRDESK_DELIVERY__POLL_MS", "1000".into()),
+        ("QRDESK_LIMITS__POSTS_PER_MINUTE", "100000".into()),
+        ("QRDESK_LIMITS__POSTS_BURST", "100000".into()),
+        ("QRDESK_LIMITS__GETS_PER_MINUTE", "100000".into()),
+        ("QRDESK_LIMITS__GETS_BURST", "100000".into()),
+        ("QRDESK_LIMITS__MIN_FILL_MS", "0".into()),
+        ("QRDESK_LIMITS__CODE_REQUESTS_PER_HOUR", "100000".into()),
+        ("QRDESK_LIMITS__CHALLENGE", "off".into()),
+        ("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0".into()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_deliver_each_request_once_within_one_call_budget() {
+    if postgres_url().is_none() {
+        eprintln!("QRDESK_TEST_POSTGRES_URL is not set: the multi-instance test needs PostgreSQL");
+        return;
+    }
+    let dir = TempDir::new();
+    let db = TestDb::create().await;
+    let (_sim, sim_url) = start(
+        &["hubex-sim", "--listen", "127.0.0.1:0"],
+        &[],
+        "HubEx simulator at",
+    );
+    let sim_base = sim_url.trim_end_matches("/fsm").to_owned();
+    let env = env_for(&dir, &db, &sim_base);
+    run(&["migrate"], &env);
+    run(&["sync"], &env);
+    let created: serde_json::Value = serde_json::from_str(&run(
+        &["codes", "create", "--asset", "1001", "--json"],
+        &env,
+    ))
+    .unwrap();
+    let code = created["code"].as_str().unwrap().to_owned();
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // A quarter of the writes fail, in every way a network and HubEx can fail.
+    client
+        .post(format!("{sim_base}/__sim/chaos"))
+        .json(&serde_json::json!({"percent": 25, "faults": [
+            {"kind": "status", "status": 500},
+            {"kind": "status", "status": 503, "retry_after": 1},
+            {"kind": "drop"},
+            {"kind": "created_then_drop"},
+            {"kind": "timeout", "millis": 1500},
+        ]}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    // And a few for certain: two refusals and two tasks created without an answer.
+    for fault in [
+        serde_json::json!({"kind": "status", "status": 500}),
+        serde_json::json!({"kind": "created_then_drop"}),
+    ] {
+        client
+            .post(format!("{sim_base}/__sim/faults"))
+            .json(&serde_json::json!({"method": "POST", "path": "/WORK/Tasks", "fault": fault, "times": 2}))
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap();
+    }
+
+    let serve = || start(&["serve"], &env, "qrdesk is running at");
+    let (mut a, mut a_base): (Proc, String) = serve();
+    let (_b, b_base) = serve();
+    let mut accepted = HashSet::new();
+    for i in 0..SUBMISSIONS {
+        if i == 8 || i == 16 {
+            // SIGKILL: its claims stay held until their lease runs out.
+            drop(a);
+            (a, a_base) = serve();
+        }
+        let base = if i % 2 == 0 { &a_base } else { &b_base };
+        let base = base.trim_end_matches('/');
+        let form = client.get(format!("{base}/q/{code}")).send().await.unwrap();
+        let token = into_page(form)
+            .await
+            .input("form_token")
+            .expect("a form token");
+        let resp = client
+            .post(format!("{base}/q/{code}"))
+            .form(&[
+                ("form_token", token.as_str()),
+                ("description", &format!("Не работает, заявка {i}")),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303, "submission {i}");
+        accepted.insert(resp.headers()["location"].to_str().unwrap().to_owned());
+    }
+    assert_eq!(accepted.len(), SUBMISSIONS);
+
+    let pool = qrdesk::store::connect(&db.url, 2).await.unwrap();
+    wait_for(120, "every accepted request delivered", || async {
+        let (delivered, jobs): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM requests WHERE status = 'delivered'),
+                    (SELECT COUNT(*) FROM jobs)",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        (delivered == SUBMISSIONS as i64 && jobs == 0).then_some(())
+    })
+    .await;
+
+    let tasks: Vec<serde_json::Value> = client
+        .get(format!("{sim_base}/__sim/tasks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tasks.len(), SUBMISSIONS, "one task per accepted request");
+    let stamps: HashSet<&str> = tasks.iter().map(|t| t["stamp"].as_str().unwrap()).collect();
+    assert_eq!(stamps.len(), SUBMISSIONS, "every stamp once");
+
+    let calls: Vec<serde_json::Value> = client
+        .get(format!("{sim_base}/__sim/calls"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refused = calls
+        .iter()
+        .filter(|c| {
+            c["method"] == "POST"
+                && c["path"] == "/WORK/Tasks"
+                && c["status"].as_u64().unwrap_or(0) >= 400
+        })
+        .count();
+    assert!(
+        refused >= 3,
+        "the chaos hardly struck: {refused} refused writes"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c["method"] == "GET" && c["path"] == "/WORK/Tasks"),
+        "no look-up after an unknown outcome"
+    );
+    // GCRA: within any window of W ms, at most burst + W / interval calls
+    // (plus one for the edges) — for both processes and the CLI together.
+    let mut at: Vec<i64> = calls.iter().map(|c| c["at_ms"].as_i64().unwrap()).collect();
+    at.sort_unstable();
+    let interval = 60_000 / PER_MINUTE;
+    let burst = PER_MINUTE / 4;
+    let window = 5_000;
+    let limit = burst + window / interval + 1;
+    let mut busiest = 0;
+    for (i, t) in at.iter().enumerate() {
+        let n = at[i..].iter().take_while(|u| **u < t + window).count() as i64;
+        busiest = busiest.max(n);
+    }
+    assert!(
+        busiest <= limit,
+        "{busiest} calls within {window} ms, the budget allows {limit}"
+    );
+    eprintln!(
+        "{} calls to HubEx, {refused} writes refused, busiest {window} ms: {busiest} (limit {limit})",
+        at.len()
+    );
+}
