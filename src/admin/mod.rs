@@ -235,7 +235,7 @@ struct Dashboard {
     f: Frame,
     assets: i64,
     codes: i64,
-    by_status: Vec<(String, i64)>,
+    by_status: Vec<(crate::store::RequestStatus, i64)>,
     pending_jobs: i64,
     last_sync: String,
     sync_error: String,
@@ -367,12 +367,12 @@ pub fn paging(total: i64, page: i64, per_page: i64) -> (i64, i64, Option<i64>, O
 }
 
 /// Russian name of a request status.
-pub fn status_title(status: &str) -> &'static str {
+pub fn status_title(status: &crate::store::RequestStatus) -> &'static str {
+    use crate::store::RequestStatus::*;
     match status {
-        "accepted" => "принята",
-        "delivering" => "отправляется",
-        "delivered" => "в HubEx",
-        "failed" => "ошибка",
-        _ => "—",
+        Accepted => "принята",
+        Delivering => "отправляется",
+        Delivered => "в HubEx",
+        Failed => "ошибка",
     }
 }

@@ -49,10 +49,7 @@ pub async fn list(
     Staff(s): Staff,
     Query(q): Query<ListQuery>,
 ) -> web::Result {
-    let status = match q.status.as_str() {
-        "accepted" | "delivering" | "delivered" | "failed" => Some(q.status.as_str()),
-        _ => None,
-    };
+    let status = crate::store::RequestStatus::parse(&q.status);
     let requested = q.page.unwrap_or(1).max(1);
     let (items, total) =
         requests::page(&state.pool, status, PER_PAGE, (requested - 1) * PER_PAGE).await?;
@@ -73,11 +70,12 @@ pub async fn list(
             r,
         })
         .collect();
-    let base = format!("/admin/requests?status={}", status.unwrap_or(""));
+    let status = status.map_or("", |s| s.as_str());
+    let base = format!("/admin/requests?status={status}");
     let view = ListPage {
         f: Frame::new(&s, "Заявки", "requests").with_notice(notice(q.done.as_deref())),
         rows,
-        status: status.unwrap_or("").to_owned(),
+        status: status.to_owned(),
         total,
         page,
         last,

@@ -21,7 +21,10 @@ use tracing::Instrument;
 use crate::backend::{BackendError, CreatedTask, FileUpload, NewTask, Priority, TaskBackend};
 use crate::catalog;
 use crate::config::{DeliveryConfig, HubexConfig};
-use crate::store::{self, attachments, catalog as cat, comments, jobs, mails, requests, Pool};
+use crate::store::{
+    self, attachments, catalog as cat, comments, jobs, mails, requests, CommentKind, Pool,
+    RequestStatus,
+};
 use retry::RetryPolicy;
 
 /// Shared between the worker and the rest of the app.
@@ -192,7 +195,10 @@ impl Worker {
             tracing::error!("request vanished; dropping its job");
             return Ok(Outcome::Done);
         };
-        if request.status == "delivered" || request.status == "failed" {
+        if matches!(
+            request.status,
+            RequestStatus::Delivered | RequestStatus::Failed
+        ) {
             return Ok(Outcome::Done);
         }
         let now = store::now_ms();
@@ -427,7 +433,7 @@ impl Worker {
                 Err(Some(retry)) => return Ok(retry),
             }
         }
-        if comment.kind == "not_fixed" && self.hubex.reopen_stage_id > 0 {
+        if comment.kind == CommentKind::NotFixed && self.hubex.reopen_stage_id > 0 {
             if let Err(e) = self
                 .backend
                 .move_to_stage(task, self.hubex.reopen_stage_id)

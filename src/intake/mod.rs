@@ -542,7 +542,7 @@ async fn same_problem(
         comments::insert_with_job(
             &state.pool,
             &form.request,
-            "same_problem",
+            crate::store::CommentKind::SameProblem,
             t.same_problem_note,
             &[],
             &form.form_token,

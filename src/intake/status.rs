@@ -15,7 +15,9 @@ use super::{form, photos, upload, LangQuery};
 use crate::backend::hubex::client::is_css_color;
 use crate::codes::TrackingToken;
 use crate::store::catalog::AssetView;
-use crate::store::{self, attachments, comments, requests, requests::RequestRecord};
+use crate::store::{
+    self, attachments, comments, requests, requests::RequestRecord, CommentKind, RequestStatus,
+};
 use crate::web::i18n::{Lang, Texts};
 use crate::web::{self, render};
 use crate::AppState;
@@ -239,37 +241,37 @@ fn page(
         .collect();
     let feedback_given = own
         .iter()
-        .any(|c| c.kind == "fixed" || c.kind == "not_fixed");
+        .any(|c| matches!(c.kind, CommentKind::Fixed | CommentKind::NotFixed));
     entries.extend(own.iter().map(|c| Entry {
         // Someone else at the same machine, not the person reading.
-        mine: c.kind != "same_problem",
-        who: if c.kind == "same_problem" {
+        mine: c.kind != CommentKind::SameProblem,
+        who: if c.kind == CommentKind::SameProblem {
             t.another_person.to_owned()
         } else {
             t.you_word.to_owned()
         },
         when: format_local(c.created_at, offset),
         pending: c.posted_at.is_none(),
-        text: match c.kind.as_str() {
-            "fixed" => t.fixed_yes.to_owned(),
-            "not_fixed" => format!("{} {}", t.fixed_no, c.text).trim().to_owned(),
-            _ => c.text.clone(),
+        text: match c.kind {
+            CommentKind::Fixed => t.fixed_yes.to_owned(),
+            CommentKind::NotFixed => format!("{} {}", t.fixed_no, c.text).trim().to_owned(),
+            CommentKind::Comment | CommentKind::SameProblem => c.text.clone(),
         },
         at: c.created_at,
     }));
     entries.sort_by_key(|e| e.at);
 
-    let delivered = record.status == "delivered" && record.task_id.is_some();
-    let state_text = match record.status.as_str() {
-        "delivered" => t.st_delivered,
-        "failed" => t.st_failed,
-        _ => t.st_accepted,
+    let delivered = record.status == RequestStatus::Delivered && record.task_id.is_some();
+    let state_text = match record.status {
+        RequestStatus::Delivered => t.st_delivered,
+        RequestStatus::Failed => t.st_failed,
+        RequestStatus::Accepted | RequestStatus::Delivering => t.st_accepted,
     };
-    let refresh = match record.status.as_str() {
-        "accepted" | "delivering" => Some(5),
+    let refresh = match record.status {
+        RequestStatus::Accepted | RequestStatus::Delivering => Some(5),
         // The task exists but its status is not read yet: soon.
-        "delivered" if record.task_status_name.is_none() => Some(5),
-        "delivered" if record.task_closed_at.is_none() => Some(60),
+        RequestStatus::Delivered if record.task_status_name.is_none() => Some(5),
+        RequestStatus::Delivered if record.task_closed_at.is_none() => Some(60),
         _ => None,
     };
     let view = StatusPage {
@@ -363,7 +365,7 @@ pub async fn comment(
     comments::insert_with_job(
         &state.pool,
         &record.id,
-        "comment",
+        CommentKind::Comment,
         &text,
         &stored,
         &incoming.form.form_token,
@@ -417,8 +419,8 @@ pub async fn feedback(
         return Err(back(t.err_expired));
     }
     let (kind, text) = match form.kind.as_str() {
-        "fixed" => ("fixed", t.feedback_fixed_note),
-        "not_fixed" => ("not_fixed", t.feedback_not_fixed_note),
+        "fixed" => (CommentKind::Fixed, t.feedback_fixed_note),
+        "not_fixed" => (CommentKind::NotFixed, t.feedback_not_fixed_note),
         _ => return Err(web::Error::BadRequest),
     };
     if record.task_id.is_none() {
@@ -428,7 +430,7 @@ pub async fn feedback(
     let already = comments::for_request(&state.pool, &record.id)
         .await?
         .iter()
-        .any(|c| c.kind == "fixed" || c.kind == "not_fixed");
+        .any(|c| matches!(c.kind, CommentKind::Fixed | CommentKind::NotFixed));
     if !already {
         comments::insert_with_job(
             &state.pool,

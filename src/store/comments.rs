@@ -4,14 +4,14 @@
 use sqlx::FromRow;
 
 use super::attachments::{self, NewAttachment};
-use super::Pool;
+use super::{CommentKind, Pool};
 use crate::backend::Message;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct CommentRecord {
     pub id: String,
     pub request_id: String,
-    pub kind: String,
+    pub kind: CommentKind,
     pub text: String,
     pub created_at: i64,
     pub backend_id: Option<i64>,
@@ -35,13 +35,13 @@ pub fn id_for_form(kind: &str, form_token: &str) -> String {
 pub async fn insert_with_job(
     pool: &Pool,
     request_id: &str,
-    kind: &str,
+    kind: CommentKind,
     text: &str,
     photos: &[NewAttachment],
     form_token: &str,
     now: i64,
 ) -> sqlx::Result<bool> {
-    let id = id_for_form(kind, form_token);
+    let id = id_for_form(kind.as_str(), form_token);
     let mut tx = pool.begin().await?;
     let new = sqlx::query(
         "INSERT INTO comments (id, request_id, kind, text, created_at) VALUES ($1, $2, $3, $4, $5)
@@ -62,7 +62,14 @@ pub async fn insert_with_job(
     for photo in photos {
         attachments::insert(&mut tx, request_id, Some(&id), photo, now).await?;
     }
-    super::jobs::enqueue(&mut tx, "post_comment", request_id, Some(&id), now).await?;
+    super::jobs::enqueue(
+        &mut tx,
+        super::JobKind::PostComment,
+        request_id,
+        Some(&id),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     super::memo::changed();
     Ok(true)
@@ -101,7 +108,14 @@ pub async fn insert_note_with_job(
     .rows_affected()
         == 1;
     if new {
-        super::jobs::enqueue(&mut tx, "post_note", request_id, Some(&id), now).await?;
+        super::jobs::enqueue(
+            &mut tx,
+            super::JobKind::PostNote,
+            request_id,
+            Some(&id),
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     super::memo::changed();

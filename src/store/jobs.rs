@@ -4,12 +4,12 @@
 
 use sqlx::FromRow;
 
-use super::{Pool, Transaction};
+use super::{JobKind, Pool, Transaction};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct Job {
     pub id: i64,
-    pub kind: String,
+    pub kind: JobKind,
     pub request_id: String,
     /// Attempts including the current one.
     pub attempts: i64,
@@ -21,7 +21,7 @@ pub struct Job {
 
 pub async fn enqueue(
     tx: &mut Transaction<'_>,
-    kind: &str,
+    kind: JobKind,
     request_id: &str,
     ref_id: Option<&str>,
     now: i64,

@@ -34,7 +34,7 @@ async fn queue(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    super::jobs::enqueue(tx, "send_mail", request_id, Some(&id), now).await
+    super::jobs::enqueue(tx, super::JobKind::SendMail, request_id, Some(&id), now).await
 }
 
 /// Keeps the sealed link of a new request and queues its first mail.

@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::Pool;
+use super::{JobKind, Pool, RequestStatus};
 use crate::backend::{AssetId, CompanyId, CreatedTask, LocationId, TaskId, TaskState};
 
 /// A validated submission, ready to be stored with its delivery job.
@@ -38,7 +38,7 @@ pub struct RequestRecord {
     pub contact_phone: Option<String>,
     pub contact_email: Option<String>,
     pub lang: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub failure_reason: Option<String>,
     pub task_id: Option<TaskId>,
     pub task_number: Option<String>,
@@ -95,7 +95,7 @@ pub async fn insert_with_job(
     for photo in photos {
         super::attachments::insert(&mut tx, &r.id.to_string(), None, photo, now).await?;
     }
-    super::jobs::enqueue(&mut tx, "create_task", &r.id.to_string(), None, now).await?;
+    super::jobs::enqueue(&mut tx, JobKind::CreateTask, &r.id.to_string(), None, now).await?;
     if let Some(sealed) = &r.mail_link {
         super::mails::subscribe(&mut tx, &r.id.to_string(), sealed, now).await?;
     }
@@ -155,7 +155,14 @@ pub async fn mark_delivered(
     .fetch_all(&mut *tx)
     .await?;
     for attachment in pending {
-        super::jobs::enqueue(&mut tx, "upload_attachment", id, Some(&attachment), now).await?;
+        super::jobs::enqueue(
+            &mut tx,
+            JobKind::UploadAttachment,
+            id,
+            Some(&attachment),
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     super::memo::changed();
@@ -275,7 +282,7 @@ pub async fn mark_checked(pool: &Pool, ids: &[String], at: i64) -> sqlx::Result<
     Ok(())
 }
 
-pub async fn count_by_status(pool: &Pool) -> sqlx::Result<Vec<(String, i64)>> {
+pub async fn count_by_status(pool: &Pool) -> sqlx::Result<Vec<(RequestStatus, i64)>> {
     sqlx::query_as("SELECT status, COUNT(*) FROM requests GROUP BY status ORDER BY status")
         .fetch_all(pool)
         .await
@@ -289,7 +296,7 @@ pub struct RequestListItem {
     pub asset_id: Option<AssetId>,
     pub asset_name: Option<String>,
     pub description: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub failure_reason: Option<String>,
     pub task_number: Option<String>,
     pub task_status_name: Option<String>,
@@ -304,7 +311,7 @@ pub struct RequestListItem {
 
 pub async fn page(
     pool: &Pool,
-    status: Option<&str>,
+    status: Option<RequestStatus>,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<RequestListItem>, i64)> {
@@ -349,7 +356,7 @@ pub async fn retry(pool: &Pool, id: &str, now: i64) -> sqlx::Result<bool> {
     .await?
     .rows_affected();
     if n == 1 {
-        super::jobs::enqueue(&mut tx, "create_task", id, None, now).await?;
+        super::jobs::enqueue(&mut tx, JobKind::CreateTask, id, None, now).await?;
     }
     tx.commit().await?;
     super::memo::changed();

@@ -136,7 +136,7 @@ async fn scans_work_and_requests_are_kept_while_hubex_is_down() {
         .await;
         assert_eq!(
             app.request_by_status_path(&path).await.status,
-            "delivering",
+            qrdesk::store::RequestStatus::Delivering,
             "waiting, not failed"
         );
 

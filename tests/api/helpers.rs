@@ -151,6 +151,8 @@ impl Drop for TempDir {
 }
 
 pub struct TestApp {
+    /// First, so it looks at the outbox before anything else is dropped.
+    pub teardown: Teardown,
     pub app: Option<App>,
     pub url: String,
     pub sim: Simulator,
@@ -159,6 +161,47 @@ pub struct TestApp {
     pub dir: TempDir,
     /// The test's PostgreSQL database, when it runs on PostgreSQL.
     pub db: Option<TestDb>,
+}
+
+/// At the end of a test, fails it if jobs are left in the outbox: what a test
+/// queued must be delivered (or given up) by the time it ends
+/// ([`TestApp::drain_outbox`]), unless it says otherwise ([`TestApp::leave_jobs`]).
+pub struct Teardown {
+    url: String,
+    leave_jobs: bool,
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        if self.leave_jobs || std::thread::panicking() {
+            return;
+        }
+        let url = self.url.clone();
+        // Drop runs inside the test's runtime: read on a thread of its own.
+        let left = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let pool = qrdesk::store::connect(&url, 1).await.ok()?;
+                let left: Vec<(String, i64)> =
+                    sqlx::query_as("SELECT kind, COUNT(*) FROM jobs GROUP BY kind ORDER BY kind")
+                        .fetch_all(&pool)
+                        .await
+                        .ok()?;
+                pool.close().await;
+                Some(left)
+            })
+        })
+        .join()
+        .unwrap_or_default()
+        .unwrap_or_default();
+        assert!(
+            left.is_empty(),
+            "jobs left behind at the end of the test: {left:?}; wait with TestApp::drain_outbox, or call TestApp::leave_jobs when that is the point"
+        );
+    }
 }
 
 /// Settings that make retries and polls fast enough for tests.
@@ -248,6 +291,10 @@ pub async fn start(config: Config, dir: TempDir, db: Option<TestDb>, sim: Simula
         .await
         .expect("app starts");
     TestApp {
+        teardown: Teardown {
+            url: config.database_url(),
+            leave_jobs: false,
+        },
         url: app.public_url.clone(),
         app: Some(app),
         sim,
@@ -395,11 +442,23 @@ impl TestApp {
             .expect("request stored")
     }
 
-    /// Waits until the request behind a status page reaches `status`.
+    /// Waits until the request behind a status page reaches `status` and,
+    /// once delivered or failed, its delivery job is finished too.
     pub async fn wait_status(&self, path: &str, status: &str, secs: u64) -> RequestRecord {
         wait_for(secs, &format!("request to become {status}"), || async {
             let r = self.request_by_status_path(path).await;
-            (r.status == status).then_some(r)
+            if r.status.as_str() != status {
+                return None;
+            }
+            let settled = matches!(status, "delivered" | "failed");
+            let delivering: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM jobs WHERE request_id = $1 AND kind = 'create_task'",
+            )
+            .bind(&r.id)
+            .fetch_one(self.pool())
+            .await
+            .unwrap();
+            (!settled || delivering == 0).then_some(r)
         })
         .await
     }
@@ -408,9 +467,15 @@ impl TestApp {
         self.sim.tasks()
     }
 
+    /// The test ends with jobs still queued on purpose (HubEx kept down…).
+    pub fn leave_jobs(&mut self) {
+        self.teardown.leave_jobs = true;
+    }
+
     /// Stops cleanly (as on SIGTERM) and starts again on the same database.
     pub async fn restart(mut self) -> TestApp {
         self.app.take().unwrap().stop().await;
+        self.teardown.leave_jobs = true;
         let TestApp {
             config,
             dir,
@@ -424,6 +489,7 @@ impl TestApp {
     /// Ends without clean-up, as a crash would, and starts again.
     pub async fn crash_and_restart(mut self) -> TestApp {
         self.app.take().unwrap().crash().await;
+        self.teardown.leave_jobs = true;
         let TestApp {
             config,
             dir,

@@ -621,6 +621,7 @@ async fn the_same_form_sent_twice_lands_on_the_same_status_page() {
             .await
             .unwrap();
         assert_eq!(stored, 2);
+        app.drain_outbox(30).await;
     })
     .await;
 }

@@ -90,6 +90,7 @@ async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
             .await
             .unwrap();
         assert_eq!(third.status(), 429, "the same customer a third time");
+        app.drain_outbox(30).await;
     })
     .await;
 }
@@ -120,6 +121,7 @@ async fn one_sticker_cannot_create_hundreds_of_tasks() {
             app.submit(&other, &[("description", TEXT)]).await.status,
             303
         );
+        app.drain_outbox(30).await;
     })
     .await;
 }
@@ -377,6 +379,8 @@ async fn the_challenge_switches_on_above_the_per_code_and_global_rates() {
         let page = post_with(&app2, &code, &early, &[]).await;
         assert_eq!(page.status, 422);
         assert!(page.body.contains(TEXT) && page.body.contains("id=\"challenge\""));
+        app.drain_outbox(30).await;
+        app2.drain_outbox(30).await;
     })
     .await;
 }
@@ -395,6 +399,7 @@ async fn a_resent_form_lands_on_its_status_page_even_under_the_challenge() {
         assert_eq!(again.status, 303);
         assert_eq!(again.location, first.location);
         assert_eq!(stored(&app).await, 1);
+        app.drain_outbox(30).await;
     })
     .await;
 }
