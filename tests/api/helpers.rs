@@ -469,13 +469,13 @@ impl TestApp {
 
     /// The test ends with jobs still queued on purpose (HubEx kept down…).
     pub fn leave_jobs(&mut self) {
-        self.teardown.leave_jobs = true;
+        self.leave_jobs();
     }
 
     /// Stops cleanly (as on SIGTERM) and starts again on the same database.
     pub async fn restart(mut self) -> TestApp {
         self.app.take().unwrap().stop().await;
-        self.teardown.leave_jobs = true;
+        self.leave_jobs();
         let TestApp {
             config,
             dir,
@@ -489,7 +489,7 @@ impl TestApp {
     /// Ends without clean-up, as a crash would, and starts again.
     pub async fn crash_and_restart(mut self) -> TestApp {
         self.app.take().unwrap().crash().await;
-        self.teardown.leave_jobs = true;
+        self.leave_jobs();
         let TestApp {
             config,
             dir,
