@@ -469,7 +469,7 @@ impl TestApp {
 
     /// The test ends with jobs still queued on purpose (HubEx kept down…).
     pub fn leave_jobs(&mut self) {
-        self.leave_jobs();
+        self.teardown.leave_jobs = true;
     }
 
     /// Stops cleanly (as on SIGTERM) and starts again on the same database.
