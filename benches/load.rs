@@ -4,7 +4,9 @@
 //! - submit latency (p50/p99) at a fixed offered rate;
 //! - a flood from one address while another address keeps using the form:
 //!   the flooder gets 429s, the other's p99 stays near its quiet baseline;
-//! - idle RSS of the real binary.
+//! - idle RSS of the real binary;
+//! - SQLite against PostgreSQL: submit p50/p99 at 100/s and the delivery
+//!   throughput of a backlog, in the same run.
 //!
 //!     cargo bench --bench load      (loopback only; every loop is bounded)
 
@@ -95,12 +97,13 @@ async fn submit(client: &reqwest::Client, form_url: &str, ip: &str, n: usize) ->
     (t.elapsed(), status)
 }
 
-fn main() {
-    let dir = std::env::temp_dir().join(format!("qrdesk-load-bench-{}", std::process::id()));
-    let mut server = Command::new(env!("CARGO_BIN_EXE_qrdesk"))
-        .arg("serve")
+/// Starts `qrdesk serve` on the demo data with the load settings (and
+/// `extra` env); returns the process and its demo form's URL.
+fn start_server(dir: &std::path::Path, extra: &[(&str, String)]) -> (std::process::Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qrdesk"));
+    cmd.arg("serve")
         .env("QRDESK_SERVER__LISTEN", "127.0.0.1:0")
-        .env("QRDESK_SERVER__DATA_DIR", &dir)
+        .env("QRDESK_SERVER__DATA_DIR", dir)
         .env("QRDESK_SERVER__TRUSTED_PROXIES", "127.0.0.1")
         .env("QRDESK_LIMITS__GETS_PER_MINUTE", "1000000")
         .env("QRDESK_LIMITS__GETS_BURST", "1000000")
@@ -113,9 +116,11 @@ fn main() {
         .env("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0")
         .env("RUST_LOG", "error")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let mut server = cmd.spawn().unwrap();
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     let mut form_url = String::new();
     for line in lines.by_ref() {
@@ -124,7 +129,80 @@ fn main() {
             break;
         }
     }
+    assert!(!form_url.is_empty(), "qrdesk did not start");
     std::thread::spawn(move || for _ in lines {});
+    (server, form_url)
+}
+
+/// Submit latency at 100/s and delivery throughput of one server, whose
+/// database `db` names.
+async fn engine_round(
+    client: &reqwest::Client,
+    form_url: &str,
+    db: &str,
+    base: usize,
+) -> (Duration, Duration, f64) {
+    let pool = qrdesk::store::connect(db, 1).await.unwrap();
+    let delivered = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM requests WHERE status = 'delivered'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let (rate, secs) = (100u64, 10u64);
+    let mut ticker = tokio::time::interval(Duration::from_millis(1000 / rate));
+    let mut tasks = Vec::new();
+    for n in 0..(rate * secs) as usize {
+        ticker.tick().await;
+        let (client, url) = (client.clone(), form_url.to_owned());
+        let ip = format!("10.{}.{}.{}", n / 65536 % 256, n / 256 % 256, n % 256);
+        tasks.push(tokio::spawn(async move {
+            submit(&client, &url, &ip, base + n).await
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        let (d, s) = t.await.unwrap();
+        assert_eq!(s, 303);
+        lat.push(d);
+    }
+    // Delivery throughput: a backlog of 1,000 at once, then until all are in.
+    let before = delivered().await;
+    let start = Instant::now();
+    let mut batch = Vec::new();
+    for n in 0..1000usize {
+        let (client, url) = (client.clone(), form_url.to_owned());
+        let ip = format!("11.{}.{}.{}", n / 65536 % 256, n / 256 % 256, n % 256);
+        batch.push(tokio::spawn(async move {
+            submit(&client, &url, &ip, base + 50_000 + n).await
+        }));
+        if batch.len() >= 32 {
+            for t in batch.drain(..) {
+                assert_eq!(t.await.unwrap().1, 303);
+            }
+        }
+    }
+    for t in batch {
+        assert_eq!(t.await.unwrap().1, 303);
+    }
+    let target = (rate * secs) as i64 + 1000;
+    let until = Instant::now() + Duration::from_secs(120);
+    while delivered().await < target {
+        assert!(Instant::now() < until, "deliveries did not finish in 120 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let per_sec = (target - before) as f64 / start.elapsed().as_secs_f64();
+    pool.close().await;
+    (
+        percentile(&mut lat, 0.5),
+        percentile(&mut lat, 0.99),
+        per_sec,
+    )
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("qrdesk-load-bench-{}", std::process::id()));
+    let (mut server, form_url) = start_server(&dir, &[]);
     let pid = server.id();
     std::thread::sleep(Duration::from_secs(1));
     let idle = rss_kb(pid, "VmRSS:");
@@ -290,5 +368,75 @@ fn main() {
     );
     let _ = Command::new("kill").arg(pid.to_string()).status();
     let _ = server.wait();
-    let _ = std::fs::remove_dir_all(dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    rt.block_on(engines(&client_for_engines()));
+}
+
+fn client_for_engines() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap()
+}
+
+/// SQLite against PostgreSQL in the same run: the same server settings, a
+/// call budget that never waits, and the simulator as the task system.
+async fn engines(client: &reqwest::Client) {
+    let admin = std::env::var("QRDESK_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into());
+    let name = format!("qrdesk_bench_{}", std::process::id());
+    let admin_pool = qrdesk::store::connect(&admin, 1)
+        .await
+        .expect("PostgreSQL for the engine comparison (QRDESK_TEST_POSTGRES_URL)");
+    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&admin_pool)
+        .await
+        .unwrap();
+    sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        .execute(&admin_pool)
+        .await
+        .unwrap();
+    let pg_url = format!("{}/{name}", &admin[..admin.rfind('/').unwrap()]);
+    let fast = [
+        ("QRDESK_HUBEX__MAX_CALLS_PER_MINUTE", "1000000".to_owned()),
+        ("QRDESK_DELIVERY__CONCURRENCY", "8".to_owned()),
+    ];
+    println!("engines: submit at 100/s for 10 s, then a backlog of 1,000 delivered");
+    let mut results = Vec::new();
+    for (engine, url) in [("SQLite", None), ("PostgreSQL", Some(pg_url.clone()))] {
+        let dir = std::env::temp_dir().join(format!(
+            "qrdesk-engine-bench-{}-{engine}",
+            std::process::id()
+        ));
+        let mut env = fast.to_vec();
+        let db = match &url {
+            Some(u) => {
+                env.push(("QRDESK_DATABASE__URL", u.clone()));
+                u.clone()
+            }
+            None => format!("sqlite://{}/qrdesk.db", dir.display()),
+        };
+        let (mut server, form_url) = start_server(&dir, &env);
+        let (p50, p99, per_sec) = engine_round(client, &form_url, &db, 300_000).await;
+        println!(
+            "  {engine:<10}  submit p50 {:.1} ms, p99 {:.1} ms; delivery {per_sec:.0} requests/s",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
+        results.push((p99, per_sec));
+        let _ = server.kill();
+        let _ = server.wait();
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    println!(
+        "  PostgreSQL/SQLite: submit p99 {:.2}×, delivery throughput {:.2}×",
+        results[1].0.as_secs_f64() / results[0].0.as_secs_f64(),
+        results[1].1 / results[0].1
+    );
+    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&admin_pool)
+        .await;
 }
