@@ -108,10 +108,7 @@ async fn healthz() -> &'static str {
 
 /// Ready when the database answers and the delivery worker is going round.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let db = sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(&state.pool)
-        .await
-        .is_ok();
+    let db = store::ping(&state.pool).await;
     let poll = Duration::from_millis(state.config.delivery.poll_ms);
     let worker = state.worker.is_alive(poll);
     let status = if db && worker {

@@ -99,6 +99,14 @@ pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether the database answers.
+pub async fn ping(pool: &Pool) -> bool {
+    sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(pool)
+        .await
+        .is_ok()
+}
+
 /// Wall-clock time in Unix milliseconds, the unit of every timestamp column.
 pub fn now_ms() -> i64 {
     let d = std::time::SystemTime::now()

@@ -316,8 +316,7 @@ pub async fn page(
     offset: i64,
 ) -> sqlx::Result<(Vec<RequestListItem>, i64)> {
     let total: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE ($1 IS NULL OR status = $2)")
-            .bind(status)
+        sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE ($1 IS NULL OR status = $1)")
             .bind(status)
             .fetch_one(pool)
             .await?;
@@ -331,10 +330,9 @@ pub async fn page(
            FROM requests r
            LEFT JOIN catalog_assets a ON a.id = r.asset_id
            LEFT JOIN jobs j ON j.request_id = r.id AND j.kind = 'create_task'
-          WHERE ($1 IS NULL OR r.status = $2)
-          ORDER BY r.created_at DESC LIMIT $3 OFFSET $4",
+          WHERE ($1 IS NULL OR r.status = $1)
+          ORDER BY r.created_at DESC LIMIT $2 OFFSET $3",
     )
-    .bind(status)
     .bind(status)
     .bind(limit)
     .bind(offset)

@@ -23,25 +23,38 @@ where
         return Ok(Some(work.await));
     }
     let key = lock_key(name);
-    let mut conn = pool.acquire().await?;
+    let mut held = Held(Some(pool.acquire().await?));
+    let conn = held.0.as_mut().expect("just acquired");
     let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(key)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut **conn)
         .await?;
     if !got {
         return Ok(None);
     }
     let out = work.await;
+    let conn = held.0.as_mut().expect("held until here");
     let unlocked = sqlx::query_scalar::<_, bool>("SELECT pg_advisory_unlock($1)")
         .bind(key)
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut **conn)
         .await;
-    if !matches!(unlocked, Ok(true)) {
-        // The lock may still be held by this session: close it rather than
-        // hand a locked connection back to the pool.
-        let _ = conn.close().await;
+    if matches!(unlocked, Ok(true)) {
+        held.0.take();
     }
     Ok(Some(out))
+}
+
+/// The connection an advisory lock is held on. Dropped while it may still
+/// hold the lock (the work was cancelled, the unlock failed), it is closed
+/// instead of going back to the pool, and the server releases the lock.
+struct Held(Option<sqlx::pool::PoolConnection<sqlx::Any>>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
+    }
 }
 
 /// A stable 64-bit key for an advisory lock (FNV-1a of the name).

@@ -135,3 +135,40 @@ async fn db_copy_moves_an_installation_to_postgresql() {
     assert!(r.task_number.is_some());
     assert_eq!(app.tasks().len(), 3);
 }
+
+#[tokio::test]
+async fn migrate_on_postgresql_names_the_engine_not_the_password() {
+    if postgres_url().is_none() {
+        eprintln!("QRDESK_TEST_POSTGRES_URL is not set: nothing to migrate");
+        return;
+    }
+    let db = TestDb::create().await;
+    // The test server trusts local connections; the password is only there to be hidden.
+    let url = db.url.replacen(
+        "postgres://postgres@",
+        "postgres://postgres:s3cret-pass@",
+        1,
+    );
+    assert_ne!(url, db.url, "a URL of the form postgres://postgres@host/db");
+    let dir = TempDir::new();
+    let out = Command::new(env!("CARGO_BIN_EXE_qrdesk"))
+        .arg("migrate")
+        .env("QRDESK_DATABASE__URL", &url)
+        .env("QRDESK_SERVER__DATA_DIR", &dir.0)
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains("up to date (PostgreSQL)"), "{stdout}");
+    assert!(stdout.contains("postgres:***@"), "{stdout}");
+    assert!(
+        !stdout.contains("s3cret-pass") && !stderr.contains("s3cret-pass"),
+        "the password stays out of the output"
+    );
+    let pool = store::connect(&db.url, 1).await.unwrap();
+    assert!(!schema::read(&pool).await.unwrap().is_empty());
+}

@@ -43,6 +43,11 @@ where
     }
 }
 
+/// Runs `test` on PostgreSQL only, for what needs several instances.
+pub async fn on_postgres(test: impl Future<Output = ()>) {
+    ENGINE.scope(Engine::Postgres, test).await;
+}
+
 /// The engine the running test is on (SQLite outside [`on_each_engine`]).
 pub fn engine() -> Engine {
     ENGINE.try_with(|e| *e).unwrap_or(Engine::Sqlite)

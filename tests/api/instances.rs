@@ -202,3 +202,85 @@ async fn two_instances_deliver_each_request_once_within_one_call_budget() {
         at.len()
     );
 }
+
+/// A request taken by an instance that runs no deliveries reaches HubEx
+/// through the other one at once: the queued job is announced, not waited for.
+#[tokio::test]
+async fn a_job_queued_on_one_instance_wakes_the_worker_of_another() {
+    if postgres_url().is_none() {
+        eprintln!("QRDESK_TEST_POSTGRES_URL is not set: job notifications need PostgreSQL");
+        return;
+    }
+    crate::helpers::on_postgres(async {
+        // This instance delivers nothing itself, and looks for jobs only every minute.
+        let app = crate::helpers::spawn_with(|c| {
+            c.delivery.concurrency = 0;
+            c.delivery.poll_ms = 60_000;
+        })
+        .await;
+        let mut other = app.config.clone();
+        other.delivery.concurrency = 2;
+        other.delivery.poll_ms = 60_000;
+        let worker = qrdesk::App::start(other, Some(app.sim.clone()))
+            .await
+            .unwrap();
+        let code = app
+            .code_for(qrdesk::store::codes::Target::Asset(
+                qrdesk::backend::AssetId(1001),
+            ))
+            .await;
+        let started = std::time::Instant::now();
+        let path = app.report(&code, "Не включается вентиляция").await;
+        app.wait_status(&path, "delivered", 5).await;
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "delivered by the other instance in {:?}",
+            started.elapsed()
+        );
+        assert_eq!(app.tasks().len(), 1);
+        worker.stop().await;
+    })
+    .await;
+}
+
+/// Work for one instance at a time: while one holds it, another is told so;
+/// once it is done, the next one gets it.
+#[tokio::test]
+async fn once_at_a_time_work_runs_on_one_instance() {
+    let Some(_) = postgres_url() else {
+        eprintln!("QRDESK_TEST_POSTGRES_URL is not set: advisory locks need PostgreSQL");
+        return;
+    };
+    let db = TestDb::create().await;
+    let a = qrdesk::store::open(&db.url, 2).await.unwrap();
+    let b = qrdesk::store::open(&db.url, 2).await.unwrap();
+    let (held_tx, held_rx) = tokio::sync::oneshot::channel::<()>();
+    let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+    let first = tokio::spawn({
+        let a = a.clone();
+        async move {
+            qrdesk::store::shared::once_at_a_time(&a, "catalog sync", async {
+                held_tx.send(()).unwrap();
+                release_rx.await.unwrap();
+                "first"
+            })
+            .await
+            .unwrap()
+        }
+    });
+    held_rx.await.unwrap();
+    let meanwhile = qrdesk::store::shared::once_at_a_time(&b, "catalog sync", async { "second" })
+        .await
+        .unwrap();
+    assert_eq!(meanwhile, None, "another instance holds it");
+    let other_work = qrdesk::store::shared::once_at_a_time(&b, "status poll", async { "poll" })
+        .await
+        .unwrap();
+    assert_eq!(other_work, Some("poll"), "other work is not held up");
+    release_tx.send(()).unwrap();
+    assert_eq!(first.await.unwrap(), Some("first"));
+    let after = qrdesk::store::shared::once_at_a_time(&b, "catalog sync", async { "second" })
+        .await
+        .unwrap();
+    assert_eq!(after, Some("second"));
+}
