@@ -284,3 +284,36 @@ async fn once_at_a_time_work_runs_on_one_instance() {
         .unwrap();
     assert_eq!(after, Some("second"));
 }
+
+/// The per-sticker cap counts requests taken by every instance.
+#[tokio::test]
+async fn the_sticker_cap_holds_across_instances() {
+    if postgres_url().is_none() {
+        eprintln!("QRDESK_TEST_POSTGRES_URL is not set: several instances need PostgreSQL");
+        return;
+    }
+    crate::helpers::on_postgres(async {
+        let mut a = crate::helpers::spawn_with(|c| c.limits.code_requests_per_hour = 2).await;
+        let b = qrdesk::App::start(a.config.clone(), Some(a.sim.clone()))
+            .await
+            .unwrap();
+        let code = a
+            .code_for(qrdesk::store::codes::Target::Asset(
+                qrdesk::backend::AssetId(1001),
+            ))
+            .await;
+        a.report(&code, "Первая заявка с этой наклейки").await;
+        // The second through the other instance, as a proxy would send it.
+        let url_a = std::mem::replace(&mut a.url, b.public_url.clone());
+        a.report(&code, "Вторая заявка, через другой экземпляр")
+            .await;
+        a.url = url_a;
+        let third = a
+            .submit(&code, &[("description", "Третья заявка за час")])
+            .await;
+        assert_eq!(third.status, 429, "the cap counts both instances' requests");
+        a.drain_outbox(10).await;
+        b.stop().await;
+    })
+    .await;
+}
