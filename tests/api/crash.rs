@@ -64,6 +64,32 @@ pub fn run(args: &[&str], env: &[(&str, String)]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The settings of a `qrdesk serve` in live mode against a standalone
+/// simulator at `sim_base`, fast enough for tests.
+pub fn live_env(dir: &TempDir, sim_base: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("QRDESK_SERVER__LISTEN", "127.0.0.1:0".into()),
+        ("QRDESK_SERVER__DATA_DIR", dir.0.display().to_string()),
+        ("QRDESK_HUBEX__MODE", "live".into()),
+        ("QRDESK_HUBEX__BASE_URL", sim_base.to_owned()),
+        ("QRDESK_HUBEX__SERVICE_TOKEN", "demo-service-token".into()),
+        ("QRDESK_HUBEX__TIMEOUT_SECS", "1".into()),
+        ("QRDESK_HUBEX__MAX_CALLS_PER_MINUTE", "100000".into()),
+        ("QRDESK_DELIVERY__BASE_DELAY_MS", "50".into()),
+        ("QRDESK_DELIVERY__MAX_DELAY_SECS", "1".into()),
+        ("QRDESK_DELIVERY__LEASE_SECS", "2".into()),
+        ("QRDESK_DELIVERY__POLL_MS", "50".into()),
+        ("QRDESK_LIMITS__POSTS_PER_MINUTE", "100000".into()),
+        ("QRDESK_LIMITS__POSTS_BURST", "100000".into()),
+        ("QRDESK_LIMITS__GETS_PER_MINUTE", "100000".into()),
+        ("QRDESK_LIMITS__GETS_BURST", "100000".into()),
+        ("QRDESK_LIMITS__MIN_FILL_MS", "0".into()),
+        ("QRDESK_LIMITS__CODE_REQUESTS_PER_HOUR", "100000".into()),
+        ("QRDESK_LIMITS__CHALLENGE", "off".into()),
+        ("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0".into()),
+    ]
+}
+
 #[tokio::test]
 async fn sigkill_mid_delivery_loses_nothing_and_doubles_nothing() {
     on_each_engine(sigkill_mid_delivery).await;
@@ -81,28 +107,7 @@ async fn sigkill_mid_delivery() {
         "HubEx simulator at",
     );
     let sim_base = sim_url.trim_end_matches("/fsm").to_owned();
-    let env: Vec<(&str, String)> = vec![
-        ("QRDESK_SERVER__LISTEN", "127.0.0.1:0".into()),
-        ("QRDESK_SERVER__DATA_DIR", dir.0.display().to_string()),
-        ("QRDESK_HUBEX__MODE", "live".into()),
-        ("QRDESK_HUBEX__BASE_URL", sim_base.clone()),
-        ("QRDESK_HUBEX__SERVICE_TOKEN", "demo-service-token".into()),
-        ("QRDESK_HUBEX__TIMEOUT_SECS", "1".into()),
-        ("QRDESK_HUBEX__MAX_CALLS_PER_MINUTE", "100000".into()),
-        ("QRDESK_DELIVERY__BASE_DELAY_MS", "50".into()),
-        ("QRDESK_DELIVERY__MAX_DELAY_SECS", "1".into()),
-        ("QRDESK_DELIVERY__LEASE_SECS", "2".into()),
-        ("QRDESK_DELIVERY__POLL_MS", "50".into()),
-        ("QRDESK_LIMITS__POSTS_PER_MINUTE", "100000".into()),
-        ("QRDESK_LIMITS__POSTS_BURST", "100000".into()),
-        ("QRDESK_LIMITS__GETS_PER_MINUTE", "100000".into()),
-        ("QRDESK_LIMITS__GETS_BURST", "100000".into()),
-        ("QRDESK_LIMITS__MIN_FILL_MS", "0".into()),
-        ("QRDESK_LIMITS__CODE_REQUESTS_PER_HOUR", "100000".into()),
-        ("QRDESK_LIMITS__CHALLENGE", "off".into()),
-        ("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0".into()),
-    ];
-    let mut env = env;
+    let mut env = live_env(&dir, &sim_base);
     if let Some(db) = &db {
         env.push(("QRDESK_DATABASE__URL", db.url.clone()));
     }

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use crate::crash::{run, start, Proc};
+use crate::crash::{live_env, run, start, Proc};
 use crate::helpers::{into_page, postgres_url, wait_for, TempDir, TestDb};
 
 /// Calls a minute for the whole installation: 500 ms apart, bursts of 30.
@@ -13,30 +13,17 @@ const PER_MINUTE: i64 = 120;
 const SUBMISSIONS: usize = 24;
 
 fn env_for(dir: &TempDir, db: &TestDb, sim_base: &str) -> Vec<(&'static str, String)> {
-    vec![
+    let mut env = live_env(dir, sim_base);
+    // Later entries win: one budget for everyone, workers that poll slowly
+    // (notifications wake them), no periodic sync or status polling.
+    env.extend([
         ("QRDESK_DATABASE__URL", db.url.clone()),
-        ("QRDESK_SERVER__LISTEN", "127.0.0.1:0".into()),
-        ("QRDESK_SERVER__DATA_DIR", dir.0.display().to_string()),
-        ("QRDESK_HUBEX__MODE", "live".into()),
-        ("QRDESK_HUBEX__BASE_URL", sim_base.to_owned()),
-        ("QRDESK_HUBEX__SERVICE_TOKEN", "demo-service-token".into()),
-        ("QRDESK_HUBEX__TIMEOUT_SECS", "1".into()),
         ("QRDESK_HUBEX__MAX_CALLS_PER_MINUTE", PER_MINUTE.to_string()),
         ("QRDESK_HUBEX__SYNC_INTERVAL_SECS", "0".into()),
         ("QRDESK_HUBEX__STATUS_POLL_SECS", "0".into()),
-        ("QRDESK_DELIVERY__BASE_DELAY_MS", "50".into()),
-        ("QRDESK_DELIVERY__MAX_DELAY_SECS", "1".into()),
-        ("QRDESK_DELIVERY__LEASE_SECS", "2".into()),
         ("QRDESK_DELIVERY__POLL_MS", "1000".into()),
-        ("QRDESK_LIMITS__POSTS_PER_MINUTE", "100000".into()),
-        ("QRDESK_LIMITS__POSTS_BURST", "100000".into()),
-        ("QRDESK_LIMITS__GETS_PER_MINUTE", "100000".into()),
-        ("QRDESK_LIMITS__GETS_BURST", "100000".into()),
-        ("QRDESK_LIMITS__MIN_FILL_MS", "0".into()),
-        ("QRDESK_LIMITS__CODE_REQUESTS_PER_HOUR", "100000".into()),
-        ("QRDESK_LIMITS__CHALLENGE", "off".into()),
-        ("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0".into()),
-    ]
+    ]);
+    env
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
