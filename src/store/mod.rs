@@ -74,12 +74,13 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
         .or_else(|| url.strip_prefix("sqlite:"))
         .ok_or_else(|| anyhow::anyhow!("database.url must start with sqlite:// or postgres://"))?;
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path != ":memory:" {
-        if let Some(dir) = std::path::Path::new(path).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-            }
+    if path == ":memory:" {
+        return Ok(url.to_owned());
+    }
+    if let Some(dir) = std::path::Path::new(path).parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
         }
     }
     Ok(if query.contains("mode=") {
@@ -258,5 +259,49 @@ text_enum! {
         Fixed = "fixed",
         NotFixed = "not_fixed",
         SameProblem = "same_problem",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_stay_out_of_database_urls_in_messages() {
+        assert_eq!(
+            redact_url("postgres://qrdesk:s3cret@db:5432/qrdesk?sslmode=require"),
+            "postgres://qrdesk:***@db:5432/qrdesk?sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://qrdesk@db/qrdesk"),
+            "postgres://qrdesk@db/qrdesk"
+        );
+        assert_eq!(redact_url("postgres://u:p:q@db"), "postgres://u:***@db");
+        assert_eq!(
+            redact_url("sqlite://data/qrdesk.db"),
+            "sqlite://data/qrdesk.db"
+        );
+    }
+
+    #[test]
+    fn sqlite_urls_create_the_file_and_keep_their_options() {
+        let dir = std::env::temp_dir().join(format!("qrdesk-url-{}", std::process::id()));
+        let file = dir.join("sub/q.db");
+        let url = format!("sqlite://{}", file.display());
+        assert_eq!(sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(file.parent().unwrap().is_dir(), "the folder is made");
+        assert_eq!(
+            sqlite_url(&format!("{url}?cache=shared")).unwrap(),
+            format!("{url}?cache=shared&mode=rwc")
+        );
+        assert_eq!(
+            sqlite_url(&format!("{url}?mode=ro")).unwrap(),
+            format!("{url}?mode=ro")
+        );
+        assert_eq!(sqlite_url("sqlite::memory:").unwrap(), "sqlite::memory:");
+        assert!(sqlite_url("mysql://x").is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+        assert_eq!(Engine::of_url("postgresql://h/d"), Engine::Postgres);
+        assert_eq!(Engine::of_url(""), Engine::Sqlite);
     }
 }
