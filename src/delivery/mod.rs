@@ -816,7 +816,10 @@ pub async fn poll_round(
 }
 
 /// Refreshes the status of open tasks every `interval`: changes since the
-/// last round in bulk, every open task by id at start and once an hour.
+/// last round in bulk, every open task by id at this instance's first round
+/// and once an hour. One instance polls at a time; where the last round got
+/// to is kept in the database, so whichever instance polls next goes on from
+/// there.
 pub fn spawn_status_poller(
     pool: Pool,
     backend: Arc<dyn TaskBackend>,
@@ -825,35 +828,48 @@ pub fn spawn_status_poller(
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut last_round: Option<i64> = None;
-        let mut last_full: i64 = 0;
+        let mut first = true;
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = shutdown.changed() => return,
             }
-            let started = store::now_ms();
-            let full = started - last_full >= FULL_POLL_EVERY_MS;
-            let since = last_round.filter(|_| !full).map(|t| t - POLL_OVERLAP_MS);
-            let round = poll_round(&pool, backend.as_ref(), since, mail_on_change);
-            let round = match store::shared::once_at_a_time(&pool, "status poll", round).await {
-                // Another instance is polling: its round serves everyone.
-                Ok(None) => continue,
-                Ok(Some(round)) => round,
-                Err(e) => Err(e.into()),
-            };
-            match round {
-                Ok(round) => {
-                    tracing::debug!(?round, full, "status poll round");
-                    last_round = Some(started);
-                    if since.is_none() {
-                        last_full = started;
+            let round = async {
+                let setting = |key| {
+                    let pool = pool.clone();
+                    async move {
+                        let v = store::get_setting(&pool, key).await?;
+                        Ok::<_, sqlx::Error>(v.and_then(|v| v.parse::<i64>().ok()))
                     }
+                };
+                let last_round = setting(POLL_ROUND_KEY).await?;
+                let last_full = setting(POLL_FULL_KEY).await?.unwrap_or(0);
+                let started = store::now_ms();
+                let full = first || started - last_full >= FULL_POLL_EVERY_MS;
+                let since = last_round.filter(|_| !full).map(|t| t - POLL_OVERLAP_MS);
+                let round = poll_round(&pool, backend.as_ref(), since, mail_on_change).await?;
+                store::set_setting(&pool, POLL_ROUND_KEY, &started.to_string()).await?;
+                if since.is_none() {
+                    store::set_setting(&pool, POLL_FULL_KEY, &started.to_string()).await?;
                 }
-                Err(e) => {
+                Ok::<_, anyhow::Error>((round, since.is_none()))
+            };
+            match store::shared::once_at_a_time(&pool, "status poll", round).await {
+                // Another instance is polling: its round serves everyone.
+                Ok(None) => {}
+                Ok(Some(Ok((round, full)))) => {
+                    tracing::debug!(?round, full, "status poll round");
+                    first = false;
+                }
+                Ok(Some(Err(e))) => {
                     tracing::warn!(error = %format!("{e:#}"), "status poll failed; will try next round");
                 }
+                Err(e) => tracing::warn!(error = %e, "status poll failed; will try next round"),
             }
         }
     })
 }
+
+/// Where the last status poll round began, and the last full one (Unix ms).
+const POLL_ROUND_KEY: &str = "status_poll_round_at";
+const POLL_FULL_KEY: &str = "status_poll_full_at";

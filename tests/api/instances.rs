@@ -304,3 +304,43 @@ async fn the_sticker_cap_holds_across_instances() {
     })
     .await;
 }
+
+/// The background poller brings a status change in without anyone opening
+/// the page; with two instances, whichever polls goes on from where the
+/// other's last round got to (kept in the database).
+#[tokio::test]
+async fn the_status_poller_reads_changes_on_any_instance() {
+    crate::helpers::on_each_engine(|| async {
+        let app = crate::helpers::spawn_with(|c| c.hubex.status_poll_secs = 1).await;
+        let second = match crate::helpers::engine() {
+            qrdesk::store::Engine::Postgres => Some(
+                qrdesk::App::start(app.config.clone(), Some(app.sim.clone()))
+                    .await
+                    .unwrap(),
+            ),
+            qrdesk::store::Engine::Sqlite => None,
+        };
+        let code = app
+            .code_for(qrdesk::store::codes::Target::Asset(
+                qrdesk::backend::AssetId(1001),
+            ))
+            .await;
+        let path = app.report(&code, "Не работает лифт на втором этаже").await;
+        let r = app.wait_status(&path, "delivered", 10).await;
+        app.sim.set_status(r.task_id.unwrap().0, 3);
+        wait_for(10, "the poller to read the new status", || async {
+            let r = app.request_by_status_path(&path).await;
+            r.task_completed_at.is_some().then_some(())
+        })
+        .await;
+        let mark = qrdesk::store::get_setting(app.pool(), "status_poll_round_at")
+            .await
+            .unwrap();
+        assert!(mark.is_some_and(|m| m.parse::<i64>().is_ok()));
+        app.drain_outbox(10).await;
+        if let Some(second) = second {
+            second.stop().await;
+        }
+    })
+    .await;
+}
