@@ -7,6 +7,7 @@
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub mod admin;
+pub mod api;
 pub mod backend;
 pub mod catalog;
 pub mod codes;

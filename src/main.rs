@@ -51,6 +51,9 @@ enum Command {
     /// Staff accounts for the admin area.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// API tokens for integrations (shown once; only a hash is kept).
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Label templates, sheets, ZPL and posters.
     #[command(subcommand)]
     Labels(LabelsCommand),
@@ -59,6 +62,28 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9000")]
         listen: String,
     },
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// Make a token and print it (the only time it can be seen).
+    Create {
+        /// What the token is for, e.g. "Интеграция с сайтом".
+        #[arg(long)]
+        description: String,
+        /// admin (may change codes) or viewer (reads only).
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every token: id, role, its first characters, when made, last used, revoked.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id; it stops working at once.
+    Revoke { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -264,6 +289,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             lang,
         } => check(config, create_test_task, &lang).await,
         Command::Codes(cmd) => codes(config, cmd).await,
+        Command::Tokens(cmd) => tokens(config, cmd).await,
         Command::Labels(cmd) => labels(config, cmd).await,
         Command::Admin(AdminCommand::Create { email, role }) => {
             admin_create(config, &email, &role).await
@@ -613,6 +639,76 @@ async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
                 println!("revoked {code}");
             } else {
                 anyhow::bail!("no active code {code}");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn tokens(config: Config, cmd: TokensCommand) -> anyhow::Result<()> {
+    use qrdesk::store::{api_tokens, ApiRole};
+    let pool = store::open(&config.database_url(), 2).await?;
+    let now = store::now_ms();
+    match cmd {
+        TokensCommand::Create {
+            description,
+            role,
+            json,
+        } => {
+            let role = ApiRole::parse(&role)
+                .ok_or_else(|| anyhow::anyhow!("--role: admin or viewer, not {role:?}"))?;
+            let description = description.trim();
+            anyhow::ensure!(
+                (1..=200).contains(&description.chars().count()),
+                "--description: say what the token is for, in 1 to 200 characters"
+            );
+            let (id, token) = api_tokens::create(&pool, description, role, now).await?;
+            if json {
+                let out =
+                    serde_json::json!({"id": id, "token": token.expose(), "role": role.as_str()});
+                println!("{out}");
+            } else {
+                println!("token {id} ({role}): {}", token.expose());
+                eprintln!("This is the only time the token is shown: keep it now.");
+            }
+        }
+        TokensCommand::List { json } => {
+            let rows = api_tokens::list(&pool).await?;
+            let time = |t: Option<i64>| t.map(store::rfc3339);
+            if json {
+                let rows: Vec<_> = rows
+                    .iter()
+                    .map(|t| {
+                        serde_json::json!({
+                            "id": t.id, "description": t.description, "role": t.role.as_str(),
+                            "token_start": t.token_start, "created_at": time(Some(t.created_at)),
+                            "updated_at": time(Some(t.updated_at)), "last_used_at": time(t.last_used_at),
+                            "revoked_at": time(t.revoked_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("no tokens yet: qrdesk tokens create --description … --role viewer");
+            } else {
+                for t in rows {
+                    let state = if t.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{:>4}  {:<6} {:<7} {}…  {}",
+                        t.id, t.role, state, t.token_start, t.description
+                    );
+                }
+            }
+        }
+        TokensCommand::Revoke { id } => {
+            if api_tokens::revoke(&pool, id, now).await? {
+                println!("revoked token {id}");
+            } else {
+                anyhow::bail!("no active token {id} (qrdesk tokens list shows them)");
             }
         }
     }

@@ -33,6 +33,7 @@ const TABLES: &[&str] = &[
     "mails",
     "staff_notes",
     "call_budget",
+    "api_tokens",
 ];
 
 /// Copies every row of `from` into `to` (both migrated to the same schema)

@@ -8,6 +8,7 @@
 //! wake-ups, the shared call budget) in [`shared`].
 
 pub mod admins;
+pub mod api_tokens;
 pub mod attachments;
 pub mod catalog;
 pub mod codes;
@@ -114,6 +115,14 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     d.as_millis() as i64
+}
+
+/// A timestamp column as RFC 3339 in UTC, for JSON (`2026-12-02T06:40:00.123Z`).
+pub fn rfc3339(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 pub async fn get_setting(pool: &Pool, key: &str) -> sqlx::Result<Option<String>> {
@@ -238,6 +247,14 @@ text_enum! {
         Delivered = "delivered",
         /// The task system refused it for good.
         Failed = "failed",
+    }
+}
+
+text_enum! {
+    /// What an API token may do: read (viewer) or also change (admin).
+    pub enum ApiRole {
+        Admin = "admin",
+        Viewer = "viewer",
     }
 }
 

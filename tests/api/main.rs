@@ -20,3 +20,4 @@ mod limits;
 mod mail;
 mod photos;
 mod qr;
+mod tokens;
