@@ -147,6 +147,9 @@ pub struct LimitsConfig {
     /// client IP per minute, and the burst.
     pub sign_in_per_minute: u32,
     pub sign_in_burst: u32,
+    /// JSON API calls per token.
+    pub api_per_minute: u32,
+    pub api_burst: u32,
     /// A request over its quota gets its 429 after this delay, so a looping
     /// script slows down instead of taking the CPU; 0: at once.
     pub limited_delay_ms: u64,
@@ -292,6 +295,8 @@ impl Default for Config {
                 gets_burst: 60,
                 sign_in_per_minute: 10,
                 sign_in_burst: 10,
+                api_per_minute: 600,
+                api_burst: 100,
                 limited_delay_ms: 500,
                 code_requests_per_hour: 30,
                 min_fill_ms: 2000,

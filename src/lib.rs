@@ -67,12 +67,15 @@ pub struct AppState {
     pub memos: Arc<intake::Memos>,
     /// Scans counted in memory, written every few seconds.
     pub scans: Arc<store::codes::Scans>,
+    /// The JSON API's per-token quota.
+    pub api_limit: api::TokenLimit,
 }
 
 pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .merge(intake::router(&state.config.limits, &state.limits))
         .merge(admin::router(&state.limits))
+        .nest("/api/v1", api::router(&state.api_limit))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/static/{name}", get(web::static_file))
@@ -342,6 +345,7 @@ impl App {
             connection: Default::default(),
             memos: Default::default(),
             scans: Default::default(),
+            api_limit: api::token_limit(&config.limits),
             limits: Arc::new(web::limits::RateLimits::new(
                 &config.limits,
                 &config.server.trusted_proxies,
@@ -351,12 +355,13 @@ impl App {
             )),
         };
         // Forget idle addresses now and then, so a flood of them cannot grow memory.
-        let limits = state.limits.clone();
+        let (limits, api_limit) = (state.limits.clone(), state.api_limit.clone());
         background.push(every(
             Duration::from_secs(60),
             shutdown_rx.clone(),
             move || {
                 limits.shrink();
+                api_limit.limiter().retain_recent();
                 std::future::ready(())
             },
         ));

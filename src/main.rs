@@ -606,14 +606,7 @@ async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
             if json {
                 let rows: Vec<_> = list
                     .iter()
-                    .map(|c| {
-                        let (kind, id) = c.target.parts();
-                        serde_json::json!({
-                            "code": c.code.as_str(), "url": c.code.url(&public_url), "target": kind,
-                            "target_id": id, "state": format!("{:?}", c.state).to_lowercase(),
-                            "label": c.label, "scans": c.scan_count,
-                        })
-                    })
+                    .map(|c| qrdesk::api::code_json(c, &public_url))
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {

@@ -15,6 +15,7 @@ mod helpers;
 mod hubex;
 mod instances;
 mod intake;
+mod json_api;
 mod labels;
 mod limits;
 mod mail;

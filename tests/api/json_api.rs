@@ -1,0 +1,211 @@
+//! The JSON API under /api/v1: bearer tokens, viewer against admin, errors as
+//! `{"error": {"code", "message"}}`, a quota per token.
+
+use qrdesk::api::token::ApiToken;
+use qrdesk::backend::AssetId;
+use qrdesk::store::codes::Target;
+use qrdesk::store::{api_tokens, ApiRole};
+use serde_json::{json, Value};
+
+use crate::helpers::{on_each_engine, spawn_with, TestApp};
+
+async fn token(app: &TestApp, role: ApiRole) -> String {
+    let (_, t) = api_tokens::create(app.pool(), "тест", role, qrdesk::store::now_ms())
+        .await
+        .unwrap();
+    t.expose().to_owned()
+}
+
+async fn call(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app
+        .client
+        .request(method.parse().unwrap(), format!("{}{path}", app.url));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn error_code(v: &Value) -> &str {
+    v["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not an API error: {v}"))
+}
+
+#[tokio::test]
+async fn tokens_open_the_api_and_roles_hold() {
+    on_each_engine(|| async {
+        let app = spawn_with(|_| {}).await;
+        let (admin, viewer) = (
+            token(&app, ApiRole::Admin).await,
+            token(&app, ApiRole::Viewer).await,
+        );
+
+        // No token, a mangled one, a well-formed one nobody made.
+        let (s, v) = call(&app, "GET", "/api/v1/codes", None, None).await;
+        assert_eq!((s, error_code(&v)), (401, "unauthorized"));
+        assert!(v["error"]["message"].as_str().unwrap().contains("Bearer"));
+        let mangled = format!("{}x", &admin[..admin.len() - 1]);
+        let (s, v) = call(&app, "GET", "/api/v1/codes", Some(&mangled), None).await;
+        assert_eq!((s, error_code(&v)), (401, "unauthorized"));
+        let stranger = ApiToken::generate();
+        let (s, v) = call(&app, "GET", "/api/v1/codes", Some(stranger.expose()), None).await;
+        assert_eq!(s, 401);
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown or revoked"));
+
+        // An admin makes a code exactly as the CLI does; a viewer may only read.
+        let (s, made) = call(
+            &app,
+            "POST",
+            "/api/v1/codes",
+            Some(&admin),
+            Some(json!({"asset_id": 1001})),
+        )
+        .await;
+        assert_eq!(s, 201, "{made}");
+        let code = made["code"].as_str().unwrap().to_owned();
+        assert_eq!(made["url"], format!("{}/q/{code}", app.url));
+        let (s, v) = call(
+            &app,
+            "POST",
+            "/api/v1/codes",
+            Some(&viewer),
+            Some(json!({"asset_id": 1001})),
+        )
+        .await;
+        assert_eq!((s, error_code(&v)), (403, "forbidden"));
+        let (s, list) = call(&app, "GET", "/api/v1/codes", Some(&viewer), None).await;
+        assert_eq!(s, 200);
+        assert!(list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == code.as_str()));
+
+        // Clear refusals of bad bodies.
+        for (body, code_expected) in [
+            (json!({"asset_id": 1001, "blank": true}), "invalid_target"),
+            (json!({}), "invalid_target"),
+            (json!({"asset_id": 99_999_999}), "invalid_target"),
+            (json!({"asset": 1001}), "invalid_body"),
+            (
+                json!({"asset_id": 1001, "label": "x".repeat(201)}),
+                "invalid_label",
+            ),
+        ] {
+            let (s, v) = call(
+                &app,
+                "POST",
+                "/api/v1/codes",
+                Some(&admin),
+                Some(body.clone()),
+            )
+            .await;
+            assert_eq!((s, error_code(&v)), (422, code_expected), "{body}");
+        }
+        let (s, v) = call(&app, "GET", "/api/v1/nothing", Some(&admin), None).await;
+        assert_eq!((s, error_code(&v)), (404, "not_found"));
+
+        // A request: contact data for admin tokens only.
+        let sticker = app.code_for(Target::Asset(AssetId(1001))).await;
+        let path = app
+            .report_with(
+                &sticker,
+                &[
+                    ("description", "Не работает проектор в зале"),
+                    ("phone", "+79990001122"),
+                    ("consent", "1"),
+                ],
+            )
+            .await;
+        let r = app.wait_status(&path, "delivered", 10).await;
+        let (s, seen) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/requests/{}", r.id),
+            Some(&admin),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200, "{seen}");
+        assert_eq!(seen["status"], "delivered");
+        assert_eq!(
+            seen["task"]["number"],
+            r.task_number.clone().unwrap().as_str()
+        );
+        assert_eq!(seen["contact"]["phone"], "+79990001122");
+        let (_, seen) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/requests/{}", r.id),
+            Some(&viewer),
+            None,
+        )
+        .await;
+        assert!(
+            seen.get("contact").is_none(),
+            "no contact data for a viewer: {seen}"
+        );
+        assert!(!seen.to_string().contains("+79990001122"));
+        let (s, v) = call(&app, "GET", "/api/v1/requests/nope", Some(&viewer), None).await;
+        assert_eq!((s, error_code(&v)), (404, "not_found"));
+        app.drain_outbox(10).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_token_has_its_own_quota() {
+    on_each_engine(|| async {
+        let app = spawn_with(|c| {
+            c.limits.api_per_minute = 6;
+            c.limits.api_burst = 3;
+        })
+        .await;
+        let (a, b) = (
+            token(&app, ApiRole::Viewer).await,
+            token(&app, ApiRole::Viewer).await,
+        );
+        for _ in 0..3 {
+            assert_eq!(
+                call(&app, "GET", "/api/v1/codes", Some(&a), None).await.0,
+                200
+            );
+        }
+        let resp = app
+            .client
+            .get(format!("{}/api/v1/codes", app.url))
+            .bearer_auth(&a)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 429);
+        assert!(resp.headers().get("retry-after").is_some());
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(error_code(&v), "rate_limited");
+        assert_eq!(
+            call(&app, "GET", "/api/v1/codes", Some(&b), None).await.0,
+            200,
+            "another token is unaffected"
+        );
+    })
+    .await;
+}
