@@ -8,12 +8,12 @@ pub mod token;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use governor::middleware::NoOpMiddleware;
 use serde::Deserialize;
@@ -176,6 +176,8 @@ pub fn router(limit: &TokenLimit) -> Router<AppState> {
     });
     Router::new()
         .route("/codes", get(list_codes).post(create_code))
+        .route("/codes/{code}/{action}", post(code_action))
+        .route("/requests", get(list_requests))
         .route("/requests/{id}", get(get_request))
         .fallback(|| async { ApiError::not_found("API route under /api/v1") })
         .layer(layer)
@@ -263,6 +265,185 @@ async fn create_code(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveTo {
+    asset_id: Option<i64>,
+    location_id: Option<i64>,
+    district_id: Option<i64>,
+}
+
+/// `revoke`, `rotate` (a new code for the same target; the old sticker says
+/// it was replaced) or `move` (`{"asset_id": N}` or another target).
+async fn code_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((code, action)): Path<(String, String)>,
+    body: Option<Json<MoveTo>>,
+) -> ApiResult {
+    caller.must_write()?;
+    let code = Code::parse(&code).ok_or_else(|| ApiError::not_found("code"))?;
+    store::codes::get(&state.pool, &code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("code"))?;
+    let conflict = |what: &str| ApiError::new(StatusCode::CONFLICT, "conflict", what.to_owned());
+    match action.as_str() {
+        "revoke" => {
+            if !store::codes::revoke(&state.pool, &code).await? {
+                return Err(conflict("the code is revoked already"));
+            }
+        }
+        "rotate" => {
+            let Some(new) = store::codes::rotate(&state.pool, &code, store::now_ms()).await? else {
+                return Err(conflict("only an active code can be replaced"));
+            };
+            let body = json!({
+                "code": new.as_str(), "url": new.url(&state.public_url), "replaces": code.as_str(),
+            });
+            return Ok((StatusCode::CREATED, Json(body)).into_response());
+        }
+        "move" => {
+            let invalid = |m: &str| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_target",
+                    m.to_owned(),
+                )
+            };
+            let Some(Json(to)) = body else {
+                return Err(invalid("send JSON like {\"asset_id\": 1002}"));
+            };
+            let target = match (to.asset_id, to.location_id, to.district_id) {
+                (Some(id), None, None) => Target::Asset(AssetId(id)),
+                (None, Some(id), None) => Target::Location(LocationId(id)),
+                (None, None, Some(id)) => Target::District(DistrictId(id)),
+                _ => {
+                    return Err(invalid(
+                        "say where the code goes with exactly one of asset_id, location_id or district_id",
+                    ))
+                }
+            };
+            crate::catalog::check_target(&state.pool, &state.config.hubex, target)
+                .await
+                .map_err(|e| invalid(&e.to_string()))?;
+            if !store::codes::retarget(&state.pool, &code, target).await? {
+                return Err(conflict("a revoked code cannot be moved"));
+            }
+        }
+        _ => return Err(ApiError::not_found("action (revoke, rotate or move)")),
+    }
+    let after = store::codes::get(&state.pool, &code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("code"))?;
+    Ok(Json(code_json(&after, &state.public_url)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestQuery {
+    status: Option<String>,
+    code: Option<String>,
+    asset: Option<i64>,
+    /// RFC 3339 or Unix milliseconds.
+    since: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+fn request_json(r: &store::requests::RequestRecord, caller: &Caller) -> Value {
+    let time = |t: Option<i64>| t.map(store::rfc3339);
+    let mut body = json!({
+        "id": r.id, "code": r.code, "asset_id": r.asset_id.map(|a| a.0), "status": r.status.as_str(),
+        "failure_reason": r.failure_reason, "description": r.description,
+        "task": r.task_id.map(|t| json!({
+            "id": t.0, "number": r.task_number, "status": r.task_status_name,
+            "created_at": time(r.task_created_at), "completed_at": time(r.task_completed_at),
+            "closed_at": time(r.task_closed_at),
+        })),
+        "created_at": store::rfc3339(r.created_at), "delivered_at": time(r.delivered_at),
+    });
+    // Contact data only for admin tokens.
+    if caller.0.role == ApiRole::Admin {
+        body["contact"] = json!({
+            "name": r.contact_name, "phone": r.contact_phone, "email": r.contact_email,
+        });
+    }
+    body
+}
+
+/// `GET /api/v1/requests?status=&code=&asset=&since=&limit=&cursor=`: newest
+/// first; `next_cursor` fetches the next page.
+async fn list_requests(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<RequestQuery>, QueryRejection>,
+) -> ApiResult {
+    let bad = |code: &'static str, message: &str| {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message.to_owned())
+    };
+    let Query(q) = query.map_err(|e| bad("invalid_query", &e.body_text()))?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(store::RequestStatus::parse(s).ok_or_else(|| {
+            bad(
+                "invalid_query",
+                "status: accepted, delivering, delivered or failed",
+            )
+        })?),
+    };
+    let since = match q.since.as_deref() {
+        None => None,
+        Some(s) => Some(parse_time(s).ok_or_else(|| {
+            bad(
+                "invalid_query",
+                "since: RFC 3339 (2026-12-01T00:00:00Z) or Unix milliseconds",
+            )
+        })?),
+    };
+    let cursor = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            c.split_once('_')
+                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id.to_owned())))
+                .ok_or_else(|| {
+                    bad(
+                        "invalid_cursor",
+                        "cursor: pass next_cursor of the previous page as it is",
+                    )
+                })?,
+        ),
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(bad("invalid_query", "limit: 1 to 200"));
+    }
+    let filter = store::requests::ApiFilter {
+        status,
+        code: q
+            .code
+            .map(|c| Code::parse(&c).map_or(c, |c| c.as_str().to_owned())),
+        asset: q.asset.map(AssetId),
+        since,
+    };
+    let rows = store::requests::api_page(&state.pool, &filter, cursor, limit).await?;
+    let next = if rows.len() as i64 == limit {
+        rows.last().map(|r| format!("{}_{}", r.created_at, r.id))
+    } else {
+        None
+    };
+    let items: Vec<Value> = rows.iter().map(|r| request_json(r, &caller)).collect();
+    Ok(Json(json!({ "items": items, "next_cursor": next })).into_response())
+}
+
+/// RFC 3339 or Unix milliseconds, as Unix milliseconds.
+fn parse_time(s: &str) -> Option<i64> {
+    s.parse::<i64>().ok().or_else(|| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+    })
+}
+
 async fn get_request(
     State(state): State<AppState>,
     caller: Caller,
@@ -274,23 +455,7 @@ async fn get_request(
     let photos = store::attachments::for_request(&state.pool, &r.id)
         .await?
         .len();
-    let time = |t: Option<i64>| t.map(store::rfc3339);
-    let mut body = json!({
-        "id": r.id, "code": r.code, "asset_id": r.asset_id.map(|a| a.0), "status": r.status.as_str(),
-        "failure_reason": r.failure_reason, "description": r.description,
-        "task": r.task_id.map(|t| json!({
-            "id": t.0, "number": r.task_number, "status": r.task_status_name,
-            "created_at": time(r.task_created_at), "completed_at": time(r.task_completed_at),
-            "closed_at": time(r.task_closed_at),
-        })),
-        "photos": photos, "created_at": store::rfc3339(r.created_at),
-        "delivered_at": time(r.delivered_at),
-    });
-    // Contact data only for admin tokens.
-    if caller.0.role == ApiRole::Admin {
-        body["contact"] = json!({
-            "name": r.contact_name, "phone": r.contact_phone, "email": r.contact_email,
-        });
-    }
+    let mut body = request_json(&r, &caller);
+    body["photos"] = photos.into();
     Ok(Json(body).into_response())
 }

@@ -422,3 +422,41 @@ pub async fn recent_same_text(
     .fetch_optional(pool)
     .await
 }
+
+/// What the API's request list may be narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct ApiFilter {
+    pub status: Option<RequestStatus>,
+    pub code: Option<String>,
+    pub asset: Option<AssetId>,
+    /// Created at or after (Unix ms).
+    pub since: Option<i64>,
+}
+
+/// A page of requests, newest first, after `cursor` (the `created_at` and
+/// `id` of the last one seen): keyset paging, so a page is as quick at the
+/// end of a long history as at its start and nothing is skipped when new
+/// requests arrive between pages.
+pub async fn api_page(
+    pool: &Pool,
+    f: &ApiFilter,
+    cursor: Option<(i64, String)>,
+    limit: i64,
+) -> sqlx::Result<Vec<RequestRecord>> {
+    let (after_at, after_id) = cursor.unzip();
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR code = $2)
+            AND ($3 IS NULL OR asset_id = $3) AND ($4 IS NULL OR created_at >= $4)
+            AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6))
+          ORDER BY created_at DESC, id DESC LIMIT $7"
+    ))
+    .bind(f.status)
+    .bind(&f.code)
+    .bind(f.asset)
+    .bind(f.since)
+    .bind(after_at)
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}

@@ -209,3 +209,172 @@ async fn each_token_has_its_own_quota() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn requests_page_with_a_cursor_and_codes_change_through_the_api() {
+    on_each_engine(|| async {
+        let app = spawn_with(|_| {}).await;
+        let (admin, viewer) = (
+            token(&app, ApiRole::Admin).await,
+            token(&app, ApiRole::Viewer).await,
+        );
+        let sticker = app.code_for(Target::Asset(AssetId(1001))).await;
+        let mut ids = Vec::new();
+        for text in [
+            "Первая заявка по API",
+            "Вторая заявка по API",
+            "Третья заявка по API",
+        ] {
+            let path = app.report(&sticker, text).await;
+            ids.push(app.wait_status(&path, "delivered", 10).await.id);
+        }
+        ids.reverse(); // newest first
+        let (s, first) = call(&app, "GET", "/api/v1/requests?limit=2", Some(&viewer), None).await;
+        assert_eq!(s, 200, "{first}");
+        let got: Vec<&str> = first["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, [ids[0].as_str(), ids[1].as_str()]);
+        let cursor = first["next_cursor"]
+            .as_str()
+            .expect("a next page")
+            .to_owned();
+        let (_, second) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/requests?limit=2&cursor={cursor}"),
+            Some(&viewer),
+            None,
+        )
+        .await;
+        let got: Vec<&str> = second["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(got, [ids[2].as_str()]);
+        assert!(second["next_cursor"].is_null());
+        let (_, failed) = call(
+            &app,
+            "GET",
+            "/api/v1/requests?status=failed",
+            Some(&viewer),
+            None,
+        )
+        .await;
+        assert_eq!(failed["items"].as_array().unwrap().len(), 0);
+        let (_, by_code) = call(
+            &app,
+            "GET",
+            &format!(
+                "/api/v1/requests?code={}&since=2020-01-01T00:00:00Z",
+                sticker.as_str().to_lowercase()
+            ),
+            Some(&viewer),
+            None,
+        )
+        .await;
+        assert_eq!(by_code["items"].as_array().unwrap().len(), 3, "{by_code}");
+        for bad in [
+            "status=lost",
+            "cursor=nonsense",
+            "limit=0",
+            "since=yesterday",
+            "colour=red",
+        ] {
+            let (s, v) = call(
+                &app,
+                "GET",
+                &format!("/api/v1/requests?{bad}"),
+                Some(&viewer),
+                None,
+            )
+            .await;
+            assert_eq!(s, 400, "{bad}: {v}");
+            assert!(error_code(&v).starts_with("invalid_"));
+        }
+
+        // Rotate, move, revoke.
+        let (s, v) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/codes/{sticker}/rotate"),
+            Some(&viewer),
+            None,
+        )
+        .await;
+        assert_eq!((s, error_code(&v)), (403, "forbidden"));
+        let (s, rotated) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/codes/{sticker}/rotate"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        assert_eq!(s, 201, "{rotated}");
+        assert_eq!(rotated["replaces"], sticker.as_str());
+        let new = rotated["code"].as_str().unwrap().to_owned();
+        let (s, moved) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/codes/{new}/move"),
+            Some(&admin),
+            Some(json!({"asset_id": 1002})),
+        )
+        .await;
+        assert_eq!(s, 200, "{moved}");
+        assert_eq!(moved["target_id"], 1002);
+        let (s, v) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/codes/{new}/move"),
+            Some(&admin),
+            Some(json!({"asset_id": 99_999_999})),
+        )
+        .await;
+        assert_eq!((s, error_code(&v)), (422, "invalid_target"));
+        let (s, revoked) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/codes/{new}/revoke"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        assert_eq!((s, revoked["state"].as_str()), (200, Some("revoked")));
+        let (s, v) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/codes/{new}/revoke"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        assert_eq!((s, error_code(&v)), (409, "conflict"));
+        let (s, v) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/codes/{new}/paint"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        assert_eq!((s, error_code(&v)), (404, "not_found"));
+        let (s, v) = call(
+            &app,
+            "POST",
+            "/api/v1/codes/00000000/revoke",
+            Some(&admin),
+            None,
+        )
+        .await;
+        assert_eq!((s, error_code(&v)), (404, "not_found"));
+        app.drain_outbox(10).await;
+    })
+    .await;
+}
