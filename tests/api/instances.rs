@@ -158,8 +158,8 @@ async fn two_instances_deliver_each_request_once_within_one_call_budget() {
         })
         .count();
     assert!(
-        refused >= 3,
-        "the chaos hardly struck: {refused} refused writes"
+        refused >= 2,
+        "the two injected refusals did not strike: {refused} refused writes"
     );
     assert!(
         calls
