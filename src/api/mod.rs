@@ -178,6 +178,8 @@ pub fn router(limit: &TokenLimit) -> Router<AppState> {
         .route("/codes", get(list_codes).post(create_code))
         .route("/codes/{code}/{action}", post(code_action))
         .route("/requests", get(list_requests))
+        .route("/assets", get(list_assets))
+        .route("/labels", post(labels_pdf))
         .route("/requests/{id}", get(get_request))
         .fallback(|| async { ApiError::not_found("API route under /api/v1") })
         .layer(layer)
@@ -458,4 +460,133 @@ async fn get_request(
     let mut body = request_json(&r, &caller);
     body["photos"] = photos.into();
     Ok(Json(body).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssetQuery {
+    /// Part of the name, serial or inventory number.
+    q: Option<String>,
+    district: Option<i64>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+/// `GET /api/v1/assets?q=&district=&limit=&offset=`: the synced catalog, by name.
+async fn list_assets(
+    State(state): State<AppState>,
+    _caller: Caller,
+    query: Result<Query<AssetQuery>, QueryRejection>,
+) -> ApiResult {
+    let Query(q) = query
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let (limit, offset) = (q.limit.unwrap_or(50), q.offset.unwrap_or(0));
+    if !(1..=200).contains(&limit) || offset < 0 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+            "limit: 1 to 200; offset: 0 or more",
+        ));
+    }
+    let filter = store::catalog::AssetFilter {
+        q: q.q.unwrap_or_default(),
+        district: q.district.map(DistrictId),
+        ..Default::default()
+    };
+    let (rows, total) = store::catalog::search_assets(&state.pool, &filter, limit, offset).await?;
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.id.0, "name": a.name, "serial_number": a.serial_number,
+                "inventory_number": a.inventory_number, "address": a.address,
+                "company": a.company_name, "code": a.code, "codes": a.codes,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "total": total })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabelsBody {
+    codes: Vec<String>,
+    /// A template id from `qrdesk labels templates`.
+    template: String,
+    #[serde(default)]
+    skip: usize,
+}
+
+/// `POST /api/v1/labels` with `{"codes": […], "template": "avery-l7160"}`: the PDF.
+async fn labels_pdf(
+    State(state): State<AppState>,
+    _caller: Caller,
+    body: Result<Json<LabelsBody>, JsonRejection>,
+) -> ApiResult {
+    let invalid =
+        |code: &'static str, m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, m);
+    let Json(b) = body.map_err(|e| {
+        invalid(
+            "invalid_body",
+            format!(
+                "send JSON like {{\"codes\": [\"7K3M9Q2A\"], \"template\": \"avery-l7160\"}}: {}",
+                e.body_text()
+            ),
+        )
+    })?;
+    let template = crate::labels::templates::find(&b.template).ok_or_else(|| {
+        invalid(
+            "invalid_template",
+            format!(
+                "no template {:?}; `qrdesk labels templates` lists them",
+                b.template
+            ),
+        )
+    })?;
+    let mut records = Vec::with_capacity(b.codes.len());
+    for raw in &b.codes {
+        let code = Code::parse(raw)
+            .ok_or_else(|| invalid("invalid_code", format!("{raw:?} is not a code")))?;
+        records.push(
+            store::codes::get(&state.pool, &code)
+                .await?
+                .ok_or_else(|| invalid("invalid_code", format!("no code {code}")))?,
+        );
+    }
+    let label_error = |e: crate::labels::job::LabelError| match e {
+        crate::labels::job::LabelError::Db(e) => ApiError::from(e),
+        other => invalid("invalid_labels", other.to_string()),
+    };
+    let contents = crate::labels::job::contents(&state.pool, &state.public_url, &records)
+        .await
+        .map_err(label_error)?;
+    let offset = crate::labels::job::saved_offset(&state.pool, &template.id).await?;
+    let opts = crate::labels::job::JobOptions {
+        template,
+        skip: b.skip,
+        offset,
+        style: crate::labels::layout::Style {
+            cta: crate::labels::layout::DEFAULT_CTA.to_owned(),
+            org: None,
+        },
+    };
+    let _permit = state.media_permits.acquire().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "shutting down",
+        )
+    })?;
+    let (pdf, _) =
+        tokio::task::spawn_blocking(move || crate::labels::job::sheet_pdf(&contents, &opts))
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the PDF could not be made",
+                )
+            })?
+            .map_err(label_error)?;
+    Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }

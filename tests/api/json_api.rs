@@ -378,3 +378,81 @@ async fn requests_page_with_a_cursor_and_codes_change_through_the_api() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn assets_and_label_sheets_through_the_api() {
+    on_each_engine(|| async {
+        let app = spawn_with(|_| {}).await;
+        let viewer = token(&app, ApiRole::Viewer).await;
+        let (s, all) = call(&app, "GET", "/api/v1/assets?limit=5", Some(&viewer), None).await;
+        assert_eq!(s, 200, "{all}");
+        assert_eq!(all["items"].as_array().unwrap().len(), 5);
+        assert!(all["total"].as_i64().unwrap() > 5);
+        let (_, found) = call(
+            &app,
+            "GET",
+            "/api/v1/assets?q=%D0%BA%D0%BE%D1%84%D0%B5",
+            Some(&viewer),
+            None,
+        )
+        .await;
+        let names: Vec<&str> = found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            !names.is_empty() && names.iter().all(|n| n.to_lowercase().contains("кофе")),
+            "{names:?}"
+        );
+        let (s, v) = call(
+            &app,
+            "GET",
+            "/api/v1/assets?limit=1000",
+            Some(&viewer),
+            None,
+        )
+        .await;
+        assert_eq!((s, error_code(&v)), (400, "invalid_query"));
+
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        let resp = app
+            .client
+            .post(format!("{}/api/v1/labels", app.url))
+            .bearer_auth(&viewer)
+            .json(&json!({"codes": [code.as_str()], "template": "avery-l7160"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "application/pdf");
+        assert!(resp.bytes().await.unwrap().starts_with(b"%PDF-"));
+        for (body, expected) in [
+            (
+                json!({"codes": [code.as_str()], "template": "no-such-sheet"}),
+                "invalid_template",
+            ),
+            (
+                json!({"codes": ["00000000"], "template": "avery-l7160"}),
+                "invalid_code",
+            ),
+            (
+                json!({"codes": [], "template": "avery-l7160"}),
+                "invalid_labels",
+            ),
+            (json!({"template": "avery-l7160"}), "invalid_body"),
+        ] {
+            let (s, v) = call(
+                &app,
+                "POST",
+                "/api/v1/labels",
+                Some(&viewer),
+                Some(body.clone()),
+            )
+            .await;
+            assert_eq!((s, error_code(&v)), (422, expected), "{body}");
+        }
+    })
+    .await;
+}
