@@ -18,6 +18,14 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub limits: LimitsConfig,
     pub mail: MailConfig,
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// When set, `/metrics` asks for `Authorization: Bearer <token>`.
+    pub token: Secret,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -315,6 +323,7 @@ impl Default for Config {
                 timeout_secs: 20,
                 link_key_file: String::new(),
             },
+            metrics: MetricsConfig::default(),
         }
     }
 }

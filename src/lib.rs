@@ -69,14 +69,17 @@ pub struct AppState {
     pub scans: Arc<store::codes::Scans>,
     /// The JSON API's per-token quota.
     pub api_limit: api::TokenLimit,
+    /// What `/metrics` counts.
+    pub metrics: web::metrics::SharedMetrics,
 }
 
 pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .merge(intake::router(&state.config.limits, &state.limits))
         .merge(admin::router(&state.limits))
-        .nest("/api/v1", api::router(&state.api_limit))
+        .nest("/api/v1", api::router(&state.api_limit, &state.metrics))
         .route("/healthz", get(healthz))
+        .route("/metrics", get(web::metrics::page))
         .route("/readyz", get(readyz))
         .route("/static/{name}", get(web::static_file))
         .route(
@@ -275,7 +278,11 @@ impl App {
             tracing::warn!(%public_url, "e-mail is on but server.public_url is empty: mailed links point to the listening address");
         }
         let mail_on_change = mailer.as_ref().is_some_and(|m| m.status_changes);
+        let metrics = web::metrics::SharedMetrics::default();
+        let m = metrics.clone();
+        backend.observe_calls(Box::new(move |path, status| m.call(path, status)));
         let worker = Worker {
+            metrics: metrics.clone(),
             blobs: blobs.clone(),
             pool: pool.clone(),
             backend: backend.clone(),
@@ -346,6 +353,7 @@ impl App {
             memos: Default::default(),
             scans: Default::default(),
             api_limit: api::token_limit(&config.limits),
+            metrics: metrics.clone(),
             limits: Arc::new(web::limits::RateLimits::new(
                 &config.limits,
                 &config.server.trusted_proxies,

@@ -155,9 +155,14 @@ pub fn token_limit(limits: &LimitsConfig) -> TokenLimit {
 }
 
 /// The routes nested under `/api/v1`.
-pub fn router(limit: &TokenLimit) -> Router<AppState> {
-    let layer = GovernorLayer::new(limit.clone()).error_handler(|e| match e {
+pub fn router(
+    limit: &TokenLimit,
+    metrics: &crate::web::metrics::SharedMetrics,
+) -> Router<AppState> {
+    let metrics = metrics.clone();
+    let layer = GovernorLayer::new(limit.clone()).error_handler(move |e| match e {
         GovernorError::TooManyRequests { wait_time, .. } => {
+            metrics.refused("api_token");
             let mut r = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",

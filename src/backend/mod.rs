@@ -217,12 +217,18 @@ impl BackendError {
     }
 }
 
+/// What [`TaskBackend::observe_calls`] is told of each call.
+pub type CallObserver = Box<dyn Fn(&str, u16) + Send + Sync>;
+
 /// A task system that qrdesk can deliver requests to.
 pub trait TaskBackend: Send + Sync + 'static {
     /// The budget every call to the task system is taken from, if it has one.
     fn call_budget(&self) -> Option<&budget::CallBudget> {
         None
     }
+
+    /// Hears of every call from now on: its path and HTTP status (0: no answer).
+    fn observe_calls(&self, _observer: CallObserver) {}
 
     fn create_task<'a>(
         &'a self,

@@ -55,6 +55,7 @@ impl WorkerHandle {
 
 #[derive(Clone)]
 pub struct Worker {
+    pub metrics: crate::web::metrics::SharedMetrics,
     pub pool: Pool,
     pub backend: Arc<dyn TaskBackend>,
     pub delivery: DeliveryConfig,
@@ -218,16 +219,16 @@ impl Worker {
         // A previous attempt may have created the task without us hearing back.
         if job.attempts > 1 {
             match self.backend.find_task(&task).await {
-                Ok(Some(found)) => return self.delivered(&request.id, found).await,
+                Ok(Some(found)) => return self.delivered(&request, found).await,
                 Ok(None) => {}
                 Err(e) => return Ok(retry_outcome(e)),
             }
         }
 
         match self.backend.create_task(&task).await {
-            Ok(created) => self.delivered(&request.id, created).await,
+            Ok(created) => self.delivered(&request, created).await,
             Err(BackendError::DuplicateStamp) => match self.backend.find_task(&task).await {
-                Ok(Some(found)) => self.delivered(&request.id, found).await,
+                Ok(Some(found)) => self.delivered(&request, found).await,
                 Ok(None) => Ok(Outcome::Retry {
                     reason: format!("HubEx says this request was already sent, but no task with erpID {reference} is visible yet"),
                     retry_after: None,
@@ -536,8 +537,15 @@ impl Worker {
         }
     }
 
-    async fn delivered(&self, request_id: &str, task: CreatedTask) -> anyhow::Result<Outcome> {
-        requests::mark_delivered(&self.pool, request_id, &task, store::now_ms()).await?;
+    async fn delivered(
+        &self,
+        request: &requests::RequestRecord,
+        task: CreatedTask,
+    ) -> anyhow::Result<Outcome> {
+        let request_id = request.id.as_str();
+        let now = store::now_ms();
+        requests::mark_delivered(&self.pool, request_id, &task, now).await?;
+        self.metrics.delivered_after(now - request.created_at);
         tracing::info!(task = %task.id, number = task.number.as_deref().unwrap_or(""), "task created");
         // Best effort: the status page can show the task's status at once.
         let _ = refresh(

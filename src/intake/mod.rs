@@ -451,6 +451,7 @@ async fn show_code(
         Err(u) => return Err(unusable_page(*u, lang).into()),
     };
     state.scans.record(&code, store::now_ms());
+    state.metrics.scan();
     let page = match &view.paused {
         Some(message) => paused_page(lang, message),
         None => Shown {

@@ -19,7 +19,22 @@ use crate::store::{self, comments, requests};
 use crate::web::{self, i18n::Lang};
 use crate::AppState;
 
+/// A form post, counted by how it ended (`/metrics`).
 pub(super) async fn submit(
+    state: State<AppState>,
+    code: web::CodePath,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let metrics = state.metrics.clone();
+    let response = take(state, code, peer, headers, body).await.into_response();
+    metrics.submission(response.status());
+    response
+}
+
+async fn take(
     State(state): State<AppState>,
     web::CodePath(code): web::CodePath,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

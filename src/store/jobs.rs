@@ -103,3 +103,10 @@ pub async fn pending(pool: &Pool) -> sqlx::Result<i64> {
         .fetch_one(pool)
         .await
 }
+
+/// Per kind: how many jobs wait or run, and when the oldest was queued.
+pub async fn stats(pool: &Pool) -> sqlx::Result<Vec<(JobKind, i64, i64)>> {
+    sqlx::query_as("SELECT kind, COUNT(*), MIN(created_at) FROM jobs GROUP BY kind ORDER BY kind")
+        .fetch_all(pool)
+        .await
+}

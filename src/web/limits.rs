@@ -246,6 +246,11 @@ pub async fn refusal_page(State(state): State<AppState>, req: Request, next: Nex
     let Some(refused) = resp.extensions().get::<Refused>().copied() else {
         return resp;
     };
+    state.metrics.refused(match refused.limit {
+        Limit::Post => "posts",
+        Limit::Get => "page_loads",
+        Limit::SignIn => "sign_in",
+    });
     let limits = &state.limits;
     if let (false, Ok(_permit)) = (limits.delay.is_zero(), limits.delaying.try_acquire()) {
         tokio::time::sleep(limits.delay).await;

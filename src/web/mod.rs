@@ -4,6 +4,7 @@
 pub mod error;
 pub mod i18n;
 pub mod limits;
+pub mod metrics;
 pub mod serve;
 pub mod trace;
 

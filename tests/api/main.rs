@@ -19,6 +19,7 @@ mod json_api;
 mod labels;
 mod limits;
 mod mail;
+mod metrics;
 mod photos;
 mod qr;
 mod tokens;

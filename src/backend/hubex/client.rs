@@ -71,6 +71,7 @@ pub struct HubexClient {
     /// Set once the tenant is seen ignoring `lastModifiedFrom` or `taskID`.
     ignores_modified_filter: AtomicBool,
     ignores_task_filter: AtomicBool,
+    observer: std::sync::OnceLock<crate::backend::CallObserver>,
 }
 
 struct CachedToken {
@@ -149,7 +150,24 @@ impl HubexClient {
             surprises: Surprises::default(),
             ignores_modified_filter: AtomicBool::new(false),
             ignores_task_filter: AtomicBool::new(false),
+            observer: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Tells the observer (metrics) of one call's path and status (0: no answer).
+    fn observe(&self, path: &str, sent: &Result<Response, reqwest::Error>) {
+        if let Some(observe) = self.observer.get() {
+            observe(path, sent.as_ref().map_or(0, |r| r.status().as_u16()));
+        }
+    }
+
+    /// The path of the API root (`/fsm`), which calls' paths start with.
+    fn base_path(&self) -> &str {
+        let after_scheme = self
+            .base
+            .split_once("://")
+            .map_or(self.base.as_str(), |(_, r)| r);
+        after_scheme.find('/').map_or("", |i| &after_scheme[i..])
     }
 
     /// Calls made so far, the token exchange included.
@@ -207,7 +225,7 @@ impl HubexClient {
         }
         self.budget.acquire(priority).await;
         self.calls.fetch_add(1, Ordering::Relaxed);
-        let resp = self
+        let sent = self
             .http
             .post(self.url("/AUTHZ/AccessTokens"))
             .header("X-Application-ID", &self.application_id)
@@ -215,8 +233,9 @@ impl HubexClient {
                 service_token: self.service_token.clone(),
             })
             .send()
-            .await
-            .map_err(network_error)?;
+            .await;
+        self.observe("/AUTHZ/AccessTokens", &sent);
+        let resp = sent.map_err(network_error)?;
         let status = resp.status();
         if !status.is_success() {
             let body = resp.bytes().await.unwrap_or_default();
@@ -287,7 +306,11 @@ impl HubexClient {
             if let Some(id) = crate::web::trace::current() {
                 request = request.header("X-Request-Id", id);
             }
-            let resp = request.send().await.map_err(network_error)?;
+            let request = request.build().map_err(network_error)?;
+            let path = request.url().path().to_owned();
+            let sent = self.http.execute(request).await;
+            self.observe(path.strip_prefix(self.base_path()).unwrap_or(&path), &sent);
+            let resp = sent.map_err(network_error)?;
             self.last_rtt_us
                 .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
             if resp.status() == StatusCode::UNAUTHORIZED && stale.is_none() {
@@ -644,6 +667,10 @@ impl HubexClient {
 impl TaskBackend for HubexClient {
     fn call_budget(&self) -> Option<&CallBudget> {
         Some(&self.budget)
+    }
+
+    fn observe_calls(&self, observer: crate::backend::CallObserver) {
+        let _ = self.observer.set(observer);
     }
 
     fn create_task<'a>(
