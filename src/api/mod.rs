@@ -93,8 +93,8 @@ impl Caller {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -106,7 +106,7 @@ impl FromRequestParts<AppState> for Caller {
         let unauthorized = |message: &str| {
             ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned())
         };
-        let sent = bearer(parts).ok_or_else(|| {
+        let sent = bearer(&parts.headers).ok_or_else(|| {
             unauthorized(
                 "send Authorization: Bearer qrd_… with a token from `qrdesk tokens create`",
             )
@@ -131,12 +131,8 @@ impl KeyExtractor for TokenKey {
     type Key = String;
 
     fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<String, GovernorError> {
-        let value = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        Ok(ApiToken::parse(value.trim_start_matches("Bearer ").trim())
+        Ok(bearer(req.headers())
+            .and_then(ApiToken::parse)
             .map(|t| t.hash())
             .unwrap_or_default())
     }
