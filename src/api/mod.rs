@@ -216,6 +216,16 @@ struct NewCode {
     label: Option<String>,
 }
 
+/// The target exactly one of the three ids names.
+fn target_of(asset: Option<i64>, location: Option<i64>, district: Option<i64>) -> Option<Target> {
+    match (asset, location, district) {
+        (Some(id), None, None) => Some(Target::Asset(AssetId(id))),
+        (None, Some(id), None) => Some(Target::Location(LocationId(id))),
+        (None, None, Some(id)) => Some(Target::District(DistrictId(id))),
+        _ => None,
+    }
+}
+
 async fn create_code(
     State(state): State<AppState>,
     caller: Caller,
@@ -229,11 +239,11 @@ async fn create_code(
             format!("send JSON like {{\"asset_id\": 1001}}: {}", e.body_text()),
         )
     })?;
-    let target = match (new.asset_id, new.location_id, new.district_id, new.blank) {
-        (Some(id), None, None, false) => Target::Asset(AssetId(id)),
-        (None, Some(id), None, false) => Target::Location(LocationId(id)),
-        (None, None, Some(id), false) => Target::District(DistrictId(id)),
-        (None, None, None, true) => Target::Unassigned,
+    let target = match (target_of(new.asset_id, new.location_id, new.district_id), new.blank) {
+        (Some(target), false) => target,
+        (None, true) if new.asset_id.or(new.location_id).or(new.district_id).is_none() => {
+            Target::Unassigned
+        }
         _ => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -316,16 +326,9 @@ async fn code_action(
             let Some(Json(to)) = body else {
                 return Err(invalid("send JSON like {\"asset_id\": 1002}"));
             };
-            let target = match (to.asset_id, to.location_id, to.district_id) {
-                (Some(id), None, None) => Target::Asset(AssetId(id)),
-                (None, Some(id), None) => Target::Location(LocationId(id)),
-                (None, None, Some(id)) => Target::District(DistrictId(id)),
-                _ => {
-                    return Err(invalid(
-                        "say where the code goes with exactly one of asset_id, location_id or district_id",
-                    ))
-                }
-            };
+            let target = target_of(to.asset_id, to.location_id, to.district_id).ok_or_else(|| {
+                invalid("say where the code goes with exactly one of asset_id, location_id or district_id")
+            })?;
             crate::catalog::check_target(&state.pool, &state.config.hubex, target)
                 .await
                 .map_err(|e| invalid(&e.to_string()))?;
