@@ -19,6 +19,22 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub mail: MailConfig,
     pub metrics: MetricsConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (for people) or `json` (one object a line, for collectors).
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -324,6 +340,7 @@ impl Default for Config {
                 link_key_file: String::new(),
             },
             metrics: MetricsConfig::default(),
+            log: LogConfig::default(),
         }
     }
 }

@@ -216,13 +216,20 @@ struct CreateArgs {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,hyper=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // The log format is the one setting read before logging starts; a bad
+    // configuration is reported by `run` as usual.
+    let json = Config::load(cli.config.as_deref(), std::env::vars())
+        .is_ok_and(|c| c.log.format == qrdesk::config::LogFormat::Json);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,hyper=warn".into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

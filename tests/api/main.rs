@@ -18,6 +18,7 @@ mod intake;
 mod json_api;
 mod labels;
 mod limits;
+mod logs;
 mod mail;
 mod metrics;
 mod photos;
