@@ -161,6 +161,9 @@ pub struct LimitsConfig {
     pub photo_max_megapixels: u64,
     /// Days a delivered photo is kept before its file is removed.
     pub photo_retention_days: u64,
+    /// Customers' name, phone and e-mail are erased this long after their
+    /// request's task is closed (the request itself stays).
+    pub contact_retention_days: u64,
     /// Public form posts per client IP per minute, and the burst allowed.
     pub posts_per_minute: u32,
     pub posts_burst: u32,
@@ -313,6 +316,7 @@ impl Default for Config {
                 request_max_bytes: 50 * 1024 * 1024,
                 photo_max_megapixels: 40,
                 photo_retention_days: 30,
+                contact_retention_days: 180,
                 posts_per_minute: 10,
                 posts_burst: 5,
                 gets_per_minute: 120,

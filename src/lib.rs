@@ -327,6 +327,7 @@ impl App {
             pool.clone(),
             blobs.clone(),
             Duration::from_secs(config.limits.photo_retention_days * 24 * 3600),
+            Duration::from_secs(config.limits.contact_retention_days * 24 * 3600),
             shutdown_rx.clone(),
         ));
         if config.hubex.status_poll_secs > 0 {

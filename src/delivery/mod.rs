@@ -720,15 +720,29 @@ pub async fn sweep_photos(
     Ok(n)
 }
 
-/// Removes the files of photos delivered more than `keep` ago, every hour.
+/// Every hour: erases customers' contact data `contacts_keep` after their
+/// task was closed, and removes the files of photos delivered more than
+/// `keep` ago.
 pub fn spawn_photo_retention(
     pool: Pool,
     blobs: crate::media::BlobStore,
     keep: Duration,
+    contacts_keep: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
+            let contacts_before = store::now_ms() - contacts_keep.as_millis() as i64;
+            let contacts =
+                requests::erase_contacts_closed_before(&pool, contacts_before, store::now_ms());
+            match store::shared::once_at_a_time(&pool, "contact retention", contacts).await {
+                Ok(None | Some(Ok(0))) => {}
+                Ok(Some(Ok(n))) => {
+                    tracing::info!(erased = n, "contact data of closed requests erased")
+                }
+                Ok(Some(Err(e))) => tracing::warn!(error = %e, "cannot erase old contact data"),
+                Err(e) => tracing::warn!(error = %e, "cannot erase old contact data"),
+            }
             let sweep = sweep_photos(&pool, &blobs, keep);
             match store::shared::once_at_a_time(&pool, "photo retention", sweep).await {
                 Ok(None | Some(Ok(0))) => {}

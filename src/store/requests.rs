@@ -460,3 +460,26 @@ pub async fn api_page(
     .fetch_all(pool)
     .await
 }
+
+/// Erases the name, phone and e-mail of requests whose task was closed
+/// before `closed_before`; returns how many were erased. The requests stay.
+pub async fn erase_contacts_closed_before(
+    pool: &Pool,
+    closed_before: i64,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let n = sqlx::query(
+        "UPDATE requests SET contact_name = NULL, contact_phone = NULL, contact_email = NULL, updated_at = $2
+          WHERE task_closed_at IS NOT NULL AND task_closed_at < $1
+            AND (contact_name IS NOT NULL OR contact_phone IS NOT NULL OR contact_email IS NOT NULL)",
+    )
+    .bind(closed_before)
+    .bind(now)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if n > 0 {
+        super::memo::changed();
+    }
+    Ok(n)
+}

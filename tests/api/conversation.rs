@@ -425,3 +425,66 @@ async fn a_form_sent_twice_is_one_comment_and_same_problem_notes_are_capped() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn contact_data_is_erased_after_the_task_is_closed_and_the_request_stays() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        let fields = |text| {
+            [
+                ("description", text),
+                ("name", "Петров Пётр"),
+                ("phone", "+79990001234"),
+                ("consent", "1"),
+            ]
+        };
+        let closed = app
+            .report_with(&code, &fields("Не работает кофемашина, закроют"))
+            .await;
+        let open = app
+            .report_with(&code, &fields("Не работает чайник, ещё в работе"))
+            .await;
+        let task = app
+            .wait_status(&closed, "delivered", 10)
+            .await
+            .task_id
+            .unwrap()
+            .0;
+        app.wait_status(&open, "delivered", 10).await;
+        app.sim.set_status(task, 4);
+        app.get(&closed).await; // the page reads the closed status
+        let r = app.request_by_status_path(&closed).await;
+        let closed_at = r.task_closed_at.expect("closed");
+        let now = qrdesk::store::now_ms();
+        // Not yet past the retention window: nothing is erased.
+        assert_eq!(
+            qrdesk::store::requests::erase_contacts_closed_before(app.pool(), closed_at, now)
+                .await
+                .unwrap(),
+            0
+        );
+        // Past it: the closed request loses its contact, the open one keeps it.
+        assert_eq!(
+            qrdesk::store::requests::erase_contacts_closed_before(app.pool(), closed_at + 1, now)
+                .await
+                .unwrap(),
+            1
+        );
+        let r = app.request_by_status_path(&closed).await;
+        assert_eq!(
+            (r.contact_name, r.contact_phone, r.contact_email),
+            (None, None, None)
+        );
+        assert_eq!(
+            r.task_number.as_deref().is_some(),
+            true,
+            "the request itself stays"
+        );
+        assert_eq!(app.get(&closed).await.status, 200);
+        let other = app.request_by_status_path(&open).await;
+        assert_eq!(other.contact_phone.as_deref(), Some("+79990001234"));
+        app.drain_outbox(10).await;
+    })
+    .await;
+}
