@@ -20,10 +20,20 @@ impl Drop for Proc {
 
 /// Starts `qrdesk args…` and waits for a stdout line starting with `prefix`.
 pub fn start(args: &[&str], env: &[(&str, String)], prefix: &str) -> (Proc, String) {
+    start_logging(args, env, prefix, Stdio::null())
+}
+
+/// [`start`], with the log (stderr) going to `log`.
+pub fn start_logging(
+    args: &[&str],
+    env: &[(&str, String)],
+    prefix: &str,
+    log: Stdio,
+) -> (Proc, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_qrdesk"));
     cmd.args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .env("RUST_LOG", "warn");
     for (k, v) in env {
         cmd.env(k, v);
@@ -64,6 +74,62 @@ pub fn run(args: &[&str], env: &[(&str, String)]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `qrdesk hubex-sim` on a free port: the process and the simulator's base
+/// URL (the API under `/fsm`, its control routes under `/__sim`).
+pub fn standalone_sim() -> (Proc, String) {
+    let (sim, url) = start(
+        &["hubex-sim", "--listen", "127.0.0.1:0"],
+        &[],
+        "HubEx simulator at",
+    );
+    (sim, url.trim_end_matches("/fsm").to_owned())
+}
+
+/// A new code for asset 1001, made with `qrdesk codes create`.
+pub fn code_for_asset(env: &[(&str, String)]) -> String {
+    let created: serde_json::Value =
+        serde_json::from_str(&run(&["codes", "create", "--asset", "1001", "--json"], env)).unwrap();
+    created["code"].as_str().unwrap().to_owned()
+}
+
+/// One of the standalone simulator's records: `tasks` or `calls`.
+pub async fn sim_list(
+    client: &reqwest::Client,
+    sim_base: &str,
+    what: &str,
+) -> Vec<serde_json::Value> {
+    client
+        .get(format!("{sim_base}/__sim/{what}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Opens the form of `code` at `base` like a phone and posts `fields` with its token.
+pub async fn send_form(
+    client: &reqwest::Client,
+    base: &str,
+    code: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let form = client.get(format!("{base}/q/{code}")).send().await.unwrap();
+    let token = crate::helpers::into_page(form)
+        .await
+        .input("form_token")
+        .expect("a form token");
+    let mut all = vec![("form_token", token.as_str())];
+    all.extend_from_slice(fields);
+    client
+        .post(format!("{base}/q/{code}"))
+        .form(&all)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The settings of a `qrdesk serve` in live mode against a standalone
 /// simulator at `sim_base`, fast enough for tests.
 pub fn live_env(dir: &TempDir, sim_base: &str) -> Vec<(&'static str, String)> {
@@ -101,38 +167,16 @@ async fn sigkill_mid_delivery() {
         Engine::Postgres => Some(TestDb::create().await),
         Engine::Sqlite => None,
     };
-    let (_sim, sim_url) = start(
-        &["hubex-sim", "--listen", "127.0.0.1:0"],
-        &[],
-        "HubEx simulator at",
-    );
-    let sim_base = sim_url.trim_end_matches("/fsm").to_owned();
+    let (_sim, sim_base) = standalone_sim();
     let mut env = live_env(&dir, &sim_base);
     if let Some(db) = &db {
         env.push(("QRDESK_DATABASE__URL", db.url.clone()));
     }
     run(&["sync"], &env);
-    let created: serde_json::Value = serde_json::from_str(&run(
-        &["codes", "create", "--asset", "1001", "--json"],
-        &env,
-    ))
-    .unwrap();
-    let code = created["code"].as_str().unwrap().to_owned();
+    let code = code_for_asset(&env);
 
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let tasks_now = || async {
-        client
-            .get(format!("{sim_base}/__sim/tasks"))
-            .send()
-            .await
-            .unwrap()
-            .json::<Vec<serde_json::Value>>()
-            .await
-            .unwrap()
-    };
+    let client = crate::helpers::phone_client();
+    let tasks_now = || sim_list(&client, &sim_base, "tasks");
     let mut accepted = Vec::new();
     for round in 0..4 {
         let before = tasks_now().await.len();
@@ -146,20 +190,8 @@ async fn sigkill_mid_delivery() {
             .await
             .unwrap();
         for i in 0..8 {
-            let form = client.get(format!("{base}/q/{code}")).send().await.unwrap();
-            let token = crate::helpers::into_page(form)
-                .await
-                .input("form_token")
-                .expect("a form token");
-            let resp = client
-                .post(format!("{base}/q/{code}"))
-                .form(&[
-                    ("form_token", token.as_str()),
-                    ("description", &format!("Авария, раунд {round}, заявка {i}")),
-                ])
-                .send()
-                .await
-                .unwrap();
+            let text = format!("Авария, раунд {round}, заявка {i}");
+            let resp = send_form(&client, &base, &code, &[("description", &text)]).await;
             assert_eq!(resp.status(), 303);
             accepted.push(resp.headers()["location"].to_str().unwrap().to_owned());
         }
@@ -208,14 +240,7 @@ async fn sigkill_mid_delivery() {
     assert_eq!(stamps.len(), accepted.len(), "every stamp once");
     // The kills really landed after HubEx had created tasks: restarts
     // had to look tasks up by their reference.
-    let calls: Vec<serde_json::Value> = client
-        .get(format!("{sim_base}/__sim/calls"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let calls = sim_list(&client, &sim_base, "calls").await;
     assert!(
         calls
             .iter()

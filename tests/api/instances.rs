@@ -5,8 +5,10 @@
 
 use std::collections::HashSet;
 
-use crate::crash::{live_env, run, start, Proc};
-use crate::helpers::{into_page, postgres_url, wait_for, TempDir, TestDb};
+use crate::crash::{
+    code_for_asset, live_env, run, send_form, sim_list, standalone_sim, start, Proc,
+};
+use crate::helpers::{postgres_url, wait_for, TempDir, TestDb};
 
 /// Calls a minute for the whole installation: 500 ms apart, bursts of 30.
 const PER_MINUTE: i64 = 120;
@@ -34,26 +36,13 @@ async fn two_instances_deliver_each_request_once_within_one_call_budget() {
     }
     let dir = TempDir::new();
     let db = TestDb::create().await;
-    let (_sim, sim_url) = start(
-        &["hubex-sim", "--listen", "127.0.0.1:0"],
-        &[],
-        "HubEx simulator at",
-    );
-    let sim_base = sim_url.trim_end_matches("/fsm").to_owned();
+    let (_sim, sim_base) = standalone_sim();
     let env = env_for(&dir, &db, &sim_base);
     run(&["migrate"], &env);
     run(&["sync"], &env);
-    let created: serde_json::Value = serde_json::from_str(&run(
-        &["codes", "create", "--asset", "1001", "--json"],
-        &env,
-    ))
-    .unwrap();
-    let code = created["code"].as_str().unwrap().to_owned();
+    let code = code_for_asset(&env);
 
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = crate::helpers::phone_client();
     // A quarter of the writes fail, in every way a network and HubEx can fail.
     client
         .post(format!("{sim_base}/__sim/chaos"))
@@ -97,20 +86,8 @@ async fn two_instances_deliver_each_request_once_within_one_call_budget() {
         }
         let base = if i % 2 == 0 { &a_base } else { &b_base };
         let base = base.trim_end_matches('/');
-        let form = client.get(format!("{base}/q/{code}")).send().await.unwrap();
-        let token = into_page(form)
-            .await
-            .input("form_token")
-            .expect("a form token");
-        let resp = client
-            .post(format!("{base}/q/{code}"))
-            .form(&[
-                ("form_token", token.as_str()),
-                ("description", &format!("Не работает, заявка {i}")),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let text = format!("Не работает, заявка {i}");
+        let resp = send_form(&client, base, &code, &[("description", &text)]).await;
         assert_eq!(resp.status(), 303, "submission {i}");
         accepted.insert(resp.headers()["location"].to_str().unwrap().to_owned());
     }
@@ -129,26 +106,12 @@ async fn two_instances_deliver_each_request_once_within_one_call_budget() {
     })
     .await;
 
-    let tasks: Vec<serde_json::Value> = client
-        .get(format!("{sim_base}/__sim/tasks"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tasks = sim_list(&client, &sim_base, "tasks").await;
     assert_eq!(tasks.len(), SUBMISSIONS, "one task per accepted request");
     let stamps: HashSet<&str> = tasks.iter().map(|t| t["stamp"].as_str().unwrap()).collect();
     assert_eq!(stamps.len(), SUBMISSIONS, "every stamp once");
 
-    let calls: Vec<serde_json::Value> = client
-        .get(format!("{sim_base}/__sim/calls"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let calls = sim_list(&client, &sim_base, "calls").await;
     let refused = calls
         .iter()
         .filter(|c| {

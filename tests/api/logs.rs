@@ -2,21 +2,13 @@
 //! secrets (the HubEx service token, an SMTP password, an API token, the
 //! metrics token, a status-page link) and contact data, at debug level.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-use crate::crash::{live_env, run, start, Proc};
-use crate::helpers::{into_page, wait_for, TempDir};
+use crate::crash::{code_for_asset, live_env, run, send_form, standalone_sim, start_logging};
+use crate::helpers::{wait_for, TempDir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_and_no_contact_reaches_the_log() {
     let dir = TempDir::new();
-    let (_sim, sim_url) = start(
-        &["hubex-sim", "--listen", "127.0.0.1:0"],
-        &[],
-        "HubEx simulator at",
-    );
-    let sim_base = sim_url.trim_end_matches("/fsm").to_owned();
+    let (_sim, sim_base) = standalone_sim();
     let mut env = live_env(&dir, &sim_base);
     env.extend([
         ("QRDESK_LOG__FORMAT", "json".to_owned()),
@@ -31,12 +23,7 @@ async fn no_secret_and_no_contact_reaches_the_log() {
         ),
     ]);
     run(&["sync"], &env);
-    let created: serde_json::Value = serde_json::from_str(&run(
-        &["codes", "create", "--asset", "1001", "--json"],
-        &env,
-    ))
-    .unwrap();
-    let code = created["code"].as_str().unwrap().to_owned();
+    let code = code_for_asset(&env);
     let made: serde_json::Value = serde_json::from_str(&run(
         &[
             "tokens",
@@ -53,46 +40,26 @@ async fn no_secret_and_no_contact_reaches_the_log() {
     let api_token = made["token"].as_str().unwrap().to_owned();
 
     let log_path = dir.0.join("serve.log");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qrdesk"));
-    cmd.arg("serve")
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap());
-    for (k, v) in &env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.strip_prefix("qrdesk is running at")
-                .map(|u| u.trim().trim_end_matches('/').to_owned())
-        })
-        .expect("qrdesk started");
-    std::thread::spawn(move || for _ in lines {});
-    let server = Proc(child);
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut serve_env = env.clone();
+    serve_env.push(("RUST_LOG", "debug".to_owned()));
+    let (server, base) = start_logging(&["serve"], &serve_env, "qrdesk is running at", log.into());
+    let base = base.trim_end_matches('/').to_owned();
 
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let form = into_page(client.get(format!("{base}/q/{code}")).send().await.unwrap()).await;
-    let token = form.input("form_token").expect("a form token");
-    let sent = client
-        .post(format!("{base}/q/{code}"))
-        .form(&[
-            ("form_token", token.as_str()),
+    let client = crate::helpers::phone_client();
+    let sent = send_form(
+        &client,
+        &base,
+        &code,
+        &[
             ("description", "Не работает кондиционер в серверной"),
             ("name", "Секретов Иван"),
             ("phone", "+79995550123"),
             ("email", "secret.person@example.ru"),
             ("consent", "1"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(sent.status(), 303);
     let status_path = sent.headers()["location"].to_str().unwrap().to_owned();
     let status_token = status_path.trim_start_matches("/t/").to_owned();
