@@ -71,7 +71,8 @@ impl TestDb {
             Code::generate().as_str().to_lowercase()
         );
         let mut conn = connect_admin(&admin_url).await;
-        drop_stale(&mut conn).await;
+        static SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+        SWEPT.get_or_init(|| drop_stale(&admin_url)).await;
         sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
             .await
@@ -99,8 +100,29 @@ async fn connect_admin(url: &str) -> sqlx::AnyConnection {
     }
 }
 
+/// Runs `work` to its end on a thread and runtime of its own: a `Drop` runs
+/// inside the test's runtime, which cannot be blocked on. `None` if it panicked.
+fn on_own_thread<T, F, Fut>(work: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T>,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work())
+    })
+    .join()
+    .ok()
+}
+
 /// Drops databases left by test runs whose process is gone.
-async fn drop_stale(conn: &mut sqlx::AnyConnection) {
+async fn drop_stale(admin_url: &str) {
+    let mut conn = connect_admin(admin_url).await;
+    let conn = &mut conn;
     let names: Vec<String> = sqlx::query_scalar(
         "SELECT CAST(datname AS TEXT) FROM pg_database WHERE datname LIKE 'qrdesk_t_%'",
     )
@@ -120,20 +142,12 @@ async fn drop_stale(conn: &mut sqlx::AnyConnection) {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        // Drop runs inside a test's runtime: do the async work on a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let mut conn = connect_admin(&admin_url).await;
-                let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn)
-                    .await;
-            });
-        })
-        .join();
+        let _ = on_own_thread(move || async move {
+            let mut conn = connect_admin(&admin_url).await;
+            let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+        });
     }
 }
 
@@ -184,28 +198,20 @@ impl Drop for Teardown {
             return;
         }
         let url = self.url.clone();
-        // Drop runs inside the test's runtime: read on a thread of its own.
-        let left = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                let pool = qrdesk::store::connect(&url, 1).await.ok()?;
-                let left: Vec<(String, i64)> = sqlx::query_as(
-                    "SELECT kind, COUNT(*) FROM jobs
-                      WHERE lease_owner IS NULL OR lease_until < $1 GROUP BY kind ORDER BY kind",
-                )
-                .bind(qrdesk::store::now_ms())
-                .fetch_all(&pool)
-                .await
-                .ok()?;
-                pool.close().await;
-                Some(left)
-            })
+        let left = on_own_thread(move || async move {
+            let pool = qrdesk::store::connect(&url, 1).await.ok()?;
+            let left: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT kind, COUNT(*) FROM jobs
+                  WHERE lease_owner IS NULL OR lease_until < $1 GROUP BY kind ORDER BY kind",
+            )
+            .bind(qrdesk::store::now_ms())
+            .fetch_all(&pool)
+            .await
+            .ok()?;
+            pool.close().await;
+            Some(left)
         })
-        .join()
-        .unwrap_or_default()
+        .flatten()
         .unwrap_or_default();
         assert!(
             left.is_empty(),
