@@ -6,7 +6,6 @@
 pub mod token;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -18,7 +17,7 @@ use axum::{Json, Router};
 use governor::middleware::NoOpMiddleware;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
+use tower_governor::governor::GovernorConfig;
 use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
 
@@ -141,13 +140,7 @@ impl KeyExtractor for TokenKey {
 pub type TokenLimit = Arc<GovernorConfig<TokenKey, NoOpMiddleware>>;
 
 pub fn token_limit(limits: &LimitsConfig) -> TokenLimit {
-    let mut builder = GovernorConfigBuilder::default().key_extractor(TokenKey);
-    builder
-        .period(
-            (Duration::from_secs(60) / limits.api_per_minute.max(1)).max(Duration::from_nanos(1)),
-        )
-        .burst_size(limits.api_burst.max(1));
-    Arc::new(builder.finish().expect("a period and a burst above zero"))
+    crate::web::limits::quota(TokenKey, limits.api_per_minute, limits.api_burst, None)
 }
 
 /// The routes nested under `/api/v1`.

@@ -166,13 +166,27 @@ pub struct RateLimits {
 const MAX_DELAYED: usize = 1024;
 
 fn config(trusted: &Arc<Vec<IpRange>>, per_minute: u32, burst: u32, methods: &[Method]) -> Config {
-    let mut builder = GovernorConfigBuilder::default().key_extractor(ClientIp {
+    let key = ClientIp {
         trusted: trusted.clone(),
-    });
+    };
+    quota(key, per_minute, burst, Some(methods))
+}
+
+/// A tower-governor quota: `per_minute` with bursts of `burst`, per `key`,
+/// on `methods` (all when `None`).
+pub fn quota<K: KeyExtractor>(
+    key: K,
+    per_minute: u32,
+    burst: u32,
+    methods: Option<&[Method]>,
+) -> Arc<GovernorConfig<K, NoOpMiddleware>> {
+    let mut builder = GovernorConfigBuilder::default().key_extractor(key);
     builder
         .period((Duration::from_secs(60) / per_minute.max(1)).max(Duration::from_nanos(1)))
-        .burst_size(burst.max(1))
-        .methods(methods.to_vec());
+        .burst_size(burst.max(1));
+    if let Some(methods) = methods {
+        builder.methods(methods.to_vec());
+    }
     Arc::new(builder.finish().expect("a period and a burst above zero"))
 }
 
