@@ -92,12 +92,6 @@ impl Caller {
     }
 }
 
-fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-}
-
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -105,7 +99,7 @@ impl FromRequestParts<AppState> for Caller {
         let unauthorized = |message: &str| {
             ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message.to_owned())
         };
-        let sent = bearer(&parts.headers).ok_or_else(|| {
+        let sent = crate::web::bearer(&parts.headers).ok_or_else(|| {
             unauthorized(
                 "send Authorization: Bearer qrd_… with a token from `qrdesk tokens create`",
             )
@@ -130,7 +124,7 @@ impl KeyExtractor for TokenKey {
     type Key = String;
 
     fn extract<T>(&self, req: &axum::http::Request<T>) -> Result<String, GovernorError> {
-        Ok(bearer(req.headers())
+        Ok(crate::web::bearer(req.headers())
             .and_then(ApiToken::parse)
             .map(|t| t.hash())
             .unwrap_or_default())

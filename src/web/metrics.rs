@@ -205,11 +205,7 @@ impl Metrics {
 pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let wanted = state.config.metrics.token.expose();
     if !wanted.is_empty() {
-        let sent = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or_default();
+        let sent = super::bearer(&headers).unwrap_or_default();
         // Compared as hashes, so the time taken says nothing about the token.
         if Sha256::digest(sent.as_bytes()) != Sha256::digest(wanted.as_bytes()) {
             return (

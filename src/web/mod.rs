@@ -160,6 +160,13 @@ pub async fn not_found(headers: HeaderMap) -> Response {
 /// CSRF defence for forms that need no session: the browser tells us where a
 /// post came from. A cross-site post is refused; clients that send neither
 /// header (curl, old browsers) are not browsers being tricked.
+/// The token of an `Authorization: Bearer …` header (the scheme in any case).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 pub fn same_origin(headers: &HeaderMap) -> bool {
     if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         return matches!(site, "same-origin" | "none");
