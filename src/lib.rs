@@ -323,7 +323,7 @@ impl App {
                 shutdown_rx.clone(),
             ));
         }
-        background.push(delivery::spawn_photo_retention(
+        background.push(delivery::spawn_retention(
             pool.clone(),
             blobs.clone(),
             Duration::from_secs(config.limits.photo_retention_days * 24 * 3600),

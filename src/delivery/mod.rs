@@ -723,7 +723,7 @@ pub async fn sweep_photos(
 /// Every hour: erases customers' contact data `contacts_keep` after their
 /// task was closed, and removes the files of photos delivered more than
 /// `keep` ago.
-pub fn spawn_photo_retention(
+pub fn spawn_retention(
     pool: Pool,
     blobs: crate::media::BlobStore,
     keep: Duration,
@@ -733,31 +733,50 @@ pub fn spawn_photo_retention(
     tokio::spawn(async move {
         loop {
             let contacts_before = store::now_ms() - contacts_keep.as_millis() as i64;
-            let contacts =
-                requests::erase_contacts_closed_before(&pool, contacts_before, store::now_ms());
-            match store::shared::once_at_a_time(&pool, "contact retention", contacts).await {
-                Ok(None | Some(Ok(0))) => {}
-                Ok(Some(Ok(n))) => {
-                    tracing::info!(erased = n, "contact data of closed requests erased")
-                }
-                Ok(Some(Err(e))) => tracing::warn!(error = %e, "cannot erase old contact data"),
-                Err(e) => tracing::warn!(error = %e, "cannot erase old contact data"),
-            }
-            let sweep = sweep_photos(&pool, &blobs, keep);
-            match store::shared::once_at_a_time(&pool, "photo retention", sweep).await {
-                Ok(None | Some(Ok(0))) => {}
-                Ok(Some(Ok(n))) => {
-                    tracing::info!(removed = n, "delivered photos past retention removed")
-                }
-                Ok(Some(Err(e))) => tracing::warn!(error = %e, "cannot remove expired photos"),
-                Err(e) => tracing::warn!(error = %e, "cannot remove expired photos"),
-            }
+            let contacts = async {
+                Ok(
+                    requests::erase_contacts_closed_before(&pool, contacts_before, store::now_ms())
+                        .await?,
+                )
+            };
+            retention_sweep(
+                &pool,
+                "contact retention",
+                "contact data of closed requests erased",
+                contacts,
+            )
+            .await;
+            let photos = async { Ok(sweep_photos(&pool, &blobs, keep).await? as u64) };
+            retention_sweep(
+                &pool,
+                "photo retention",
+                "delivered photos past retention removed",
+                photos,
+            )
+            .await;
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
                 _ = shutdown.changed() => return,
             }
         }
     })
+}
+
+/// Runs one sweep on one instance at a time and logs what it did.
+async fn retention_sweep(
+    pool: &Pool,
+    name: &str,
+    done: &str,
+    work: impl std::future::Future<Output = anyhow::Result<u64>>,
+) {
+    match store::shared::once_at_a_time(pool, name, work).await {
+        Ok(None | Some(Ok(0))) => {}
+        Ok(Some(Ok(n))) => tracing::info!(sweep = name, count = n, "{done}"),
+        Ok(Some(Err(e))) => {
+            tracing::warn!(sweep = name, error = %format!("{e:#}"), "sweep failed; next in an hour")
+        }
+        Err(e) => tracing::warn!(sweep = name, error = %e, "sweep failed; next in an hour"),
+    }
 }
 
 /// How far a poll's "changed since" reaches back before the previous round
