@@ -20,6 +20,31 @@ pub struct Config {
     pub mail: MailConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub privacy: PrivacyConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Customers' name, phone and e-mail are erased this long after their
+    /// request's task is closed (the request itself stays).
+    pub contact_retention_days: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Lets endpoints on loopback, private and link-local addresses through
+    /// (tests, or a receiver inside the same network on purpose).
+    pub allow_private_targets: bool,
+    /// Seconds a receiver has to answer.
+    pub timeout_secs: u64,
+    /// Seconds before each retry after a failed attempt; after the last one
+    /// the delivery counts as failed.
+    pub retry_delays_secs: Vec<u64>,
+    /// An endpoint failing for this long is switched off.
+    pub disable_after_hours: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -42,6 +67,8 @@ pub enum LogFormat {
 pub struct MetricsConfig {
     /// When set, `/metrics` asks for `Authorization: Bearer <token>`.
     pub token: Secret,
+    /// Empty: `/metrics` is on the main listener. `IP:PORT`: only there.
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -161,9 +188,6 @@ pub struct LimitsConfig {
     pub photo_max_megapixels: u64,
     /// Days a delivered photo is kept before its file is removed.
     pub photo_retention_days: u64,
-    /// Customers' name, phone and e-mail are erased this long after their
-    /// request's task is closed (the request itself stays).
-    pub contact_retention_days: u64,
     /// Public form posts per client IP per minute, and the burst allowed.
     pub posts_per_minute: u32,
     pub posts_burst: u32,
@@ -316,7 +340,6 @@ impl Default for Config {
                 request_max_bytes: 50 * 1024 * 1024,
                 photo_max_megapixels: 40,
                 photo_retention_days: 30,
-                contact_retention_days: 180,
                 posts_per_minute: 10,
                 posts_burst: 5,
                 gets_per_minute: 120,
@@ -345,6 +368,16 @@ impl Default for Config {
             },
             metrics: MetricsConfig::default(),
             log: LogConfig::default(),
+            privacy: PrivacyConfig {
+                contact_retention_days: 180,
+            },
+            webhooks: WebhooksConfig {
+                allow_private_targets: false,
+                timeout_secs: 15,
+                // The Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+                retry_delays_secs: vec![5, 300, 1800, 7200, 18_000, 36_000, 36_000],
+                disable_after_hours: 5 * 24,
+            },
         }
     }
 }
@@ -502,6 +535,17 @@ impl Config {
                 "limits.challenge_max_number",
                 "must be between 1000 and 10000000",
             );
+        }
+        if !self.metrics.listen.is_empty()
+            && self.metrics.listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            return invalid(
+                "metrics.listen",
+                "must be empty or IP:PORT, e.g. 127.0.0.1:9090",
+            );
+        }
+        if self.webhooks.timeout_secs == 0 {
+            return invalid("webhooks.timeout_secs", "must be at least 1");
         }
         if self.hubex.page_size == 0 {
             return invalid("hubex.page_size", "must be at least 1");

@@ -19,6 +19,7 @@ pub mod mail;
 pub mod media;
 pub mod store;
 pub mod web;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -291,6 +292,8 @@ impl App {
             owner: format!("{}-{}", std::process::id(), codes::Code::generate()),
             handle: worker_handle.clone(),
             mailer: mailer.clone(),
+            webhooks: webhooks::Sender::new(&config.webhooks)?,
+            webhook_config: config.webhooks.clone(),
         };
         background.push(tokio::spawn(worker.run(shutdown_rx.clone())));
         let wake = worker_handle.wake.clone();
@@ -327,7 +330,7 @@ impl App {
             pool.clone(),
             blobs.clone(),
             Duration::from_secs(config.limits.photo_retention_days * 24 * 3600),
-            Duration::from_secs(config.limits.contact_retention_days * 24 * 3600),
+            Duration::from_secs(config.privacy.contact_retention_days * 24 * 3600),
             shutdown_rx.clone(),
         ));
         if config.hubex.status_poll_secs > 0 {

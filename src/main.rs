@@ -54,6 +54,9 @@ enum Command {
     /// API tokens for integrations (shown once; only a hash is kept).
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Outgoing webhooks: create, list, remove endpoints.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
     /// Label templates, sheets, ZPL and posters.
     #[command(subcommand)]
     Labels(LabelsCommand),
@@ -84,6 +87,35 @@ enum TokensCommand {
     },
     /// Revoke a token by its id; it stops working at once.
     Revoke { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// Add an endpoint and print its signing secret (shown only now).
+    Create {
+        /// Where deliveries are POSTed, e.g. https://example.ru/hooks/qrdesk.
+        #[arg(long)]
+        url: String,
+        /// Comma-separated: request.accepted, request.delivered, request.failed,
+        /// request.status_changed, request.commented, request.replied.
+        #[arg(long)]
+        events: String,
+        /// A note for the list, e.g. "CRM".
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Send the customer's name, phone and e-mail too.
+        #[arg(long)]
+        include_contact: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every endpoint: id, state, events, URL.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove an endpoint, its queued deliveries and its log.
+    Delete { id: i64 },
 }
 
 #[derive(Subcommand)]
@@ -297,6 +329,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => check(config, create_test_task, &lang).await,
         Command::Codes(cmd) => codes(config, cmd).await,
         Command::Tokens(cmd) => tokens(config, cmd).await,
+        Command::Webhooks(cmd) => webhooks(config, cmd).await,
         Command::Labels(cmd) => labels(config, cmd).await,
         Command::Admin(AdminCommand::Create { email, role }) => {
             admin_create(config, &email, &role).await
@@ -709,6 +742,74 @@ async fn tokens(config: Config, cmd: TokensCommand) -> anyhow::Result<()> {
                 println!("revoked token {id}");
             } else {
                 anyhow::bail!("no active token {id} (qrdesk tokens list shows them)");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn webhooks(config: Config, cmd: WebhooksCommand) -> anyhow::Result<()> {
+    use qrdesk::store::webhooks as hooks;
+    let pool = store::open(&config.database_url(), 2).await?;
+    let now = store::now_ms();
+    match cmd {
+        WebhooksCommand::Create {
+            url,
+            events,
+            description,
+            include_contact,
+            json,
+        } => {
+            let events = qrdesk::webhooks::parse_events([events.as_str()])
+                .map_err(|e| anyhow::anyhow!("--events: {e}"))?;
+            qrdesk::webhooks::check_url(&url, config.webhooks.allow_private_targets)
+                .map_err(|e| anyhow::anyhow!("--url: {e}"))?;
+            let settings = hooks::EndpointSettings {
+                url: url.trim().to_owned(),
+                description: description.trim().chars().take(200).collect(),
+                events,
+                include_contact,
+                active: true,
+            };
+            let (id, secret) = hooks::create(&pool, &settings, now).await?;
+            if json {
+                println!("{}", serde_json::json!({"id": id, "secret": secret}));
+            } else {
+                println!("webhook {id}: {secret}");
+                eprintln!("This is the only time the secret is shown: keep it now.");
+            }
+        }
+        WebhooksCommand::List { json } => {
+            let rows = hooks::list(&pool).await?;
+            if json {
+                let rows: Vec<_> = rows
+                    .iter()
+                    .map(|w| {
+                        serde_json::json!({
+                            "id": w.id, "url": w.url, "description": w.description,
+                            "events": w.event_list().iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+                            "include_contact": w.includes_contact(), "active": w.is_active(),
+                            "disabled_reason": w.disabled_reason,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!(
+                    "no webhooks yet: qrdesk webhooks create --url … --events request.accepted"
+                );
+            } else {
+                for w in rows {
+                    let state = if w.is_active() { "active" } else { "off" };
+                    println!("{:>4}  {:<6} {}  {}", w.id, state, w.events, w.url);
+                }
+            }
+        }
+        WebhooksCommand::Delete { id } => {
+            if hooks::delete(&pool, id).await? {
+                println!("removed webhook {id}");
+            } else {
+                anyhow::bail!("no webhook {id} (qrdesk webhooks list shows them)");
             }
         }
     }

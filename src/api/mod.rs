@@ -343,7 +343,9 @@ struct RequestQuery {
     limit: Option<i64>,
 }
 
-fn request_json(r: &store::requests::RequestRecord, caller: &Caller) -> Value {
+/// A request as the API and webhooks show it; contact data only when asked
+/// for (admin tokens, webhooks that include it). Never the status-page token.
+pub fn request_json(r: &store::requests::RequestRecord, with_contact: bool) -> Value {
     let time = |t: Option<i64>| t.map(store::rfc3339);
     let mut body = json!({
         "id": r.id, "code": r.code, "asset_id": r.asset_id.map(|a| a.0), "status": r.status.as_str(),
@@ -355,8 +357,7 @@ fn request_json(r: &store::requests::RequestRecord, caller: &Caller) -> Value {
         })),
         "created_at": store::rfc3339(r.created_at), "delivered_at": time(r.delivered_at),
     });
-    // Contact data only for admin tokens.
-    if caller.0.role == ApiRole::Admin {
+    if with_contact {
         body["contact"] = json!({
             "name": r.contact_name, "phone": r.contact_phone, "email": r.contact_email,
         });
@@ -424,7 +425,10 @@ async fn list_requests(
     } else {
         None
     };
-    let items: Vec<Value> = rows.iter().map(|r| request_json(r, &caller)).collect();
+    let items: Vec<Value> = rows
+        .iter()
+        .map(|r| request_json(r, caller.0.role == ApiRole::Admin))
+        .collect();
     Ok(Json(json!({ "items": items, "next_cursor": next })).into_response())
 }
 
@@ -448,7 +452,7 @@ async fn get_request(
     let photos = store::attachments::for_request(&state.pool, &r.id)
         .await?
         .len();
-    let mut body = request_json(&r, &caller);
+    let mut body = request_json(&r, caller.0.role == ApiRole::Admin);
     body["photos"] = photos.into();
     Ok(Json(body).into_response())
 }

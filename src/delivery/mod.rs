@@ -65,6 +65,8 @@ pub struct Worker {
     pub blobs: crate::media::BlobStore,
     /// Sends customer e-mail; `None` when mail is off.
     pub mailer: Option<crate::mail::Mailer>,
+    pub webhooks: crate::webhooks::Sender,
+    pub webhook_config: crate::config::WebhooksConfig,
 }
 
 enum Outcome {
@@ -72,6 +74,11 @@ enum Outcome {
     Retry {
         reason: String,
         retry_after: Option<Duration>,
+    },
+    /// Again after exactly this long (a schedule of its own, not the backoff).
+    Later {
+        reason: String,
+        delay: Duration,
     },
 }
 
@@ -160,6 +167,7 @@ impl Worker {
             "post_comment" => self.post_comment(&job).await,
             "post_note" => self.post_note(&job).await,
             "send_mail" => self.send_mail(&job).await,
+            "deliver_webhook" => self.deliver_webhook(&job).await,
             other => {
                 tracing::error!(kind = other, "unknown job kind; removing it");
                 Ok(Outcome::Done)
@@ -177,6 +185,11 @@ impl Worker {
                     .policy()
                     .delay(job.attempts as u32, retry_after, retry::jitter());
                 tracing::warn!(%reason, retry_in_ms = delay.as_millis() as u64, "delivery will be retried");
+                let at = store::now_ms() + delay.as_millis() as i64;
+                jobs::retry_at(&self.pool, job.id, &self.owner, at, &reason).await
+            }
+            Ok(Outcome::Later { reason, delay }) => {
+                tracing::info!(%reason, retry_in_ms = delay.as_millis() as u64, "will be tried again");
                 let at = store::now_ms() + delay.as_millis() as i64;
                 jobs::retry_at(&self.pool, job.id, &self.owner, at, &reason).await
             }
@@ -537,6 +550,103 @@ impl Worker {
         }
     }
 
+    /// One attempt of a webhook delivery: 2xx delivers, 410 switches the
+    /// endpoint off, anything else is tried again on the schedule (a 429 or
+    /// 503 not before its `Retry-After`) until the schedule ends or the
+    /// endpoint has been failing for `disable_after_hours`.
+    async fn deliver_webhook(&self, job: &jobs::Job) -> anyhow::Result<Outcome> {
+        use crate::store::{webhooks as hooks, DeliveryState};
+        let Some(delivery) =
+            hooks::delivery(&self.pool, job.ref_id.as_deref().unwrap_or_default()).await?
+        else {
+            return Ok(Outcome::Done);
+        };
+        let endpoint = match hooks::get(&self.pool, delivery.webhook_id).await? {
+            Some(e) if e.is_active() => e,
+            _ => {
+                tracing::info!("endpoint removed or switched off; delivery dropped");
+                return Ok(Outcome::Done);
+            }
+        };
+        let now = store::now_ms();
+        let answer = self
+            .webhooks
+            .send(
+                &endpoint.url,
+                &endpoint.secret,
+                &delivery.id,
+                now / 1000,
+                &delivery.body,
+            )
+            .await;
+        let ok = answer.status.is_some_and(|s| (200..300).contains(&s));
+        let gone = answer.status == Some(410);
+        let delays = &self.webhook_config.retry_delays_secs;
+        let next = delays.get(job.attempts.max(1) as usize - 1).copied();
+        let state = match (ok, gone, next) {
+            (true, _, _) => DeliveryState::Delivered,
+            (_, true, _) | (_, _, None) => DeliveryState::Failed,
+            _ => DeliveryState::Pending,
+        };
+        let attempt = hooks::Attempt {
+            delivery_id: &delivery.id,
+            webhook_id: endpoint.id,
+            status: answer.status,
+            duration_ms: answer.took.as_millis() as i64,
+            error: answer.error.as_deref(),
+            state,
+        };
+        let now = store::now_ms();
+        let failing_since = hooks::record_attempt(&self.pool, &attempt, now).await?;
+        let what = answer.status.map_or_else(
+            || answer.error.clone().unwrap_or_default(),
+            |s| format!("HTTP {s}"),
+        );
+        if ok {
+            self.metrics.webhook("delivered");
+            tracing::info!(webhook = endpoint.id, event = %delivery.event, "webhook delivered");
+            return Ok(Outcome::Done);
+        }
+        if gone {
+            self.metrics.webhook("gone");
+            tracing::warn!(
+                webhook = endpoint.id,
+                "receiver answered 410 Gone; endpoint switched off"
+            );
+            hooks::disable(&self.pool, endpoint.id, "Получатель ответил 410 Gone", now).await?;
+            return Ok(Outcome::Done);
+        }
+        let limit_ms = self.webhook_config.disable_after_hours as i64 * 3_600_000;
+        if failing_since.is_some_and(|since| now - since >= limit_ms) {
+            self.metrics.webhook("failed");
+            tracing::warn!(
+                webhook = endpoint.id,
+                "endpoint failing for too long; switched off"
+            );
+            let reason = format!(
+                "Получатель не принимает доставки больше {} ч (последний ответ: {what})",
+                self.webhook_config.disable_after_hours
+            );
+            hooks::disable(&self.pool, endpoint.id, &reason, now).await?;
+            return Ok(Outcome::Done);
+        }
+        match next {
+            None => {
+                self.metrics.webhook("failed");
+                tracing::warn!(webhook = endpoint.id, %what, "webhook delivery failed for good");
+                Ok(Outcome::Done)
+            }
+            Some(secs) => {
+                self.metrics.webhook("retry");
+                let delay = Duration::from_secs(secs).max(answer.retry_after.unwrap_or_default());
+                Ok(Outcome::Later {
+                    reason: what,
+                    delay,
+                })
+            }
+        }
+    }
+
     async fn delivered(
         &self,
         request: &requests::RequestRecord,
@@ -627,6 +737,11 @@ fn retry_outcome(e: BackendError) -> Outcome {
 /// Written under each comment we post, so a retry can find it.
 pub fn comment_marker(comment_id: &str) -> String {
     format!("— заявитель через qrdesk · {comment_id}")
+}
+
+/// Whether a message of the task's conversation is one qrdesk posted.
+pub fn is_ours(text: &str) -> bool {
+    text.contains("через qrdesk ·")
 }
 
 /// Reads the task's status, and its conversation when the task moved since

@@ -225,7 +225,7 @@ fn page(
         .messages
         .iter()
         // Our own comments are shown from our copy, with their sending state.
-        .filter(|(_, _, _, text)| !text.contains("через qrdesk ·"))
+        .filter(|(_, _, _, text)| !crate::delivery::is_ours(text))
         .map(|(_, at, author, text)| Entry {
             mine: false,
             who: author

@@ -70,6 +70,16 @@ pub async fn insert_with_job(
         now,
     )
     .await?;
+    let comment =
+        serde_json::json!({ "comment": { "id": id, "kind": kind.as_str(), "text": text } });
+    super::webhooks::emit(
+        &mut tx,
+        super::WebhookEvent::Commented,
+        request_id,
+        comment,
+        now,
+    )
+    .await?;
     tx.commit().await?;
     super::memo::changed();
     Ok(true)
@@ -194,7 +204,29 @@ pub async fn save_messages(
     messages: &[Message],
 ) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
+    let now = super::now_ms();
     for m in messages {
+        let known: Option<i64> = sqlx::query_scalar(
+            "SELECT backend_id FROM task_messages WHERE request_id = $1 AND backend_id = $2",
+        )
+        .bind(request_id)
+        .bind(m.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if known.is_none() && !crate::delivery::is_ours(&m.text) {
+            let message = serde_json::json!({ "message": {
+                "id": m.id, "author": m.author, "text": m.text,
+                "created_at": m.created_at.map(super::rfc3339),
+            }});
+            super::webhooks::emit(
+                &mut tx,
+                super::WebhookEvent::Replied,
+                request_id,
+                message,
+                now,
+            )
+            .await?;
+        }
         sqlx::query(
             "INSERT INTO task_messages (request_id, backend_id, created_at, author, text) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (request_id, backend_id) DO UPDATE SET text = excluded.text, author = excluded.author",

@@ -34,6 +34,9 @@ const TABLES: &[&str] = &[
     "staff_notes",
     "call_budget",
     "api_tokens",
+    "webhooks",
+    "webhook_deliveries",
+    "webhook_attempts",
 ];
 
 /// Copies every row of `from` into `to` (both migrated to the same schema)

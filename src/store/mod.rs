@@ -21,6 +21,7 @@ pub mod memo;
 pub mod requests;
 pub mod schema;
 pub mod shared;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -266,7 +267,47 @@ text_enum! {
         PostComment = "post_comment",
         PostNote = "post_note",
         SendMail = "send_mail",
+        DeliverWebhook = "deliver_webhook",
     }
+}
+
+text_enum! {
+    /// What an outgoing webhook tells of.
+    pub enum WebhookEvent {
+        /// A request was stored and its delivery queued.
+        Accepted = "request.accepted",
+        /// Its task exists in the task system.
+        Delivered = "request.delivered",
+        /// The task system refused it for good.
+        Failed = "request.failed",
+        /// The task's status name changed.
+        StatusChanged = "request.status_changed",
+        /// The customer wrote on the status page.
+        Commented = "request.commented",
+        /// Staff wrote in the task's conversation.
+        Replied = "request.replied",
+    }
+}
+
+text_enum! {
+    /// Where one webhook delivery stands.
+    pub enum DeliveryState {
+        Pending = "pending",
+        Delivered = "delivered",
+        /// Every attempt failed, or the endpoint said 410 Gone.
+        Failed = "failed",
+    }
+}
+
+impl WebhookEvent {
+    pub const ALL: [WebhookEvent; 6] = [
+        WebhookEvent::Accepted,
+        WebhookEvent::Delivered,
+        WebhookEvent::Failed,
+        WebhookEvent::StatusChanged,
+        WebhookEvent::Commented,
+        WebhookEvent::Replied,
+    ];
 }
 
 text_enum! {

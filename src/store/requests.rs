@@ -3,7 +3,9 @@
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{JobKind, Pool, RequestStatus};
+use serde_json::json;
+
+use super::{JobKind, Pool, RequestStatus, WebhookEvent};
 use crate::backend::{AssetId, CompanyId, CreatedTask, LocationId, TaskId, TaskState};
 
 /// A validated submission, ready to be stored with its delivery job.
@@ -96,6 +98,14 @@ pub async fn insert_with_job(
         super::attachments::insert(&mut tx, &r.id.to_string(), None, photo, now).await?;
     }
     super::jobs::enqueue(&mut tx, JobKind::CreateTask, &r.id.to_string(), None, now).await?;
+    super::webhooks::emit(
+        &mut tx,
+        WebhookEvent::Accepted,
+        &r.id.to_string(),
+        json!({}),
+        now,
+    )
+    .await?;
     if let Some(sealed) = &r.mail_link {
         super::mails::subscribe(&mut tx, &r.id.to_string(), sealed, now).await?;
     }
@@ -115,6 +125,17 @@ pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<RequestRecord>> {
     sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
+        .await
+}
+
+/// The request as this transaction sees it.
+pub async fn get_in(
+    tx: &mut super::Transaction<'_>,
+    id: &str,
+) -> sqlx::Result<Option<RequestRecord>> {
+    sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
         .await
 }
 
@@ -164,20 +185,24 @@ pub async fn mark_delivered(
         )
         .await?;
     }
+    super::webhooks::emit(&mut tx, WebhookEvent::Delivered, id, json!({}), now).await?;
     tx.commit().await?;
     super::memo::changed();
     Ok(())
 }
 
 pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
     sqlx::query(
         "UPDATE requests SET status = 'failed', failure_reason = $1, updated_at = $2 WHERE id = $3",
     )
     .bind(reason)
     .bind(now)
     .bind(id)
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
+    super::webhooks::emit(&mut tx, WebhookEvent::Failed, id, json!({}), now).await?;
+    tx.commit().await?;
     super::memo::changed();
     Ok(())
 }
@@ -240,6 +265,10 @@ pub async fn save_state(
     if changed && mail_on_change {
         let new = s.status_name.as_deref().unwrap_or_default();
         super::mails::queue_status_change(&mut tx, id, new, now).await?;
+    }
+    if changed {
+        let extra = json!({ "previous_status": before });
+        super::webhooks::emit(&mut tx, WebhookEvent::StatusChanged, id, extra, now).await?;
     }
     tx.commit().await?;
     super::memo::changed();

@@ -56,6 +56,7 @@ pub struct Metrics {
     delivery_seconds: Histogram,
     calls: Family<Call, Counter>,
     refusals: Family<LimitLabel, Counter>,
+    webhooks: Family<Outcome, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -77,6 +78,7 @@ impl Default for Metrics {
             delivery_seconds: Histogram::new(exponential_buckets(0.05, 2.0, 15)),
             calls: Family::default(),
             refusals: Family::default(),
+            webhooks: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -110,6 +112,11 @@ impl Default for Metrics {
             "rate_limit_refusals",
             "Requests refused by a per-client or per-token limit",
             m.refusals.clone(),
+        );
+        registry.register(
+            "webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, retry, failed, gone, refused)",
+            m.webhooks.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -167,6 +174,14 @@ impl Metrics {
         self.refusals
             .get_or_create(&LimitLabel {
                 limit: limit.into(),
+            })
+            .inc();
+    }
+
+    pub fn webhook(&self, outcome: &str) {
+        self.webhooks
+            .get_or_create(&Outcome {
+                outcome: outcome.into(),
             })
             .inc();
     }

@@ -24,3 +24,4 @@ mod metrics;
 mod photos;
 mod qr;
 mod tokens;
+mod webhooks;
