@@ -80,7 +80,6 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router(&state.limits))
         .nest("/api/v1", api::router(&state.api_limit, &state.metrics))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(web::metrics::page))
         .route("/readyz", get(readyz))
         .route("/static/{name}", get(web::static_file))
         .route(
@@ -102,6 +101,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(web::limit_headers))
         .layer(axum::middleware::from_fn(web::security_headers))
         .layer(axum::middleware::from_fn(web::trace::request_id));
+    // `metrics.listen` moves /metrics to a listener of its own.
+    let router = if state.config.metrics.listen.is_empty() {
+        router.route("/metrics", get(web::metrics::page))
+    } else {
+        router
+    };
     let router = if state.public_url.starts_with("https://") {
         router.layer(axum::middleware::from_fn(web::strict_transport))
     } else {
@@ -143,6 +148,8 @@ pub struct App {
     pub backend: Arc<dyn TaskBackend>,
     /// The catalog sync in progress, if any.
     pub sync: Arc<catalog::SyncTracker>,
+    /// Where `/metrics` is served when `metrics.listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     server: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
@@ -392,8 +399,28 @@ impl App {
             },
         ));
         let scans = state.scans.clone();
-        let app = router(state);
         let timeouts = web::serve::Timeouts::from_config(&config.server);
+        let mut metrics_addr = None;
+        if !config.metrics.listen.is_empty() {
+            let listener = tokio::net::TcpListener::bind(&config.metrics.listen)
+                .await
+                .with_context(|| {
+                    format!("cannot listen for metrics on {}", config.metrics.listen)
+                })?;
+            metrics_addr = Some(listener.local_addr()?);
+            let only_metrics = Router::new()
+                .route("/metrics", get(web::metrics::page))
+                .fallback(web::not_found)
+                .with_state(state.clone());
+            background.push(tokio::spawn(web::serve::serve(
+                listener,
+                only_metrics,
+                timeouts,
+                shutdown_rx.clone(),
+            )));
+            tracing::info!(addr = ?metrics_addr, "metrics listening");
+        }
+        let app = router(state);
         let server = tokio::spawn(web::serve::serve(
             listener,
             app,
@@ -409,6 +436,7 @@ impl App {
             sim_addr,
             backend,
             sync,
+            metrics_addr,
             shutdown,
             server,
             background,

@@ -114,3 +114,34 @@ async fn metrics_ask_for_their_token_when_one_is_set() {
     assert_eq!(right.status(), 200);
     assert!(right.text().await.unwrap().contains("qrdesk_scans_total"));
 }
+
+#[tokio::test]
+async fn metrics_listen_moves_the_page_to_its_own_address() {
+    on_each_engine(|| async {
+        let app = spawn_with(|c| c.metrics.listen = "127.0.0.1:0".into()).await;
+        let main = app
+            .client
+            .get(format!("{}/metrics", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(main.status(), 404, "not on the main listener any more");
+        let addr = app.app.as_ref().unwrap().metrics_addr.expect("bound");
+        let own = app
+            .client
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(own.status(), 200);
+        assert!(own.text().await.unwrap().contains("qrdesk_scans_total"));
+        let other = app
+            .client
+            .get(format!("http://{addr}/admin"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(other.status(), 404, "nothing else there");
+    })
+    .await;
+}
