@@ -72,6 +72,8 @@ pub struct AppState {
     pub api_limit: api::TokenLimit,
     /// What `/metrics` counts.
     pub metrics: web::metrics::SharedMetrics,
+    /// The organisation's name and description, as last read.
+    pub org: Arc<web::org::OrgCell>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -90,6 +92,10 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.limits.form_body_bytes))
         .layer(web::trace::layer())
         .layer(axum::middleware::from_fn(web::error::pages))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::org::scope,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::limits::refusal_page,
@@ -365,6 +371,7 @@ impl App {
             scans: Default::default(),
             api_limit: api::token_limit(&config.limits),
             metrics: metrics.clone(),
+            org: Arc::new(web::org::OrgCell::default()),
             limits: Arc::new(web::limits::RateLimits::new(
                 &config.limits,
                 &config.server.trusted_proxies,
@@ -373,6 +380,16 @@ impl App {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
         };
+        state.org.reload(&pool).await?;
+        let (org, org_pool) = (state.org.clone(), pool.clone());
+        background.push(every(web::org::REFRESH, shutdown_rx.clone(), move || {
+            let (org, pool) = (org.clone(), org_pool.clone());
+            async move {
+                if let Err(e) = org.reload(&pool).await {
+                    tracing::warn!(error = %e, "cannot read the organisation's name");
+                }
+            }
+        }));
         // Forget idle addresses now and then, so a flood of them cannot grow memory.
         let (limits, api_limit) = (state.limits.clone(), state.api_limit.clone());
         background.push(every(

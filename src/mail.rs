@@ -209,6 +209,7 @@ pub fn compose(
     link: &str,
     number: Option<&str>,
     equipment: Option<&str>,
+    org: Option<&str>,
 ) -> Composed {
     let t = lang.texts();
     let numbered = |rest: &str| match number {
@@ -237,8 +238,11 @@ pub fn compose(
         link.to_owned(),
         String::new(),
         "—".to_owned(),
-        t.mail_footer.to_owned(),
     ]);
+    if let Some(org) = org {
+        body.push(org.replace(['\r', '\n'], " "));
+    }
+    body.push(t.mail_footer.to_owned());
     Composed {
         subject: subject.replace(['\r', '\n'], " "),
         body: body.join("\r\n"),
@@ -327,12 +331,14 @@ mod tests {
             link,
             Some("1042"),
             Some("Кофемашина"),
+            Some("ООО «Сервис-Инжиниринг»"),
         );
         assert_eq!(ru.subject, "Заявка №1042: В работе");
+        assert!(ru.body.contains("\r\nООО «Сервис-Инжиниринг»\r\n"));
         assert!(ru.body.contains("Статус вашей заявки изменился: В работе"));
         assert!(ru.body.contains("Оборудование: Кофемашина"));
         assert!(ru.body.contains(link));
-        let en = compose(Lang::En, MailKind::Accepted, link, None, None);
+        let en = compose(Lang::En, MailKind::Accepted, link, None, None, None);
         assert_eq!(en.subject, "Your request has been received");
         assert!(en.body.contains(link) && !en.body.contains("Equipment"));
         // A status name cannot add headers.
@@ -342,6 +348,7 @@ mod tests {
                 status: "x\r\nBcc: a@b.c",
             },
             link,
+            None,
             None,
             None,
         );

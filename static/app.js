@@ -213,18 +213,20 @@
     } catch (e) { /* storage blocked: the refresh interval is long enough to type */ }
   }
 
-  // The status link: select on tap, copy with one button.
-  var link = document.getElementById('status-link');
-  var copy = document.getElementById('copy-link');
-  if (link) link.addEventListener('focus', function () { link.select(); });
-  if (link && copy && navigator.clipboard && window.isSecureContext) {
+  // A link, token or secret to keep: select on tap, copy with one button
+  // (data-copy-from names the field).
+  Array.prototype.forEach.call(document.querySelectorAll('[data-copy-from]'), function (copy) {
+    var field = document.getElementById(copy.getAttribute('data-copy-from'));
+    if (!field) return;
+    field.addEventListener('focus', function () { field.select(); });
+    if (!navigator.clipboard || !window.isSecureContext) return;
     copy.hidden = false;
     copy.addEventListener('click', function () {
-      navigator.clipboard.writeText(link.value).then(function () {
+      navigator.clipboard.writeText(field.value).then(function () {
         copy.textContent = copy.getAttribute('data-copied');
-      }, function () { link.select(); });
+      }, function () { field.select(); });
     });
-  }
+  });
 
   // The request reached us: the draft is no longer needed.
   var status = document.querySelector('.status[data-code]');

@@ -235,7 +235,28 @@ pub struct Button {}
 pub struct AdminForm<T, N = need::Admin> {
     pub staff: Session,
     pub form: T,
+    /// The client's address, for the audit log.
+    pub ip: Option<String>,
     need: std::marker::PhantomData<N>,
+}
+
+impl<T, N> AdminForm<T, N> {
+    /// Writes what this form changed to the audit log (who, what, when,
+    /// from where); a failure to write it is logged, not shown.
+    pub async fn audit(&self, state: &AppState, action: &str, detail: &str) {
+        let r = admins::audit_from(
+            &state.pool,
+            Some(self.staff.admin.id),
+            self.ip.as_deref(),
+            action,
+            detail,
+            crate::store::now_ms(),
+        )
+        .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, action, "cannot write the audit log");
+        }
+    }
 }
 
 impl<T, N> FromRequest<AppState> for AdminForm<T, N>
@@ -271,9 +292,13 @@ where
         }
         let form = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| web::Error::BadRequest.into_response())?;
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| {
+            web::limits::client_ip(c.0, &parts.headers, &state.limits.trusted).to_string()
+        });
         Ok(AdminForm {
             staff,
             form,
+            ip,
             need: std::marker::PhantomData,
         })
     }
@@ -398,7 +423,9 @@ pub async fn login(
     let _ = admins::clear_failures(pool, &keys[0].0).await;
     // A fresh session id at every sign-in.
     let token = admins::start_session(pool, admin.id, SESSION_MS, now).await?;
-    let _ = admins::audit(pool, Some(admin.id), "sign-in", "", now).await;
+    let _ = admins::signed_in(pool, admin.id, now).await;
+    let ip_text = ip.to_string();
+    let _ = admins::audit_from(pool, Some(admin.id), Some(&ip_text), "sign-in", "", now).await;
     Ok((
         [session_cookie(&state, &token, SESSION_MS / 1000)],
         Redirect::to("/admin"),

@@ -1,4 +1,6 @@
-//! "Подключение к HubEx": the connection check as a page, with "check now".
+//! Settings → Интеграции: the task system connection check as a page, with
+//! "check now"; mail (set or not, "send me a test mail"); and what is set by
+//! environment, read-only, secrets shown only as set.
 //! The check runs in the background (it spends a dozen calls of the shared
 //! budget) and the page refreshes itself until it is done.
 
@@ -37,6 +39,40 @@ struct Page {
     target: String,
     district_source: String,
     sync_calls: String,
+    mail_on: bool,
+    mail_from: String,
+    mail_error: Option<String>,
+    /// `QRDESK_…` variables: (name, value or "задано").
+    env: Vec<(String, String)>,
+}
+
+/// The `QRDESK_…` variables of this process, secrets only as "задано".
+fn environment() -> Vec<(String, String)> {
+    let secret = |name: &str| {
+        ["TOKEN", "PASSWORD", "SECRET", "SMTP_URL", "KEY"]
+            .iter()
+            .any(|s| name.contains(s))
+    };
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("QRDESK_") && !k.starts_with("QRDESK_TEST_"))
+        .map(|(k, v)| {
+            let shown = if secret(&k) {
+                if v.is_empty() {
+                    "не задано"
+                } else {
+                    "задано"
+                }
+                .to_owned()
+            } else if k == "QRDESK_DATABASE__URL" {
+                crate::store::redact_url(&v)
+            } else {
+                v.chars().take(200).collect()
+            };
+            (k, shown)
+        })
+        .collect();
+    vars.sort();
+    vars
 }
 
 #[derive(Deserialize, Default)]
@@ -49,6 +85,18 @@ pub async fn page(
     Staff(s): Staff,
     Query(q): Query<DoneQuery>,
 ) -> Response {
+    render(
+        StatusCode::OK,
+        &view(&state, &s, q.done.as_deref(), None).await,
+    )
+}
+
+async fn view(
+    state: &AppState,
+    s: &crate::store::admins::Session,
+    done: Option<&str>,
+    mail_error: Option<String>,
+) -> Page {
     let (running, report) = {
         let c = state.connection.lock().unwrap_or_else(|e| e.into_inner());
         (c.running, c.last.clone())
@@ -71,11 +119,10 @@ pub async fn page(
             "встроенный симулятор HubEx (hubex.mode = \"simulator\")".into()
         }
     };
-    let view = Page {
-        f: Frame::new(&s, "Подключение к HubEx", "connection")
-            .with_notice(notice(q.done.as_deref())),
+    Page {
+        f: Frame::new(s, "Интеграции", "integrations").with_notice(notice(done)),
         running,
-        checked: super::when(&state, report.as_ref().map(|r| r.checked_at)),
+        checked: super::when(state, report.as_ref().map(|r| r.checked_at)),
         report,
         target,
         district_source: crate::catalog::source_text(
@@ -83,8 +130,62 @@ pub async fn page(
             Lang::Ru,
         ),
         sync_calls: setting("catalog_sync_calls").await,
+        mail_on: state.mailer.is_some(),
+        mail_from: state.config.mail.from.clone(),
+        mail_error,
+        env: environment(),
+    }
+}
+
+/// Sends a short mail to the signed-in person, to see that mail works.
+pub async fn test_mail(State(state): State<AppState>, form: AdminForm<Button>) -> Response {
+    let s = &form.staff;
+    let Some(mailer) = &state.mailer else {
+        let page = view(
+            &state,
+            s,
+            None,
+            Some("Почта не настроена: задайте mail.smtp_url и mail.from.".into()),
+        )
+        .await;
+        return render(StatusCode::CONFLICT, &page);
     };
-    render(StatusCode::OK, &view)
+    let org = state.org.get();
+    let mail = crate::mail::Composed {
+        subject: "qrdesk: проверка почты".into(),
+        body: [
+            "Здравствуйте!",
+            "",
+            "Это проверочное письмо из настроек qrdesk: почта работает.",
+            "",
+            "—",
+            org.name().unwrap_or("qrdesk"),
+        ]
+        .join("\r\n"),
+    };
+    let id = uuid::Uuid::now_v7().to_string();
+    match mailer.send(&id, &s.admin.email, &mail).await {
+        Ok(()) => {
+            form.audit(&state, "test-mail", &s.admin.email).await;
+            Redirect::to("/admin/settings/integrations?done=mail-sent").into_response()
+        }
+        Err(e) => {
+            let text = match e {
+                crate::mail::SendError::Permanent(r) | crate::mail::SendError::Transient(r) => r,
+            };
+            tracing::warn!(reason = %text, "test mail failed");
+            let page = view(
+                &state,
+                s,
+                None,
+                Some(format!(
+                    "Письмо не ушло: {text}. Проверьте mail.smtp_url и mail.from."
+                )),
+            )
+            .await;
+            render(StatusCode::BAD_GATEWAY, &page)
+        }
+    }
 }
 
 /// Starts a check unless one is running.
@@ -106,5 +207,5 @@ pub async fn check_now(State(state): State<AppState>, _: AdminForm<Button>) -> R
             c.last = Some(report);
         });
     }
-    Redirect::to("/admin/connection?done=check").into_response()
+    Redirect::to("/admin/settings/integrations?done=check").into_response()
 }

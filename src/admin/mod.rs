@@ -7,6 +7,7 @@ mod codes;
 pub mod connection;
 mod print;
 mod requests;
+pub mod settings;
 mod users;
 
 use askama::Template;
@@ -31,6 +32,7 @@ pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
             "/admin/account",
             get(users::account).post(users::change_password),
         )
+        .route("/admin/settings", get(users::account))
         .layer(rates.layer(crate::web::limits::Limit::SignIn));
     Router::new()
         .merge(password_checks)
@@ -57,7 +59,58 @@ pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
         .route("/admin/requests/{id}/retry", post(requests::retry))
         .route("/admin/users", get(users::list).post(users::add))
         .route("/admin/users/{id}", post(users::change))
+        .route("/admin/settings/profile", post(users::save_profile))
+        .route(
+            "/admin/settings/cabinet",
+            get(users::cabinet).post(users::save_org),
+        )
+        .route("/admin/settings/integrations", get(connection::page))
+        .route(
+            "/admin/settings/integrations/mail",
+            post(connection::test_mail),
+        )
+        .route(
+            "/admin/settings/webhooks",
+            get(settings::webhooks).post(settings::create_webhook),
+        )
+        .route(
+            "/admin/settings/webhooks/{id}",
+            get(settings::webhook).post(settings::change_webhook),
+        )
+        .route(
+            "/admin/settings/webhooks/{id}/redeliver",
+            post(settings::redeliver),
+        )
+        .route(
+            "/admin/settings/tokens",
+            get(settings::tokens).post(settings::create_token),
+        )
+        .route(
+            "/admin/settings/tokens/{id}/revoke",
+            post(settings::revoke_token),
+        )
+        .route("/admin/settings/audit", get(settings::audit))
+        .route("/admin/settings/privacy", get(settings::privacy))
+        .route(
+            "/admin/settings/privacy/export",
+            post(settings::export_person),
+        )
+        .route(
+            "/admin/settings/privacy/erase",
+            post(settings::erase_person),
+        )
 }
+
+/// The settings area's pages: (nav key, address, tab text).
+pub const SETTINGS_TABS: &[(&str, &str, &str)] = &[
+    ("profile", "/admin/settings", "Профиль"),
+    ("cabinet", "/admin/settings/cabinet", "Кабинет"),
+    ("integrations", "/admin/settings/integrations", "Интеграции"),
+    ("webhooks", "/admin/settings/webhooks", "Webhooks"),
+    ("tokens", "/admin/settings/tokens", "API токены"),
+    ("privacy", "/admin/settings/privacy", "Персональные данные"),
+    ("audit", "/admin/settings/audit", "Журнал"),
+];
 
 /// What every admin page shows around its content.
 pub struct Frame {
@@ -79,6 +132,10 @@ impl Frame {
             csrf: session.csrf.clone(),
             notice: None,
         }
+    }
+
+    pub fn in_settings(&self) -> bool {
+        SETTINGS_TABS.iter().any(|(nav, ..)| *nav == self.nav)
     }
 
     pub fn can_edit(&self) -> bool {
@@ -109,6 +166,14 @@ pub fn notice(key: Option<&str>) -> Option<String> {
         "check" => "Проверка подключения запущена.",
         "calibrated" => "Калибровка сохранена.",
         "password" => "Пароль изменён; другие сеансы завершены.",
+        "profile" => "Профиль сохранён.",
+        "cabinet" => "Данные организации сохранены.",
+        "webhook-saved" => "Webhook сохранён.",
+        "webhook-removed" => "Webhook удалён.",
+        "redelivered" => "Доставка снова поставлена в очередь.",
+        "token-revoked" => "Токен отозван: он больше не действует.",
+        "mail-sent" => "Проверочное письмо отправлено на ваш e-mail.",
+        "erased" => "Персональные данные удалены.",
         "user-changed" => "Изменения сохранены.",
         "user-removed" => "Пользователь удалён.",
         "paused" => "Приём заявок приостановлен: посетители видят ваше сообщение.",
@@ -172,6 +237,14 @@ const PROBLEMS: &[(&str, &str)] = &[
     ("email", "Проверьте e-mail: например, ivan@example.ru."),
     ("owner_email", "Проверьте e-mail: например, admin@example.ru."),
     ("role", "Выберите роль."),
+    ("name_long", "Имя слишком длинное: не больше 120 символов."),
+    ("phone", "Проверьте телефон: например, +7 900 123-45-67."),
+    ("org_name", "Название организации — не больше 120 символов."),
+    ("org_description", "Описание — не больше 300 символов."),
+    ("url", "Укажите адрес получателя полностью, например https://example.ru/hooks/qrdesk."),
+    ("events", "Выберите хотя бы одно событие."),
+    ("description", "Опишите, для чего это, — от 1 до 200 символов."),
+    ("who", "Укажите e-mail или телефон человека."),
     (
         "password_short",
         "Пароль слишком короткий: нужно не меньше 10 символов.",
@@ -242,6 +315,8 @@ struct Dashboard {
     sync: crate::catalog::SyncState,
     sync_started: String,
     pause: String,
+    /// Webhooks qrdesk switched off, with why.
+    switched_off: Vec<store::webhooks::WebhookRow>,
 }
 
 async fn dashboard(
@@ -275,6 +350,7 @@ async fn dashboard(
         sync_started: when(&state, sync.started_at),
         sync,
         pause,
+        switched_off: store::webhooks::disabled(pool).await?,
     };
     Ok(render(StatusCode::OK, &page))
 }

@@ -37,8 +37,8 @@ pub struct PrintQuery {
     #[serde(default)]
     pub oy: String,
     pub cta: Option<String>,
-    #[serde(default)]
-    pub org: String,
+    /// Absent: the organisation's name from Settings → Кабинет.
+    pub org: Option<String>,
     #[serde(default)]
     pub dpmm: String,
     // Custom sheet, in mm.
@@ -136,7 +136,11 @@ impl PrintQuery {
             .unwrap_or(0)
             .min(template.per_page() - 1);
         let cta = self.cta.clone().unwrap_or_else(|| DEFAULT_CTA.to_owned());
-        let org = self.org.trim();
+        let org = self
+            .org
+            .clone()
+            .unwrap_or_else(|| state.org.get().name.clone());
+        let org = org.trim();
         Ok(Ok(JobOptions {
             template,
             skip,
@@ -177,7 +181,7 @@ impl PrintQuery {
             ("ox", &self.ox),
             ("oy", &self.oy),
             ("cta", &cta),
-            ("org", &self.org),
+            ("org", &self.org.clone().unwrap_or_default()),
             ("pw", &self.pw),
             ("ph", &self.ph),
             ("cols", &self.cols),
@@ -220,8 +224,9 @@ struct PrintPage {
 pub async fn page(
     State(state): State<AppState>,
     Staff(s): Staff,
-    Query(q): Query<PrintQuery>,
+    Query(mut q): Query<PrintQuery>,
 ) -> web::Result {
+    q.org.get_or_insert_with(|| state.org.get().name.clone());
     let records = q.records(&state).await?;
     let (opts, error) = match q.options(&state).await? {
         Ok(o) => (Some(o), None),

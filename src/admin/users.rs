@@ -18,10 +18,33 @@ use crate::AppState;
 #[template(path = "admin/users.html")]
 struct UsersPage {
     f: Frame,
+    /// (person, last sign-in)
     users: Vec<(Admin, String)>,
     me: i64,
     error: Option<String>,
     created: Option<(String, String)>,
+    org: crate::store::Org,
+    org_error: Option<String>,
+}
+
+async fn users_view(state: &AppState, s: &Session, done: Option<&str>) -> sqlx::Result<UsersPage> {
+    let users = admins::list(&state.pool).await?;
+    let users = users
+        .into_iter()
+        .map(|u| {
+            let when = super::when(state, u.last_sign_in_at);
+            (u, when)
+        })
+        .collect();
+    Ok(UsersPage {
+        f: Frame::new(s, "Кабинет", "cabinet").with_notice(notice(done)),
+        users,
+        me: s.admin.id,
+        error: None,
+        created: None,
+        org: crate::store::org(&state.pool).await?,
+        org_error: None,
+    })
 }
 
 async fn users_page(
@@ -32,20 +55,10 @@ async fn users_page(
     created: Option<(String, String)>,
     done: Option<&str>,
 ) -> web::Result {
-    let users = admins::list(&state.pool).await?;
-    let users = users
-        .into_iter()
-        .map(|u| {
-            let when = super::when(state, Some(u.created_at));
-            (u, when)
-        })
-        .collect();
     let page = UsersPage {
-        f: Frame::new(s, "Пользователи", "users").with_notice(notice(done)),
-        users,
-        me: s.admin.id,
         error,
         created,
+        ..users_view(state, s, done).await?
     };
     Ok(render(status, &page))
 }
@@ -60,15 +73,56 @@ fn owners_only(s: &Staff) -> Option<Response> {
     })
 }
 
-pub async fn list(
+/// The users table alone was the owner's; it is part of Кабинет now.
+pub async fn list(s: Staff) -> Response {
+    if let Some(r) = owners_only(&s) {
+        return r;
+    }
+    Redirect::to("/admin/settings/cabinet").into_response()
+}
+
+/// Settings → Кабинет: the organisation and the users table (changed by owners).
+pub async fn cabinet(
     State(state): State<AppState>,
     s: Staff,
     Query(q): Query<super::DoneQuery>,
 ) -> web::Result {
-    if let Some(r) = owners_only(&s) {
-        return Ok(r);
-    }
     users_page(&state, &s.0, StatusCode::OK, None, None, q.done.as_deref()).await
+}
+
+#[derive(Deserialize, Validate)]
+pub struct OrgForm {
+    #[serde(default)]
+    #[validate(length(max = 120, code = "org_name"))]
+    name: String,
+    #[serde(default)]
+    #[validate(length(max = 300, code = "org_description"))]
+    description: String,
+}
+
+/// Saves the organisation's name and description; every page, label,
+/// poster and mail uses them from now on.
+pub async fn save_org(State(state): State<AppState>, form: AdminForm<OrgForm>) -> web::Result {
+    if let Err(e) = form.form.validate() {
+        let page = UsersPage {
+            org: crate::store::Org {
+                name: form.form.name.clone(),
+                description: form.form.description.clone(),
+            },
+            org_error: Some(super::problem(&e).to_owned()),
+            ..users_view(&state, &form.staff, None).await?
+        };
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    let one_line = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let org = crate::store::Org {
+        name: one_line(&form.form.name),
+        description: one_line(&form.form.description),
+    };
+    crate::store::set_org(&state.pool, &org).await?;
+    state.org.set(org.clone());
+    form.audit(&state, "org-change", &org.name).await;
+    Ok(Redirect::to("/admin/settings/cabinet?done=cabinet").into_response())
 }
 
 #[derive(Deserialize, Validate)]
@@ -194,22 +248,96 @@ pub async fn change(
         "user-removed"
     };
     let _ = admins::audit(pool, Some(staff.admin.id), done, &user.email, now).await;
-    Ok(Redirect::to(&format!("/admin/users?done={done}")).into_response())
+    Ok(Redirect::to(&format!("/admin/settings/cabinet?done={done}")).into_response())
 }
 
 #[derive(Template)]
 #[template(path = "admin/account.html")]
 struct AccountPage {
     f: Frame,
+    me: Admin,
+    /// A problem with the password form.
     error: Option<String>,
+    /// A problem with the profile form, and what was typed.
+    profile_error: Option<String>,
 }
 
+fn account_page(s: &Session, error: Option<String>, profile_error: Option<String>) -> AccountPage {
+    AccountPage {
+        f: Frame::new(s, "Профиль", "profile"),
+        me: s.admin.clone(),
+        error,
+        profile_error,
+    }
+}
+
+/// Settings → Профиль: name, phone, e-mail (the login), password, sign out.
 pub async fn account(s: Staff, Query(q): Query<super::DoneQuery>) -> Response {
-    let page = AccountPage {
-        f: Frame::new(&s.0, "Мой аккаунт", "account").with_notice(notice(q.done.as_deref())),
-        error: None,
-    };
+    let mut page = account_page(&s.0, None, None);
+    page.f = page.f.with_notice(notice(q.done.as_deref()));
     render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize, Validate)]
+pub struct ProfileForm {
+    #[serde(default)]
+    #[validate(length(max = 120, code = "name_long"))]
+    name: String,
+    #[serde(default)]
+    #[validate(custom(function = "phone_shape"))]
+    phone: String,
+    #[serde(default)]
+    #[validate(custom(function = "auth::email_shape"))]
+    email: String,
+}
+
+fn phone_shape(phone: &str) -> Result<(), ValidationError> {
+    let p = phone.trim();
+    if p.is_empty() || crate::intake::form::Phone::parse(p).is_some() {
+        Ok(())
+    } else {
+        Err(ValidationError::new("phone"))
+    }
+}
+
+/// Saves the person's own name, phone and e-mail.
+pub async fn save_profile(
+    State(state): State<AppState>,
+    form: AdminForm<ProfileForm, need::Viewer>,
+) -> web::Result {
+    let s = &form.staff;
+    let f = &form.form;
+    let refuse = |text: &str| {
+        let mut page = account_page(s, None, Some(text.to_owned()));
+        page.me.name = f.name.clone();
+        page.me.phone = f.phone.clone();
+        page.me.email = f.email.clone();
+        render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    };
+    if let Err(e) = f.validate() {
+        return Ok(refuse(super::problem(&e)));
+    }
+    let email = auth::normalise_email(&f.email).unwrap_or_default();
+    let phone = crate::intake::form::Phone::parse(&f.phone)
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default();
+    let (name, phone) = (f.name.trim(), phone.as_str());
+    if !admins::set_profile(&state.pool, s.admin.id, name, phone, &email).await? {
+        return Ok(refuse("Этот e-mail уже у другого пользователя."));
+    }
+    let mut changed = Vec::new();
+    if name != s.admin.name {
+        changed.push("name");
+    }
+    if phone != s.admin.phone {
+        changed.push("phone");
+    }
+    if email != s.admin.email {
+        changed.push("email");
+    }
+    form.audit(&state, "profile-change", &changed.join(","))
+        .await;
+    Ok(Redirect::to("/admin/settings?done=profile").into_response())
 }
 
 #[derive(Deserialize, Validate)]
@@ -232,10 +360,7 @@ pub async fn change_password(
     let fail = |e: &str| {
         web::Error::from(render(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &AccountPage {
-                f: Frame::new(&staff, "Мой аккаунт", "account"),
-                error: Some(e.to_owned()),
-            },
+            &account_page(&staff, Some(e.to_owned()), None),
         ))
     };
     let pool = &state.pool;
@@ -273,5 +398,5 @@ pub async fn change_password(
     let now = store::now_ms();
     admins::set_password(pool, staff.admin.id, &new_hash, Some(&staff.id_hash), now).await?;
     let _ = admins::audit(pool, Some(staff.admin.id), "password-change", "", now).await;
-    Ok(Redirect::to("/admin/account?done=password").into_response())
+    Ok(Redirect::to("/admin/settings?done=password").into_response())
 }

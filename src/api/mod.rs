@@ -562,7 +562,7 @@ async fn labels_pdf(
         offset,
         style: crate::labels::layout::Style {
             cta: crate::labels::layout::DEFAULT_CTA.to_owned(),
-            org: None,
+            org: state.org.get().name().map(str::to_owned),
         },
     };
     let _permit = state.media_permits.acquire().await.map_err(|_| {

@@ -307,12 +307,14 @@ impl Worker {
             _ => crate::mail::MailKind::Accepted,
         };
         let lang = crate::web::i18n::Lang::parse(&request.lang).unwrap_or_default();
+        let org = store::org(&self.pool).await?;
         let composed = crate::mail::compose(
             lang,
             kind,
             &mailer.status_link(&token),
             request.task_number.as_deref(),
             equipment.as_deref(),
+            org.name(),
         );
         match mailer.send(&mail.id, to, &composed).await {
             Ok(()) => {

@@ -151,7 +151,9 @@ pub async fn poster_pdf(
         .split_once("://")
         .map_or(public_url, |(_, h)| h)
         .trim_end_matches('/');
+    let org = store::org(pool).await?;
     let text = PosterText {
+        org: org.name().map(str::to_owned),
         heading: "Сообщить о неисправности".into(),
         site: if c.title.is_empty() {
             "—".into()

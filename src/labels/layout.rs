@@ -556,6 +556,8 @@ impl PosterSize {
 
 /// What a poster says besides the QR.
 pub struct PosterText {
+    /// The organisation, printed small above the heading.
+    pub org: Option<String>,
     pub heading: String,
     pub site: String,
     pub address: Option<String>,
@@ -582,6 +584,11 @@ pub fn poster(size: PosterSize, url: &str, text: &PosterText) -> Result<Page, Qr
         drop_rank: 0,
         shorten: true,
     };
+    if let Some(org) = &text.org {
+        let org = fit_column(vec![block(org, FontId::Regular, 11.0, 1)], inner, 8.0 * k);
+        place(&org, margin, y, inner, true, &mut items);
+        y += stack_height(&org) + 3.0 * k;
+    }
     let heading = fit_column(
         vec![block(&text.heading, FontId::Bold, 30.0, 2)],
         inner,

@@ -50,6 +50,9 @@ pub struct Admin {
     pub email: String,
     pub role: Role,
     pub created_at: i64,
+    pub name: String,
+    pub phone: String,
+    pub last_sign_in_at: Option<i64>,
 }
 
 #[derive(FromRow)]
@@ -58,7 +61,13 @@ struct Row {
     email: String,
     role: String,
     created_at: i64,
+    name: String,
+    phone: String,
+    last_sign_in_at: Option<i64>,
 }
+
+/// The columns of [`Row`], for `a` the admins table.
+const COLUMNS: &str = "a.id, a.email, a.role, a.created_at, a.name, a.phone, a.last_sign_in_at";
 
 impl From<Row> for Admin {
     fn from(r: Row) -> Admin {
@@ -67,6 +76,9 @@ impl From<Row> for Admin {
             email: r.email,
             role: Role::parse(&r.role).unwrap_or(Role::Viewer),
             created_at: r.created_at,
+            name: r.name,
+            phone: r.phone,
+            last_sign_in_at: r.last_sign_in_at,
         }
     }
 }
@@ -107,24 +119,19 @@ pub async fn create(
 
 /// The account and its password hash, for signing in.
 pub async fn by_email(pool: &Pool, email: &str) -> sqlx::Result<Option<(Admin, String)>> {
-    let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
-        "SELECT id, email, role, created_at, password_hash FROM admins WHERE email = $1",
-    )
+    #[derive(FromRow)]
+    struct WithHash {
+        #[sqlx(flatten)]
+        admin: Row,
+        password_hash: String,
+    }
+    let row: Option<WithHash> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, a.password_hash FROM admins a WHERE a.email = $1"
+    ))
     .bind(email)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, email, role, created_at, hash)| {
-        (
-            Row {
-                id,
-                email,
-                role,
-                created_at,
-            }
-            .into(),
-            hash,
-        )
-    }))
+    Ok(row.map(|r| (r.admin.into(), r.password_hash)))
 }
 
 pub async fn password_hash(pool: &Pool, id: i64) -> sqlx::Result<Option<String>> {
@@ -136,7 +143,7 @@ pub async fn password_hash(pool: &Pool, id: i64) -> sqlx::Result<Option<String>>
 
 pub async fn get(pool: &Pool, id: i64) -> sqlx::Result<Option<Admin>> {
     let row: Option<Row> =
-        sqlx::query_as("SELECT id, email, role, created_at FROM admins WHERE id = $1")
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM admins a WHERE a.id = $1"))
             .bind(id)
             .fetch_optional(pool)
             .await?;
@@ -144,11 +151,48 @@ pub async fn get(pool: &Pool, id: i64) -> sqlx::Result<Option<Admin>> {
 }
 
 pub async fn list(pool: &Pool) -> sqlx::Result<Vec<Admin>> {
-    let rows: Vec<Row> =
-        sqlx::query_as("SELECT id, email, role, created_at FROM admins ORDER BY email")
-            .fetch_all(pool)
-            .await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM admins a ORDER BY a.id"))
+        .fetch_all(pool)
+        .await?;
     Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Changes a person's name, phone and e-mail (their login); false when the
+/// e-mail belongs to someone else.
+pub async fn set_profile(
+    pool: &Pool,
+    id: i64,
+    name: &str,
+    phone: &str,
+    email: &str,
+) -> sqlx::Result<bool> {
+    let taken: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM admins WHERE email = $1 AND id <> $2")
+            .bind(email)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    if taken.is_some() {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE admins SET name = $1, phone = $2, email = $3 WHERE id = $4")
+        .bind(name)
+        .bind(phone)
+        .bind(email)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(true)
+}
+
+/// Remembers a successful sign-in for the users table.
+pub async fn signed_in(pool: &Pool, id: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE admins SET last_sign_in_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
 }
 
 pub async fn set_role(pool: &Pool, id: i64, role: Role) -> sqlx::Result<()> {
@@ -224,25 +268,25 @@ pub async fn start_session(
 }
 
 pub async fn session(pool: &Pool, token: &str, now: i64) -> sqlx::Result<Option<Session>> {
+    #[derive(FromRow)]
+    struct WithCsrf {
+        #[sqlx(flatten)]
+        admin: Row,
+        csrf: String,
+    }
     let hash = hex_sha256(token.as_bytes());
-    let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
-        "SELECT a.id, a.email, a.role, a.created_at, s.csrf FROM sessions s JOIN admins a ON a.id = s.admin_id
-          WHERE s.id_hash = $1 AND s.expires_at > $2",
-    )
+    let row: Option<WithCsrf> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, s.csrf FROM sessions s JOIN admins a ON a.id = s.admin_id
+          WHERE s.id_hash = $1 AND s.expires_at > $2"
+    ))
     .bind(&hash)
     .bind(now)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(|(id, email, role, created_at, csrf)| Session {
-        admin: Row {
-            id,
-            email,
-            role,
-            created_at,
-        }
-        .into(),
+    Ok(row.map(|r| Session {
+        admin: r.admin.into(),
         id_hash: hash,
-        csrf,
+        csrf: r.csrf,
     }))
 }
 
@@ -336,12 +380,70 @@ pub async fn audit(
     detail: &str,
     now: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, admin_id, action, detail) VALUES ($1, $2, $3, $4)")
-        .bind(now)
-        .bind(admin_id)
-        .bind(action)
-        .bind(detail)
-        .execute(pool)
-        .await?;
+    audit_from(pool, admin_id, None, action, detail, now).await
+}
+
+/// An audit line with the address the change came from.
+pub async fn audit_from(
+    pool: &Pool,
+    admin_id: Option<i64>,
+    ip: Option<&str>,
+    action: &str,
+    detail: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (at, admin_id, ip, action, detail) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(now)
+    .bind(admin_id)
+    .bind(ip)
+    .bind(action)
+    .bind(detail)
+    .execute(pool)
+    .await?;
     Ok(())
+}
+
+/// A line of the audit log, with the person's e-mail when they still exist.
+#[derive(Debug, Clone, FromRow)]
+pub struct AuditLine {
+    pub id: i64,
+    pub at: i64,
+    pub admin_id: Option<i64>,
+    pub email: Option<String>,
+    pub ip: Option<String>,
+    pub action: String,
+    pub detail: Option<String>,
+}
+
+/// The log, newest first, optionally of one person and one action, older
+/// than `before` (an id) for the next page.
+pub async fn audit_page(
+    pool: &Pool,
+    admin_id: Option<i64>,
+    action: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<AuditLine>> {
+    sqlx::query_as(
+        "SELECT l.id, l.at, l.admin_id, a.email, l.ip, l.action, l.detail
+           FROM audit_log l LEFT JOIN admins a ON a.id = l.admin_id
+          WHERE ($1 IS NULL OR l.admin_id = $1) AND ($2 IS NULL OR l.action = $2)
+            AND ($3 IS NULL OR l.id < $3)
+          ORDER BY l.id DESC LIMIT $4",
+    )
+    .bind(admin_id)
+    .bind(action)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Every action the log holds, for the filter.
+pub async fn audit_actions(pool: &Pool) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT DISTINCT action FROM audit_log ORDER BY action")
+        .fetch_all(pool)
+        .await
 }

@@ -160,6 +160,34 @@ pub async fn installation_secret(pool: &Pool) -> anyhow::Result<Vec<u8>> {
     Ok(value.into_bytes())
 }
 
+/// The organisation as Settings → Кабинет names it; empty when not set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Org {
+    pub name: String,
+    pub description: String,
+}
+
+impl Org {
+    /// The name, when one is set.
+    pub fn name(&self) -> Option<&str> {
+        (!self.name.is_empty()).then_some(self.name.as_str())
+    }
+}
+
+pub async fn org(pool: &Pool) -> sqlx::Result<Org> {
+    Ok(Org {
+        name: get_setting(pool, "org_name").await?.unwrap_or_default(),
+        description: get_setting(pool, "org_description")
+            .await?
+            .unwrap_or_default(),
+    })
+}
+
+pub async fn set_org(pool: &Pool, org: &Org) -> sqlx::Result<()> {
+    set_setting(pool, "org_name", &org.name).await?;
+    set_setting(pool, "org_description", &org.description).await
+}
+
 /// A database URL fit for logs and messages: any password replaced by `***`.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -512,3 +512,116 @@ pub async fn erase_contacts_closed_before(
     }
     Ok(n)
 }
+
+/// One person, by the e-mail or phone they left on requests (normalised as
+/// the form stores them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Person {
+    Email(String),
+    Phone(String),
+}
+
+impl Person {
+    /// For the audit log: enough to recognise, not the whole address.
+    pub fn masked(&self) -> String {
+        match self {
+            Person::Email(e) => {
+                let (user, domain) = e.split_once('@').unwrap_or((e, ""));
+                let first: String = user.chars().take(1).collect();
+                format!("{first}***@{domain}")
+            }
+            Person::Phone(p) => {
+                let tail: String = p
+                    .chars()
+                    .rev()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                format!("***{tail}")
+            }
+        }
+    }
+
+    fn condition(&self) -> (&'static str, String) {
+        match self {
+            Person::Email(e) => ("LOWER(contact_email) = $1", e.to_lowercase()),
+            Person::Phone(p) => ("contact_phone = $1", p.clone()),
+        }
+    }
+}
+
+/// The person's requests, newest first.
+pub async fn of_person(pool: &Pool, person: &Person) -> sqlx::Result<Vec<RequestRecord>> {
+    let (condition, value) = person.condition();
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE {condition} ORDER BY created_at DESC"
+    ))
+    .bind(value)
+    .fetch_all(pool)
+    .await
+}
+
+/// Everything kept about the person: each request with its contact fields,
+/// the customer's comments and the mails sent to them.
+pub async fn export_person(pool: &Pool, person: &Person) -> sqlx::Result<serde_json::Value> {
+    let mut requests = Vec::new();
+    for r in of_person(pool, person).await? {
+        let mut item = crate::api::request_json(&r, true);
+        let comments: Vec<serde_json::Value> = super::comments::for_request(pool, &r.id)
+            .await?
+            .into_iter()
+            .map(|c| json!({ "kind": c.kind.as_str(), "text": c.text, "created_at": super::rfc3339(c.created_at) }))
+            .collect();
+        let mails: Vec<serde_json::Value> = super::mails::for_request(pool, &r.id)
+            .await?
+            .into_iter()
+            .map(|m| json!({ "kind": m.kind, "status": m.status_name, "sent_at": m.sent_at.map(super::rfc3339) }))
+            .collect();
+        item["comments"] = comments.into();
+        item["mails"] = mails.into();
+        requests.push(item);
+    }
+    Ok(json!({
+        "exported_at": super::rfc3339(super::now_ms()),
+        "person": match person { Person::Email(e) => json!({"email": e}), Person::Phone(p) => json!({"phone": p}) },
+        "requests": requests,
+    }))
+}
+
+/// Erases the person's name, phone and e-mail from every request of theirs
+/// and stops mail to them; the requests stay. Returns the requests changed.
+pub async fn erase_person(pool: &Pool, person: &Person) -> sqlx::Result<u64> {
+    let (condition, value) = person.condition();
+    let mut tx = pool.begin().await?;
+    let ids: Vec<String> =
+        sqlx::query_scalar(&format!("SELECT id FROM requests WHERE {condition}"))
+            .bind(&value)
+            .fetch_all(&mut *tx)
+            .await?;
+    let now = super::now_ms();
+    for id in &ids {
+        sqlx::query(
+            "UPDATE requests SET contact_name = NULL, contact_phone = NULL, contact_email = NULL, updated_at = $1
+              WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM mail_subscriptions WHERE request_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM jobs WHERE kind = 'send_mail' AND request_id = $1 AND lease_owner IS NULL",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    super::memo::changed();
+    Ok(ids.len() as u64)
+}

@@ -5,6 +5,7 @@ pub mod error;
 pub mod i18n;
 pub mod limits;
 pub mod metrics;
+pub mod org;
 pub mod serve;
 pub mod trace;
 

@@ -23,5 +23,6 @@ mod mail;
 mod metrics;
 mod photos;
 mod qr;
+mod settings;
 mod tokens;
 mod webhooks;

@@ -27,13 +27,16 @@ pub struct Received {
     pub at: Instant,
 }
 
+/// A status to answer, with a `Retry-After`.
+type Answer = (u16, Option<&'static str>);
+
 /// A receiver on 127.0.0.1 that answers from a script (then 200) and keeps
 /// what it got, having checked the signature with `secret`.
 #[derive(Clone)]
 pub struct Receiver {
     pub url: String,
     pub got: Arc<Mutex<Vec<Received>>>,
-    script: Arc<Mutex<VecDeque<(u16, Option<&'static str>)>>>,
+    script: Arc<Mutex<VecDeque<Answer>>>,
     secret: Arc<Mutex<String>>,
 }
 
@@ -63,7 +66,7 @@ fn verify(secret: &str, headers: &HeaderMap, body: &str) -> bool {
 }
 
 impl Receiver {
-    pub async fn start(script: &[(u16, Option<&'static str>)]) -> Receiver {
+    pub async fn start(script: &[Answer]) -> Receiver {
         let r = Receiver {
             url: String::new(),
             got: Default::default(),
