@@ -81,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         .merge(intake::router(&state.config.limits, &state.limits))
         .merge(admin::router(&state.limits))
         .nest("/api/v1", api::router(&state.api_limit, &state.metrics))
+        .route("/api/openapi.json", get(api::docs::json))
+        .route("/api/docs", get(api::docs::page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/static/{name}", get(web::static_file))

@@ -3,6 +3,7 @@
 //! `{"error": {"code": "…", "message": "…"}}`; each token has its own rate
 //! limit (tower-governor keyed by the token).
 
+pub mod docs;
 pub mod token;
 
 use std::sync::Arc;
@@ -12,7 +13,6 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use governor::middleware::NoOpMiddleware;
 use serde::Deserialize;
@@ -28,6 +28,9 @@ use crate::store::codes::{CodeRecord, Target};
 use crate::store::{self, api_tokens, ApiRole};
 use crate::AppState;
 use token::ApiToken;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// An API error: its status, a stable machine-readable code and what to do.
 #[derive(Debug)]
@@ -137,6 +140,35 @@ pub fn token_limit(limits: &LimitsConfig) -> TokenLimit {
     crate::web::limits::quota(TokenKey, limits.api_per_minute, limits.api_burst, None)
 }
 
+/// The routes and their OpenAPI description, from the same handlers (so a
+/// route cannot go undocumented). Paths are relative to `/api/v1`.
+fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    use utoipa::OpenApi as _;
+    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
+        .routes(routes!(list_codes, create_code))
+        .routes(routes!(revoke_code))
+        .routes(routes!(rotate_code))
+        .routes(routes!(move_code))
+        .routes(routes!(list_requests))
+        .routes(routes!(get_request))
+        .routes(routes!(list_assets))
+        .routes(routes!(labels_pdf))
+        .split_for_parts()
+}
+
+/// The API's OpenAPI 3.1 document, with full paths (`/api/v1/…`).
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOC: std::sync::OnceLock<utoipa::openapi::OpenApi> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = parts().1;
+        doc.paths.paths = std::mem::take(&mut doc.paths.paths)
+            .into_iter()
+            .map(|(path, item)| (format!("/api/v1{path}"), item))
+            .collect();
+        doc
+    })
+}
+
 /// The routes nested under `/api/v1`.
 pub fn router(
     limit: &TokenLimit,
@@ -162,13 +194,8 @@ pub fn router(
                 .into_response()
         }
     });
-    Router::new()
-        .route("/codes", get(list_codes).post(create_code))
-        .route("/codes/{code}/{action}", post(code_action))
-        .route("/requests", get(list_requests))
-        .route("/assets", get(list_assets))
-        .route("/labels", post(labels_pdf))
-        .route("/requests/{id}", get(get_request))
+    parts()
+        .0
         .fallback(|| async { ApiError::not_found("API route under /api/v1") })
         .layer(layer)
 }
@@ -183,6 +210,10 @@ pub fn code_json(c: &CodeRecord, public_url: &str) -> Value {
     })
 }
 
+/// Every code, newest first.
+#[utoipa::path(get, path = "/codes", tag = "codes",
+    responses((status = 200, description = "The codes", body = docs::CodeList),
+        (status = 401, description = "No token, or a bad one", body = docs::ErrorBody)))]
 async fn list_codes(State(state): State<AppState>, _caller: Caller) -> ApiResult {
     let codes = store::codes::list(&state.pool).await?;
     let items: Vec<Value> = codes
@@ -192,9 +223,10 @@ async fn list_codes(State(state): State<AppState>, _caller: Caller) -> ApiResult
     Ok(Json(json!({ "items": items })).into_response())
 }
 
-#[derive(Deserialize)]
+/// What a new code is for: exactly one of the ids, or `"blank": true`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewCode {
+pub struct NewCode {
     asset_id: Option<i64>,
     location_id: Option<i64>,
     district_id: Option<i64>,
@@ -213,6 +245,12 @@ fn target_of(asset: Option<i64>, location: Option<i64>, district: Option<i64>) -
     }
 }
 
+/// Creates a code, exactly like `qrdesk codes create`.
+#[utoipa::path(post, path = "/codes", tag = "codes", request_body = NewCode,
+    responses((status = 201, description = "The new code", body = docs::CreatedCode),
+        (status = 401, description = "No token, or a bad one", body = docs::ErrorBody),
+        (status = 403, description = "A viewer token", body = docs::ErrorBody),
+        (status = 422, description = "No target, two targets or an unknown one", body = docs::ErrorBody)))]
 async fn create_code(
     State(state): State<AppState>,
     caller: Caller,
@@ -265,20 +303,68 @@ async fn create_code(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-#[derive(Deserialize)]
+/// Where a code goes: exactly one of the ids.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MoveTo {
+pub struct MoveTo {
     asset_id: Option<i64>,
     location_id: Option<i64>,
     district_id: Option<i64>,
 }
 
-/// `revoke`, `rotate` (a new code for the same target; the old sticker says
-/// it was replaced) or `move` (`{"asset_id": N}` or another target).
+/// Switches a code off: its sticker says so instead of opening the form.
+#[utoipa::path(post, path = "/codes/{code}/revoke", tag = "codes",
+    params(("code" = String, Path, description = "The code, e.g. 7K3M9Q2A")),
+    responses((status = 200, description = "The code after the change", body = docs::CodeOut),
+        (status = 403, description = "A viewer token", body = docs::ErrorBody),
+        (status = 404, description = "No such code", body = docs::ErrorBody),
+        (status = 409, description = "Revoked already", body = docs::ErrorBody)))]
+async fn revoke_code(
+    state: State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> ApiResult {
+    code_action(state, caller, code, "revoke", None).await
+}
+
+/// Replaces a code by a new one for the same target; the old sticker says
+/// it was replaced.
+#[utoipa::path(post, path = "/codes/{code}/rotate", tag = "codes",
+    params(("code" = String, Path, description = "The code, e.g. 7K3M9Q2A")),
+    responses((status = 201, description = "The new code", body = docs::RotatedCode),
+        (status = 403, description = "A viewer token", body = docs::ErrorBody),
+        (status = 404, description = "No such code", body = docs::ErrorBody),
+        (status = 409, description = "Not an active code", body = docs::ErrorBody)))]
+async fn rotate_code(
+    state: State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> ApiResult {
+    code_action(state, caller, code, "rotate", None).await
+}
+
+/// Points a code at another asset, site or участок; the sticker stays.
+#[utoipa::path(post, path = "/codes/{code}/move", tag = "codes", request_body = MoveTo,
+    params(("code" = String, Path, description = "The code, e.g. 7K3M9Q2A")),
+    responses((status = 200, description = "The code after the change", body = docs::CodeOut),
+        (status = 403, description = "A viewer token", body = docs::ErrorBody),
+        (status = 404, description = "No such code", body = docs::ErrorBody),
+        (status = 409, description = "A revoked code", body = docs::ErrorBody),
+        (status = 422, description = "No target or an unknown one", body = docs::ErrorBody)))]
+async fn move_code(
+    state: State<AppState>,
+    caller: Caller,
+    Path(code): Path<String>,
+    body: Option<Json<MoveTo>>,
+) -> ApiResult {
+    code_action(state, caller, code, "move", body).await
+}
+
 async fn code_action(
     State(state): State<AppState>,
     caller: Caller,
-    Path((code, action)): Path<(String, String)>,
+    code: String,
+    action: &str,
     body: Option<Json<MoveTo>>,
 ) -> ApiResult {
     caller.must_write()?;
@@ -287,7 +373,7 @@ async fn code_action(
         .await?
         .ok_or_else(|| ApiError::not_found("code"))?;
     let conflict = |what: &str| ApiError::new(StatusCode::CONFLICT, "conflict", what.to_owned());
-    match action.as_str() {
+    match action {
         "revoke" => {
             if !store::codes::revoke(&state.pool, &code).await? {
                 return Err(conflict("the code is revoked already"));
@@ -331,15 +417,21 @@ async fn code_action(
     Ok(Json(code_json(&after, &state.public_url)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct RequestQuery {
+    /// accepted, delivering, delivered or failed
     status: Option<String>,
+    /// Only requests from this code
     code: Option<String>,
+    /// Only requests about this asset id
     asset: Option<i64>,
-    /// RFC 3339 or Unix milliseconds.
+    /// Created at or after: RFC 3339 or Unix milliseconds
     since: Option<String>,
+    /// `next_cursor` of the previous page
     cursor: Option<String>,
+    /// 1 to 200, default 50
     limit: Option<i64>,
 }
 
@@ -367,6 +459,11 @@ pub fn request_json(r: &store::requests::RequestRecord, with_contact: bool) -> V
 
 /// `GET /api/v1/requests?status=&code=&asset=&since=&limit=&cursor=`: newest
 /// first; `next_cursor` fetches the next page.
+/// Requests, newest first, a page at a time: `next_cursor` fetches the next.
+#[utoipa::path(get, path = "/requests", tag = "requests", params(RequestQuery),
+    responses((status = 200, description = "A page of requests (contact data only for admin tokens)", body = docs::RequestList),
+        (status = 400, description = "A filter that cannot be read", body = docs::ErrorBody),
+        (status = 401, description = "No token, or a bad one", body = docs::ErrorBody)))]
 async fn list_requests(
     State(state): State<AppState>,
     caller: Caller,
@@ -441,6 +538,12 @@ fn parse_time(s: &str) -> Option<i64> {
     })
 }
 
+/// One request: status, task number and status, times, photos.
+#[utoipa::path(get, path = "/requests/{id}", tag = "requests",
+    params(("id" = String, Path, description = "The request's UUID")),
+    responses((status = 200, description = "The request (contact data only for admin tokens)", body = docs::RequestOut),
+        (status = 401, description = "No token, or a bad one", body = docs::ErrorBody),
+        (status = 404, description = "No such request", body = docs::ErrorBody)))]
 async fn get_request(
     State(state): State<AppState>,
     caller: Caller,
@@ -457,17 +560,25 @@ async fn get_request(
     Ok(Json(body).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AssetQuery {
-    /// Part of the name, serial or inventory number.
+    /// Part of the name, serial or inventory number
     q: Option<String>,
+    /// Only assets of this участок (district id)
     district: Option<i64>,
+    /// 1 to 200, default 50
     limit: Option<i64>,
+    /// How many to skip
     offset: Option<i64>,
 }
 
-/// `GET /api/v1/assets?q=&district=&limit=&offset=`: the synced catalog, by name.
+/// The synced catalog, by name.
+#[utoipa::path(get, path = "/assets", tag = "assets", params(AssetQuery),
+    responses((status = 200, description = "A page of assets", body = docs::AssetList),
+        (status = 400, description = "A filter that cannot be read", body = docs::ErrorBody),
+        (status = 401, description = "No token, or a bad one", body = docs::ErrorBody)))]
 async fn list_assets(
     State(state): State<AppState>,
     _caller: Caller,
@@ -502,17 +613,24 @@ async fn list_assets(
     Ok(Json(json!({ "items": items, "total": total })).into_response())
 }
 
-#[derive(Deserialize)]
+/// A label job: codes and a template.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct LabelsBody {
+pub struct LabelsBody {
+    /// Codes to print, e.g. ["7K3M9Q2A"]
     codes: Vec<String>,
     /// A template id from `qrdesk labels templates`.
     template: String,
+    /// Labels already used on the first sheet
     #[serde(default)]
     skip: usize,
 }
 
-/// `POST /api/v1/labels` with `{"codes": […], "template": "avery-l7160"}`: the PDF.
+/// A label sheet as PDF, e.g. `{"codes": ["7K3M9Q2A"], "template": "avery-l7160"}`.
+#[utoipa::path(post, path = "/labels", tag = "labels", request_body = LabelsBody,
+    responses((status = 200, description = "The PDF", content_type = "application/pdf", body = Vec<u8>),
+        (status = 401, description = "No token, or a bad one", body = docs::ErrorBody),
+        (status = 422, description = "An unknown template or code, or too many labels", body = docs::ErrorBody)))]
 async fn labels_pdf(
     State(state): State<AppState>,
     _caller: Caller,

@@ -458,3 +458,224 @@ async fn assets_and_label_sheets_through_the_api() {
     })
     .await;
 }
+
+/// Every `$ref` in `v`.
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|x| refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+/// The properties a schema of the document names, and the required ones.
+fn schema_keys(doc: &Value, name: &str) -> (Vec<String>, Vec<String>) {
+    let s = &doc["components"]["schemas"][name];
+    let props = s["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no schema {name}"))
+        .keys()
+        .cloned()
+        .collect();
+    let required = s["required"]
+        .as_array()
+        .map(|r| r.iter().map(|x| x.as_str().unwrap().to_owned()).collect())
+        .unwrap_or_default();
+    (props, required)
+}
+
+/// An answer agrees with its schema: no field the schema lacks, none of the
+/// required ones missing.
+fn conforms(doc: &Value, name: &str, item: &Value) {
+    let (props, required) = schema_keys(doc, name);
+    let obj = item.as_object().unwrap_or_else(|| panic!("{name}: {item}"));
+    for k in obj.keys() {
+        assert!(props.contains(k), "{name}: field {k} is not documented");
+    }
+    for k in &required {
+        assert!(
+            obj.contains_key(k),
+            "{name}: required {k} missing in {item}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_is_valid_and_describes_every_route() {
+    on_each_engine(|| async {
+        let app = spawn_with(|_| {}).await;
+        let (s, doc) = call(&app, "GET", "/api/openapi.json", None, None).await;
+        assert_eq!(s, 200);
+        assert_eq!(doc["openapi"], "3.1.0");
+        assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+        assert_eq!(
+            doc["components"]["securitySchemes"]["bearer"]["scheme"],
+            "bearer"
+        );
+
+        // The document's own rules: unique operation ids, answers for every
+        // operation, path parameters declared, every reference resolves.
+        let mut ids = Vec::new();
+        let mut documented = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                documented.push(format!("{} {path}", method.to_uppercase()));
+                let id = op["operationId"].as_str().expect("operationId").to_owned();
+                assert!(!ids.contains(&id), "operationId {id} twice");
+                ids.push(id);
+                assert!(!op["responses"].as_object().unwrap().is_empty());
+                assert!(
+                    op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                    "{path}"
+                );
+                for name in path
+                    .split('{')
+                    .skip(1)
+                    .map(|p| p.split('}').next().unwrap())
+                {
+                    let declared =
+                        op["parameters"].as_array().into_iter().flatten().any(|p| {
+                            p["name"] == name && p["in"] == "path" && p["required"] == true
+                        });
+                    assert!(declared, "{method} {path}: path parameter {name}");
+                }
+            }
+        }
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(!all.is_empty());
+        for r in all {
+            let name = r.strip_prefix("#/components/schemas/").expect("local refs");
+            assert!(
+                doc["components"]["schemas"][name].is_object(),
+                "{r} resolves"
+            );
+        }
+        documented.sort();
+        assert_eq!(
+            documented,
+            [
+                "GET /api/v1/assets",
+                "GET /api/v1/codes",
+                "GET /api/v1/requests",
+                "GET /api/v1/requests/{id}",
+                "POST /api/v1/codes",
+                "POST /api/v1/codes/{code}/move",
+                "POST /api/v1/codes/{code}/revoke",
+                "POST /api/v1/codes/{code}/rotate",
+                "POST /api/v1/labels",
+            ]
+        );
+
+        // Every documented route is served (not the API's "no such route"),
+        // and what it answers has the documented shape.
+        let admin = token(&app, ApiRole::Admin).await;
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        let to_revoke = app.code_for(Target::Asset(AssetId(1001))).await;
+        let to_rotate = app.code_for(Target::Asset(AssetId(1001))).await;
+        let path = app.report(&code, "Не работает принтер в бухгалтерии").await;
+        let request = app.wait_status(&path, "delivered", 10).await;
+        app.drain_outbox(10).await;
+        let body_for = |p: &str| match p {
+            "/api/v1/codes" => Some(json!({"asset_id": 1001})),
+            "/api/v1/labels" => Some(json!({"codes": [code.as_str()], "template": "avery-l7160"})),
+            p if p.ends_with("/move") => Some(json!({"asset_id": 1002})),
+            _ => None,
+        };
+        for route in &documented {
+            let (method, template) = route.split_once(' ').unwrap();
+            let target = if template.ends_with("/revoke") {
+                to_revoke.as_str()
+            } else if template.ends_with("/rotate") {
+                to_rotate.as_str()
+            } else {
+                code.as_str()
+            };
+            let concrete = template
+                .replace("{code}", target)
+                .replace("{id}", &request.id);
+            let (status, answer) =
+                call(&app, method, &concrete, Some(&admin), body_for(template)).await;
+            assert!((200..300).contains(&status), "{route}: {status} {answer}");
+            if template.ends_with("/rotate") {
+                conforms(&doc, "RotatedCode", &answer);
+            }
+        }
+        let (_, codes) = call(&app, "GET", "/api/v1/codes", Some(&admin), None).await;
+        codes["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .for_each(|c| conforms(&doc, "CodeOut", c));
+        let (_, made) = call(
+            &app,
+            "POST",
+            "/api/v1/codes",
+            Some(&admin),
+            Some(json!({"blank": true})),
+        )
+        .await;
+        conforms(&doc, "CreatedCode", &made);
+        let (_, list) = call(&app, "GET", "/api/v1/requests", Some(&admin), None).await;
+        conforms(&doc, "RequestList", &list);
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .for_each(|r| conforms(&doc, "RequestOut", r));
+        let (_, one) = call(
+            &app,
+            "GET",
+            &format!("/api/v1/requests/{}", request.id),
+            Some(&admin),
+            None,
+        )
+        .await;
+        conforms(&doc, "RequestOut", &one);
+        conforms(&doc, "Task", &one["task"]);
+        conforms(&doc, "Contact", &one["contact"]);
+        let (_, assets) = call(&app, "GET", "/api/v1/assets?limit=5", Some(&admin), None).await;
+        conforms(&doc, "AssetList", &assets);
+        conforms(&doc, "AssetOut", &assets["items"][0]);
+        let (_, e) = call(&app, "GET", "/api/v1/codes", None, None).await;
+        conforms(&doc, "ErrorBody", &e);
+        conforms(&doc, "ErrorDetail", &e["error"]);
+
+        // The reference page: every operation, nothing from another origin.
+        let resp = app
+            .client
+            .get(format!("{}/api/docs", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let csp = resp.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("default-src 'none'"));
+        let page = resp.text().await.unwrap();
+        for route in &documented {
+            let (method, path) = route.split_once(' ').unwrap();
+            assert!(
+                page.contains(&format!("{method} {path}")),
+                "{route} on /api/docs"
+            );
+        }
+        for attr in ["src=\"", "href=\""] {
+            for link in page.split(attr).skip(1) {
+                assert!(
+                    link.starts_with('/') || link.starts_with('#'),
+                    "only our own origin: {}",
+                    &link[..link.len().min(60)]
+                );
+            }
+        }
+    })
+    .await;
+}

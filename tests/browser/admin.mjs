@@ -5,7 +5,7 @@
 //   node admin.mjs path/to/qrdesk
 
 import { join } from 'node:path';
-import { check, launchBrowser, runner, shots, startServer, stopServer } from './common.mjs';
+import { accessibilityProblems, check, launchBrowser, runner, shots, startServer, stopServer } from './common.mjs';
 
 const { test, finish } = runner('admin browser');
 const server = await startServer();
@@ -109,6 +109,62 @@ try {
     const connWidth = await page.evaluate(() => document.documentElement.scrollWidth);
     check(connWidth <= 360, 'the connection page fits a phone, width ' + connWidth);
     await context.close();
+  });
+
+  await test('settings: every page on a phone and a desktop, WCAG 2.1 AA', async () => {
+    const pages = [
+      ['profile', '/admin/settings'],
+      ['cabinet', '/admin/settings/cabinet'],
+      ['integrations', '/admin/settings/integrations'],
+      ['webhooks', '/admin/settings/webhooks'],
+      ['tokens', '/admin/settings/tokens'],
+      ['privacy', '/admin/settings/privacy?who=ivan@example.ru'],
+      ['audit', '/admin/settings/audit'],
+    ];
+    for (const [device, viewport] of [['phone', { width: 360, height: 740 }], ['desktop', { width: 1280, height: 900 }]]) {
+      const context = await browser.newContext({ viewport, isMobile: device === 'phone', hasTouch: device === 'phone', locale: 'ru-RU' });
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await page.goto(server.base + '/admin/login');
+      await page.fill('#email', email);
+      await page.fill('#password', password);
+      await page.click('button[type=submit]');
+      await page.waitForURL(/\/admin$/);
+      if (device === 'phone') {
+        // Something to show: the organisation, a token shown once, a webhook with its secret.
+        await page.goto(server.base + '/admin/settings/cabinet');
+        await page.fill('#org-name', 'ООО «Сервис-Инжиниринг»');
+        await page.fill('#org-description', 'Эксплуатация зданий на Тверской, 7');
+        await page.click('form[action="/admin/settings/cabinet"] button[type=submit]');
+        await page.waitForURL(/done=cabinet/);
+        await page.goto(server.base + '/admin/settings/tokens');
+        await page.fill('#token-description', 'Интеграция с сайтом');
+        await page.click('form[action="/admin/settings/tokens"] button[type=submit]');
+        const token = await page.inputValue('#new-token');
+        check(/^qrd_[0-9A-Za-z]{36}$/.test(token), 'a token is shown once: ' + token);
+        await page.screenshot({ path: join(shots, 'settings-token-created-phone.png'), fullPage: true });
+        await page.goto(server.base + '/admin/settings/webhooks');
+        await page.fill('#url', 'https://example.ru/hooks/qrdesk');
+        await page.fill('#description', 'CRM');
+        await page.click('form[action="/admin/settings/webhooks"] button[type=submit]');
+        check((await page.inputValue('#webhook-secret')).startsWith('whsec_'), 'the secret is shown once');
+        await page.screenshot({ path: join(shots, 'settings-webhook-created-phone.png'), fullPage: true });
+        await page.goto(server.base + '/');
+        check((await page.textContent('header')).includes('Сервис-Инжиниринг'), 'the organisation heads the public pages');
+        await page.screenshot({ path: join(shots, 'public-index-org-phone.png'), fullPage: true });
+      }
+      for (const [name, path] of [...pages, ['webhook', '/admin/settings/webhooks/1']]) {
+        await page.goto(server.base + path);
+        await page.screenshot({ path: join(shots, `settings-${name}-${device}.png`), fullPage: true });
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        check(width <= viewport.width, `${name} fits the ${device}, width ${width}`);
+        const problems = await accessibilityProblems(page);
+        check(problems.length === 0, `${name} on the ${device}: ` + problems.join('; '));
+      }
+      check(errors.length === 0, 'no page errors: ' + errors.join('; '));
+      await context.close();
+    }
   });
 } finally {
   await browser.close();
