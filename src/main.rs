@@ -215,7 +215,8 @@ struct RenderArgs {
     /// Call to action printed on each label.
     #[arg(long)]
     cta: Option<String>,
-    /// Organisation name printed on each label.
+    /// Organisation name printed on each label; default: the one set in
+    /// Settings → Кабинет.
     #[arg(long)]
     org: Option<String>,
     /// Printer calibration in mm; default: the offset saved for the template.
@@ -549,7 +550,10 @@ async fn labels(config: Config, cmd: LabelsCommand) -> anyhow::Result<()> {
                 ),
                 style: layout::Style {
                     cta: args.cta.unwrap_or_else(|| layout::DEFAULT_CTA.to_owned()),
-                    org: args.org,
+                    org: match args.org {
+                        Some(org) => Some(org),
+                        None => store::org(&pool).await?.name().map(str::to_owned),
+                    },
                 },
             };
             let contents = job::contents(&pool, &public_url(&config), &records).await?;

@@ -120,6 +120,7 @@ try {
       ['tokens', '/admin/settings/tokens'],
       ['privacy', '/admin/settings/privacy?who=ivan@example.ru'],
       ['audit', '/admin/settings/audit'],
+      ['api-docs', '/api/docs'],
     ];
     for (const [device, viewport] of [['phone', { width: 360, height: 740 }], ['desktop', { width: 1280, height: 900 }]]) {
       const context = await browser.newContext({ viewport, isMobile: device === 'phone', hasTouch: device === 'phone', locale: 'ru-RU' });
