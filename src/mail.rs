@@ -140,11 +140,7 @@ impl Mailer {
                 "mail.from must be an address such as \"Сервис <noreply@example.ru>\": {e}"
             )
         })?;
-        let key_path = if config.link_key_file.is_empty() {
-            data_dir.join("mail-link.key")
-        } else {
-            config.link_key_file.clone().into()
-        };
+        let key_path = link_key_path(config, data_dir);
         Ok(Some(Mailer {
             transport,
             from,
@@ -193,6 +189,15 @@ impl Mailer {
 pub enum MailKind<'a> {
     Accepted,
     StatusChanged { status: &'a str },
+}
+
+/// Where the key that seals mailed status links lives.
+pub fn link_key_path(config: &MailConfig, data_dir: &Path) -> std::path::PathBuf {
+    if config.link_key_file.is_empty() {
+        data_dir.join("mail-link.key")
+    } else {
+        config.link_key_file.clone().into()
+    }
 }
 
 /// A mail's subject and plain-text body.

@@ -35,6 +35,13 @@ enum Command {
     /// Move an installation between databases.
     #[command(subcommand)]
     Db(DbCommand),
+    /// A consistent copy of the SQLite database, taken while qrdesk runs,
+    /// with the key files next to it (FILE.mail-link.key).
+    Backup {
+        /// Where the database copy goes; it must not exist yet.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Check the connection to the configured HubEx tenant, line by line,
     /// with what to fix. Exits 0 only when tasks can be created.
     Check {
@@ -280,6 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
+        Command::Backup { to } => backup(&config, &to).await,
         Command::Migrate => {
             let pool = store::open(&config.database_url(), 1).await?;
             println!(
@@ -749,6 +757,55 @@ async fn tokens(config: Config, cmd: TokensCommand) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `qrdesk backup --to FILE`: `VACUUM INTO` writes a consistent copy of the
+/// live database (readers and writers go on meanwhile); the mail link key,
+/// when there is one, is copied to `FILE.mail-link.key`.
+async fn backup(config: &Config, to: &std::path::Path) -> anyhow::Result<()> {
+    let url = config.database_url();
+    anyhow::ensure!(
+        store::Engine::of_url(&url) == store::Engine::Sqlite,
+        "qrdesk backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)"
+    );
+    anyhow::ensure!(
+        !to.exists(),
+        "{} exists already: choose a new file name",
+        to.display()
+    );
+    let pool = store::open(&url, 1).await?;
+    let started = std::time::Instant::now();
+    let target = to.to_str().context("the backup path must be valid UTF-8")?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(target)
+        .execute(&pool)
+        .await
+        .with_context(|| format!("cannot write the backup to {}", to.display()))?;
+    let size = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "database copied to {} ({} KB, {} ms)",
+        to.display(),
+        size / 1024,
+        started.elapsed().as_millis()
+    );
+    let key =
+        qrdesk::mail::link_key_path(&config.mail, std::path::Path::new(&config.server.data_dir));
+    if key.exists() {
+        let mut name = to.as_os_str().to_owned();
+        name.push(".mail-link.key");
+        let key_to = PathBuf::from(name);
+        std::fs::copy(&key, &key_to)
+            .with_context(|| format!("cannot copy {} to {}", key.display(), key_to.display()))?;
+        println!(
+            "mail link key copied to {} (keep it apart from the database copy)",
+            key_to.display()
+        );
+    }
+    println!(
+        "photos are files under {}/photos: copy that folder too (rsync or cp; files never change once written)",
+        config.server.data_dir
+    );
     Ok(())
 }
 
