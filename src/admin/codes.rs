@@ -356,27 +356,20 @@ pub async fn action(
     form.validate().map_err(|e| refused(super::problem(&e)))?;
     let pool = &state.pool;
     let now = store::now_ms();
-    let admin_id = Some(f.staff.admin.id);
     let back =
         |done: &str| Ok(Redirect::to(&format!("/admin/codes/{code}?done={done}")).into_response());
     match form.op.as_str() {
         "revoke" => {
             code_store::revoke(pool, &code).await?;
-            let _ = admins::audit(pool, admin_id, "code-revoke", code.as_str(), now).await;
+            f.audit(&state, "code-revoke", code.as_str()).await;
             back("revoked")
         }
         "rotate" => {
             let new = code_store::rotate(pool, &code, now)
                 .await?
                 .ok_or_else(|| refused("Заменить можно только действующий код."))?;
-            let _ = admins::audit(
-                pool,
-                admin_id,
-                "code-rotate",
-                &format!("{code} -> {new}"),
-                now,
-            )
-            .await;
+            f.audit(&state, "code-rotate", &format!("{code} -> {new}"))
+                .await;
             Ok(Redirect::to(&format!("/admin/codes/{new}?done=rotated")).into_response())
         }
         _ => {
@@ -397,14 +390,8 @@ pub async fn action(
             if !code_store::retarget(pool, &code, target).await? {
                 return Err(refused("Отключённый код перенести нельзя: создайте новый."));
             }
-            let _ = admins::audit(
-                pool,
-                admin_id,
-                "code-retarget",
-                &format!("{code} -> {target:?}"),
-                now,
-            )
-            .await;
+            f.audit(&state, "code-retarget", &format!("{code} -> {target:?}"))
+                .await;
             back(if form.op == "assign" {
                 "assigned"
             } else {

@@ -392,7 +392,6 @@ async fn pause(State(state): State<AppState>, f: AdminForm<PauseForm>) -> crate:
         .collect();
     let resume = form.op == "resume";
     let value = if resume { None } else { Some(text.as_str()) };
-    let now = store::now_ms();
     if form.code.is_empty() {
         store::set_setting(&state.pool, "intake_pause", value.unwrap_or("")).await?;
     } else {
@@ -404,18 +403,12 @@ async fn pause(State(state): State<AppState>, f: AdminForm<PauseForm>) -> crate:
     } else {
         form.code.clone()
     };
-    let _ = crate::store::admins::audit(
-        &state.pool,
-        Some(f.staff.admin.id),
-        if resume {
-            "intake-resume"
-        } else {
-            "intake-pause"
-        },
-        &what,
-        now,
-    )
-    .await;
+    let action = if resume {
+        "intake-resume"
+    } else {
+        "intake-pause"
+    };
+    f.audit(&state, action, &what).await;
     let done = if resume { "resumed" } else { "paused" };
     let back = if form.code.is_empty() {
         format!("/admin?done={done}")

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use super::auth::{AdminForm, Button, Staff};
 use super::{notice, paging, status_title, Frame};
 use crate::store;
-use crate::store::admins;
 use crate::store::requests::{self, RequestListItem};
 use crate::web::{self, render};
 use crate::AppState;
@@ -99,14 +98,7 @@ pub async fn retry(
             "Повторить можно только заявку с ошибкой.",
         ));
     }
-    let _ = admins::audit(
-        &state.pool,
-        Some(f.staff.admin.id),
-        "request-retry",
-        &id,
-        now,
-    )
-    .await;
+    f.audit(&state, "request-retry", &id).await;
     state.worker.wake.notify_one();
     Ok(Redirect::to("/admin/requests?done=retried").into_response())
 }

@@ -138,7 +138,9 @@ pub struct AddForm {
 /// Adds a person with a generated password, shown once on the next page.
 pub async fn add(
     State(state): State<AppState>,
-    AdminForm { staff: s, form, .. }: AdminForm<AddForm, need::Owner>,
+    AdminForm {
+        staff: s, form, ip, ..
+    }: AdminForm<AddForm, need::Owner>,
 ) -> web::Result {
     if let Err(e) = form.validate() {
         let problem = super::problem(&e).to_owned();
@@ -171,9 +173,10 @@ pub async fn add(
         )
         .await;
     }
-    let _ = admins::audit(
+    let _ = admins::audit_from(
         &state.pool,
         Some(s.admin.id),
+        ip.as_deref(),
         "user-add",
         &format!("{email} {}", role.as_str()),
         now,
@@ -209,7 +212,9 @@ fn known_change(op: &str) -> Result<(), ValidationError> {
 pub async fn change(
     State(state): State<AppState>,
     Path(id): Path<i64>,
-    AdminForm { staff, form, .. }: AdminForm<ChangeForm, need::Owner>,
+    AdminForm {
+        staff, form, ip, ..
+    }: AdminForm<ChangeForm, need::Owner>,
 ) -> web::Result {
     let refused =
         |status, text: &str| web::Error::from(super::message(status, "Не получилось", text));
@@ -247,7 +252,15 @@ pub async fn change(
         admins::delete(pool, id).await?;
         "user-removed"
     };
-    let _ = admins::audit(pool, Some(staff.admin.id), done, &user.email, now).await;
+    let _ = admins::audit_from(
+        pool,
+        Some(staff.admin.id),
+        ip.as_deref(),
+        done,
+        &user.email,
+        now,
+    )
+    .await;
     Ok(Redirect::to(&format!("/admin/settings/cabinet?done={done}")).into_response())
 }
 
@@ -355,7 +368,9 @@ pub struct PasswordForm {
 /// Changes the password and ends every other session of the account.
 pub async fn change_password(
     State(state): State<AppState>,
-    AdminForm { staff, form, .. }: AdminForm<PasswordForm, need::Viewer>,
+    AdminForm {
+        staff, form, ip, ..
+    }: AdminForm<PasswordForm, need::Viewer>,
 ) -> web::Result {
     let fail = |e: &str| {
         web::Error::from(render(
@@ -397,6 +412,14 @@ pub async fn change_password(
     let new_hash = auth::hash_blocking(form.password.clone()).await?;
     let now = store::now_ms();
     admins::set_password(pool, staff.admin.id, &new_hash, Some(&staff.id_hash), now).await?;
-    let _ = admins::audit(pool, Some(staff.admin.id), "password-change", "", now).await;
+    let _ = admins::audit_from(
+        pool,
+        Some(staff.admin.id),
+        ip.as_deref(),
+        "password-change",
+        "",
+        now,
+    )
+    .await;
     Ok(Redirect::to("/admin/settings?done=password").into_response())
 }
