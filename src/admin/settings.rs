@@ -28,6 +28,15 @@ pub fn event_title(e: &WebhookEvent) -> &'static str {
     }
 }
 
+/// A page shown again with a problem is a 422; otherwise a 200.
+fn status_for(error: &Option<String>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
 // ---------------------------------------------------------------- webhooks
 
 #[derive(Template)]
@@ -188,11 +197,7 @@ async fn webhooks_page(
     error: Option<String>,
     created: Option<(i64, String)>,
 ) -> web::Result {
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     let page = WebhooksPage {
         f,
         endpoints: hooks::list(&state.pool).await?,
@@ -237,11 +242,7 @@ async fn webhook_page(
     form: Option<WebhookForm>,
     error: Option<String>,
 ) -> web::Result {
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     let log = hooks::log(&state.pool, endpoint.id, 100)
         .await?
         .into_iter()
@@ -368,11 +369,7 @@ async fn tokens_page(
     description: String,
     created: Option<(i64, String)>,
 ) -> web::Result {
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = status_for(&error);
     let tokens = api_tokens::list(&state.pool)
         .await?
         .into_iter()

@@ -37,29 +37,15 @@ async fn an_online_backup_restores_to_a_working_installation() {
         tokio::spawn(async move {
             let client = crate::helpers::phone_client();
             for i in 0..15 {
-                let form = client
-                    .get(format!("{url}/q/{}", code.as_str()))
-                    .send()
-                    .await
-                    .unwrap()
-                    .text()
-                    .await
-                    .unwrap();
-                let token = form
-                    .split("name=\"form_token\" value=\"")
-                    .nth(1)
-                    .and_then(|s| s.split('"').next())
-                    .unwrap_or_default()
-                    .to_owned();
                 let text = format!("Заявка номер {i} во время резервной копии");
-                let _ = client
-                    .post(format!("{url}/q/{}", code.as_str()))
-                    .form(&[
-                        ("description", text.as_str()),
-                        ("form_token", token.as_str()),
-                    ])
-                    .send()
-                    .await;
+                let sent = crate::crash::send_form(
+                    &client,
+                    &url,
+                    code.as_str(),
+                    &[("description", &text)],
+                )
+                .await;
+                assert_eq!(sent.status(), 303);
             }
         })
     };
