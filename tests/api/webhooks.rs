@@ -407,3 +407,44 @@ async fn status_changes_comments_and_replies_are_told() {
     })
     .await;
 }
+
+/// A receiver that redirects elsewhere does not get the delivery through:
+/// redirects are not followed (the target could be internal).
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    on_each_engine(|| async {
+        let app = spawn_with(|c| {
+            private_ok(c);
+            c.webhooks.retry_delays_secs = vec![];
+        })
+        .await;
+        let elsewhere = Receiver::start(&[]).await;
+        let target = elsewhere.url.clone();
+        let redirecting = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move || {
+                let target = target.clone();
+                async move { axum::response::Redirect::temporary(&target) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, redirecting).await });
+        let (id, _) = add_endpoint(
+            &app,
+            &format!("http://{addr}/hook"),
+            &[WebhookEvent::Accepted],
+            false,
+        )
+        .await;
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        app.report(&code, "Не работает кулер в коридоре").await;
+        app.drain_outbox(10).await;
+        let log = hooks::log(app.pool(), id, 10).await.unwrap();
+        assert_eq!(log.len(), 1);
+        assert_eq!(log[0].status, Some(307));
+        assert_eq!(log[0].state, DeliveryState::Failed);
+        assert!(elsewhere.received().is_empty());
+    })
+    .await;
+}
