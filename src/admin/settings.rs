@@ -500,8 +500,12 @@ pub async fn audit(
     });
     let lines = lines
         .into_iter()
-        .map(|l| {
+        .map(|mut l| {
             let at = super::when(&state, Some(l.at));
+            // A long detail (the codes of a big batch) is cut for the table.
+            if let Some(d) = l.detail.as_mut().filter(|d| d.chars().count() > 120) {
+                *d = d.chars().take(120).chain("…".chars()).collect();
+            }
             (l, at)
         })
         .collect();
