@@ -77,19 +77,35 @@ pub struct AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    let router = Router::new()
+    // Public pages, the API and static files go out compressed (gzip or
+    // brotli, as the client accepts). Admin pages do not: they carry the
+    // session's CSRF token next to text from the query, which compression
+    // would let an eavesdropper guess (BREACH).
+    let compressed = Router::new()
         .merge(intake::router(&state.config.limits, &state.limits))
-        .merge(admin::router(&state.limits))
         .nest("/api/v1", api::router(&state.api_limit, &state.metrics))
         .route("/api/openapi.json", get(api::docs::json))
         .route("/api/docs", get(api::docs::page))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
         .route("/static/{name}", get(web::static_file))
         .route(
             "/favicon.ico",
-            get(|| web::static_file(axum::extract::Path("favicon.ico".to_owned()))),
+            get(|| {
+                web::static_file(
+                    axum::extract::Path("favicon.ico".to_owned()),
+                    axum::extract::RawQuery(None),
+                )
+            }),
         )
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .br(true),
+        );
+    let router = Router::new()
+        .merge(compressed)
+        .merge(admin::router(&state.limits))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .fallback(web::not_found)
         .layer(DefaultBodyLimit::max(state.config.limits.form_body_bytes))
         .layer(web::trace::layer())

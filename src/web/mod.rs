@@ -225,8 +225,19 @@ const STYLE: &str = include_str!("../../static/style.css");
 const SCRIPT: &str = include_str!("../../static/app.js");
 const ICON: &str = include_str!("../../static/icon.svg");
 
-/// The one stylesheet and the one script, embedded in the binary.
-pub async fn static_file(Path(name): Path<String>) -> Response {
+/// The one stylesheet and the one script, embedded in the binary. Asked for
+/// with this release's `?v=` (as every page links them), they are cached
+/// for a year as immutable; otherwise for an hour.
+pub async fn static_file(
+    Path(name): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let versioned = query.is_some_and(|q| q == format!("v={}", crate::VERSION));
+    let cache = if versioned {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=3600"
+    };
     let (body, kind) = match name.as_str() {
         "style.css" => (STYLE, "text/css; charset=utf-8"),
         "app.js" => (SCRIPT, "text/javascript; charset=utf-8"),
@@ -234,10 +245,7 @@ pub async fn static_file(Path(name): Path<String>) -> Response {
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     (
-        [
-            (header::CONTENT_TYPE, kind),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
+        [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, cache)],
         body,
     )
         .into_response()

@@ -140,3 +140,62 @@ async fn a_database_failure_shows_a_plain_page_without_its_text() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn public_pages_are_compressed_admin_pages_are_not_and_static_files_are_immutable() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app
+            .code_for(qrdesk::store::codes::Target::Asset(
+                qrdesk::backend::AssetId(1001),
+            ))
+            .await;
+        let fetch = |path: String, encoding: &'static str| {
+            let client = app.client.clone();
+            let url = format!("{}{path}", app.url);
+            async move {
+                client
+                    .get(url)
+                    .header("accept-encoding", encoding)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        for (encoding, expect) in [("br", "br"), ("gzip", "gzip"), ("gzip, br", "br")] {
+            for path in [
+                format!("/q/{}", code.as_str()),
+                format!("/static/style.css?v={}", qrdesk::VERSION),
+                "/static/app.js".to_owned(),
+            ] {
+                let r = fetch(path.clone(), encoding).await;
+                assert_eq!(r.status(), 200, "{path}");
+                assert_eq!(
+                    r.headers()
+                        .get("content-encoding")
+                        .map(|v| v.to_str().unwrap()),
+                    Some(expect),
+                    "{path} with {encoding}"
+                );
+            }
+        }
+        let plain = fetch(format!("/q/{}", code.as_str()), "identity").await;
+        assert!(plain.headers().get("content-encoding").is_none());
+        // The sign-in page carries a form token next to the query: never compressed.
+        let admin = fetch("/admin/login".to_owned(), "gzip, br").await;
+        assert!(admin.headers().get("content-encoding").is_none());
+
+        let versioned = fetch(
+            format!("/static/style.css?v={}", qrdesk::VERSION),
+            "identity",
+        )
+        .await;
+        assert_eq!(
+            versioned.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let old = fetch("/static/style.css?v=0.0.0".to_owned(), "identity").await;
+        assert_eq!(old.headers()["cache-control"], "public, max-age=3600");
+    })
+    .await;
+}
