@@ -22,6 +22,18 @@ pub struct Config {
     pub log: LogConfig,
     pub privacy: PrivacyConfig,
     pub webhooks: WebhooksConfig,
+    pub organisation: OrganisationConfig,
+}
+
+/// The organisation, when it is set by configuration rather than (or
+/// before) Settings → Кабинет; a field saved there wins.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganisationConfig {
+    pub name: String,
+    pub description: String,
+    pub phone: String,
+    pub privacy_url: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -371,6 +383,7 @@ impl Default for Config {
             privacy: PrivacyConfig {
                 contact_retention_days: 180,
             },
+            organisation: OrganisationConfig::default(),
             webhooks: WebhooksConfig {
                 allow_private_targets: false,
                 timeout_secs: 15,
@@ -542,6 +555,13 @@ impl Config {
             return invalid(
                 "metrics.listen",
                 "must be empty or IP:PORT, e.g. 127.0.0.1:9090",
+            );
+        }
+        let p = &self.organisation.privacy_url;
+        if !(p.is_empty() || p.starts_with("https://") || p.starts_with("http://")) {
+            return invalid(
+                "organisation.privacy_url",
+                "must start with https:// or http://",
             );
         }
         if self.webhooks.timeout_secs == 0 {

@@ -311,6 +311,8 @@ impl App {
         }
         let mail_on_change = mailer.as_ref().is_some_and(|m| m.status_changes);
         let metrics = web::metrics::SharedMetrics::default();
+        let org = Arc::new(web::org::OrgCell::new(config.organisation.clone()));
+        org.reload(&pool).await?;
         let m = metrics.clone();
         backend.observe_calls(Box::new(move |path, status| m.call(path, status)));
         let worker = Worker {
@@ -325,6 +327,7 @@ impl App {
             mailer: mailer.clone(),
             webhooks: webhooks::Sender::new(&config.webhooks)?,
             webhook_config: config.webhooks.clone(),
+            org: org.clone(),
         };
         background.push(tokio::spawn(worker.run(shutdown_rx.clone())));
         let wake = worker_handle.wake.clone();
@@ -389,7 +392,7 @@ impl App {
             scans: Default::default(),
             api_limit: api::token_limit(&config.limits),
             metrics: metrics.clone(),
-            org: Arc::new(web::org::OrgCell::default()),
+            org: org.clone(),
             limits: Arc::new(web::limits::RateLimits::new(
                 &config.limits,
                 &config.server.trusted_proxies,
@@ -398,7 +401,6 @@ impl App {
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
         };
-        state.org.reload(&pool).await?;
         let (org, org_pool) = (state.org.clone(), pool.clone());
         background.push(every(web::org::REFRESH, shutdown_rx.clone(), move || {
             let (org, pool) = (org.clone(), org_pool.clone());

@@ -560,7 +560,11 @@ async fn labels(config: Config, cmd: LabelsCommand) -> anyhow::Result<()> {
                     cta: args.cta.unwrap_or_else(|| layout::DEFAULT_CTA.to_owned()),
                     org: match args.org {
                         Some(org) => Some(org),
-                        None => store::org(&pool).await?.name().map(str::to_owned),
+                        None => store::org(&pool)
+                            .await?
+                            .or(&config.organisation)
+                            .name()
+                            .map(str::to_owned),
                     },
                 },
             };
@@ -601,8 +605,16 @@ async fn labels(config: Config, cmd: LabelsCommand) -> anyhow::Result<()> {
             let record = code_store::get(&pool, &code)
                 .await?
                 .with_context(|| format!("no code {code}"))?;
-            let bytes =
-                job::poster_pdf(&pool, &public_url(&config), &record, size, english).await?;
+            let org = store::org(&pool).await?.or(&config.organisation);
+            let bytes = job::poster_pdf(
+                &pool,
+                &public_url(&config),
+                &record,
+                size,
+                english,
+                org.name(),
+            )
+            .await?;
             std::fs::write(&out, bytes)
                 .with_context(|| format!("cannot write {}", out.display()))?;
             println!("poster written to {}", out.display());

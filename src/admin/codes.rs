@@ -543,6 +543,7 @@ pub async fn poster(
         &record,
         size,
         !q.english.is_empty(),
+        state.org.get().name(),
     )
     .await?;
     Ok(pdf_response(bytes, &format!("poster-{code}.pdf")))

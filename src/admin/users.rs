@@ -98,6 +98,22 @@ pub struct OrgForm {
     #[serde(default)]
     #[validate(length(max = 300, code = "org_description"))]
     description: String,
+    #[serde(default)]
+    #[validate(custom(function = "phone_shape"))]
+    phone: String,
+    #[serde(default)]
+    #[validate(custom(function = "policy_url"))]
+    privacy_url: String,
+}
+
+fn policy_url(url: &str) -> Result<(), ValidationError> {
+    let u = url.trim();
+    let ok = u.is_empty()
+        || (u.len() <= 500
+            && (u.starts_with("https://") || u.starts_with("http://"))
+            && url::Url::parse(u).is_ok());
+    ok.then_some(())
+        .ok_or_else(|| ValidationError::new("privacy_url"))
 }
 
 /// Saves the organisation's name and description; every page, label,
@@ -108,6 +124,8 @@ pub async fn save_org(State(state): State<AppState>, form: AdminForm<OrgForm>) -
             org: crate::store::Org {
                 name: form.form.name.clone(),
                 description: form.form.description.clone(),
+                phone: form.form.phone.clone(),
+                privacy_url: form.form.privacy_url.clone(),
             },
             org_error: Some(super::problem(&e).to_owned()),
             ..users_view(&state, &form.staff, None).await?
@@ -118,6 +136,10 @@ pub async fn save_org(State(state): State<AppState>, form: AdminForm<OrgForm>) -
     let org = crate::store::Org {
         name: one_line(&form.form.name),
         description: one_line(&form.form.description),
+        phone: crate::intake::form::Phone::parse(&form.form.phone)
+            .map(|_| one_line(&form.form.phone))
+            .unwrap_or_default(),
+        privacy_url: form.form.privacy_url.trim().to_owned(),
     };
     crate::store::set_org(&state.pool, &org).await?;
     state.org.set(org.clone());

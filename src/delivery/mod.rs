@@ -67,6 +67,8 @@ pub struct Worker {
     pub mailer: Option<crate::mail::Mailer>,
     pub webhooks: crate::webhooks::Sender,
     pub webhook_config: crate::config::WebhooksConfig,
+    /// The organisation's name, written under every mail.
+    pub org: Arc<crate::web::org::OrgCell>,
 }
 
 enum Outcome {
@@ -307,7 +309,7 @@ impl Worker {
             _ => crate::mail::MailKind::Accepted,
         };
         let lang = crate::web::i18n::Lang::parse(&request.lang).unwrap_or_default();
-        let org = store::org(&self.pool).await?;
+        let org = self.org.get();
         let composed = crate::mail::compose(
             lang,
             kind,

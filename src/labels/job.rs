@@ -145,15 +145,15 @@ pub async fn poster_pdf(
     record: &CodeRecord,
     size: PosterSize,
     english: bool,
+    org: Option<&str>,
 ) -> Result<Vec<u8>, LabelError> {
     let c = content(pool, public_url, record).await?;
     let host = public_url
         .split_once("://")
         .map_or(public_url, |(_, h)| h)
         .trim_end_matches('/');
-    let org = store::org(pool).await?;
     let text = PosterText {
-        org: org.name().map(str::to_owned),
+        org: org.map(str::to_owned),
         heading: "Сообщить о неисправности".into(),
         site: if c.title.is_empty() {
             "—".into()

@@ -165,6 +165,10 @@ pub async fn installation_secret(pool: &Pool) -> anyhow::Result<Vec<u8>> {
 pub struct Org {
     pub name: String,
     pub description: String,
+    /// A contact phone shown on public pages.
+    pub phone: String,
+    /// The privacy policy's address, linked next to the consent box.
+    pub privacy_url: String,
 }
 
 impl Org {
@@ -172,20 +176,43 @@ impl Org {
     pub fn name(&self) -> Option<&str> {
         (!self.name.is_empty()).then_some(self.name.as_str())
     }
+
+    /// Each field as saved in settings, or else as `[organisation]` says.
+    pub fn or(self, defaults: &crate::config::OrganisationConfig) -> Org {
+        let pick = |saved: String, default: &str| {
+            if saved.is_empty() {
+                default.trim().to_owned()
+            } else {
+                saved
+            }
+        };
+        Org {
+            name: pick(self.name, &defaults.name),
+            description: pick(self.description, &defaults.description),
+            phone: pick(self.phone, &defaults.phone),
+            privacy_url: pick(self.privacy_url, &defaults.privacy_url),
+        }
+    }
 }
 
+/// The organisation as saved in Settings → Кабинет (empty fields unset).
 pub async fn org(pool: &Pool) -> sqlx::Result<Org> {
+    let get = |key: &'static str| async move {
+        get_setting(pool, key).await.map(Option::unwrap_or_default)
+    };
     Ok(Org {
-        name: get_setting(pool, "org_name").await?.unwrap_or_default(),
-        description: get_setting(pool, "org_description")
-            .await?
-            .unwrap_or_default(),
+        name: get("org_name").await?,
+        description: get("org_description").await?,
+        phone: get("org_phone").await?,
+        privacy_url: get("org_privacy_url").await?,
     })
 }
 
 pub async fn set_org(pool: &Pool, org: &Org) -> sqlx::Result<()> {
     set_setting(pool, "org_name", &org.name).await?;
-    set_setting(pool, "org_description", &org.description).await
+    set_setting(pool, "org_description", &org.description).await?;
+    set_setting(pool, "org_phone", &org.phone).await?;
+    set_setting(pool, "org_privacy_url", &org.privacy_url).await
 }
 
 /// A database URL fit for logs and messages: any password replaced by `***`.

@@ -21,17 +21,29 @@ tokio::task_local! {
     static CURRENT: Arc<Org>;
 }
 
-/// This instance's copy of the organisation.
+/// This instance's copy of the organisation: what Settings → Кабинет saved,
+/// each empty field taken from `[organisation]`.
 #[derive(Debug, Default)]
-pub struct OrgCell(RwLock<Arc<Org>>);
+pub struct OrgCell {
+    current: RwLock<Arc<Org>>,
+    defaults: crate::config::OrganisationConfig,
+}
 
 impl OrgCell {
-    pub fn get(&self) -> Arc<Org> {
-        self.0.read().expect("org lock").clone()
+    pub fn new(defaults: crate::config::OrganisationConfig) -> OrgCell {
+        OrgCell {
+            current: RwLock::new(Arc::new(Org::default().or(&defaults))),
+            defaults,
+        }
     }
 
-    pub fn set(&self, org: Org) {
-        *self.0.write().expect("org lock") = Arc::new(org);
+    pub fn get(&self) -> Arc<Org> {
+        self.current.read().expect("org lock").clone()
+    }
+
+    /// Takes what was saved (empty fields fall back to the configuration).
+    pub fn set(&self, saved: Org) {
+        *self.current.write().expect("org lock") = Arc::new(saved.or(&self.defaults));
     }
 
     pub async fn reload(&self, pool: &store::Pool) -> sqlx::Result<()> {
@@ -49,6 +61,31 @@ pub async fn scope(State(state): State<crate::AppState>, req: Request, next: Nex
 pub fn name() -> Option<String> {
     CURRENT
         .try_with(|o| (!o.name.is_empty()).then(|| o.name.clone()))
+        .ok()
+        .flatten()
+}
+
+/// For templates: the contact phone, if set.
+pub fn phone() -> Option<String> {
+    CURRENT
+        .try_with(|o| (!o.phone.is_empty()).then(|| o.phone.clone()))
+        .ok()
+        .flatten()
+}
+
+/// For templates: the phone as a `tel:` target (digits and a leading +).
+pub fn phone_href() -> Option<String> {
+    phone().map(|p| {
+        p.chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect()
+    })
+}
+
+/// For templates: the privacy policy's address, if set.
+pub fn privacy_url() -> Option<String> {
+    CURRENT
+        .try_with(|o| (!o.privacy_url.is_empty()).then(|| o.privacy_url.clone()))
         .ok()
         .flatten()
 }

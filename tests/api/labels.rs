@@ -293,7 +293,7 @@ async fn poster_and_alignment_page_carry_their_text() {
         let record = code_store::get(pool, &code).await.unwrap().unwrap();
         let dir = TempDir::new();
         for size in [layout::PosterSize::A4, layout::PosterSize::A5] {
-            let pdf = job::poster_pdf(pool, &app.url, &record, size, true)
+            let pdf = job::poster_pdf(pool, &app.url, &record, size, true, None)
                 .await
                 .unwrap();
             let found = decode_pdf(&pdf, &dir.0, &format!("poster-{size:?}"), 150);

@@ -100,6 +100,8 @@ async fn profile_and_organisation_are_saved_audited_and_shown() {
                 &[
                     ("name", "ООО «Ромашка»"),
                     ("description", "Эксплуатация зданий на Тверской"),
+                    ("phone", "+7 495 123-45-67"),
+                    ("privacy_url", "https://romashka.example.ru/privacy"),
                 ],
             )
             .await;
@@ -112,6 +114,23 @@ async fn profile_and_organisation_are_saved_audited_and_shown() {
             form.body
         );
         assert!(form.body.contains("Эксплуатация зданий на Тверской"));
+        // The operator next to the consent box, and the footer.
+        let text = unescape(&form.body);
+        assert!(
+            text.contains("Оператор персональных данных: ООО «Ромашка», <a href=\"https://romashka.example.ru/privacy\">"),
+            "{text}"
+        );
+        assert!(text.contains("href=\"tel:+74951234567\""), "{text}");
+        assert_eq!(
+            owner
+                .post(
+                    "/admin/settings/cabinet",
+                    &[("name", "x"), ("privacy_url", "javascript:alert(1)")]
+                )
+                .await
+                .status,
+            422
+        );
         // Labels take it as the default organisation line.
         let print = owner
             .get(&format!("/admin/print?codes={}", code.as_str()))
@@ -436,6 +455,32 @@ async fn integrations_show_the_connection_mail_and_environment() {
         let mail = admin.post("/admin/settings/integrations/mail", &[]).await;
         assert_eq!(mail.status, 409);
         assert!(mail.body.contains("mail.smtp_url"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_organisation_can_come_from_configuration() {
+    on_each_engine(|| async {
+        let app = spawn_with(|c| {
+            c.organisation.name = "ООО «Из конфигурации»".into();
+            c.organisation.privacy_url = "https://example.ru/privacy".into();
+        })
+        .await;
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        let form = unescape(&app.get(&format!("/q/{}", code.as_str())).await.body);
+        assert!(form.contains("Оператор персональных данных: ООО «Из конфигурации»"));
+        // What Кабинет saves wins over the configuration.
+        let owner = StaffClient::new(&app, Role::Owner).await;
+        owner
+            .post("/admin/settings/cabinet", &[("name", "ООО «Из настроек»")])
+            .await;
+        let form = unescape(&app.get(&format!("/q/{}", code.as_str())).await.body);
+        assert!(form.contains("Оператор персональных данных: ООО «Из настроек»"));
+        assert!(
+            form.contains("https://example.ru/privacy"),
+            "an empty field keeps the configured one"
+        );
     })
     .await;
 }
