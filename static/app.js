@@ -202,7 +202,79 @@
     });
   }
 
-  // A comment being written survives the page refreshing itself.
+  // Times in the reader's own format and time zone; the server's text stays
+  // where the browser cannot format dates.
+  var localTimes = function (root) {
+    if (!window.Intl || !Intl.DateTimeFormat) return;
+    var format;
+    try {
+      format = new Intl.DateTimeFormat(document.documentElement.lang || undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    } catch (e) { return; }
+    Array.prototype.forEach.call(root.querySelectorAll('time[datetime]'), function (el) {
+      var at = new Date(el.getAttribute('datetime'));
+      if (!isNaN(at.getTime())) el.textContent = format.format(at);
+    });
+  };
+
+  // The status page follows the task without reloading: the parts that
+  // change are fetched and put in place, except a part holding the focus (a
+  // button being pressed); the comment form is never touched.
+  var live = document.getElementById('live-state');
+  var parts = ['live-state', 'live-feedback', 'live-messages'];
+  var shown = {};
+  parts.forEach(function (id) {
+    var el = document.getElementById(id);
+    if (el) shown[id] = el.innerHTML;
+  });
+  var liveOn = function () {
+    Array.prototype.forEach.call(document.querySelectorAll('.live-on'), function (el) { el.hidden = false; });
+  };
+  localTimes(document);
+  if (live && window.fetch && window.DOMParser) {
+    liveOn();
+    var note = document.getElementById('live-note');
+    var timer = null;
+    var summary = function () {
+      return Array.prototype.map.call(live.querySelectorAll('.state, .badge'), function (el) {
+        return el.textContent.trim();
+      }).join(' ');
+    };
+    var schedule = function () {
+      var secs = parseInt(live.getAttribute('data-poll'), 10) || 0;
+      if (secs > 0 && !timer) timer = setTimeout(look, secs * 1000);
+    };
+    var look = function () {
+      timer = null;
+      if (document.hidden) return; // again when the page is looked at
+      fetch(live.getAttribute('data-live'), { credentials: 'same-origin', headers: { Accept: 'text/html' } })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, 'text/html');
+          var before = summary();
+          parts.forEach(function (id) {
+            var now = document.getElementById(id), next = fresh.getElementById(id);
+            if (!now || !next || shown[id] === next.innerHTML) return;
+            if (now.contains(document.activeElement) && document.activeElement !== document.body) return;
+            now.innerHTML = next.innerHTML;
+            shown[id] = next.innerHTML;
+            localTimes(now);
+          });
+          var freshState = fresh.getElementById('live-state');
+          if (freshState) live.setAttribute('data-poll', freshState.getAttribute('data-poll') || '0');
+          liveOn();
+          var after = summary();
+          if (note && after !== before) note.textContent = note.getAttribute('data-changed') + ' ' + after;
+        })
+        .catch(function () { /* offline for a moment: try again later */ })
+        .then(schedule);
+    };
+    document.addEventListener('visibilitychange', function () {
+      if (!document.hidden && !timer) look();
+    });
+    schedule();
+  }
+
+  // A comment being written is kept on the phone until it is sent.
   var comment = document.getElementById('comment');
   if (comment && comment.form) {
     var commentKey = 'qrdesk-comment-' + window.location.pathname;
@@ -210,7 +282,7 @@
       if (!comment.value) comment.value = window.localStorage.getItem(commentKey) || '';
       comment.addEventListener('input', function () { window.localStorage.setItem(commentKey, comment.value); });
       comment.form.addEventListener('submit', function () { window.localStorage.removeItem(commentKey); });
-    } catch (e) { /* storage blocked: the refresh interval is long enough to type */ }
+    } catch (e) { /* storage blocked: the text lives only in the field */ }
   }
 
   // A link, token or secret to keep: select on tap, copy with one button

@@ -45,6 +45,7 @@ pub fn router(
         .route("/q/{code}/same", post(same_problem))
         .route("/t/{token}", get(status::show))
         .route("/T/{token}", get(status::show))
+        .route("/t/{token}/live", get(status::live))
         .route("/t/{token}/photo/{id}", get(status::photo))
         .route("/t/{token}/qr.svg", get(status::qr))
         .route("/t/{token}/comment", post(status::comment).layer(body))

@@ -29,7 +29,7 @@ const LIVE_READ_TIMEOUT: Duration = Duration::from_secs(3);
 pub struct Entry {
     mine: bool,
     who: String,
-    when: String,
+    when: Stamp,
     text: String,
     pending: bool,
     at: i64,
@@ -47,14 +47,20 @@ struct StatusPage<'a> {
     state_text: &'a str,
     /// A coloured dot for the task status, as a data: image (no inline style).
     status_dot: Option<String>,
-    /// Seconds until the page reloads itself; none once the task is closed.
+    /// Seconds until a page without JavaScript reloads itself: only while
+    /// waiting for the task, on a page without a form.
     refresh: Option<u32>,
-    sent: String,
-    created: Option<String>,
-    in_work: Option<String>,
-    completed: Option<String>,
-    closed: Option<String>,
-    checked: Option<String>,
+    /// Seconds between the script's look-ups of what changed; 0 once
+    /// nothing more will.
+    poll: u32,
+    /// What the backend calls the task's status, in the reader's language.
+    task_status_name: Option<&'a str>,
+    sent: Stamp,
+    created: Option<Stamp>,
+    in_work: Option<Stamp>,
+    completed: Option<Stamp>,
+    closed: Option<Stamp>,
+    checked: Option<Stamp>,
     self_href: String,
     /// The page's full address, to copy or write down.
     link: String,
@@ -72,14 +78,51 @@ struct StatusPage<'a> {
 
 impl StatusPage<'_> {
     /// The timeline after "received": each step with its time, once reached.
-    fn steps(&self) -> [(&'static str, Option<&str>); 4] {
+    fn steps(&self) -> [(&'static str, Option<&Stamp>); 4] {
         let t = self.t;
         [
-            (t.t_created, self.created.as_deref()),
-            (t.t_in_work, self.in_work.as_deref()),
-            (t.t_completed, self.completed.as_deref()),
-            (t.t_closed, self.closed.as_deref()),
+            (t.t_created, self.created.as_ref()),
+            (t.t_in_work, self.in_work.as_ref()),
+            (t.t_completed, self.completed.as_ref()),
+            (t.t_closed, self.closed.as_ref()),
         ]
+    }
+}
+
+/// `GET /t/{token}/live`: the parts of the status page that change (status
+/// and timeline, the "fixed?" question, the conversation), for the page's
+/// script to put in place without reloading.
+#[derive(Template)]
+#[template(path = "status_live.html")]
+struct LiveParts<'a, 'b>(&'b StatusPage<'a>);
+
+impl<'a> std::ops::Deref for LiveParts<'a, '_> {
+    type Target = StatusPage<'a>;
+    fn deref(&self) -> &StatusPage<'a> {
+        self.0
+    }
+}
+
+/// A moment as the page shows it (at the configured offset) and as a
+/// machine reads it (UTC), for the script to show in the reader's own format.
+pub struct Stamp {
+    text: String,
+    iso: String,
+}
+
+impl Stamp {
+    fn new(ms: i64, offset_minutes: i32) -> Stamp {
+        let iso = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_default();
+        Stamp {
+            text: format_local(ms, offset_minutes),
+            iso,
+        }
     }
 }
 
@@ -173,8 +216,38 @@ pub async fn show(
     headers: HeaderMap,
 ) -> web::Result {
     let explicit = q.lang.as_deref();
-    let fallback = Lang::negotiate(explicit, &headers);
-    let (token, mut view) = lookup(&state, &raw, fallback).await?;
+    let (token, view, lang) = current(&state, &raw, explicit, &headers).await?;
+    let page = page(&state, &token, &view, lang, "", None, StatusCode::OK);
+    Ok(super::with_lang_cookie(page, explicit, lang))
+}
+
+/// `GET /t/{token}/live`: what the page's script puts in place.
+pub async fn live(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    Query(q): Query<LangQuery>,
+    headers: HeaderMap,
+) -> web::Result {
+    let (token, view, lang) = current(&state, &raw, q.lang.as_deref(), &headers).await?;
+    let page = build(&state, &token, &view, lang, "", None);
+    let mut resp = render(StatusCode::OK, &LiveParts(&page));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(resp)
+}
+
+/// The request behind the token as it stands now: its task's status is read
+/// again when older than `hubex.status_max_age_secs`.
+async fn current(
+    state: &AppState,
+    raw: &str,
+    explicit: Option<&str>,
+    headers: &HeaderMap,
+) -> web::Result<(TrackingToken, std::sync::Arc<View>, Lang)> {
+    let fallback = Lang::negotiate(explicit, headers);
+    let (token, mut view) = lookup(state, raw, fallback).await?;
     let record = &view.record;
     if let Some(task_id) = record.task_id {
         let stale = record.status_checked_at.is_none_or(|at| {
@@ -191,16 +264,14 @@ pub async fn show(
                 state.mailer.as_ref().is_some_and(|m| m.status_changes),
             );
             if let Ok(Ok(())) = tokio::time::timeout(LIVE_READ_TIMEOUT, read).await {
-                (_, view) = lookup(&state, &raw, fallback).await?;
+                (_, view) = lookup(state, raw, fallback).await?;
             }
         }
     }
-    let lang = page_lang(explicit, &headers, &view.record);
-    let page = page(&state, &token, &view, lang, "", None, StatusCode::OK);
-    Ok(super::with_lang_cookie(page, explicit, lang))
+    let lang = page_lang(explicit, headers, &view.record);
+    Ok((token, view, lang))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn page(
     state: &AppState,
     token: &TrackingToken,
@@ -210,6 +281,20 @@ fn page(
     comment_error: Option<String>,
     status: StatusCode,
 ) -> Response {
+    render(
+        status,
+        &build(state, token, view, lang, comment_text, comment_error),
+    )
+}
+
+fn build<'a>(
+    state: &AppState,
+    token: &TrackingToken,
+    view: &'a View,
+    lang: Lang,
+    comment_text: &'a str,
+    comment_error: Option<String>,
+) -> StatusPage<'a> {
     let record = &view.record;
     let photos = view
         .photos
@@ -218,7 +303,7 @@ fn page(
         .collect();
     let t = lang.texts();
     let offset = state.config.server.utc_offset_minutes;
-    let fmt = |ms: Option<i64>| ms.map(|ms| format_local(ms, offset));
+    let fmt = |ms: Option<i64>| ms.map(|ms| Stamp::new(ms, offset));
 
     let own = &view.own;
     let mut entries: Vec<Entry> = view
@@ -233,7 +318,7 @@ fn page(
                 .filter(|a| !a.trim().is_empty())
                 .unwrap_or(t.staff_word)
                 .to_owned(),
-            when: fmt(*at).unwrap_or_default(),
+            when: Stamp::new(at.unwrap_or(0), offset),
             text: text.clone(),
             pending: false,
             at: at.unwrap_or(0),
@@ -250,7 +335,7 @@ fn page(
         } else {
             t.you_word.to_owned()
         },
-        when: format_local(c.created_at, offset),
+        when: Stamp::new(c.created_at, offset),
         pending: c.posted_at.is_none(),
         text: match c.kind {
             CommentKind::Fixed => t.fixed_yes.to_owned(),
@@ -267,14 +352,24 @@ fn page(
         RequestStatus::Failed => t.st_failed,
         RequestStatus::Accepted | RequestStatus::Delivering => t.st_accepted,
     };
-    let refresh = match record.status {
-        RequestStatus::Accepted | RequestStatus::Delivering => Some(5),
+    let poll = match record.status {
+        RequestStatus::Accepted | RequestStatus::Delivering => 5,
         // The task exists but its status is not read yet: soon.
-        RequestStatus::Delivered if record.task_status_name.is_none() => Some(5),
-        RequestStatus::Delivered if record.task_closed_at.is_none() => Some(60),
-        _ => None,
+        RequestStatus::Delivered if record.task_status_name.is_none() => 5,
+        // As often as a view reads the task system again, and no more.
+        RequestStatus::Delivered if record.task_closed_at.is_none() => {
+            state.config.hubex.status_max_age_secs.clamp(5, 300) as u32
+        }
+        _ => 0,
     };
-    let view = StatusPage {
+    // Without the script only the waiting page reloads itself, slowly; a page
+    // with a form never does (WCAG 2.2.1).
+    let waiting = matches!(
+        record.status,
+        RequestStatus::Accepted | RequestStatus::Delivering
+    );
+    let refresh = (waiting && comment_text.is_empty() && comment_error.is_none()).then_some(30);
+    StatusPage {
         lang,
         t,
         title: t.status_title,
@@ -293,9 +388,13 @@ fn page(
                     &c[1..]
                 )
             }),
-        // A page with a half-written comment must not reload under the person.
-        refresh: if comment_text.is_empty() && comment_error.is_none() { refresh } else { None },
-        sent: format_local(record.created_at, offset),
+        refresh,
+        poll,
+        task_status_name: record
+            .task_status_name
+            .as_deref()
+            .map(|name| status_name(name, lang, record)),
+        sent: Stamp::new(record.created_at, offset),
         created: fmt(record.task_created_at),
         in_work: fmt(record.task_in_work_at),
         completed: fmt(record.task_completed_at),
@@ -311,8 +410,26 @@ fn page(
         comment_text,
         comment_error,
         mailed: view.mailed,
-    };
-    render(status, &view)
+    }
+}
+
+/// The backend's name for the task's status; on an English page a name in
+/// Cyrillic gives way to the timeline's own word for the step reached.
+fn status_name<'a>(name: &'a str, lang: Lang, record: &RequestRecord) -> &'a str {
+    let cyrillic = name.chars().any(|c| ('\u{400}'..='\u{4ff}').contains(&c));
+    if lang != Lang::En || !cyrillic {
+        return name;
+    }
+    let t = lang.texts();
+    if record.task_closed_at.is_some() {
+        t.t_closed
+    } else if record.task_completed_at.is_some() {
+        t.t_completed
+    } else if record.task_in_work_at.is_some() {
+        t.t_in_work
+    } else {
+        t.task_open
+    }
 }
 
 /// `POST /t/{token}/comment`: text and photos for the task's external chat.

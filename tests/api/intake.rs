@@ -100,12 +100,45 @@ async fn status_page_follows_the_task_to_closed() {
         let path = app.report(&code, TEXT).await;
         let r = app.wait_status(&path, "delivered", 10).await;
         let page = app.get(&path).await;
+        // The open task's page has a comment form: it never reloads itself
+        // (WCAG 2.2.1); its script looks for changes, and without the script
+        // a link does it.
         assert!(
-            page.body.contains("http-equiv=\"refresh\""),
-            "refreshes while open"
+            !page.body.contains("http-equiv=\"refresh\""),
+            "no reload on a page with a form"
         );
+        assert!(
+            page.body.contains("data-poll=\"30\""),
+            "looked up every 30 s"
+        );
+        assert!(page
+            .body
+            .contains(&format!("<a href=\"{path}\">Обновить</a>")));
+
+        // What the script fetches: only the parts that change, never cached.
+        let raw = app
+            .client
+            .get(format!("{}{path}/live", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(raw.headers()["cache-control"], "no-store");
+        let live = app.get(&format!("{path}/live")).await;
+        assert_eq!(live.status, 200);
+        assert!(
+            live.body.contains("id=\"live-state\"") && live.body.contains("id=\"live-messages\"")
+        );
+        assert!(!live.body.contains("<html") && !live.body.contains("comment-form"));
+        assert!(live.body.contains("Новая"), "{}", live.body);
 
         app.sim.set_status(r.task_id.unwrap().0, 4);
+        // The next look-up finds the task closed, without reloading the page.
+        let live = app.get(&format!("{path}/live")).await;
+        assert!(live.body.contains("Закрыта"), "{}", live.body);
+        assert!(
+            live.body.contains("data-poll=\"0\""),
+            "nothing more to look for"
+        );
         let page = app.get(&path).await;
         assert!(page.body.contains("Закрыта"), "{}", page.body);
         assert!(
@@ -113,8 +146,24 @@ async fn status_page_follows_the_task_to_closed() {
             "completed and closed times"
         );
         assert!(
-            !page.body.contains("http-equiv=\"refresh\""),
+            !page.body.contains("http-equiv=\"refresh\"") && !page.body.contains(">Обновить<"),
             "no refresh once closed"
+        );
+        // Times carry their moment for the reader's own format.
+        assert!(
+            page.body.contains("<time datetime=\"20"),
+            "machine-readable times"
+        );
+        // An English page does not show HubEx's Russian status name.
+        let en = app.get(&format!("{path}?lang=en")).await;
+        assert!(
+            !en.body.contains("Закрыта") && en.body.contains("<span class=\"badge\">Closed</span>"),
+            "{}",
+            en.body
+        );
+        assert_eq!(
+            app.get("/t/00000000000000000000000000/live").await.status,
+            404
         );
     })
     .await;

@@ -5,7 +5,7 @@
 //   node intake.mjs path/to/qrdesk
 
 import { join } from 'node:path';
-import { check, launchBrowser, runner, shots, startServer, stopServer } from './common.mjs';
+import { accessibilityProblems, check, launchBrowser, runner, shots, startServer, stopServer } from './common.mjs';
 
 const { test, finish } = runner('browser');
 const env = {
@@ -65,7 +65,7 @@ try {
     await page.locator('#submit').click();
     await page.waitForURL(/\/t\/[0-9a-z]{26}$/);
     check((await page.textContent('body')).includes('Кофемашина не включается'), 'status page shows the text');
-    // The page refreshes itself (no JavaScript needed) until HubEx has the task.
+    // The page follows the delivery in place until HubEx has the task.
     await page.waitForSelector('.number', { timeout: 30000 });
     const number = await page.textContent('.number');
     check(/QR-\d+/.test(number), 'HubEx task number shown: ' + number);
@@ -127,6 +127,47 @@ try {
     await context.close();
   });
 
+  await test('phone: typing a comment while the status changes keeps focus and text', async () => {
+    const context = await browser.newContext({
+      viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2, locale: 'ru-RU',
+    });
+    const page = await context.newPage();
+    await page.goto(server.formUrl);
+    await page.fill('#description', 'Не закрывается дверь холодильной камеры');
+    await page.click('#submit');
+    await page.waitForURL(/\/t\/[0-9a-z]{26}$/);
+    check((await page.locator('meta[http-equiv=refresh]').count()) === 0, 'no reload with JavaScript on');
+    check((await accessibilityProblems(page)).length === 0, 'axe on the waiting page: ' + (await accessibilityProblems(page)).join('; '));
+    await page.waitForSelector('.number', { timeout: 30000 });
+    await page.waitForSelector('#comment');
+    check((await page.textContent('.badge')).includes('Новая'), 'new task');
+    check((await accessibilityProblems(page)).length === 0, 'axe on the open task: ' + (await accessibilityProblems(page)).join('; '));
+    const taskId = parseInt((await page.textContent('.number')).replace(/\D/g, ''), 10);
+
+    await page.click('#comment');
+    await page.keyboard.type('Пишу ответ, пока');
+    const moved = await fetch(server.sim + '/__sim/tasks/' + taskId + '/status/2', { method: 'POST' });
+    check(moved.ok, 'simulated status change: ' + moved.status);
+    const replied = await fetch(server.sim + '/__sim/tasks/' + taskId + '/reply', { method: 'POST', body: 'Выехали, будем через час.' });
+    check(replied.status === 204, 'simulated staff reply');
+    await page.waitForFunction(() => document.querySelector('.badge').textContent.includes('В работе'), null, { timeout: 20000 });
+    await page.waitForFunction(() => document.getElementById('live-messages').textContent.includes('Выехали'), null, { timeout: 20000 });
+    check(await page.evaluate(() => document.activeElement && document.activeElement.id === 'comment'), 'focus stays in the comment');
+    await page.keyboard.type(' идёт обновление.');
+    check((await page.inputValue('#comment')) === 'Пишу ответ, пока идёт обновление.', 'text survives');
+    check((await page.textContent('#live-note')).includes('В работе'), 'the change is announced');
+    check(/\d/.test(await page.textContent('.timeline time')), 'times shown');
+    check((await accessibilityProblems(page)).length === 0, 'axe after the update: ' + (await accessibilityProblems(page)).join('; '));
+    await page.screenshot({ path: join(shots, 'status-live-phone.png'), fullPage: true });
+
+    // Completed: the "fixed?" question appears in place, and axe is content.
+    await fetch(server.sim + '/__sim/tasks/' + taskId + '/status/3', { method: 'POST' });
+    await page.waitForSelector('#live-feedback .feedback', { timeout: 20000 });
+    check((await accessibilityProblems(page)).length === 0, 'axe with the question: ' + (await accessibilityProblems(page)).join('; '));
+    await page.screenshot({ path: join(shots, 'status-completed-phone.png'), fullPage: true });
+    await context.close();
+  });
+
   await test('desktop and English: form and status page', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
     const page = await context.newPage();
@@ -155,6 +196,11 @@ try {
     await page.waitForURL(/\/t\//);
     check((await page.textContent('body')).includes('Принята') || (await page.locator('.number').count()) > 0,
       'accepted without JavaScript');
+    // Waiting for the task: the only state whose page reloads itself, slowly.
+    if (await page.locator('.number').count() === 0) {
+      check((await page.locator('noscript').count()) > 0, 'a reload for pages without JavaScript');
+    }
+    check(await page.locator('#live-state a[href^="/t/"]').count() === 1, 'a refresh link');
     await context.close();
   });
 
