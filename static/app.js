@@ -1,6 +1,20 @@
 // qrdesk: progressive enhancement only; every page works without this file.
 (function () {
   'use strict';
+  // A form back with errors: the summary gets the focus, its links the fields.
+  var errorSummary = document.getElementById('error-summary');
+  if (errorSummary) {
+    errorSummary.focus();
+    Array.prototype.forEach.call(errorSummary.querySelectorAll('a[href^="#"]'), function (link) {
+      link.addEventListener('click', function (event) {
+        var field = document.getElementById(link.getAttribute('href').slice(1));
+        if (!field) return;
+        event.preventDefault();
+        field.focus();
+        field.scrollIntoView({ block: 'center' });
+      });
+    });
+  }
   var form = document.getElementById('request-form');
   if (form) {
     var code = form.getAttribute('data-code');

@@ -179,6 +179,24 @@ impl FieldErrors {
         .iter()
         .all(|f| f.is_none())
     }
+
+    /// Each field's error with the id of the field it is about, in the
+    /// form's order, for the summary's links.
+    pub fn list(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("asset", &self.asset),
+            ("description", &self.description),
+            ("photos", &self.photos),
+            ("name", &self.name),
+            ("phone", &self.phone),
+            ("email", &self.email),
+            ("consent", &self.consent),
+            ("answer", &self.challenge),
+        ]
+        .into_iter()
+        .filter_map(|(id, e)| e.as_deref().map(|e| (id, e)))
+        .collect()
+    }
 }
 
 /// Drops control characters (but newlines and tabs), bidi overrides and

@@ -47,6 +47,7 @@ pub fn router(
         .route("/T/{token}", get(status::show))
         .route("/t/{token}/live", get(status::live))
         .route("/t/{token}/photo/{id}", get(status::photo))
+        .route("/t/{token}/thumb/{id}", get(status::thumb))
         .route("/t/{token}/qr.svg", get(status::qr))
         .route("/t/{token}/comment", post(status::comment).layer(body))
         .route("/t/{token}/feedback", post(status::feedback))
@@ -342,6 +343,12 @@ impl FormPage<'_> {
 
     fn other_selected(&self) -> bool {
         self.values.asset.as_deref() == Some("other")
+    }
+    /// "Исправьте 2 ошибки" / "Please fix 2 problems".
+    fn errors_heading(&self, n: usize) -> String {
+        let (verb, ru, en) = self.t.errors_count;
+        let noun = crate::web::i18n::plural(self.lang, n as u64, ru, en);
+        format!("{verb} {n} {noun}:")
     }
 }
 

@@ -64,8 +64,8 @@ struct StatusPage<'a> {
     self_href: String,
     /// The page's full address, to copy or write down.
     link: String,
-    /// Links to the photos sent (those still kept).
-    photos: Vec<String>,
+    /// Links to the photos sent (those still kept) and to their small copies.
+    photos: Vec<(String, String)>,
     entries: Vec<Entry>,
     can_comment: bool,
     ask_feedback: bool,
@@ -299,7 +299,12 @@ fn build<'a>(
     let photos = view
         .photos
         .iter()
-        .map(|id| format!("/t/{}/photo/{id}", token.as_str()))
+        .map(|id| {
+            (
+                format!("/t/{}/photo/{id}", token.as_str()),
+                format!("/t/{}/thumb/{id}", token.as_str()),
+            )
+        })
         .collect();
     let t = lang.texts();
     let offset = state.config.server.utc_offset_minutes;
@@ -565,10 +570,16 @@ pub async fn feedback(
 }
 
 /// A photo of the request behind `token`; the token is the only key.
-pub async fn photo(
-    State(state): State<AppState>,
-    Path((raw, id)): Path<(String, String)>,
-) -> Response {
+pub async fn photo(State(state): State<AppState>, Path(p): Path<(String, String)>) -> Response {
+    send_photo(&state, p, false).await
+}
+
+/// The photo's small copy, as the page shows it.
+pub async fn thumb(State(state): State<AppState>, Path(p): Path<(String, String)>) -> Response {
+    send_photo(&state, p, true).await
+}
+
+async fn send_photo(state: &AppState, (raw, id): (String, String), small: bool) -> Response {
     let not_found = || StatusCode::NOT_FOUND.into_response();
     let Some(token) = TrackingToken::parse(&raw) else {
         return not_found();
@@ -582,7 +593,12 @@ pub async fn photo(
     if a.request_id != record.id || a.removed_at.is_some() {
         return not_found();
     }
-    match state.blobs.get(&a.sha256).await {
+    let bytes = if small {
+        state.blobs.thumb(&a.sha256).await
+    } else {
+        state.blobs.get(&a.sha256).await
+    };
+    match bytes {
         Ok(bytes) => (
             [
                 (header::CONTENT_TYPE, "image/jpeg"),

@@ -188,6 +188,23 @@ fn finish(decoded: Oriented, limits: &MediaLimits) -> Result<Processed, MediaErr
     })
 }
 
+/// The longest side of the small copies status pages show.
+pub const THUMB_SIDE: u32 = 192;
+
+/// A small JPEG of a stored photo (which is already a JPEG we wrote).
+/// CPU-bound: call it from a blocking thread.
+pub fn thumbnail(jpeg: &[u8], side: u32) -> Result<Vec<u8>, MediaError> {
+    let img = ImageReader::with_format(Cursor::new(jpeg), ImageFormat::Jpeg)
+        .decode()
+        .map_err(|_| MediaError::Corrupt)?;
+    let small = img.thumbnail(side, side).to_rgb8();
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&small)
+        .map_err(|_| MediaError::Corrupt)?;
+    Ok(out)
+}
+
 /// Transparent areas become white, not black, in the JPEG.
 fn flatten_on_white(img: &DynamicImage) -> image::RgbImage {
     if !img.color().has_alpha() {
@@ -243,18 +260,26 @@ impl BlobStore {
         let path = self
             .path(sha256)
             .ok_or_else(|| std::io::Error::other("bad blob name"))?;
-        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            return Ok(());
+        write_new(&path, bytes).await
+    }
+
+    /// The small copy of a blob (`THUMB_SIDE`), made on first use and kept
+    /// beside it until the photo goes.
+    pub async fn thumb(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
+        let path = self
+            .path(sha256)
+            .ok_or_else(|| std::io::Error::other("bad blob name"))?
+            .with_extension("t.jpg");
+        if let Ok(bytes) = tokio::fs::read(&path).await {
+            return Ok(bytes);
         }
-        let dir = path.parent().expect("blob has a parent");
-        tokio::fs::create_dir_all(dir).await?;
-        // Write then rename, so a crash never leaves half a photo under its name.
-        let tmp = dir.join(format!(
-            ".{}.tmp",
-            crate::codes::encode_base32(&crate::codes::random_bytes::<8>())
-        ));
-        tokio::fs::write(&tmp, bytes).await?;
-        tokio::fs::rename(&tmp, &path).await
+        let full = self.get(sha256).await?;
+        let small = tokio::task::spawn_blocking(move || thumbnail(&full, THUMB_SIDE))
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        write_new(&path, &small).await?;
+        Ok(small)
     }
 
     pub async fn get(&self, sha256: &str) -> std::io::Result<Vec<u8>> {
@@ -266,13 +291,36 @@ impl BlobStore {
 
     pub async fn remove(&self, sha256: &str) -> std::io::Result<()> {
         match self.path(sha256) {
-            Some(path) => match tokio::fs::remove_file(path).await {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-                _ => Ok(()),
-            },
+            Some(path) => {
+                remove_if_there(&path.with_extension("t.jpg")).await?;
+                remove_if_there(&path).await
+            }
             None => Ok(()),
         }
     }
+}
+
+async fn remove_if_there(path: &Path) -> std::io::Result<()> {
+    match tokio::fs::remove_file(path).await {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Writes a file unless it is there already; write then rename, so a crash
+/// never leaves half a photo under its name.
+async fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if tokio::fs::try_exists(path).await.unwrap_or(false) {
+        return Ok(());
+    }
+    let dir = path.parent().expect("blob has a parent");
+    tokio::fs::create_dir_all(dir).await?;
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        crate::codes::encode_base32(&crate::codes::random_bytes::<8>())
+    ));
+    tokio::fs::write(&tmp, bytes).await?;
+    tokio::fs::rename(&tmp, path).await
 }
 
 #[cfg(test)]

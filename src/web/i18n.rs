@@ -12,6 +12,32 @@ pub enum Lang {
     En,
 }
 
+/// The word for `n` things: Russian has three forms (одна заявка, две
+/// заявки, пять заявок), English two.
+pub fn plural<'a>(lang: Lang, n: u64, ru: [&'a str; 3], en: [&'a str; 2]) -> &'a str {
+    match lang {
+        Lang::Ru => {
+            let (tens, ones) = (n % 100, n % 10);
+            if (11..=14).contains(&tens) {
+                ru[2]
+            } else if ones == 1 {
+                ru[0]
+            } else if (2..=4).contains(&ones) {
+                ru[1]
+            } else {
+                ru[2]
+            }
+        }
+        Lang::En => {
+            if n == 1 {
+                en[0]
+            } else {
+                en[1]
+            }
+        }
+    }
+}
+
 impl Lang {
     pub fn code(self) -> &'static str {
         match self {
@@ -117,6 +143,8 @@ pub struct Texts {
     pub sending: &'static str,
     pub no_signup: &'static str,
     pub errors_summary: &'static str,
+    /// "Исправьте" + count + one of these.
+    pub errors_count: (&'static str, [&'static str; 3], [&'static str; 2]),
     pub status_title: &'static str,
     pub st_accepted: &'static str,
     pub st_delivered: &'static str,
@@ -261,7 +289,8 @@ pub static RU: Texts = Texts {
     submit: "Отправить заявку",
     sending: "Отправляем…",
     no_signup: "Без регистрации. Сразу после отправки откроется страница вашей заявки.",
-    errors_summary: "Проверьте поля, отмеченные ниже. Введённый текст сохранён.",
+    errors_summary: "Введённый текст сохранён.",
+    errors_count: ("Исправьте", ["ошибку", "ошибки", "ошибок"], ["", ""]),
     status_title: "Ваша заявка",
     st_accepted: "Принята. Передаём её в сервисную службу…",
     st_delivered: "Передана в сервисную службу.",
@@ -406,7 +435,8 @@ pub static EN: Texts = Texts {
     submit: "Send the request",
     sending: "Sending…",
     no_signup: "No sign-up. Your request's own page opens right after sending.",
-    errors_summary: "Please check the fields marked below. What you typed is kept.",
+    errors_summary: "What you typed is kept.",
+    errors_count: ("Please fix", ["", "", ""], ["problem", "problems"]),
     status_title: "Your request",
     st_accepted: "Accepted. Passing it to the service desk…",
     st_delivered: "Passed to the service desk.",

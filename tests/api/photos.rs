@@ -172,8 +172,9 @@ async fn a_phone_photo_arrives_upright_small_and_without_metadata() {
         let href = status
             .body
             .split("<a href=\"/t/")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .find(|s| s.contains("/photo/"))
             .map(|s| format!("/t/{s}"))
             .expect("photo link");
         let photo = app
@@ -185,6 +186,45 @@ async fn a_phone_photo_arrives_upright_small_and_without_metadata() {
         assert_eq!(photo.headers()["content-type"], "image/jpeg");
         let other = href.replacen(&path[3..], "0123456789abcdefghjkmnpqrs", 1);
         assert_eq!(app.get(&other).await.status, 404);
+
+        // The page itself shows a small copy, made once and kept.
+        let small = href.replacen("/photo/", "/thumb/", 1);
+        assert!(
+            status.body.contains(&format!("src=\"{small}\"")),
+            "{}",
+            status.body
+        );
+        for _ in 0..2 {
+            let thumb = app
+                .client
+                .get(format!("{}{small}", app.url))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(thumb.headers()["content-type"], "image/jpeg");
+            let bytes = thumb.bytes().await.unwrap();
+            let img = image::load_from_memory(&bytes).unwrap();
+            assert_eq!((img.width(), img.height()), (144, 192), "192 px");
+            assert!(bytes.len() < a.bytes.len() / 10, "{} bytes", bytes.len());
+        }
+        let kept = std::fs::read_dir(app.dir.0.join("photos"))
+            .unwrap()
+            .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+            .filter(|f| {
+                f.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".t.jpg")
+            })
+            .count();
+        assert_eq!(kept, 1, "the small copy is kept beside the photo");
+        assert_eq!(
+            app.get(&other.replacen("/photo/", "/thumb/", 1))
+                .await
+                .status,
+            404
+        );
     })
     .await;
 }
@@ -433,6 +473,17 @@ async fn delivered_photos_are_removed_after_the_retention_period() {
             (app.sim.attachments().len() == 1).then_some(())
         })
         .await;
+        // The page's small copy exists too, and goes with the photo.
+        let small = app
+            .get(&path)
+            .await
+            .body
+            .split("src=\"/t/")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .map(|s| format!("/t/{s}"))
+            .expect("thumb");
+        assert_eq!(app.get(&small).await.status, 200);
         let blobs = qrdesk::media::BlobStore::new(&app.dir.0);
         let kept = qrdesk::delivery::sweep_photos(
             app.pool(),

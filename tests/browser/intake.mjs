@@ -58,7 +58,16 @@ try {
     check(await page.locator('#consent-error').isVisible(), 'consent error shown');
     check((await page.inputValue('#phone')) === '+7 999 123-45-67', 'phone kept');
     check((await page.inputValue('#description')) === 'сломано', 'text kept');
-    await page.screenshot({ path: join(shots, 'error-phone.png'), fullPage: true });
+    // The summary takes the focus, counts the errors and links each field.
+    check(await page.evaluate(() => document.activeElement.id === 'error-summary'), 'focus on the error summary');
+    check((await page.textContent('#error-summary')).includes('Исправьте 2 ошибки'), 'errors counted: ' + await page.textContent('#error-summary'));
+    check((await page.locator('#error-summary a').count()) === 2, 'a link per error');
+    await page.screenshot({ path: join(shots, 'error-phone.png') });
+    await page.click('#error-summary a[href="#consent"]');
+    check(await page.evaluate(() => document.activeElement.id === 'consent'), 'the link focuses the consent box');
+    const axeError = await accessibilityProblems(page);
+    check(axeError.length === 0, 'axe on the error state: ' + axeError.join('; '));
+    await page.screenshot({ path: join(shots, 'error-phone-full.png'), fullPage: true });
 
     await page.fill('#description', 'Кофемашина не включается, на панели горит красный индикатор');
     await page.check('#consent');
