@@ -107,14 +107,24 @@
       if (button && button.disabled) { button.disabled = false; }
     });
 
-    // Photos: shrunk on the phone to about 2048 px JPEG, shown as thumbnails
-    // with a remove button, sent with a progress bar. Without this script the
-    // plain file input sends the originals and the server shrinks them.
-    var input = document.getElementById('photos');
-    var thumbs = document.getElementById('thumbs');
-    var progress = document.getElementById('upload-progress');
+    // One tap sends once; photos go through the picker below.
+    photoForm(form, document.getElementById('photos'), document.getElementById('thumbs'),
+      document.getElementById('upload-progress'), function () {
+        var button = document.getElementById('submit');
+        if (button) {
+          button.disabled = true;
+          button.textContent = form.getAttribute('data-sending') || button.textContent;
+        }
+      });
+  }
+
+  // Photos: shrunk on the phone to about 2048 px JPEG, shown as thumbnails
+  // with a remove button, sent with a progress bar. Without this script the
+  // plain file input sends the originals and the server shrinks them.
+  function photoForm(form, input, thumbs, progress, sending) {
     var photos = [];
     var MAX_SIDE = 2048;
+    var note = input && document.getElementById(input.id + '-note');
 
     function shrink(file) {
       if (!window.createImageBitmap || !file.type || file.type.indexOf('image/') !== 0) {
@@ -138,6 +148,8 @@
     function render() {
       thumbs.textContent = '';
       thumbs.hidden = photos.length === 0;
+      // The browser's "no file chosen" would contradict the thumbnails.
+      input.classList.toggle('picked', photos.length > 0);
       photos.forEach(function (p, i) {
         var box = document.createElement('div');
         box.className = 'thumb';
@@ -152,6 +164,7 @@
         remove.addEventListener('click', function () {
           URL.revokeObjectURL(p.url);
           photos.splice(i, 1);
+          if (note) note.hidden = true;
           render();
         });
         box.appendChild(img);
@@ -165,7 +178,16 @@
       input.addEventListener('change', function () {
         var files = Array.prototype.slice.call(input.files || []);
         input.value = '';
-        files.slice(0, Math.max(0, maxPhotos - photos.length)).forEach(function (file) {
+        var room = Math.max(0, maxPhotos - photos.length);
+        if (note) {
+          // Say so when some were left out, rather than dropping them silently.
+          note.hidden = files.length <= room;
+          note.textContent = (note.getAttribute('data-kept') || '')
+            .replace('{kept}', String(Math.min(room, files.length)))
+            .replace('{picked}', String(files.length))
+            .replace('{max}', String(maxPhotos));
+        }
+        files.slice(0, room).forEach(function (file) {
           shrink(file).then(function (blob) {
             if (photos.length >= maxPhotos) return;
             photos.push({ blob: blob, url: URL.createObjectURL(blob), name: (file.name || 'photo').replace(/\.[^.]*$/, '') + '.jpg' });
@@ -175,24 +197,17 @@
       });
     }
 
-    function sending() {
-      var button = document.getElementById('submit');
-      if (button) {
-        button.disabled = true;
-        button.textContent = form.getAttribute('data-sending') || button.textContent;
-      }
-    }
-
     form.addEventListener('submit', function (event) {
+      if (event.defaultPrevented) return;
       if (!photos.length) {
-        sending(); // One tap sends once.
+        sending();
         return;
       }
       event.preventDefault();
       sending();
       var data = new FormData(form);
-      data.delete('photo');
-      photos.forEach(function (p) { data.append('photo', p.blob, p.name); });
+      data.delete(input.name);
+      photos.forEach(function (p) { data.append(input.name, p.blob, p.name); });
       var xhr = new XMLHttpRequest();
       xhr.open('POST', form.action);
       if (progress) {
@@ -202,8 +217,15 @@
         });
       }
       xhr.addEventListener('load', function () {
-        if (xhr.responseURL && xhr.responseURL.indexOf('/t/') !== -1) {
-          window.location.assign(xhr.responseURL);
+        if (xhr.status < 400 && xhr.responseURL && xhr.responseURL.indexOf('/t/') !== -1) {
+          var after = form.getAttribute('data-after') || '';
+          if (xhr.responseURL === window.location.href.split('#')[0]) {
+            // Back to this very page (a comment): show it again, at the place.
+            if (after) window.location.hash = after;
+            window.location.reload();
+          } else {
+            window.location.assign(xhr.responseURL + after);
+          }
         } else {
           // The form came back with a message: show it as the page.
           document.open();
@@ -214,6 +236,15 @@
       xhr.addEventListener('error', function () { form.submit(); });
       xhr.send(data);
     });
+  }
+
+  var commentForm = document.querySelector('.comment-form');
+  if (commentForm) {
+    photoForm(commentForm, document.getElementById('comment-photos'), document.getElementById('comment-thumbs'),
+      document.getElementById('comment-progress'), function () {
+        var button = commentForm.querySelector('button[type=submit]');
+        if (button) button.disabled = true;
+      });
   }
 
   // Times in the reader's own format and time zone; the server's text stays
@@ -264,6 +295,12 @@
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) {
           var fresh = new DOMParser().parseFromString(html, 'text/html');
+          // The task now takes comments: the page needs its form, and since
+          // a page without the form has nothing to type in, it may reload.
+          if (fresh.querySelector('#live-state[data-comment]') && !document.querySelector('.comment-form')) {
+            window.location.reload();
+            return;
+          }
           var before = summary();
           parts.forEach(function (id) {
             var now = document.getElementById(id), next = fresh.getElementById(id);

@@ -74,6 +74,7 @@ struct StatusPage<'a> {
     comment_error: Option<String>,
     /// The link was e-mailed to the customer.
     mailed: bool,
+    photos_max: usize,
 }
 
 impl StatusPage<'_> {
@@ -415,6 +416,7 @@ fn build<'a>(
         comment_text,
         comment_error,
         mailed: view.mailed,
+        photos_max: state.config.limits.photos_max,
     }
 }
 

@@ -129,7 +129,30 @@ try {
     await page.reload();
     check((await page.textContent('#conversation')).includes('Мастер будет завтра'), 'staff reply on the page');
     await page.fill('#comment', 'Спасибо, буду на месте.');
+    // Comment photos: shrunk on the phone like the form's; seven picked,
+    // five kept, and the page says so.
+    const seven = Array.from({ length: 7 }, (_, i) => ({ name: 'c' + i + '.png', mimeType: 'image/png', buffer: i % 2 ? red : blue }));
+    await page.setInputFiles('#comment-photos', seven);
+    await page.waitForFunction(() => document.querySelectorAll('#comment-thumbs .thumb').length === 5);
+    check((await page.textContent('#comment-photos-note')).includes('добавлено 5 из 7'), 'says how many were kept: ' + await page.textContent('#comment-photos-note'));
+    check(await page.evaluate(() => document.getElementById('comment-photos').classList.contains('picked')), 'no "no file chosen" beside thumbnails');
+    const removeBox = await page.locator('#comment-thumbs .remove').first().boundingBox();
+    check(removeBox.width >= 44 && removeBox.height >= 44, 'remove buttons are 44 px: ' + JSON.stringify(removeBox));
+    await page.screenshot({ path: join(shots, 'comment-photos-phone.png'), fullPage: true });
+    // What the script hands to XMLHttpRequest (the body of a blob upload is
+    // not visible to the test from outside).
+    await page.evaluate(() => {
+      const send = XMLHttpRequest.prototype.send;
+      XMLHttpRequest.prototype.send = function (data) {
+        sessionStorage.setItem('sentTypes', JSON.stringify(Array.from(data.entries()).filter(([, v]) => v instanceof Blob).map(([k, v]) => k + ':' + v.type)));
+        return send.call(this, data);
+      };
+    });
+    const reloaded = page.waitForEvent('load');
     await page.click('.comment-form button[type=submit]');
+    await reloaded;
+    const sent = await page.evaluate(() => JSON.parse(sessionStorage.getItem('sentTypes') || '[]'));
+    check(sent.length === 5 && sent.every((t) => t === 'photo:image/jpeg'), 'five shrunk JPEGs sent: ' + sent.join(', '));
     await page.waitForURL(/#conversation$/);
     check((await page.textContent('#conversation')).includes('Спасибо, буду на месте.'), 'own comment on the page');
     await page.screenshot({ path: join(shots, 'conversation-phone.png'), fullPage: true });
