@@ -112,11 +112,12 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(web::error::pages))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            web::org::scope,
+            web::limits::refusal_page,
         ))
+        // Outside the pages above, so a refusal's page names the organisation.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            web::limits::refusal_page,
+            web::org::scope,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

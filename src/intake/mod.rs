@@ -135,11 +135,23 @@ fn unusable_page(u: Unusable, lang: Lang) -> Response {
         Unusable::Replaced => (t.replaced_title, t.replaced_text),
         Unusable::Unassigned => (t.unassigned_title, t.unassigned_text),
     };
-    web::message(StatusCode::NOT_FOUND, lang, title, text)
+    // An unknown or unassigned sticker may have been misread: typing its code
+    // helps; for a withdrawn one the service desk does.
+    let then = match u {
+        Unusable::Unknown | Unusable::Unassigned => web::Then::EnterCode,
+        Unusable::Revoked | Unusable::Replaced => web::Then::Call,
+    };
+    web::message_then(StatusCode::NOT_FOUND, lang, title, text, then)
 }
 
 fn paused_page(lang: Lang, message: &str) -> Response {
-    web::message(StatusCode::OK, lang, lang.texts().paused_title, message)
+    web::message_then(
+        StatusCode::OK,
+        lang,
+        lang.texts().paused_title,
+        message,
+        web::Then::Call,
+    )
 }
 
 /// Everything a code's form shows, read from the local database in one go

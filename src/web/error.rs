@@ -142,6 +142,8 @@ pub fn page(kind: Kind, lang: Lang, admin: bool) -> Response {
     };
     if admin {
         crate::admin::message(status, title, text)
+    } else if status == StatusCode::NOT_FOUND {
+        super::message_then(status, lang, title, text, super::Then::EnterCode)
     } else {
         super::message(status, lang, title, text)
     }

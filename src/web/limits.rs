@@ -255,7 +255,12 @@ impl RateLimits {
 /// (a looping script slows down instead of taking the CPU; a person hardly
 /// notices) and answered with the page in the person's language.
 pub async fn refusal_page(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let lang = Lang::negotiate(None, req.headers());
+    let asked = req
+        .uri()
+        .query()
+        .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("lang=")))
+        .map(str::to_owned);
+    let lang = Lang::negotiate(asked.as_deref(), req.headers());
     let resp = next.run(req).await;
     let Some(refused) = resp.extensions().get::<Refused>().copied() else {
         return resp;
@@ -298,11 +303,16 @@ pub fn too_many(lang: Lang, wait: Duration, post: bool) -> Response {
     } else {
         t.too_many_get
     };
-    let mut resp = super::message(
+    let mut resp = super::message_then(
         StatusCode::TOO_MANY_REQUESTS,
         lang,
         t.too_many_title,
         &text.replace("{secs}", &secs.to_string()),
+        if post {
+            super::Then::Nothing
+        } else {
+            super::Then::TryAgain
+        },
     );
     resp.headers_mut().insert(header::RETRY_AFTER, secs.into());
     resp

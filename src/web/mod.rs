@@ -132,20 +132,57 @@ pub struct MessagePage<'a> {
     pub t: &'static Texts,
     pub title: &'a str,
     pub text: &'a str,
-    pub link: Option<(&'a str, &'a str)>,
+    pub link: Option<(String, &'a str)>,
+    /// The organisation's phone, for pages where calling is the way on.
+    pub call: Option<(String, String)>,
     pub switch_href: Option<String>,
 }
 
+/// What a message page offers next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Then {
+    /// Nothing but the language switch.
+    Nothing,
+    /// "Enter a code by hand": the start page.
+    EnterCode,
+    /// The same page again (after a wait).
+    TryAgain,
+    /// Call the organisation, when its phone is known.
+    Call,
+}
+
+/// A page with a title and a sentence; nothing offered next.
 pub fn message(status: StatusCode, lang: Lang, title: &str, text: &str) -> Response {
+    message_then(status, lang, title, text, Then::Nothing)
+}
+
+/// A message page with what fits it next, and the language switch.
+pub fn message_then(
+    status: StatusCode,
+    lang: Lang,
+    title: &str,
+    text: &str,
+    then: Then,
+) -> Response {
+    let t = lang.texts();
+    let link = match then {
+        Then::EnterCode => Some(("/".to_owned(), t.enter_code)),
+        Then::TryAgain => org::page().map(|p| (p, t.try_again)),
+        Then::Nothing | Then::Call => None,
+    };
+    let call = (then == Then::Call)
+        .then(|| org::phone().zip(org::phone_href()))
+        .flatten();
     render(
         status,
         &MessagePage {
             lang,
-            t: lang.texts(),
+            t,
             title,
             text,
-            link: Some(("/", lang.texts().enter_code)),
-            switch_href: None,
+            link,
+            call,
+            switch_href: org::switch_href(lang.other()),
         },
     )
 }

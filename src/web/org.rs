@@ -19,6 +19,9 @@ pub const REFRESH: Duration = Duration::from_secs(30);
 
 tokio::task_local! {
     static CURRENT: Arc<Org>;
+    /// The page being answered, as a GET address (for the language switch of
+    /// pages that know nothing else of the request, such as messages).
+    static PAGE: String;
 }
 
 /// This instance's copy of the organisation: what Settings → Кабинет saved,
@@ -52,9 +55,50 @@ impl OrgCell {
     }
 }
 
-/// Makes the organisation visible to the templates rendered for this request.
+/// Makes the organisation (and the page's address) visible to the
+/// templates rendered for this request.
 pub async fn scope(State(state): State<crate::AppState>, req: Request, next: Next) -> Response {
-    CURRENT.scope(state.org.get(), next.run(req)).await
+    let page = page_address(req.method(), req.uri());
+    CURRENT
+        .scope(state.org.get(), PAGE.scope(page, next.run(req)))
+        .await
+}
+
+/// What a GET of this page is: a post's answer switches language on the page
+/// the form was on (`/q/X/same` → `/q/X`); the `lang` parameter is dropped.
+fn page_address(method: &axum::http::Method, uri: &axum::http::Uri) -> String {
+    let mut path = uri.path();
+    if method != axum::http::Method::GET {
+        for tail in ["/same", "/comment", "/feedback"] {
+            path = path.strip_suffix(tail).unwrap_or(path);
+        }
+        return path.to_owned();
+    }
+    let rest: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("lang="))
+        .collect();
+    if rest.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", rest.join("&"))
+    }
+}
+
+/// The page's address in `lang` (outside a request: none).
+pub fn switch_href(lang: crate::web::i18n::Lang) -> Option<String> {
+    PAGE.try_with(|p| {
+        let sep = if p.contains('?') { '&' } else { '?' };
+        format!("{p}{sep}lang={}", lang.code())
+    })
+    .ok()
+}
+
+/// The page being answered, as a GET address.
+pub fn page() -> Option<String> {
+    PAGE.try_with(Clone::clone).ok()
 }
 
 /// For templates: the organisation's name, if set (outside a request: none).

@@ -403,3 +403,63 @@ async fn a_resent_form_lands_on_its_status_page_even_under_the_challenge() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn message_pages_switch_language_and_offer_what_fits() {
+    on_each_engine(|| async {
+        let app = spawn_with(|c| {
+            c.limits.gets_per_minute = 1;
+            c.limits.gets_burst = 3;
+            c.organisation.phone = "+7 (812) 555-01-02".into();
+        })
+        .await;
+        // An unknown sticker: typing the code may help; the switch keeps the page.
+        let unknown = app.get("/q/ZZZZZZZZ?x=1").await;
+        assert_eq!(unknown.status, 404);
+        assert!(unknown.body.contains("Ввести код вручную"));
+        assert!(
+            unknown
+                .body
+                .contains("href=\"/q/ZZZZZZZZ?x=1&#38;lang=en\""),
+            "{}",
+            unknown.body
+        );
+        // A withdrawn one: the service desk's phone, not the code box.
+        let revoked = app.code_for(Target::Asset(AssetId(1002))).await;
+        qrdesk::store::codes::revoke(app.pool(), &revoked)
+            .await
+            .unwrap();
+        let page = app.get(&format!("/q/{revoked}")).await;
+        assert!(!page.body.contains("Ввести код вручную"), "{}", page.body);
+        assert!(
+            page.body.contains("href=\"tel:+78125550102\""),
+            "{}",
+            page.body
+        );
+        // Past the page-load quota: the network, not "this device", and a way back.
+        let mut refused = app.get("/?lang=en").await;
+        for _ in 0..5 {
+            if refused.status == 429 {
+                break;
+            }
+            refused = app.get("/?lang=en").await;
+        }
+        assert_eq!(refused.status, 429);
+        assert!(
+            refused.body.contains("your network") && !refused.body.contains("this device"),
+            "{}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains("href=\"/\">Try again</a>"),
+            "{}",
+            refused.body
+        );
+        assert!(
+            refused.body.contains("href=\"/?lang=ru\""),
+            "{}",
+            refused.body
+        );
+    })
+    .await;
+}
