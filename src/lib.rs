@@ -250,6 +250,12 @@ pub async fn share_call_budget(pool: &Pool, backend: &dyn TaskBackend) -> anyhow
 }
 
 impl App {
+    /// Writes the scans counted in memory now (they are written every few
+    /// seconds anyway).
+    pub async fn flush_scans(&self) -> sqlx::Result<()> {
+        self.scans.flush(&self.pool).await
+    }
+
     /// Starts qrdesk as configured. `sim` lets a test keep a handle on the
     /// simulator (fault injection, what "HubEx" received).
     pub async fn start(config: Config, sim: Option<Simulator>) -> anyhow::Result<App> {
@@ -390,7 +396,7 @@ impl App {
             mailer,
             connection: Default::default(),
             memos: Default::default(),
-            scans: Default::default(),
+            scans: Arc::new(store::codes::Scans::new(config.server.utc_offset_minutes)),
             api_limit: api::token_limit(&config.limits),
             metrics: metrics.clone(),
             org: org.clone(),

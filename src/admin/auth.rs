@@ -146,16 +146,7 @@ pub fn normalise_email(email: &str) -> Option<String> {
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            kv.trim()
-                .strip_prefix(&format!("{COOKIE}="))
-                .map(str::to_owned)
-        })
+    crate::web::cookie(headers, COOKIE).map(str::to_owned)
 }
 
 /// The signed-in staff member behind a request's cookie, if any.

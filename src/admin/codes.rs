@@ -296,6 +296,58 @@ struct DetailPage {
     last_scan: String,
     created: String,
     replaced_by: Option<String>,
+    chart: ScanChart,
+}
+
+/// Scans by day for the last 30 days, as bars of a small SVG.
+struct ScanChart {
+    bars: Vec<Bar>,
+    total: i64,
+    busiest: Option<(String, i64)>,
+}
+
+struct Bar {
+    x: usize,
+    y: i64,
+    height: i64,
+    label: String,
+}
+
+const CHART_DAYS: i64 = 30;
+const CHART_HEIGHT: i64 = 48;
+
+fn scan_chart(days: &[(i64, i64)]) -> ScanChart {
+    let date = |day: i64| {
+        time::OffsetDateTime::from_unix_timestamp(day * 86_400)
+            .ok()
+            .and_then(|t| t.format(time::macros::format_description!("[day].[month]")).ok())
+            .unwrap_or_default()
+    };
+    let max = days.iter().map(|d| d.1).max().unwrap_or(0).max(1);
+    let bars = days
+        .iter()
+        .enumerate()
+        .map(|(i, &(day, n))| {
+            // A day with scans shows at least a sliver.
+            let height = if n == 0 { 0 } else { (n * CHART_HEIGHT / max).max(2) };
+            Bar {
+                x: i * 10,
+                y: CHART_HEIGHT - height,
+                height,
+                label: format!("{}: {n}", date(day)),
+            }
+        })
+        .collect();
+    let busiest = days
+        .iter()
+        .filter(|d| d.1 > 0)
+        .max_by_key(|d| (d.1, d.0))
+        .map(|&(day, n)| (date(day), n));
+    ScanChart {
+        bars,
+        total: days.iter().map(|d| d.1).sum(),
+        busiest,
+    }
 }
 
 pub async fn detail(
@@ -316,7 +368,10 @@ pub async fn detail(
     state.scans.flush(pool).await?;
     let record = code_store::get(pool, &code).await?.ok_or_else(unknown)?;
     let requests = code_store::request_count(pool, &code).await?;
+    let today = state.scans.day_of(store::now_ms());
+    let days = code_store::scans_by_day(pool, &code, today, CHART_DAYS).await?;
     let page = DetailPage {
+        chart: scan_chart(&days),
         f: Frame::new(&s, format!("Код {code}"), "codes").with_notice(notice(q.done.as_deref())),
         target: describe(&state, record.target).await,
         url: code.url(&state.public_url),

@@ -405,6 +405,17 @@ fn comment_length(s: &str, limits: &LimitsConfig) -> Result<(), ValidationError>
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// Who opened a code's form, as a keyed digest of the address and browser
+/// (kept in memory for an hour to count a scan once; never stored).
+pub fn visitor_key(secret: &[u8], code: &str, ip: &str, agent: &str) -> [u8; 16] {
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(format!("visitor|{code}|{ip}|{agent}").as_bytes());
+    let tag = mac.finalize().into_bytes();
+    let mut key = [0; 16];
+    key.copy_from_slice(&tag[..16]);
+    key
+}
+
 /// How long a form stays valid after it was opened.
 pub const FORM_TOKEN_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
 

@@ -108,6 +108,11 @@ async fn index(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
     with_lang_cookie(render(status, &page), q.lang.as_deref(), lang)
 }
 
+/// The cookie that says this browser was counted for the code this hour.
+fn seen_cookie_name(code: &Code) -> String {
+    format!("seen_{}", code.as_str().replace('-', ""))
+}
+
 /// What a live code opens: one asset, or a site with a list to pick from.
 struct FormTarget {
     asset: Option<AssetView>,
@@ -450,6 +455,8 @@ async fn show_code(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     Query(q): Query<LangQuery>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    uri: axum::http::Uri,
     headers: HeaderMap,
 ) -> web::Result {
     let lang = Lang::negotiate(q.lang.as_deref(), &headers);
@@ -470,8 +477,21 @@ async fn show_code(
         }
         Err(u) => return Err(unusable_page(*u, lang).into()),
     };
-    state.scans.record(&code, store::now_ms());
-    state.metrics.scan();
+    // A scan is a visitor opening the form, once an hour: a reload, the
+    // language switch or the form coming back with a message is not another.
+    let seen_cookie = seen_cookie_name(&code);
+    let counted = !web::has_cookie(&headers, &seen_cookie) && {
+        let ip = web::limits::client_ip(peer, &headers, &state.limits.trusted);
+        let agent = headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let visitor = form::visitor_key(&state.secret, code.as_str(), &ip.to_string(), agent);
+        state.scans.visit(&code, visitor, store::now_ms())
+    };
+    if counted {
+        state.metrics.scan();
+    }
     let page = match &view.paused {
         Some(message) => paused_page(lang, message),
         None => Shown {
@@ -483,7 +503,15 @@ async fn show_code(
         }
         .page(StatusCode::OK, &RawForm::default(), &FieldErrors::default()),
     };
-    Ok(with_lang_cookie(page, q.lang.as_deref(), lang))
+    let mut page = with_lang_cookie(page, q.lang.as_deref(), lang);
+    let seen = format!(
+        "{seen_cookie}=1; Path={}; Max-Age=3600; SameSite=Lax; HttpOnly",
+        uri.path()
+    );
+    if let Ok(v) = header::HeaderValue::from_str(&seen) {
+        page.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(page)
 }
 
 async fn qr_image(

@@ -148,21 +148,79 @@ pub async fn count(pool: &Pool) -> sqlx::Result<i64> {
 }
 
 /// Scans counted in memory and written in batches ([`Scans::flush`]), so
-/// opening a form writes nothing. Only the count and the time are kept: no
-/// personal data.
+/// opening a form writes nothing. Only the count, the time and the day are
+/// kept: no personal data.
 #[derive(Default)]
-pub struct Scans(std::sync::Mutex<std::collections::HashMap<Code, (i64, i64)>>);
+pub struct Scans {
+    counted: std::sync::Mutex<std::collections::HashMap<Code, (i64, i64)>>,
+    /// Visitors (keyed digests) seen this hour and the last, so a reload
+    /// without the cookie is not a second scan either.
+    seen: std::sync::Mutex<Seen>,
+    /// `server.utc_offset_minutes`: where a day begins.
+    offset_minutes: i32,
+}
+
+#[derive(Default)]
+struct Seen {
+    hour: i64,
+    this: std::collections::HashSet<[u8; 16]>,
+    last: std::collections::HashSet<[u8; 16]>,
+}
 
 /// How often counted scans are written.
 pub const SCAN_FLUSH_SECS: u64 = 5;
 
+/// At most this many visitors are remembered an hour (a flood does not grow
+/// memory; past it, every visit counts).
+const SEEN_MAX: usize = 100_000;
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
 impl Scans {
+    pub fn new(offset_minutes: i32) -> Scans {
+        Scans {
+            offset_minutes,
+            ..Scans::default()
+        }
+    }
+
+    /// The day number (days since 1970-01-01 at the configured offset).
+    pub fn day_of(&self, ms: i64) -> i64 {
+        (ms + i64::from(self.offset_minutes) * 60_000).div_euclid(DAY_MS)
+    }
+
+    /// Counts a visit unless this visitor (`visitor`: a keyed digest of what
+    /// identifies them, nothing stored) was counted for it within the hour.
+    pub fn visit(&self, code: &Code, visitor: [u8; 16], now: i64) -> bool {
+        let hour = now.div_euclid(HOUR_MS);
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.hour != hour {
+            let this = std::mem::take(&mut seen.this);
+            seen.last = if seen.hour == hour - 1 {
+                this
+            } else {
+                Default::default()
+            };
+            seen.hour = hour;
+        }
+        if seen.this.contains(&visitor) || seen.last.contains(&visitor) {
+            return false;
+        }
+        if seen.this.len() < SEEN_MAX {
+            seen.this.insert(visitor);
+        }
+        drop(seen);
+        self.record(code, now);
+        true
+    }
+
     pub fn record(&self, code: &Code, now: i64) {
         self.add(code.clone(), 1, now);
     }
 
     fn add(&self, code: Code, n: i64, at: i64) {
-        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut m = self.counted.lock().unwrap_or_else(|e| e.into_inner());
         let e = m.entry(code).or_insert((0, at));
         e.0 += n;
         e.1 = e.1.max(at);
@@ -171,7 +229,7 @@ impl Scans {
     /// Writes the counted scans in one transaction; on failure they are kept
     /// for the next try.
     pub async fn flush(&self, pool: &Pool) -> sqlx::Result<()> {
-        let batch = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        let batch = std::mem::take(&mut *self.counted.lock().unwrap_or_else(|e| e.into_inner()));
         if batch.is_empty() {
             return Ok(());
         }
@@ -188,6 +246,16 @@ impl Scans {
                 .bind(code.as_str())
                 .execute(&mut *tx)
                 .await?;
+                sqlx::query(
+                    "INSERT INTO code_scan_days (code, day, scans)
+                     SELECT code, $2, $3 FROM codes WHERE code = $1
+                     ON CONFLICT (code, day) DO UPDATE SET scans = code_scan_days.scans + excluded.scans",
+                )
+                .bind(code.as_str())
+                .bind(self.day_of(*at))
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
             }
             tx.commit().await
         };
@@ -199,6 +267,28 @@ impl Scans {
         }
         Ok(())
     }
+}
+
+/// Scans by day for the `days` days up to `today` (oldest first, zeros
+/// included).
+pub async fn scans_by_day(
+    pool: &Pool,
+    code: &Code,
+    today: i64,
+    days: i64,
+) -> sqlx::Result<Vec<(i64, i64)>> {
+    let from = today - days + 1;
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT day, scans FROM code_scan_days WHERE code = $1 AND day >= $2 AND day <= $3",
+    )
+    .bind(code.as_str())
+    .bind(from)
+    .bind(today)
+    .fetch_all(pool)
+    .await?;
+    Ok((from..=today)
+        .map(|d| (d, rows.iter().find(|(day, _)| *day == d).map_or(0, |r| r.1)))
+        .collect())
 }
 
 /// Turns a code off; its sticker then shows a friendly "no longer in use" page.

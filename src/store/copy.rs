@@ -20,6 +20,7 @@ const TABLES: &[&str] = &[
     "catalog_criticalities",
     "catalog_request_methods",
     "codes",
+    "code_scan_days",
     "requests",
     "jobs",
     "admins",

@@ -70,13 +70,7 @@ impl Lang {
 
     /// The language remembered in the `lang` cookie.
     pub fn from_cookie(headers: &HeaderMap) -> Option<Lang> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|kv| kv.trim().strip_prefix("lang="))
-            .find_map(Lang::parse)
+        crate::web::cookie(headers, "lang").and_then(Lang::parse)
     }
 
     /// An explicit choice (`?lang=`, a form field) wins, then the `lang`

@@ -289,6 +289,23 @@ pub async fn static_file(
 }
 
 /// `Set-Cookie` that remembers an explicit language choice for a year.
+/// The value of the request's cookie `name`, if it sent one.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
+}
+
+pub fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
+    cookie(headers, name).is_some()
+}
+
 pub fn lang_cookie(lang: Lang) -> (header::HeaderName, String) {
     (
         header::SET_COOKIE,

@@ -425,7 +425,8 @@ async fn rotate_revoke_and_move_keep_customers_informed() {
 
         let detail = admin.get(&format!("/admin/codes/{code}")).await;
         assert!(
-            detail.body.contains("<dt>Сканов</dt><dd>2"),
+            // One phone opened the form twice within the hour: one scan.
+            detail.body.contains("<dt>Сканов</dt><dd>1"),
             "scans counted: {}",
             detail.body
         );
@@ -433,6 +434,10 @@ async fn rotate_revoke_and_move_keep_customers_informed() {
             detail.body.contains("<dt>Заявок</dt><dd>1"),
             "requests counted"
         );
+        // Today's bar of the 30-day chart carries that scan.
+        assert!(detail.body.contains("Сканы за 30 дней: 1"), "{}", detail.body);
+        assert_eq!(detail.body.matches("<rect ").count(), 30, "a bar a day");
+        assert!(detail.body.contains(": 1</title>"), "today's bar");
 
         let p = admin
             .post(

@@ -55,9 +55,56 @@ async fn opening_a_form_writes_nothing_and_scans_are_still_counted() {
     on_each_engine(|| async {
         let app = spawn_app().await;
         let code = app.code_for(Target::Asset(AssetId(1001))).await;
-        for _ in 0..30 {
-            assert_eq!(app.get(&format!("/q/{code}")).await.status, 200);
+        // Ten phones open the form three times each (reloads, the language
+        // switch): ten scans.
+        let mut cookie = None;
+        for round in 0..3 {
+            for phone in 0..10 {
+                let agent = format!("Mozilla/5.0 (Linux; Android 14; phone {phone}) Mobile");
+                let path = if round == 1 {
+                    format!("/q/{code}?lang=en")
+                } else {
+                    format!("/q/{code}")
+                };
+                let resp = app
+                    .client
+                    .get(format!("{}{path}", app.url))
+                    .header("user-agent", agent)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(resp.status(), 200);
+                let set = resp
+                    .headers()
+                    .get_all("set-cookie")
+                    .iter()
+                    .map(|v| v.to_str().unwrap().to_owned())
+                    .find(|c| c.starts_with("seen_"))
+                    .expect("the counted-scan cookie");
+                assert!(
+                    set.contains(&format!("Path=/q/{code}")) && set.contains("Max-Age=3600"),
+                    "{set}"
+                );
+                cookie.get_or_insert(set.split(';').next().unwrap().to_owned());
+            }
         }
+        // A browser that keeps the cookie is not counted again, even from a
+        // new address or after an update.
+        let resp = app
+            .client
+            .get(format!("{}/q/{code}", app.url))
+            .header("user-agent", "Mozilla/5.0 (X11; Linux) updated")
+            .header("cookie", cookie.unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        // An eleventh phone opens the form and sends it wrong: one scan, the
+        // form coming back with a message is not another.
+        assert_eq!(
+            app.submit(&code, &[("description", "ой")]).await.status,
+            422
+        );
         let (count, last): (i64, Option<i64>) =
             sqlx::query_as("SELECT scan_count, last_scan_at FROM codes WHERE code = $1")
                 .bind(code.as_str())
@@ -75,9 +122,25 @@ async fn opening_a_form_writes_nothing_and_scans_are_still_counted() {
                 .fetch_one(app.pool())
                 .await
                 .unwrap();
-            (n == 30).then_some(())
+            (n >= 11).then_some(n)
         })
         .await;
+        app.app.as_ref().unwrap().flush_scans().await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT scan_count FROM codes WHERE code = $1")
+            .bind(code.as_str())
+            .fetch_one(app.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 11, "one scan per visitor an hour");
+        // And by day, for the code page's chart.
+        let days: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT day, scans FROM code_scan_days WHERE code = $1")
+                .bind(code.as_str())
+                .fetch_all(app.pool())
+                .await
+                .unwrap();
+        assert_eq!(days.len(), 1);
+        assert_eq!(days[0].1, 11);
     })
     .await;
 }

@@ -13,6 +13,7 @@ const browser = await launchBrowser();
 const email = 'owner@example.ru';
 const password = 'correct-horse-battery';
 
+let firstCode = null;
 try {
   await test('owner: setup, sign in, code, preview, PDF', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU', acceptDownloads: true });
@@ -49,6 +50,7 @@ try {
     await page.click('button[value=assets-print]');
     await page.waitForURL(/\/admin\/print\?codes=/);
     const code = new URL(page.url()).searchParams.get('codes');
+    firstCode = code;
     check(/^[0-9A-Z]{8}$/.test(code), 'a new code: ' + code);
 
     // Preview in the browser before download.
@@ -69,8 +71,15 @@ try {
     check((await pdf.body()).subarray(0, 5).toString() === '%PDF-', 'it is a PDF');
     check(pdf.headers()['content-type'] === 'application/pdf', 'PDF content type');
 
+    // A scan (the public form, opened twice: one visitor, one scan).
+    await page.goto(server.base + '/q/' + code);
+    await page.reload();
     await page.goto(server.base + '/admin/codes/' + code);
     check((await page.textContent('body')).includes(code), 'code page');
+    check((await page.locator('.scan-chart rect').count()) === 30, 'a 30-day chart');
+    check((await page.textContent('.scan-chart figcaption')).includes('Сканы за 30 дней: 1'), 'one scan: ' + await page.textContent('.scan-chart figcaption'));
+    const axeCode = await accessibilityProblems(page);
+    check(axeCode.length === 0, 'axe on the code page: ' + axeCode.join('; '));
     await page.screenshot({ path: join(shots, 'admin-code-desktop.png'), fullPage: true });
     await page.goto(server.base + '/admin/codes');
     await page.screenshot({ path: join(shots, 'admin-codes-desktop.png'), fullPage: true });
@@ -104,6 +113,10 @@ try {
     await page.screenshot({ path: join(shots, 'admin-catalog-phone.png'), fullPage: false });
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     check(width <= 360, 'tables scroll inside their box, page width ' + width);
+    await page.goto(server.base + '/admin/codes/' + firstCode);
+    await page.screenshot({ path: join(shots, 'admin-code-phone.png'), fullPage: true });
+    const codeWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(codeWidth <= 360, 'the code page fits a phone, width ' + codeWidth);
     await page.goto(server.base + '/admin/connection');
     await page.screenshot({ path: join(shots, 'admin-connection-phone.png'), fullPage: true });
     const connWidth = await page.evaluate(() => document.documentElement.scrollWidth);
