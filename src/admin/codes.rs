@@ -320,7 +320,10 @@ fn scan_chart(days: &[(i64, i64)]) -> ScanChart {
     let date = |day: i64| {
         time::OffsetDateTime::from_unix_timestamp(day * 86_400)
             .ok()
-            .and_then(|t| t.format(time::macros::format_description!("[day].[month]")).ok())
+            .and_then(|t| {
+                t.format(time::macros::format_description!("[day].[month]"))
+                    .ok()
+            })
             .unwrap_or_default()
     };
     let max = days.iter().map(|d| d.1).max().unwrap_or(0).max(1);
@@ -329,7 +332,11 @@ fn scan_chart(days: &[(i64, i64)]) -> ScanChart {
         .enumerate()
         .map(|(i, &(day, n))| {
             // A day with scans shows at least a sliver.
-            let height = if n == 0 { 0 } else { (n * CHART_HEIGHT / max).max(2) };
+            let height = if n == 0 {
+                0
+            } else {
+                (n * CHART_HEIGHT / max).max(2)
+            };
             Bar {
                 x: i * 10,
                 y: CHART_HEIGHT - height,

@@ -583,7 +583,8 @@ async fn same_problem(
         )
         .into());
     }
-    // However many people press it, the task gets a few notes an hour, not a flood.
+    // However many people press it, the task gets a few notes an hour, not a
+    // flood; each of them gets a status link of their own.
     let cap = i64::from(state.config.limits.same_problem_per_hour);
     if comments::same_problem_since(&state.pool, &form.request, now - 3_600_000).await? >= cap {
         tracing::info!(code = %code, "same-problem notes for this request capped this hour");
@@ -600,10 +601,7 @@ async fn same_problem(
         .await?;
         state.worker.wake.notify_one();
     }
-    Ok(web::message(
-        StatusCode::OK,
-        lang,
-        t.same_thanks_title,
-        t.same_thanks_text,
-    ))
+    let token = crate::codes::TrackingToken::generate();
+    requests::follow(&state.pool, &form.request, &token.hash(), now).await?;
+    Ok(Redirect::to(&format!("/t/{}?lang={}", token.as_str(), lang.code())).into_response())
 }

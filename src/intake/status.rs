@@ -75,6 +75,7 @@ struct StatusPage<'a> {
     /// The link was e-mailed to the customer.
     mailed: bool,
     photos_max: usize,
+    follower: bool,
 }
 
 impl StatusPage<'_> {
@@ -137,17 +138,35 @@ pub struct View {
     own: Vec<comments::CommentRecord>,
     messages: Vec<(i64, Option<i64>, Option<String>, String)>,
     mailed: bool,
+    /// A follower's link ("the same problem"): the status only, never the
+    /// first person's words, photos or conversation.
+    follower: bool,
 }
 
 async fn read_view(state: &AppState, hash: &str) -> anyhow::Result<Option<View>> {
     let pool = &state.pool;
-    let Some(record) = requests::by_token_hash(pool, hash).await? else {
-        return Ok(None);
+    let (record, follower) = match requests::by_token_hash(pool, hash).await? {
+        Some(record) => (record, false),
+        None => match requests::by_follower_hash(pool, hash).await? {
+            Some(record) => (record, true),
+            None => return Ok(None),
+        },
     };
     let asset = match record.asset_id {
         Some(id) => store::catalog::asset(pool, id).await?,
         None => None,
     };
+    if follower {
+        return Ok(Some(View {
+            record,
+            asset,
+            photos: Vec::new(),
+            own: Vec::new(),
+            messages: Vec::new(),
+            mailed: false,
+            follower,
+        }));
+    }
     let photos = attachments::for_request(pool, &record.id)
         .await?
         .into_iter()
@@ -166,6 +185,7 @@ async fn read_view(state: &AppState, hash: &str) -> anyhow::Result<Option<View>>
         own,
         messages,
         mailed,
+        follower: false,
     }))
 }
 
@@ -410,13 +430,17 @@ fn build<'a>(
         link: format!("{}/t/{}", state.public_url, token.as_str()),
         photos,
         entries,
-        can_comment: delivered && record.task_closed_at.is_none(),
-        ask_feedback: delivered && record.task_completed_at.is_some() && !feedback_given,
+        can_comment: delivered && record.task_closed_at.is_none() && !view.follower,
+        ask_feedback: delivered
+            && record.task_completed_at.is_some()
+            && !feedback_given
+            && !view.follower,
         form_token: form::form_token(&state.secret, &form_scope(token), store::now_ms()),
         comment_text,
         comment_error,
         mailed: view.mailed,
         photos_max: state.config.limits.photos_max,
+        follower: view.follower,
     }
 }
 
@@ -449,6 +473,9 @@ pub async fn comment(
     web::same_origin_or_refuse(&headers)?;
     let (token, view) = lookup(&state, &raw, Lang::negotiate(None, &headers)).await?;
     let view = &*view;
+    if view.follower {
+        return Err(web::Error::NotFound);
+    }
     let record = &view.record;
     let lang = page_lang(None, &headers, record);
     let t = lang.texts();
@@ -518,6 +545,9 @@ pub async fn feedback(
     let form = web::public_form(&headers, form)?;
     let (token, view) = lookup(&state, &raw, Lang::negotiate(None, &headers)).await?;
     let view = &*view;
+    if view.follower {
+        return Err(web::Error::NotFound);
+    }
     let record = &view.record;
     let lang = page_lang(None, &headers, record);
     let t = lang.texts();
@@ -618,9 +648,13 @@ pub async fn qr(State(state): State<AppState>, Path(raw): Path<String>) -> Respo
     let Some(token) = TrackingToken::parse(&raw) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match requests::by_token_hash(&state.pool, &token.hash()).await {
+    let hash = token.hash();
+    match requests::by_token_hash(&state.pool, &hash).await {
         Ok(Some(_)) => {}
-        _ => return StatusCode::NOT_FOUND.into_response(),
+        _ => match requests::by_follower_hash(&state.pool, &hash).await {
+            Ok(Some(_)) => {}
+            _ => return StatusCode::NOT_FOUND.into_response(),
+        },
     }
     // Upper case keeps the QR alphanumeric; tokens are read case-insensitively.
     let url = format!("{}/T/{}", state.public_url, token.as_str()).to_ascii_uppercase();

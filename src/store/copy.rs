@@ -29,6 +29,7 @@ const TABLES: &[&str] = &[
     "audit_log",
     "attachments",
     "comments",
+    "followers",
     "task_messages",
     "mail_subscriptions",
     "mails",

@@ -121,6 +121,27 @@ pub async fn by_token_hash(pool: &Pool, hash: &str) -> sqlx::Result<Option<Reque
         .await
 }
 
+/// The request a follower's link (see [`follow`]) is about.
+pub async fn by_follower_hash(pool: &Pool, hash: &str) -> sqlx::Result<Option<RequestRecord>> {
+    sqlx::query_as(&format!(
+        "{SELECT} WHERE id = (SELECT request_id FROM followers WHERE token_hash = $1)"
+    ))
+    .bind(hash)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Gives someone with the same problem a status link of their own.
+pub async fn follow(pool: &Pool, request_id: &str, token_hash: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO followers (token_hash, request_id, created_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(request_id)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<RequestRecord>> {
     sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
         .bind(id)

@@ -435,7 +435,11 @@ async fn rotate_revoke_and_move_keep_customers_informed() {
             "requests counted"
         );
         // Today's bar of the 30-day chart carries that scan.
-        assert!(detail.body.contains("Сканы за 30 дней: 1"), "{}", detail.body);
+        assert!(
+            detail.body.contains("Сканы за 30 дней: 1"),
+            "{}",
+            detail.body
+        );
         assert_eq!(detail.body.matches("<rect ").count(), 30, "a bar a day");
         assert!(detail.body.contains(": 1</title>"), "today's bar");
 

@@ -297,8 +297,41 @@ async fn the_same_problem_joins_the_open_request_instead_of_a_duplicate() {
             .send()
             .await
             .unwrap();
-        assert_eq!(resp.status(), 200);
-        assert!(resp.text().await.unwrap().contains("Спасибо, учли"));
+        // The person gets a status link of their own for that task.
+        assert_eq!(resp.status(), 303);
+        let own = resp.headers()["location"].to_str().unwrap().to_owned();
+        assert!(own.starts_with("/t/") && !own.starts_with(&first), "{own}");
+        let mine = app.get(&own).await;
+        assert_eq!(mine.status, 200);
+        assert!(
+            mine.body.contains(r.task_number.as_deref().unwrap()),
+            "task number"
+        );
+        assert!(
+            mine.body.contains("сообщили сервисной службе"),
+            "{}",
+            mine.body
+        );
+        assert!(
+            !mine.body.contains(TEXT) && !mine.body.contains("comment-form"),
+            "no one else's words, no comment form"
+        );
+        assert_eq!(
+            app.get(&format!("{}/live", own.split('?').next().unwrap()))
+                .await
+                .status,
+            200
+        );
+        let own_token = own.trim_start_matches("/t/").split('?').next().unwrap();
+        // It cannot write into the first person's conversation.
+        let comment = app
+            .client
+            .post(format!("{}/t/{own_token}/comment", app.url))
+            .form(&[("description", "Чужая переписка")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(comment.status(), 404);
         let m = wait_for(10, "the note in HubEx", || async {
             app.sim.messages().into_iter().find(|m| !m.by_staff)
         })
@@ -310,6 +343,10 @@ async fn the_same_problem_joins_the_open_request_instead_of_a_duplicate() {
             status.body.contains("Другой заявитель"),
             "the first customer sees who it was"
         );
+        // The follower's page follows the task too.
+        app.sim.set_status(r.task_id.unwrap().0, 2);
+        let mine = app.get(&own).await;
+        assert!(mine.body.contains("В работе"), "{}", mine.body);
 
         // A request id this form did not offer is refused.
         let other = app
@@ -413,7 +450,7 @@ async fn a_form_sent_twice_is_one_comment_and_same_problem_notes_are_capped() {
                     .send()
                     .await
                     .unwrap();
-                assert_eq!(resp.status(), 200, "every person is thanked");
+                assert_eq!(resp.status(), 303, "every person gets a link");
             }
         }
         wait_for(10, "five notes in HubEx", || async {

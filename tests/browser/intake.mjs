@@ -200,6 +200,21 @@ try {
     await context.close();
   });
 
+  await test('phone: the same problem gives a status link of ones own', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: 'ru-RU' });
+    const page = await context.newPage();
+    await page.goto(server.formUrl);
+    await page.waitForSelector('.open-requests button');
+    await page.click('.open-requests button');
+    await page.waitForURL(/\/t\/[0-9a-z]{26}/);
+    check((await page.textContent('main')).includes('сообщили сервисной службе'), 'the follower is told what happened');
+    check(await page.locator('#conversation').count() === 0 && await page.locator('.description').count() === 0, 'no one else\'s words');
+    const axeFollow = await accessibilityProblems(page);
+    check(axeFollow.length === 0, 'axe on the follower page: ' + axeFollow.join('; '));
+    await page.screenshot({ path: join(shots, 'follower-phone.png'), fullPage: true });
+    await context.close();
+  });
+
   await test('desktop and English: form and status page', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
     const page = await context.newPage();
