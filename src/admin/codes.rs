@@ -532,8 +532,9 @@ async fn images_zip(state: &AppState, list: &str, dpi: u32, mm: f32) -> web::Res
     let total = f64::from(side) * f64::from(side) * codes.len() as f64;
     if side > ZIP_MAX_SIDE_PX || total > ZIP_MAX_TOTAL_PX {
         return Err(refused(&format!(
-            "Картинки получаются слишком большими: {} кодов по {:.0} пикселей. Уменьшите размер или разрешение, или выберите меньше кодов.",
+            "Картинки получаются слишком большими: {} {} по {:.0} пикселей. Уменьшите размер или разрешение, или выберите меньше кодов.",
             codes.len(),
+            super::noun(codes.len() as i64, &["код", "кода", "кодов"]),
             side
         )));
     }

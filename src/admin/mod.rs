@@ -190,6 +190,13 @@ struct MessagePage<'a> {
     text: &'a str,
 }
 
+/// The Russian word for `n` things: `noun(21, ["актив", "актива", "активов"])`
+/// is "актив", 3 → "актива", 5 → "активов".
+pub fn noun(n: impl std::borrow::Borrow<i64>, forms: &[&'static str; 3]) -> &'static str {
+    let n = n.borrow().unsigned_abs();
+    crate::web::i18n::plural(crate::web::i18n::Lang::Ru, n, *forms, ["", ""])
+}
+
 pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
     render(status, &MessagePage { title, text })
 }
@@ -223,7 +230,8 @@ pub fn label_message(e: &crate::labels::job::LabelError) -> Option<String> {
     use crate::labels::job::LabelError;
     match e {
         LabelError::TooMany(n) => Some(format!(
-            "{n} этикеток в одном задании — больше предела {}: напечатайте их в нескольких заданиях.",
+            "{n} {} в одном задании — больше предела {}: напечатайте их в нескольких заданиях.",
+            noun(*n as i64, &["этикетка", "этикетки", "этикеток"]),
             crate::labels::templates::MAX_LABELS_PER_JOB
         )),
         LabelError::Empty => Some("Нечего печатать: выберите хотя бы один код.".to_owned()),

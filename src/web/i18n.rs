@@ -561,6 +561,38 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
+    #[test]
+    fn russian_plurals_take_three_forms() {
+        let forms = ["заявка", "заявки", "заявок"];
+        let word = |n| plural(Lang::Ru, n, forms, ["request", "requests"]);
+        for (n, want) in [
+            (0, "заявок"),
+            (1, "заявка"),
+            (2, "заявки"),
+            (4, "заявки"),
+            (5, "заявок"),
+            (11, "заявок"),
+            (12, "заявок"),
+            (14, "заявок"),
+            (21, "заявка"),
+            (22, "заявки"),
+            (25, "заявок"),
+            (101, "заявка"),
+            (111, "заявок"),
+            (1004, "заявки"),
+        ] {
+            assert_eq!(word(n), want, "{n}");
+        }
+        assert_eq!(
+            plural(Lang::En, 1, forms, ["request", "requests"]),
+            "request"
+        );
+        assert_eq!(
+            plural(Lang::En, 21, forms, ["request", "requests"]),
+            "requests"
+        );
+    }
+
     fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {

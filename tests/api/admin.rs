@@ -434,6 +434,16 @@ async fn rotate_revoke_and_move_keep_customers_informed() {
             detail.body.contains("<dt>Заявок</dt><dd>1"),
             "requests counted"
         );
+        // The dashboard counts in proper Russian: one code, one request.
+        let dash = admin.get("/admin").await.body;
+        assert!(
+            dash.contains("<span class=\"big\">1</span> код</a>"),
+            "{dash}"
+        );
+        assert!(
+            dash.contains("<span class=\"big\">1</span> заявка:"),
+            "{dash}"
+        );
         // Today's bar of the 30-day chart carries that scan.
         assert!(
             detail.body.contains("Сканы за 30 дней: 1"),
