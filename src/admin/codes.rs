@@ -103,7 +103,7 @@ pub async fn list(
     // The counts kept in memory, so the page shows every scan so far.
     state.scans.flush(pool).await?;
     let filter_state = match q.state.as_str() {
-        "active" => Some(CodeState::Active),
+        "active" | "paused" => Some(CodeState::Active),
         "revoked" => Some(CodeState::Revoked),
         "unassigned" => Some(CodeState::Unassigned),
         _ => None,
@@ -113,6 +113,7 @@ pub async fn list(
     let (items, total) = code_store::page(
         pool,
         filter_state,
+        q.state == "paused",
         &search,
         PER_PAGE,
         (requested - 1) * PER_PAGE,
@@ -297,6 +298,8 @@ struct DetailPage {
     created: String,
     replaced_by: Option<String>,
     chart: ScanChart,
+    /// Intake paused for this code, with the message people see.
+    paused: Option<String>,
 }
 
 /// Scans by day for the last 30 days, as bars of a small SVG.
@@ -379,6 +382,7 @@ pub async fn detail(
     let days = code_store::scans_by_day(pool, &code, today, CHART_DAYS).await?;
     let page = DetailPage {
         chart: scan_chart(&days),
+        paused: code_store::paused_message(pool, &code).await?,
         f: Frame::new(&s, format!("Код {code}"), "codes").with_notice(notice(q.done.as_deref())),
         target: describe(&state, record.target).await,
         url: code.url(&state.public_url),

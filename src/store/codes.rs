@@ -308,6 +308,7 @@ struct ListRow {
     #[sqlx(flatten)]
     row: Row,
     requests: i64,
+    paused_message: Option<String>,
 }
 
 /// A code with what the admin list shows next to it.
@@ -315,13 +316,17 @@ struct ListRow {
 pub struct CodeListItem {
     pub record: CodeRecord,
     pub requests: i64,
+    /// Intake paused with this message (the code is still active).
+    pub paused: bool,
 }
 
-/// Codes, newest first, optionally only one state and matching `q` (a code
+/// Codes, newest first, optionally only one state (or only paused ones) and
+/// matching `q` (a code as printed, with or without its hyphen, in any case,
 /// or a label), with their request counts; and the total for paging.
 pub async fn page(
     pool: &Pool,
     state: Option<State>,
+    paused_only: bool,
     q: &str,
     limit: i64,
     offset: i64,
@@ -332,32 +337,46 @@ pub async fn page(
         State::Unassigned => "unassigned",
     });
     let q = q.trim().to_uppercase();
+    // Printed codes carry a hyphen (`SHVZ-JFCW`); stored ones do not.
+    let as_code: String = q.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     let engine = super::dialect::Engine::of(pool);
     let filter = format!(
-        "($1 IS NULL OR state = $1) AND ($2 = '' OR {} OR {})",
-        super::dialect::contains(engine, "code", "$2"),
+        "($1 IS NULL OR state = $1) AND ($2 = '' OR ($5 <> '' AND {}) OR {})
+         AND ($6 = 0 OR paused_message IS NOT NULL)",
+        super::dialect::contains(engine, "code", "$5"),
         super::dialect::contains(engine, "upper(COALESCE(label, ''))", "$2"),
     );
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM codes WHERE {filter}"))
-        .bind(state)
-        .bind(&q)
-        .fetch_one(pool)
-        .await?;
+    let paused_only = i64::from(paused_only);
+    let total: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM codes WHERE {filter} AND $3 >= 0 AND $4 >= 0"
+    ))
+    .bind(state)
+    .bind(&q)
+    .bind(limit)
+    .bind(offset)
+    .bind(&as_code)
+    .bind(paused_only)
+    .fetch_one(pool)
+    .await?;
     let rows: Vec<ListRow> = sqlx::query_as(&format!(
         "SELECT c.code, c.target_kind, c.target_id, c.label, c.state, c.replaced_by, c.created_at, c.scan_count,
-                c.last_scan_at, (SELECT COUNT(*) FROM requests r WHERE r.code = c.code) AS requests
+                c.last_scan_at, (SELECT COUNT(*) FROM requests r WHERE r.code = c.code) AS requests,
+                c.paused_message
            FROM codes c WHERE {filter} ORDER BY c.created_at DESC, c.code LIMIT $3 OFFSET $4"
     ))
     .bind(state)
     .bind(&q)
     .bind(limit)
     .bind(offset)
+    .bind(&as_code)
+    .bind(paused_only)
     .fetch_all(pool)
     .await?;
     let items = rows
         .into_iter()
         .filter_map(|r| {
             Some(CodeListItem {
+                paused: r.paused_message.is_some(),
                 record: r.row.into_record()?,
                 requests: r.requests,
             })

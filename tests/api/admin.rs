@@ -845,6 +845,29 @@ async fn intake_can_be_paused_for_everyone_or_one_code_with_a_message() {
                 .contains("form_token"),
             "other codes still take requests"
         );
+        // The code page says so and offers only "resume"; the list filters it.
+        let detail = admin.get(&format!("/admin/codes/{a}")).await.body;
+        assert!(
+            detail.contains("приостановлен: посетители видят «Мы знаем"),
+            "{detail}"
+        );
+        assert!(
+            detail.contains("Возобновить приём") && !detail.contains(">Приостановить</button>")
+        );
+        let other = admin.get(&format!("/admin/codes/{b}")).await.body;
+        assert!(other.contains(">Приостановить</button>") && !other.contains("Возобновить"));
+        let paused = admin.get("/admin/codes?state=paused").await.body;
+        assert!(paused.contains(&format!("/admin/codes/{a}\"")), "{paused}");
+        assert!(!paused.contains(&format!("/admin/codes/{b}\"")));
+        assert!(paused.contains("<td>приостановлен</td>"));
+        // A code is found as printed: with its hyphen, in lower case.
+        let printed = qrdesk::labels::layout::display_code(a.as_str()).to_lowercase();
+        let found = admin.get(&format!("/admin/codes?q={printed}")).await.body;
+        assert!(
+            found.contains(&format!("/admin/codes/{a}\"")),
+            "{printed}: {found}"
+        );
+        assert!(!found.contains(&format!("/admin/codes/{b}\"")));
 
         let p = admin
             .post(

@@ -117,6 +117,17 @@ try {
     await page.screenshot({ path: join(shots, 'admin-code-phone.png'), fullPage: true });
     const codeWidth = await page.evaluate(() => document.documentElement.scrollWidth);
     check(codeWidth <= 360, 'the code page fits a phone, width ' + codeWidth);
+    // Paused: the page says so with its message and offers only "resume".
+    await page.fill('#pause-message', 'Мастер уже едет, спасибо');
+    await page.click('button:has-text("Приостановить")');
+    await page.waitForSelector('text=Возобновить приём');
+    check((await page.textContent('.facts-table')).includes('приостановлен'), 'paused state shown');
+    check(await page.locator('button:has-text("Приостановить")').count() === 0, 'no second "pause"');
+    const axePaused = await accessibilityProblems(page);
+    check(axePaused.length === 0, 'axe on the paused code page: ' + axePaused.join('; '));
+    await page.screenshot({ path: join(shots, 'admin-code-paused-phone.png'), fullPage: true });
+    await page.click('text=Возобновить приём');
+    await page.waitForSelector('#pause-message');
     await page.goto(server.base + '/admin/connection');
     await page.screenshot({ path: join(shots, 'admin-connection-phone.png'), fullPage: true });
     const connWidth = await page.evaluate(() => document.documentElement.scrollWidth);
