@@ -404,6 +404,9 @@ pub struct ActionForm {
     kind: String,
     #[serde(default)]
     target_id: String,
+    /// Set by the confirmation page.
+    #[serde(default)]
+    confirm: String,
 }
 
 fn known_op(op: &str) -> Result<(), ValidationError> {
@@ -424,6 +427,37 @@ pub async fn action(
     let now = store::now_ms();
     let back =
         |done: &str| Ok(Redirect::to(&format!("/admin/codes/{code}?done={done}")).into_response());
+    if matches!(form.op.as_str(), "revoke" | "rotate") && form.confirm != "1" {
+        let shown = crate::labels::layout::display_code(code.as_str());
+        let (question, consequence, button) = if form.op == "revoke" {
+            (
+                "Отключить код?",
+                format!(
+                    "Наклейка {shown} перестанет принимать заявки: посетители увидят «код больше не используется». Уже отправленные заявки и их страницы статуса останутся."
+                ),
+                "Отключить",
+            )
+        } else {
+            (
+                "Заменить код новым?",
+                format!(
+                    "Будет создан новый код для того же места; наклейка {shown} начнёт говорить «эта наклейка заменена». Напечатайте и наклейте новую."
+                ),
+                "Заменить",
+            )
+        };
+        return Ok(super::ConfirmPage {
+            f: super::Frame::new(&f.staff, format!("Код {code}"), "codes"),
+            question,
+            consequence,
+            action: format!("/admin/codes/{code}/action"),
+            fields: vec![("op", form.op.clone())],
+            button,
+            danger: form.op == "revoke",
+            back: format!("/admin/codes/{code}"),
+        }
+        .response());
+    }
     match form.op.as_str() {
         "revoke" => {
             code_store::revoke(pool, &code).await?;

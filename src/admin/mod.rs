@@ -190,6 +190,27 @@ struct MessagePage<'a> {
     text: &'a str,
 }
 
+/// "Are you sure?" for an action that cannot simply be taken back: what will
+/// happen, the same form again with `confirm=1`, and a way back.
+#[derive(Template)]
+#[template(path = "admin/confirm.html")]
+pub struct ConfirmPage<'a> {
+    pub f: Frame,
+    pub question: &'a str,
+    pub consequence: String,
+    pub action: String,
+    pub fields: Vec<(&'a str, String)>,
+    pub button: &'a str,
+    pub danger: bool,
+    pub back: String,
+}
+
+impl ConfirmPage<'_> {
+    pub fn response(&self) -> Response {
+        render(StatusCode::OK, self)
+    }
+}
+
 /// The Russian word for `n` things: `noun(21, ["актив", "актива", "активов"])`
 /// is "актив", 3 → "актива", 5 → "активов".
 pub fn noun(n: impl std::borrow::Borrow<i64>, forms: &[&'static str; 3]) -> &'static str {

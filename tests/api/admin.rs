@@ -468,8 +468,23 @@ async fn rotate_revoke_and_move_keep_customers_informed() {
             "same sticker, new asset"
         );
 
-        let p = admin
+        // Rotating asks first, saying what will happen; nothing changes yet.
+        let ask = admin
             .post(&format!("/admin/codes/{code}/action"), &[("op", "rotate")])
+            .await;
+        assert_eq!(ask.status, 200);
+        assert!(
+            ask.body.contains("Заменить код новым?") && ask.body.contains("эта наклейка заменена"),
+            "{}",
+            ask.body
+        );
+        assert!(ask.body.contains("name=\"confirm\" value=\"1\""));
+        assert_eq!(app.get(&format!("/q/{code}")).await.status, 200, "not yet");
+        let p = admin
+            .post(
+                &format!("/admin/codes/{code}/action"),
+                &[("op", "rotate"), ("confirm", "1")],
+            )
             .await;
         assert_eq!(p.status, 303);
         let new = p
@@ -489,8 +504,18 @@ async fn rotate_revoke_and_move_keep_customers_informed() {
         );
         assert_eq!(app.get(&format!("/q/{new}")).await.status, 200);
 
-        let p = admin
+        let ask = admin
             .post(&format!("/admin/codes/{new}/action"), &[("op", "revoke")])
+            .await;
+        assert!(
+            ask.body.contains("Отключить код?") && ask.body.contains("перестанет принимать заявки")
+        );
+        assert_eq!(app.get(&format!("/q/{new}")).await.status, 200, "not yet");
+        let p = admin
+            .post(
+                &format!("/admin/codes/{new}/action"),
+                &[("op", "revoke"), ("confirm", "1")],
+            )
             .await;
         assert_eq!(p.status, 303);
         let revoked = code_store::get(app.pool(), &Code::parse(&new).unwrap())

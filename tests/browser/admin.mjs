@@ -128,6 +128,16 @@ try {
     await page.screenshot({ path: join(shots, 'admin-code-paused-phone.png'), fullPage: true });
     await page.click('text=Возобновить приём');
     await page.waitForSelector('#pause-message');
+    // Revoking asks first and says what will happen; "Отмена" changes nothing.
+    await page.click('button:has-text("Отключить")');
+    await page.waitForSelector('text=Отключить код?');
+    check((await page.textContent('.confirm')).includes('перестанет принимать заявки'), 'the consequence is stated');
+    const axeConfirm = await accessibilityProblems(page);
+    check(axeConfirm.length === 0, 'axe on the confirmation: ' + axeConfirm.join('; '));
+    await page.screenshot({ path: join(shots, 'admin-confirm-revoke-phone.png'), fullPage: true });
+    await page.click('text=Отмена');
+    await page.waitForSelector('#pause-message');
+    check((await page.textContent('.facts-table')).includes('действует'), 'still active after cancel');
     await page.goto(server.base + '/admin/connection');
     await page.screenshot({ path: join(shots, 'admin-connection-phone.png'), fullPage: true });
     const connWidth = await page.evaluate(() => document.documentElement.scrollWidth);
