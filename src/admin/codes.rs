@@ -300,6 +300,8 @@ struct DetailPage {
     chart: ScanChart,
     /// Intake paused for this code, with the message people see.
     paused: Option<String>,
+    /// A revoked code can be switched on again until then.
+    restorable_until: Option<String>,
 }
 
 /// Scans by day for the last 30 days, as bars of a small SVG.
@@ -383,6 +385,10 @@ pub async fn detail(
     let page = DetailPage {
         chart: scan_chart(&days),
         paused: code_store::paused_message(pool, &code).await?,
+        restorable_until: code_store::restorable_until(pool, &code)
+            .await?
+            .filter(|until| *until > store::now_ms())
+            .map(|until| super::when(&state, Some(until))),
         f: Frame::new(&s, format!("Код {code}"), "codes").with_notice(notice(q.done.as_deref())),
         target: describe(&state, record.target).await,
         url: code.url(&state.public_url),
@@ -410,7 +416,7 @@ pub struct ActionForm {
 }
 
 fn known_op(op: &str) -> Result<(), ValidationError> {
-    matches!(op, "revoke" | "rotate" | "move" | "assign")
+    matches!(op, "revoke" | "rotate" | "move" | "assign" | "restore")
         .then_some(())
         .ok_or_else(|| ValidationError::new("unknown_action"))
 }
@@ -463,6 +469,15 @@ pub async fn action(
             code_store::revoke(pool, &code).await?;
             f.audit(&state, "code-revoke", code.as_str()).await;
             back("revoked")
+        }
+        "restore" => {
+            if !code_store::restore(pool, &code, now).await? {
+                return Err(refused(
+                    "Этот код снова включить нельзя: прошло больше 30 дней или его заменили новым. Создайте новый код.",
+                ));
+            }
+            f.audit(&state, "code-restore", code.as_str()).await;
+            back("restored")
         }
         "rotate" => {
             let new = code_store::rotate(pool, &code, now)

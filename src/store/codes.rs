@@ -293,12 +293,44 @@ pub async fn scans_by_day(
 
 /// Turns a code off; its sticker then shows a friendly "no longer in use" page.
 pub async fn revoke(pool: &Pool, code: &Code) -> sqlx::Result<bool> {
-    let n =
-        sqlx::query("UPDATE codes SET state = 'revoked' WHERE code = $1 AND state <> 'revoked'")
-            .bind(code.as_str())
-            .execute(pool)
-            .await?
-            .rows_affected();
+    let n = sqlx::query(
+        "UPDATE codes SET state = 'revoked', revoked_at = $2 WHERE code = $1 AND state <> 'revoked'",
+    )
+    .bind(code.as_str())
+    .bind(super::now_ms())
+    .execute(pool)
+    .await?
+    .rows_affected();
+    super::memo::changed();
+    Ok(n == 1)
+}
+
+/// How long a revoked code can be switched on again.
+pub const RESTORE_WITHIN_MS: i64 = 30 * 86_400_000;
+
+/// Until when a revoked code can be switched on again (not one replaced by
+/// a new code: its sticker says so).
+pub async fn restorable_until(pool: &Pool, code: &Code) -> sqlx::Result<Option<i64>> {
+    let at: Option<Option<i64>> = sqlx::query_scalar(
+        "SELECT revoked_at FROM codes WHERE code = $1 AND state = 'revoked' AND replaced_by IS NULL",
+    )
+    .bind(code.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(at.flatten().map(|at| at + RESTORE_WITHIN_MS))
+}
+
+/// Switches a revoked code on again, within [`RESTORE_WITHIN_MS`].
+pub async fn restore(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<bool> {
+    let n = sqlx::query(
+        "UPDATE codes SET state = 'active', revoked_at = NULL
+          WHERE code = $1 AND state = 'revoked' AND replaced_by IS NULL AND revoked_at >= $2",
+    )
+    .bind(code.as_str())
+    .bind(now - RESTORE_WITHIN_MS)
+    .execute(pool)
+    .await?
+    .rows_affected();
     super::memo::changed();
     Ok(n == 1)
 }

@@ -528,6 +528,47 @@ async fn rotate_revoke_and_move_keep_customers_informed() {
             .await
             .body
             .contains("больше не действует"));
+
+        // For 30 days a revoked code can be switched on again; a replaced
+        // one cannot (its sticker says "replaced").
+        let page = admin.get(&format!("/admin/codes/{new}")).await.body;
+        assert!(page.contains("Включить снова"), "{page}");
+        assert!(!admin
+            .get(&format!("/admin/codes/{code}"))
+            .await
+            .body
+            .contains("Включить снова"));
+        let p = admin
+            .post(&format!("/admin/codes/{new}/action"), &[("op", "restore")])
+            .await;
+        assert_eq!(p.status, 303);
+        assert_eq!(
+            app.get(&format!("/q/{new}")).await.status,
+            200,
+            "takes requests again"
+        );
+        let p = admin
+            .post(&format!("/admin/codes/{code}/action"), &[("op", "restore")])
+            .await;
+        assert_eq!(p.status, 422, "a replaced code stays replaced");
+        // Past the 30 days: no more.
+        let new_code = Code::parse(&new).unwrap();
+        code_store::revoke(app.pool(), &new_code).await.unwrap();
+        sqlx::query("UPDATE codes SET revoked_at = revoked_at - $1 WHERE code = $2")
+            .bind(code_store::RESTORE_WITHIN_MS + 1000)
+            .bind(new_code.as_str())
+            .execute(app.pool())
+            .await
+            .unwrap();
+        assert!(!admin
+            .get(&format!("/admin/codes/{new}"))
+            .await
+            .body
+            .contains("Включить снова"));
+        let p = admin
+            .post(&format!("/admin/codes/{new}/action"), &[("op", "restore")])
+            .await;
+        assert_eq!(p.status, 422);
     })
     .await;
 }
