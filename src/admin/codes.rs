@@ -385,9 +385,8 @@ pub async fn detail(
     let page = DetailPage {
         chart: scan_chart(&days),
         paused: code_store::paused_message(pool, &code).await?,
-        restorable_until: code_store::restorable_until(pool, &code)
+        restorable_until: code_store::restorable_until(pool, &code, store::now_ms())
             .await?
-            .filter(|until| *until > store::now_ms())
             .map(|until| super::when(&state, Some(until))),
         f: Frame::new(&s, format!("Код {code}"), "codes").with_notice(notice(q.done.as_deref())),
         target: describe(&state, record.target).await,

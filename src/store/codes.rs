@@ -308,16 +308,19 @@ pub async fn revoke(pool: &Pool, code: &Code) -> sqlx::Result<bool> {
 /// How long a revoked code can be switched on again.
 pub const RESTORE_WITHIN_MS: i64 = 30 * 86_400_000;
 
-/// Until when a revoked code can be switched on again (not one replaced by
-/// a new code: its sticker says so).
-pub async fn restorable_until(pool: &Pool, code: &Code) -> sqlx::Result<Option<i64>> {
+/// Until when a revoked code can still be switched on again, if it can (not
+/// one replaced by a new code: its sticker says so).
+pub async fn restorable_until(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<Option<i64>> {
     let at: Option<Option<i64>> = sqlx::query_scalar(
         "SELECT revoked_at FROM codes WHERE code = $1 AND state = 'revoked' AND replaced_by IS NULL",
     )
     .bind(code.as_str())
     .fetch_optional(pool)
     .await?;
-    Ok(at.flatten().map(|at| at + RESTORE_WITHIN_MS))
+    Ok(at
+        .flatten()
+        .map(|at| at + RESTORE_WITHIN_MS)
+        .filter(|until| *until >= now))
 }
 
 /// Switches a revoked code on again, within [`RESTORE_WITHIN_MS`].
@@ -373,35 +376,31 @@ pub async fn page(
     let as_code: String = q.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
     let engine = super::dialect::Engine::of(pool);
     let filter = format!(
-        "($1 IS NULL OR state = $1) AND ($2 = '' OR ($5 <> '' AND {}) OR {})
-         AND ($6 = 0 OR paused_message IS NOT NULL)",
-        super::dialect::contains(engine, "code", "$5"),
+        "($1 IS NULL OR state = $1) AND ($2 = '' OR ($3 <> '' AND {}) OR {})
+         AND ($4 = 0 OR paused_message IS NOT NULL)",
+        super::dialect::contains(engine, "code", "$3"),
         super::dialect::contains(engine, "upper(COALESCE(label, ''))", "$2"),
     );
     let paused_only = i64::from(paused_only);
-    let total: i64 = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM codes WHERE {filter} AND $3 >= 0 AND $4 >= 0"
-    ))
-    .bind(state)
-    .bind(&q)
-    .bind(limit)
-    .bind(offset)
-    .bind(&as_code)
-    .bind(paused_only)
-    .fetch_one(pool)
-    .await?;
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM codes WHERE {filter}"))
+        .bind(state)
+        .bind(&q)
+        .bind(&as_code)
+        .bind(paused_only)
+        .fetch_one(pool)
+        .await?;
     let rows: Vec<ListRow> = sqlx::query_as(&format!(
         "SELECT c.code, c.target_kind, c.target_id, c.label, c.state, c.replaced_by, c.created_at, c.scan_count,
                 c.last_scan_at, (SELECT COUNT(*) FROM requests r WHERE r.code = c.code) AS requests,
                 c.paused_message
-           FROM codes c WHERE {filter} ORDER BY c.created_at DESC, c.code LIMIT $3 OFFSET $4"
+           FROM codes c WHERE {filter} ORDER BY c.created_at DESC, c.code LIMIT $5 OFFSET $6"
     ))
     .bind(state)
     .bind(&q)
-    .bind(limit)
-    .bind(offset)
     .bind(&as_code)
     .bind(paused_only)
+    .bind(limit)
+    .bind(offset)
     .fetch_all(pool)
     .await?;
     let items = rows
