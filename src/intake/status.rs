@@ -145,12 +145,8 @@ pub struct View {
 
 async fn read_view(state: &AppState, hash: &str) -> anyhow::Result<Option<View>> {
     let pool = &state.pool;
-    let (record, follower) = match requests::by_token_hash(pool, hash).await? {
-        Some(record) => (record, false),
-        None => match requests::by_follower_hash(pool, hash).await? {
-            Some(record) => (record, true),
-            None => return Ok(None),
-        },
+    let Some((record, follower)) = requests::by_status_link(pool, hash).await? else {
+        return Ok(None);
     };
     let asset = match record.asset_id {
         Some(id) => store::catalog::asset(pool, id).await?,
@@ -648,13 +644,9 @@ pub async fn qr(State(state): State<AppState>, Path(raw): Path<String>) -> Respo
     let Some(token) = TrackingToken::parse(&raw) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let hash = token.hash();
-    match requests::by_token_hash(&state.pool, &hash).await {
+    match requests::by_status_link(&state.pool, &token.hash()).await {
         Ok(Some(_)) => {}
-        _ => match requests::by_follower_hash(&state.pool, &hash).await {
-            Ok(Some(_)) => {}
-            _ => return StatusCode::NOT_FOUND.into_response(),
-        },
+        _ => return StatusCode::NOT_FOUND.into_response(),
     }
     // Upper case keeps the QR alphanumeric; tokens are read case-insensitively.
     let url = format!("{}/T/{}", state.public_url, token.as_str()).to_ascii_uppercase();

@@ -121,14 +121,22 @@ pub async fn by_token_hash(pool: &Pool, hash: &str) -> sqlx::Result<Option<Reque
         .await
 }
 
-/// The request a follower's link (see [`follow`]) is about.
-pub async fn by_follower_hash(pool: &Pool, hash: &str) -> sqlx::Result<Option<RequestRecord>> {
-    sqlx::query_as(&format!(
+/// The request behind a status link: the customer's own (`false`), or a
+/// follower's (see [`follow`], `true`).
+pub async fn by_status_link(
+    pool: &Pool,
+    hash: &str,
+) -> sqlx::Result<Option<(RequestRecord, bool)>> {
+    if let Some(record) = by_token_hash(pool, hash).await? {
+        return Ok(Some((record, false)));
+    }
+    let followed: Option<RequestRecord> = sqlx::query_as(&format!(
         "{SELECT} WHERE id = (SELECT request_id FROM followers WHERE token_hash = $1)"
     ))
     .bind(hash)
     .fetch_optional(pool)
-    .await
+    .await?;
+    Ok(followed.map(|record| (record, true)))
 }
 
 /// Gives someone with the same problem a status link of their own.
