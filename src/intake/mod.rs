@@ -480,7 +480,8 @@ async fn show_code(
     // A scan is a visitor opening the form, once an hour: a reload, the
     // language switch or the form coming back with a message is not another.
     let seen_cookie = seen_cookie_name(&code);
-    let counted = !web::has_cookie(&headers, &seen_cookie) && {
+    let had_cookie = web::has_cookie(&headers, &seen_cookie);
+    let counted = !had_cookie && {
         let ip = web::limits::client_ip(peer, &headers, &state.limits.trusted);
         let agent = headers
             .get(header::USER_AGENT)
@@ -504,12 +505,15 @@ async fn show_code(
         .page(StatusCode::OK, &RawForm::default(), &FieldErrors::default()),
     };
     let mut page = with_lang_cookie(page, q.lang.as_deref(), lang);
-    let seen = format!(
-        "{seen_cookie}=1; Path={}; Max-Age=3600; SameSite=Lax; HttpOnly",
-        uri.path()
-    );
-    if let Ok(v) = header::HeaderValue::from_str(&seen) {
-        page.headers_mut().append(header::SET_COOKIE, v);
+    // Set once, not renewed: the hour counts from the visit that was counted.
+    if !had_cookie {
+        let seen = format!(
+            "{seen_cookie}=1; Path={}; Max-Age=3600; SameSite=Lax; HttpOnly",
+            uri.path()
+        );
+        if let Ok(v) = header::HeaderValue::from_str(&seen) {
+            page.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
     Ok(page)
 }

@@ -99,6 +99,14 @@ async fn opening_a_form_writes_nothing_and_scans_are_still_counted() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
+        assert!(
+            !resp
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .any(|v| v.to_str().unwrap().starts_with("seen_")),
+            "the hour is not renewed by a reload"
+        );
         // An eleventh phone opens the form and sends it wrong: one scan, the
         // form coming back with a message is not another.
         assert_eq!(
