@@ -110,7 +110,8 @@ async fn index(Query(q): Query<LangQuery>, headers: HeaderMap) -> Response {
 
 /// The cookie that says this browser was counted for the code this hour.
 fn seen_cookie_name(code: &Code) -> String {
-    format!("seen_{}", code.as_str().replace('-', ""))
+    // Codes are stored without the printed hyphen: a valid cookie name.
+    format!("seen_{}", code.as_str())
 }
 
 /// What a live code opens: one asset, or a site with a list to pick from.
