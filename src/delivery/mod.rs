@@ -759,12 +759,12 @@ pub async fn refresh(
     mail_on_change: bool,
 ) -> anyhow::Result<()> {
     let state = backend.task_state(task, Priority::View).await?;
-    let moved =
-        requests::save_state(pool, request_id, &state, mail_on_change, store::now_ms()).await?;
-    if moved {
+    // The conversation first, then the state that marks the change as read.
+    if requests::has_moved(pool, request_id, &state).await? {
         let messages = backend.conversation(task, Priority::View).await?;
         comments::save_messages(pool, request_id, &messages).await?;
     }
+    requests::save_state(pool, request_id, &state, mail_on_change, store::now_ms()).await?;
     Ok(())
 }
 
@@ -958,15 +958,18 @@ pub async fn poll_round(
         round.read += 1;
         let mut moved = false;
         for id in request_ids {
-            moved |=
-                requests::save_state(pool, id, &state, mail_on_change, store::now_ms()).await?;
+            moved |= requests::has_moved(pool, id, &state).await?;
         }
+        // As for a page view: the conversation before the state.
         if moved {
             round.moved += 1;
             let messages = backend.conversation(task, Priority::Background).await?;
             for id in request_ids {
                 comments::save_messages(pool, id, &messages).await?;
             }
+        }
+        for id in request_ids {
+            requests::save_state(pool, id, &state, mail_on_change, store::now_ms()).await?;
         }
     }
     // Every change since `since` was read, so the rest is current too.

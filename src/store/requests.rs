@@ -241,29 +241,45 @@ pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx:
 /// whether the task moved since the last read (its "last modified" changed,
 /// or the task system gives none), i.e. whether its conversation is worth
 /// reading again.
+/// Whether the task moved since our last read (so its conversation may have
+/// too). HubEx gives "last modified" to the second: a change stamped in the
+/// second of our last read may have come after it, so it counts as moved.
+fn moved_since(now: Option<i64>, before: Option<i64>, checked: Option<i64>) -> bool {
+    match (now, before, checked) {
+        (Some(now), Some(old), Some(checked)) => now != old || now + 1000 > checked,
+        _ => true,
+    }
+}
+
+/// Whether the task moved since we last saved its state. Asked before the
+/// conversation is read, and the state saved only after the conversation:
+/// a view cut short, or a second view at the same moment, never marks a
+/// change as read whose messages are not stored yet.
+pub async fn has_moved(pool: &Pool, id: &str, s: &TaskState) -> sqlx::Result<bool> {
+    let (before, checked): (Option<i64>, Option<i64>) =
+        sqlx::query_as("SELECT task_modified_at, status_checked_at FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or_default();
+    Ok(moved_since(s.modified_at, before, checked))
+}
+
 pub async fn save_state(
     pool: &Pool,
     id: &str,
     s: &TaskState,
     mail_on_change: bool,
     now: i64,
-) -> sqlx::Result<bool> {
+) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     super::dialect::lock_request(&mut tx, super::Engine::of(pool), id, now).await?;
-    let (before, modified_before, checked_before): (Option<String>, Option<i64>, Option<i64>) =
-        sqlx::query_as(
-            "SELECT task_status_name, task_modified_at, status_checked_at FROM requests WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .unwrap_or_default();
-    // HubEx gives "last modified" to the second: a change stamped in the
-    // second of our last read may have come after it, so it counts as moved.
-    let moved = match (s.modified_at, modified_before, checked_before) {
-        (Some(now), Some(old), Some(checked)) => now != old || now + 1000 > checked,
-        _ => true,
-    };
+    let before: Option<String> =
+        sqlx::query_scalar("SELECT task_status_name FROM requests WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
     let changed = match (&before, &s.status_name) {
         (Some(old), Some(new)) => old != new,
         _ => false,
@@ -301,7 +317,7 @@ pub async fn save_state(
     }
     tx.commit().await?;
     super::memo::changed();
-    Ok(moved)
+    Ok(())
 }
 
 /// A delivered request whose task is not closed.

@@ -521,3 +521,39 @@ async fn contact_data_is_erased_after_the_task_is_closed_and_the_request_stays()
     })
     .await;
 }
+
+/// A view that reads the task's new state but cannot read its conversation
+/// (the conversation call fails, or the page gives up waiting) must not mark
+/// the change as read: the next view still fetches the staff reply.
+#[tokio::test]
+async fn a_conversation_read_that_fails_is_read_again_on_the_next_view() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let (path, task) = delivered_request(&app).await;
+        app.get(&path).await;
+        assert!(app.sim.staff_reply(task, "Мастер придёт после обеда."));
+        // The reply came a while before the person looks (not in the same
+        // second, which qrdesk reads again anyway).
+        assert!(app.sim.backdate(task, 5000));
+        app.sim.fail(
+            "GET",
+            &format!("/WORK/Tasks/{task}/conversations"),
+            Fault::Status {
+                status: 500,
+                retry_after: None,
+            },
+            10,
+        );
+        let cut_short = app.get(&path).await;
+        assert_eq!(cut_short.status, 200);
+        assert!(!cut_short.body.contains("после обеда"));
+        app.sim.clear_faults();
+        let next = app.get(&path).await;
+        assert!(
+            next.body.contains("Мастер придёт после обеда."),
+            "{}",
+            next.body
+        );
+    })
+    .await;
+}

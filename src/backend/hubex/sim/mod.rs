@@ -338,6 +338,17 @@ impl Simulator {
         self.lock().messages.clone()
     }
 
+    /// Moves the task's last change `ms` into the past, as if it had
+    /// happened that long before qrdesk looked.
+    pub fn backdate(&self, task_id: i64, ms: i64) -> bool {
+        let mut s = self.lock();
+        let Some(task) = s.tasks.get_mut(&task_id) else {
+            return false;
+        };
+        task.modified = wire::format_time(crate::store::now_ms() - ms);
+        true
+    }
+
     /// A dispatcher answers the customer in the task's external chat.
     pub fn staff_reply(&self, task_id: i64, text: &str) -> bool {
         let mut s = self.lock();
