@@ -1,7 +1,5 @@
 //! Staff accounts, their sessions, sign-in throttling and the audit log.
 
-use sqlx::FromRow;
-
 use super::Pool;
 use crate::codes::{encode_base32, hex_sha256, random_bytes};
 
@@ -55,7 +53,6 @@ pub struct Admin {
     pub last_sign_in_at: Option<i64>,
 }
 
-#[derive(FromRow)]
 struct Row {
     id: i64,
     email: String,
@@ -65,6 +62,15 @@ struct Row {
     phone: String,
     last_sign_in_at: Option<i64>,
 }
+super::from_row!(Row {
+    id,
+    email,
+    role,
+    created_at,
+    name,
+    phone,
+    last_sign_in_at
+});
 
 /// The columns of [`Row`], for `a` the admins table.
 const COLUMNS: &str = "a.id, a.email, a.role, a.created_at, a.name, a.phone, a.last_sign_in_at";
@@ -119,12 +125,11 @@ pub async fn create(
 
 /// The account and its password hash, for signing in.
 pub async fn by_email(pool: &Pool, email: &str) -> sqlx::Result<Option<(Admin, String)>> {
-    #[derive(FromRow)]
     struct WithHash {
-        #[sqlx(flatten)]
         admin: Row,
         password_hash: String,
     }
+    super::from_row!(WithHash { password_hash; flatten admin });
     let row: Option<WithHash> = sqlx::query_as(&format!(
         "SELECT {COLUMNS}, a.password_hash FROM admins a WHERE a.email = $1"
     ))
@@ -268,12 +273,11 @@ pub async fn start_session(
 }
 
 pub async fn session(pool: &Pool, token: &str, now: i64) -> sqlx::Result<Option<Session>> {
-    #[derive(FromRow)]
     struct WithCsrf {
-        #[sqlx(flatten)]
         admin: Row,
         csrf: String,
     }
+    super::from_row!(WithCsrf { csrf; flatten admin });
     let hash = hex_sha256(token.as_bytes());
     let row: Option<WithCsrf> = sqlx::query_as(&format!(
         "SELECT {COLUMNS}, s.csrf FROM sessions s JOIN admins a ON a.id = s.admin_id
@@ -406,7 +410,7 @@ pub async fn audit_from(
 }
 
 /// A line of the audit log, with the person's e-mail when they still exist.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct AuditLine {
     pub id: i64,
     pub at: i64,
@@ -416,6 +420,15 @@ pub struct AuditLine {
     pub action: String,
     pub detail: Option<String>,
 }
+super::from_row!(AuditLine {
+    id,
+    at,
+    admin_id,
+    email,
+    ip,
+    action,
+    detail
+});
 
 /// The log, newest first, optionally of one person and one action, older
 /// than `before` (an id) for the next page.

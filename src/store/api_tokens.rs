@@ -1,12 +1,10 @@
 //! The `api_tokens` table. A token itself is never stored: its SHA-256 finds
 //! it, its first characters tell it apart in the list.
 
-use sqlx::FromRow;
-
 use super::{ApiRole, Pool};
 use crate::api::token::ApiToken;
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct TokenRow {
     pub id: i64,
     pub description: String,
@@ -17,6 +15,16 @@ pub struct TokenRow {
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
 }
+super::from_row!(TokenRow {
+    id,
+    description,
+    role,
+    token_start,
+    created_at,
+    updated_at,
+    last_used_at,
+    revoked_at
+});
 
 const SELECT: &str =
     "SELECT id, description, role, token_start, created_at, updated_at, last_used_at,

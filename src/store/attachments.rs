@@ -1,7 +1,5 @@
 //! The `attachments` table: photos sent with a request and where they went.
 
-use sqlx::FromRow;
-
 use super::{Pool, Transaction};
 
 /// A processed photo, about to be stored with its request.
@@ -15,7 +13,7 @@ pub struct NewAttachment {
     pub height: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct AttachmentRecord {
     pub id: String,
     pub request_id: String,
@@ -28,6 +26,18 @@ pub struct AttachmentRecord {
     pub uploaded_at: Option<i64>,
     pub removed_at: Option<i64>,
 }
+super::from_row!(AttachmentRecord {
+    id,
+    request_id,
+    sha256,
+    mime,
+    size,
+    width,
+    height,
+    backend_id,
+    uploaded_at,
+    removed_at
+});
 
 const SELECT: &str = "SELECT id, request_id, sha256, mime, size, width, height, backend_id, uploaded_at, removed_at FROM attachments";
 

@@ -1,13 +1,11 @@
 //! The local mirror of the task system's catalog. A scan reads only these
 //! tables, so the form opens while HubEx is down.
 
-use sqlx::FromRow;
-
 use super::Pool;
 use crate::backend::{AssetId, CatalogSnapshot, CompanyId, DistrictId, KnownCatalog, LocationId};
 
 /// An asset as the form shows it, joined with its site and company.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct AssetView {
     pub id: AssetId,
     pub name: String,
@@ -19,27 +17,49 @@ pub struct AssetView {
     pub location_description: Option<String>,
     pub company_name: Option<String>,
 }
+super::from_row!(AssetView {
+    id,
+    name,
+    serial_number,
+    inventory_number,
+    location_id,
+    company_id,
+    address,
+    location_description,
+    company_name
+});
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct LocationView {
     pub id: LocationId,
     pub address: String,
     pub description: Option<String>,
 }
+super::from_row!(LocationView {
+    id,
+    address,
+    description
+});
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct DistrictView {
     pub id: DistrictId,
     pub name: String,
 }
+super::from_row!(DistrictView { id, name });
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct DictionaryRow {
     pub id: i64,
     pub name: String,
     /// 1 for the catalog's default entry (flags are integers on both engines).
     pub is_default: i64,
 }
+super::from_row!(DictionaryRow {
+    id,
+    name,
+    is_default
+});
 
 const ASSET_SELECT: &str =
     "SELECT a.id, a.name, a.serial_number, a.inventory_number, a.location_id, a.company_id,
@@ -364,7 +384,7 @@ pub struct AssetFilter {
 }
 
 /// An asset row of the admin catalog, with its first active code.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct AssetRow {
     pub id: AssetId,
     pub name: String,
@@ -375,6 +395,16 @@ pub struct AssetRow {
     pub code: Option<String>,
     pub codes: i64,
 }
+super::from_row!(AssetRow {
+    id,
+    name,
+    serial_number,
+    inventory_number,
+    address,
+    company_name,
+    code,
+    codes
+});
 
 /// One page of assets matching `f`, and how many match in all. Uses the
 /// indexes on location, company and district; search scans one column.

@@ -1,7 +1,5 @@
 //! The `codes` table: what each sticker points at, and whether it still works.
 
-use sqlx::FromRow;
-
 use super::Pool;
 use crate::backend::{AssetId, DistrictId, LocationId};
 use crate::codes::Code;
@@ -56,7 +54,6 @@ pub struct CodeRecord {
     pub last_scan_at: Option<i64>,
 }
 
-#[derive(FromRow)]
 struct Row {
     code: String,
     target_kind: String,
@@ -68,6 +65,17 @@ struct Row {
     scan_count: i64,
     last_scan_at: Option<i64>,
 }
+super::from_row!(Row {
+    code,
+    target_kind,
+    target_id,
+    label,
+    state,
+    replaced_by,
+    created_at,
+    scan_count,
+    last_scan_at
+});
 
 impl Row {
     fn into_record(self) -> Option<CodeRecord> {
@@ -338,13 +346,12 @@ pub async fn restore(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<bool> {
     Ok(n == 1)
 }
 
-#[derive(FromRow)]
 struct ListRow {
-    #[sqlx(flatten)]
     row: Row,
     requests: i64,
     paused_message: Option<String>,
 }
+super::from_row!(ListRow { requests, paused_message; flatten row });
 
 /// A code with what the admin list shows next to it.
 #[derive(Debug, Clone)]

@@ -1,13 +1,11 @@
 //! The conversation: comments the customer sends from the status page, and
 //! the staff's replies as last read from the task system.
 
-use sqlx::FromRow;
-
 use super::attachments::{self, NewAttachment};
 use super::{CommentKind, Pool};
 use crate::backend::Message;
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct CommentRecord {
     pub id: String,
     pub request_id: String,
@@ -17,6 +15,15 @@ pub struct CommentRecord {
     pub backend_id: Option<i64>,
     pub posted_at: Option<i64>,
 }
+super::from_row!(CommentRecord {
+    id,
+    request_id,
+    kind,
+    text,
+    created_at,
+    backend_id,
+    posted_at
+});
 
 const SELECT: &str =
     "SELECT id, request_id, kind, text, created_at, backend_id, posted_at FROM comments";
@@ -86,13 +93,19 @@ pub async fn insert_with_job(
 }
 
 /// A note for staff only, not shown on the status page.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct NoteRecord {
     pub id: String,
     pub request_id: String,
     pub text: String,
     pub posted_at: Option<i64>,
 }
+super::from_row!(NoteRecord {
+    id,
+    request_id,
+    text,
+    posted_at
+});
 
 /// Stores a staff note and its `post_note` job, once per form; returns
 /// whether it is new.

@@ -2,11 +2,9 @@
 //! job to the next one once the lease runs out, and a worker that stops cleanly
 //! hands its claims back at once.
 
-use sqlx::FromRow;
-
 use super::{JobKind, Pool, Transaction};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct Job {
     pub id: i64,
     pub kind: JobKind,
@@ -18,6 +16,14 @@ pub struct Job {
     /// The id of the HTTP request that queued it.
     pub trace_id: Option<String>,
 }
+super::from_row!(Job {
+    id,
+    kind,
+    request_id,
+    attempts,
+    ref_id,
+    trace_id
+});
 
 pub async fn enqueue(
     tx: &mut Transaction<'_>,

@@ -1,12 +1,11 @@
 //! E-mails to customers: who asked for them (`mail_subscriptions`) and each
 //! mail to send (`mails`, with its `send_mail` job).
 
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use super::{Pool, Transaction};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct MailRecord {
     pub id: String,
     pub request_id: String,
@@ -15,6 +14,14 @@ pub struct MailRecord {
     pub sent_at: Option<i64>,
     pub failed: Option<String>,
 }
+super::from_row!(MailRecord {
+    id,
+    request_id,
+    kind,
+    status_name,
+    sent_at,
+    failed
+});
 
 async fn queue(
     tx: &mut Transaction<'_>,

@@ -7,6 +7,25 @@
 //! differ live in [`dialect`], and what only several instances need (locks,
 //! wake-ups, the shared call budget) in [`shared`].
 
+/// `FromRow` for a struct whose fields are named like the columns (and
+/// `flatten` fields read from the same row), written here instead of derived so
+/// that no proc macro pulls a second, host-side copy of sqlx into the build.
+macro_rules! from_row {
+    ($ty:ident { $($field:ident),* $(; flatten $($flat:ident),+)? }) => {
+        impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for $ty {
+            fn from_row(row: &'r sqlx::any::AnyRow) -> sqlx::Result<Self> {
+                #[allow(unused_imports)]
+                use sqlx::Row as _;
+                Ok(Self {
+                    $($field: row.try_get(stringify!($field))?,)*
+                    $($($flat: sqlx::FromRow::from_row(row)?,)+)?
+                })
+            }
+        }
+    };
+}
+pub(crate) use from_row;
+
 pub mod admins;
 pub mod api_tokens;
 pub mod attachments;
@@ -94,11 +113,39 @@ fn sqlite_url(url: &str) -> anyhow::Result<String> {
     })
 }
 
-pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
-    match Engine::of(pool) {
-        Engine::Sqlite => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
-        Engine::Postgres => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+// `SQLITE` and `POSTGRES`: (version, description, SQL) of every file in
+// `migrations/<engine>`, listed by build.rs.
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+/// The embedded migrations of one engine, checksummed as sqlx's own
+/// `migrate!` does, so databases migrated by either way agree.
+fn migrator(files: &'static [(i64, &'static str, &'static str)]) -> sqlx::migrate::Migrator {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use std::borrow::Cow;
+    let migrations = files
+        .iter()
+        .map(|&(version, description, sql)| {
+            Migration::new(
+                version,
+                Cow::Borrowed(description),
+                MigrationType::Simple,
+                Cow::Borrowed(sql),
+                sql.starts_with("-- no-transaction"),
+            )
+        })
+        .collect::<Vec<_>>();
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
     }
+}
+
+pub async fn migrate(pool: &Pool) -> anyhow::Result<()> {
+    let files = match Engine::of(pool) {
+        Engine::Sqlite => SQLITE,
+        Engine::Postgres => POSTGRES,
+    };
+    migrator(files).run(pool).await?;
     Ok(())
 }
 

@@ -1,6 +1,5 @@
 //! The `requests` table: what a customer submitted, and where its task stands.
 
-use sqlx::FromRow;
 use uuid::Uuid;
 
 use serde_json::json;
@@ -28,7 +27,7 @@ pub struct NewRequest {
     pub mail_link: Option<Vec<u8>>,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct RequestRecord {
     pub id: String,
     pub code: String,
@@ -54,6 +53,31 @@ pub struct RequestRecord {
     pub created_at: i64,
     pub delivered_at: Option<i64>,
 }
+super::from_row!(RequestRecord {
+    id,
+    code,
+    asset_id,
+    location_id,
+    company_id,
+    description,
+    contact_name,
+    contact_phone,
+    contact_email,
+    lang,
+    status,
+    failure_reason,
+    task_id,
+    task_number,
+    task_status_name,
+    task_status_color,
+    task_created_at,
+    task_in_work_at,
+    task_completed_at,
+    task_closed_at,
+    status_checked_at,
+    created_at,
+    delivered_at
+});
 
 const SELECT: &str =
     "SELECT id, code, asset_id, location_id, company_id, description, contact_name,
@@ -321,12 +345,17 @@ pub async fn save_state(
 }
 
 /// A delivered request whose task is not closed.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct OpenTask {
     pub request_id: String,
     pub task_id: TaskId,
     pub status_checked_at: Option<i64>,
 }
+super::from_row!(OpenTask {
+    request_id,
+    task_id,
+    status_checked_at
+});
 
 /// Every delivered request whose task is not closed, least recently checked first.
 pub async fn open_tasks(pool: &Pool) -> sqlx::Result<Vec<OpenTask>> {
@@ -363,7 +392,7 @@ pub async fn count_by_status(pool: &Pool) -> sqlx::Result<Vec<(RequestStatus, i6
 }
 
 /// A request as the admin list shows it.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct RequestListItem {
     pub id: String,
     pub code: String,
@@ -382,6 +411,22 @@ pub struct RequestListItem {
     /// Why a customer e-mail is still waiting, if it is.
     pub mail_error: Option<String>,
 }
+super::from_row!(RequestListItem {
+    id,
+    code,
+    asset_id,
+    asset_name,
+    description,
+    status,
+    failure_reason,
+    task_number,
+    task_status_name,
+    created_at,
+    last_error,
+    attempts,
+    mail_failed,
+    mail_error
+});
 
 pub async fn page(
     pool: &Pool,
@@ -437,13 +482,19 @@ pub async fn retry(pool: &Pool, id: &str, now: i64) -> sqlx::Result<bool> {
 
 /// An open request on an asset, as other customers may see it: no text, no
 /// contact, just the task number, when, and its status.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct OpenRequest {
     pub id: String,
     pub task_number: Option<String>,
     pub task_status_name: Option<String>,
     pub created_at: i64,
 }
+super::from_row!(OpenRequest {
+    id,
+    task_number,
+    task_status_name,
+    created_at
+});
 
 /// Requests on `asset` since `since` whose task is neither completed nor closed.
 pub async fn open_for_asset(

@@ -5,11 +5,10 @@
 //! what was committed is told, what was rolled back is not.
 
 use serde_json::{json, Value};
-use sqlx::FromRow;
 
 use super::{DeliveryState, JobKind, Pool, Transaction, WebhookEvent};
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct WebhookRow {
     pub id: i64,
     pub url: String,
@@ -28,6 +27,19 @@ pub struct WebhookRow {
     /// Why qrdesk switched the endpoint off, if it did.
     pub disabled_reason: Option<String>,
 }
+super::from_row!(WebhookRow {
+    id,
+    url,
+    description,
+    events,
+    include_contact,
+    active,
+    secret,
+    created_at,
+    updated_at,
+    failing_since,
+    disabled_reason
+});
 
 impl WebhookRow {
     pub fn includes_contact(&self) -> bool {
@@ -230,7 +242,7 @@ pub async fn emit(
     Ok(())
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct DeliveryRow {
     pub id: String,
     pub webhook_id: i64,
@@ -243,6 +255,18 @@ pub struct DeliveryRow {
     pub last_status: Option<i64>,
     pub last_at: Option<i64>,
 }
+super::from_row!(DeliveryRow {
+    id,
+    webhook_id,
+    event,
+    request_id,
+    body,
+    created_at,
+    state,
+    attempts,
+    last_status,
+    last_at
+});
 
 pub async fn delivery(pool: &Pool, id: &str) -> sqlx::Result<Option<DeliveryRow>> {
     sqlx::query_as(
@@ -310,7 +334,7 @@ pub async fn record_attempt(pool: &Pool, a: &Attempt<'_>, now: i64) -> sqlx::Res
 }
 
 /// A line of an endpoint's delivery log.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct LogLine {
     pub delivery_id: String,
     pub event: WebhookEvent,
@@ -321,6 +345,16 @@ pub struct LogLine {
     pub error: Option<String>,
     pub state: DeliveryState,
 }
+super::from_row!(LogLine {
+    delivery_id,
+    event,
+    at,
+    attempt,
+    status,
+    duration_ms,
+    error,
+    state
+});
 
 /// The endpoint's latest attempts, newest first.
 pub async fn log(pool: &Pool, webhook_id: i64, limit: i64) -> sqlx::Result<Vec<LogLine>> {
