@@ -233,10 +233,41 @@ pub fn spawn_periodic(
 /// Why a target cannot receive requests.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TargetRefusal {
-    #[error("{0} is not in the synced catalog (run `qrdesk sync` first, or check the id)")]
-    Unknown(String),
-    #[error("{0} is outside the allowed участки (hubex.allowed_districts)")]
-    OutsideDistricts(String),
+    #[error("{} is not in the synced catalog (run `qrdesk sync` first, or check the id)", english(.0))]
+    Unknown(Target),
+    #[error("{} is outside the allowed участки (hubex.allowed_districts)", english(.0))]
+    OutsideDistricts(Target),
+}
+
+fn english(t: &Target) -> String {
+    match t {
+        Target::Asset(id) => format!("asset {id}"),
+        Target::Location(id) => format!("location {id}"),
+        Target::District(id) => format!("district {id}"),
+        Target::Unassigned => "no target".into(),
+    }
+}
+
+impl TargetRefusal {
+    /// The refusal as the admin area says it, with what to do.
+    pub fn for_staff(&self) -> String {
+        let what = |t: &Target| match t {
+            Target::Asset(id) => format!("Актив №{id}"),
+            Target::Location(id) => format!("Площадка №{id}"),
+            Target::District(id) => format!("Участок №{id}"),
+            Target::Unassigned => "Цель".into(),
+        };
+        match self {
+            TargetRefusal::Unknown(t) => format!(
+                "{} не найден в каталоге. Выберите из поиска или обновите каталог (Каталог → «Синхронизировать сейчас»).",
+                what(t)
+            ),
+            TargetRefusal::OutsideDistricts(t) => format!(
+                "{} вне участков, в которые qrdesk создаёт заявки. Выберите другой или попросите владельца добавить участок в настройках.",
+                what(t)
+            ),
+        }
+    }
 }
 
 /// The districts requests may go to: the configured list, or every synced one.
@@ -271,27 +302,27 @@ pub async fn check_target(
     let refusal = match target {
         Target::Asset(id) => {
             if catalog::asset(pool, id).await?.is_none() {
-                Some(TargetRefusal::Unknown(format!("asset {id}")))
+                Some(TargetRefusal::Unknown(target))
             } else if !asset_allowed(pool, &allowed, id).await? {
-                Some(TargetRefusal::OutsideDistricts(format!("asset {id}")))
+                Some(TargetRefusal::OutsideDistricts(target))
             } else {
                 None
             }
         }
         Target::Location(id) => {
             if catalog::location(pool, id).await?.is_none() {
-                Some(TargetRefusal::Unknown(format!("location {id}")))
+                Some(TargetRefusal::Unknown(target))
             } else if !overlaps(&catalog::location_districts(pool, id).await?, &allowed) {
-                Some(TargetRefusal::OutsideDistricts(format!("location {id}")))
+                Some(TargetRefusal::OutsideDistricts(target))
             } else {
                 None
             }
         }
         Target::District(id) => {
             if catalog::district(pool, id).await?.is_none() {
-                Some(TargetRefusal::Unknown(format!("district {id}")))
+                Some(TargetRefusal::Unknown(target))
             } else if !allowed.contains(&id) {
-                Some(TargetRefusal::OutsideDistricts(format!("district {id}")))
+                Some(TargetRefusal::OutsideDistricts(target))
             } else {
                 None
             }

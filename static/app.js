@@ -351,6 +351,37 @@
     });
   });
 
+  // Admin lists: a tick in the header ticks the whole page, and the count of
+  // ticked rows (or "everything in this filter") stays in view.
+  Array.prototype.forEach.call(document.querySelectorAll('form[data-selection]'), function (form) {
+    var boxes = Array.prototype.slice.call(form.querySelectorAll('tbody input[type=checkbox]'));
+    var all = form.querySelector('[data-select-all]');
+    var whole = form.querySelector('input[name=all]');
+    var count = form.querySelector('[data-selected-count]');
+    function update() {
+      var n = boxes.filter(function (b) { return b.checked; }).length;
+      if (all) {
+        all.checked = n > 0 && n === boxes.length;
+        all.indeterminate = n > 0 && n < boxes.length;
+      }
+      if (count) {
+        count.textContent = whole && whole.checked
+          ? (count.getAttribute('data-whole') || '')
+          : (n ? (count.getAttribute('data-ticked') || '') + ' ' + n : '');
+      }
+    }
+    if (all) {
+      all.hidden = false;
+      all.addEventListener('change', function () {
+        boxes.forEach(function (b) { b.checked = all.checked; });
+        update();
+      });
+    }
+    boxes.forEach(function (b) { b.addEventListener('change', update); });
+    if (whole) whole.addEventListener('change', update);
+    update();
+  });
+
   // The request reached us: the draft is no longer needed.
   var status = document.querySelector('.status[data-code]');
   if (status) {

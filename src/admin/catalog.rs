@@ -49,22 +49,34 @@ impl FilterQuery {
         }
     }
 
-    /// The filters as a query string, for paging links.
-    pub fn query_string(&self) -> String {
-        let pairs = [
+    /// The filters that are set, as (name, value).
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        [
             ("q", &self.q),
             ("district", &self.district),
             ("location", &self.location),
             ("company", &self.company),
             ("has_code", &self.has_code),
-        ];
-        pairs
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", urlencode(v)))
-            .collect::<Vec<_>>()
-            .join("&")
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.clone()))
+        .collect()
     }
+
+    /// The filters as a query string, for paging links.
+    pub fn query_string(&self) -> String {
+        query_string(&self.fields())
+    }
+}
+
+/// `name=value&…`, percent-encoded.
+pub fn query_string(fields: &[(&str, String)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Percent-encodes everything but unreserved characters.
@@ -170,4 +182,189 @@ pub async fn sync_now(State(state): State<AppState>, _: AdminForm<Button>) -> Re
     );
     let done = if started { "sync" } else { "sync-running" };
     Redirect::to(&format!("/admin/catalog?done={done}")).into_response()
+}
+
+pub struct AssetRequestRow {
+    r: crate::store::requests::AssetRequest,
+    created: String,
+    status: &'static str,
+    short: String,
+    /// The customer's last word, as the page says it.
+    word: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/asset.html")]
+struct AssetPage {
+    f: Frame,
+    asset: crate::store::catalog::AssetView,
+    districts: Vec<String>,
+    codes: Vec<super::codes::Row>,
+    codes_total: i64,
+    chart: super::codes::ScanChart,
+    scans: i64,
+    requests: Vec<AssetRequestRow>,
+    requests_total: i64,
+    photos: Vec<String>,
+    last_word: Option<(&'static str, String)>,
+}
+
+/// How many requests and photos the asset page lists.
+const ASSET_REQUESTS: i64 = 20;
+const ASSET_PHOTOS: i64 = 12;
+
+fn customer_word(kind: Option<crate::store::CommentKind>) -> Option<&'static str> {
+    use crate::store::CommentKind;
+    match kind? {
+        CommentKind::Fixed => Some("«починили, спасибо»"),
+        CommentKind::NotFixed => Some("«всё ещё не работает»"),
+        _ => None,
+    }
+}
+
+/// `GET /admin/catalog/assets/{id}`: one asset with its codes, scans,
+/// requests, photos and what the customer said last.
+pub async fn asset(
+    State(state): State<AppState>,
+    Staff(s): Staff,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> web::Result {
+    use crate::store::{attachments, codes as code_store, requests};
+    let pool = &state.pool;
+    let id = crate::backend::AssetId(id);
+    let asset = catalog::asset(pool, id).await?.ok_or_else(|| {
+        web::Error::from(super::message(
+            StatusCode::NOT_FOUND,
+            "Нет такого актива",
+            "Его нет в каталоге: найдите актив в поиске каталога.",
+        ))
+    })?;
+    state.scans.flush(pool).await?;
+    let all_districts = catalog::districts(pool).await?;
+    let districts = catalog::asset_districts(pool, id)
+        .await?
+        .into_iter()
+        .filter_map(|d| {
+            all_districts
+                .iter()
+                .find(|v| v.id == d)
+                .map(|v| v.name.clone())
+        })
+        .collect();
+    let filter = code_store::CodeFilter {
+        asset: Some(id),
+        ..Default::default()
+    };
+    let (items, codes_total) = code_store::page(pool, &filter, 100, 0).await?;
+    let today = state.scans.day_of(crate::store::now_ms());
+    let mut days: Vec<(i64, i64)> = Vec::new();
+    let mut codes = Vec::with_capacity(items.len());
+    for item in items {
+        let by_day =
+            code_store::scans_by_day(pool, &item.record.code, today, super::codes::CHART_DAYS)
+                .await?;
+        if days.is_empty() {
+            days = by_day;
+        } else {
+            for (sum, (_, n)) in days.iter_mut().zip(by_day) {
+                sum.1 += n;
+            }
+        }
+        codes.push(super::codes::Row {
+            target: String::new(),
+            last_scan: super::when(&state, item.record.last_scan_at),
+            created: super::when(&state, Some(item.record.created_at)),
+            item,
+        });
+    }
+    if days.is_empty() {
+        days = (today - super::codes::CHART_DAYS + 1..=today)
+            .map(|d| (d, 0))
+            .collect();
+    }
+    let scans = codes.iter().map(|c| c.item.record.scan_count).sum();
+    let (found, requests_total) = requests::for_asset(pool, id, ASSET_REQUESTS).await?;
+    let last_word = found
+        .iter()
+        .filter(|r| r.feedback_at.is_some())
+        .max_by_key(|r| r.feedback_at)
+        .and_then(|r| {
+            Some((
+                customer_word(r.feedback)?,
+                super::when(&state, r.feedback_at),
+            ))
+        });
+    let requests = found
+        .into_iter()
+        .map(|r| AssetRequestRow {
+            created: super::when(&state, Some(r.created_at)),
+            status: super::status_title(&r.status),
+            short: r.description.chars().take(120).collect(),
+            word: customer_word(r.feedback),
+            r,
+        })
+        .collect();
+    let photos = attachments::for_asset(pool, id, ASSET_PHOTOS)
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    let page = AssetPage {
+        f: Frame::new(&s, asset.name.clone(), "catalog"),
+        chart: super::codes::scan_chart(&days),
+        asset,
+        districts,
+        codes,
+        codes_total,
+        scans,
+        requests,
+        requests_total,
+        photos,
+        last_word,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /admin/photos/{id}` and `…/thumb`: a photo of a request, for staff.
+pub async fn photo(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    send_photo(&state, &id, false).await
+}
+
+pub async fn photo_thumb(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    send_photo(&state, &id, true).await
+}
+
+async fn send_photo(state: &AppState, id: &str, small: bool) -> Response {
+    use axum::http::header;
+    let not_found = || StatusCode::NOT_FOUND.into_response();
+    let Ok(Some(a)) = crate::store::attachments::get(&state.pool, id).await else {
+        return not_found();
+    };
+    if a.removed_at.is_some() {
+        return not_found();
+    }
+    let bytes = if small {
+        state.blobs.thumb(&a.sha256).await
+    } else {
+        state.blobs.get(&a.sha256).await
+    };
+    match bytes {
+        Ok(bytes) => (
+            [
+                (header::CONTENT_TYPE, "image/jpeg"),
+                (header::CACHE_CONTROL, "private, max-age=86400"),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(_) => not_found(),
+    }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use validator::{Validate, ValidationError};
 
 use super::auth::{need, AdminForm, Staff};
-use super::catalog::{urlencode, FilterQuery};
+use super::catalog::FilterQuery;
 use super::{notice, paging, Frame};
 use crate::backend::{AssetId, DistrictId, LocationId};
 use crate::catalog as scope;
@@ -62,10 +62,10 @@ pub fn state_title(s: &CodeState) -> &'static str {
 }
 
 pub struct Row {
-    item: CodeListItem,
-    target: String,
-    last_scan: String,
-    created: String,
+    pub(super) item: CodeListItem,
+    pub(super) target: String,
+    pub(super) last_scan: String,
+    pub(super) created: String,
 }
 
 #[derive(Template)]
@@ -78,20 +78,88 @@ struct ListPage {
     last: i64,
     prev: Option<String>,
     next: Option<String>,
-    state: String,
-    q: String,
+    q: ListQuery,
+    /// The asset the list is narrowed to, by name.
+    asset_name: Option<String>,
     locations: Vec<LocationView>,
     districts: Vec<DistrictView>,
 }
 
-#[derive(Deserialize, Default)]
+impl ListPage {
+    fn site_selected(&self, id: &LocationId) -> bool {
+        self.q.location == id.0.to_string()
+    }
+}
+
+/// The codes list's filters, as the query string and the bulk form carry them.
+#[derive(Deserialize, Default, Clone)]
 pub struct ListQuery {
     #[serde(default)]
     state: String,
     #[serde(default)]
     q: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
+    asset: String,
+    /// A saved selection (the codes just created, or just changed in bulk).
+    #[serde(default)]
+    sel: String,
     page: Option<i64>,
     done: Option<String>,
+}
+
+impl ListQuery {
+    fn from_form(form: &HashMap<String, String>) -> ListQuery {
+        let get = |k: &str| form.get(k).cloned().unwrap_or_default();
+        ListQuery {
+            state: get("state"),
+            q: get("q"),
+            location: get("location"),
+            asset: get("asset"),
+            sel: get("sel"),
+            page: None,
+            done: None,
+        }
+    }
+
+    fn filter(&self) -> code_store::CodeFilter {
+        code_store::CodeFilter {
+            state: match self.state.as_str() {
+                "active" | "paused" => Some(CodeState::Active),
+                "revoked" => Some(CodeState::Revoked),
+                "unassigned" => Some(CodeState::Unassigned),
+                _ => None,
+            },
+            paused_only: self.state == "paused",
+            q: self.q.chars().take(50).collect(),
+            location: self.location.trim().parse().ok().map(LocationId),
+            asset: self.asset.trim().parse().ok().map(AssetId),
+            selection: (!self.sel.is_empty()).then(|| self.sel.chars().take(40).collect()),
+        }
+    }
+
+    /// The filters that are set, as (name, value): hidden fields of the bulk
+    /// form and its confirmation.
+    fn fields(&self) -> Vec<(&'static str, String)> {
+        [
+            ("state", &self.state),
+            ("q", &self.q),
+            ("location", &self.location),
+            ("asset", &self.asset),
+            ("sel", &self.sel),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.clone()))
+        .collect()
+    }
+
+    /// The filters as a query string (paging links, the way back from a
+    /// confirmation).
+    fn query_string(&self) -> String {
+        super::catalog::query_string(&self.fields())
+    }
 }
 
 pub async fn list(
@@ -102,24 +170,15 @@ pub async fn list(
     let pool = &state.pool;
     // The counts kept in memory, so the page shows every scan so far.
     state.scans.flush(pool).await?;
-    let filter_state = match q.state.as_str() {
-        "active" | "paused" => Some(CodeState::Active),
-        "revoked" => Some(CodeState::Revoked),
-        "unassigned" => Some(CodeState::Unassigned),
-        _ => None,
-    };
+    let filter = q.filter();
     let requested = q.page.unwrap_or(1).max(1);
-    let search: String = q.q.chars().take(50).collect();
-    let (items, total) = code_store::page(
-        pool,
-        filter_state,
-        q.state == "paused",
-        &search,
-        PER_PAGE,
-        (requested - 1) * PER_PAGE,
-    )
-    .await?;
+    let (mut items, total) =
+        code_store::page(pool, &filter, PER_PAGE, (requested - 1) * PER_PAGE).await?;
     let (page, last, prev, next) = paging(total, requested, PER_PAGE);
+    if page != requested {
+        // Past the last page (codes changed meanwhile): show the last one.
+        (items, _) = code_store::page(pool, &filter, PER_PAGE, (page - 1) * PER_PAGE).await?;
+    }
     let mut rows = Vec::with_capacity(items.len());
     for item in items {
         rows.push(Row {
@@ -129,27 +188,39 @@ pub async fn list(
             item,
         });
     }
+    let asset_name = match filter.asset {
+        Some(id) => Some(
+            catalog::asset(pool, id)
+                .await?
+                .map(|a| a.name)
+                .unwrap_or_else(|| format!("#{id}")),
+        ),
+        None => None,
+    };
     let (locations, districts) = (
         catalog::locations(pool).await?,
         catalog::districts(pool).await?,
     );
-    let base = format!(
-        "/admin/codes?state={}&q={}",
-        urlencode(&q.state),
-        urlencode(&search)
-    );
+    let base = q.query_string();
+    let link = |p: i64| {
+        if base.is_empty() {
+            format!("/admin/codes?page={p}")
+        } else {
+            format!("/admin/codes?{base}&page={p}")
+        }
+    };
     let page_view = ListPage {
         f: Frame::new(&s, "Коды", "codes").with_notice(notice(q.done.as_deref())),
         rows,
         total,
         page,
         last,
-        prev: prev.map(|p| format!("{base}&page={p}")),
-        next: next.map(|p| format!("{base}&page={p}")),
-        state: q.state,
-        q: search,
+        prev: prev.map(link),
+        next: next.map(link),
+        asset_name,
         locations,
         districts,
+        q,
     };
     Ok(render(StatusCode::OK, &page_view))
 }
@@ -200,25 +271,28 @@ pub async fn create(
         };
     }
 
+    let all = get("all") == "1";
+    let filter = FilterQuery {
+        q: get("q").into(),
+        district: get("district").into(),
+        location: get("location").into(),
+        company: get("company").into(),
+        has_code: get("has_code").into(),
+        ..Default::default()
+    }
+    .filter();
     let targets: Vec<Target> = match mode {
+        // Every asset of the catalog's filter that has no code yet.
+        "filter" => assets_of(catalog::assets_without_code(pool, &filter).await?),
+        "assets" if all => assets_of(catalog::assets_without_code(pool, &filter).await?),
+        "assets-print" if all => {
+            let (rows, _) = catalog::search_assets(pool, &filter, MAX_BULK as i64 + 1, 0).await?;
+            assets_of(rows.into_iter().map(|r| r.id).collect())
+        }
         "assets" | "assets-print" => ticked(form, "a")
             .filter_map(|id| id.parse().ok())
             .map(|id| Target::Asset(AssetId(id)))
             .collect(),
-        "filter" => {
-            let q = FilterQuery {
-                q: get("q").into(),
-                district: get("district").into(),
-                location: get("location").into(),
-                company: get("company").into(),
-                ..Default::default()
-            };
-            catalog::assets_without_code(pool, &q.filter())
-                .await?
-                .into_iter()
-                .map(Target::Asset)
-                .collect()
-        }
         "site" => {
             let target = match get("site").split_once(':') {
                 Some(("location", id)) => id.parse().ok().map(|i| Target::Location(LocationId(i))),
@@ -232,7 +306,7 @@ pub async fn create(
         }
         "blank" => {
             let n: usize = get("count").trim().parse().unwrap_or(0);
-            if !(1..=crate::labels::templates::MAX_LABELS_PER_JOB).contains(&n) {
+            if !(1..=MAX_BULK).contains(&n) {
                 return Err(refused(
                     "Укажите, сколько пустых кодов напечатать: от 1 до 5000.",
                 ));
@@ -246,42 +320,275 @@ pub async fn create(
             "Нечего создавать: отметьте активы или выберите фильтр, где есть активы без кода.",
         ));
     }
-    if targets.len() > crate::labels::templates::MAX_LABELS_PER_JOB {
+    if targets.len() > MAX_BULK {
         return Err(refused("Больше 5000 кодов за раз нельзя: сузьте фильтр."));
     }
-    let mut created = Vec::new();
-    let mut to_print = Vec::new();
+    // What exists already: printing a ticked asset reuses its code.
+    let mut plan: Vec<(Target, Option<Code>)> = Vec::with_capacity(targets.len());
     for target in targets {
         scope::check_target(pool, hubex, target)
             .await
             .map_err(target_problem)?;
-        // For a ticked asset that already has a code, printing reuses it.
-        if mode == "assets-print" {
-            if let Ok(existing) = code_store::for_target(pool, target).await {
-                if let Some(c) = existing.first() {
-                    to_print.push(c.code.to_string());
-                    continue;
-                }
+        let existing = if mode == "assets-print" {
+            code_store::for_target(pool, target)
+                .await?
+                .into_iter()
+                .next()
+                .map(|c| c.code)
+        } else {
+            None
+        };
+        plan.push((target, existing));
+    }
+    let new = plan.iter().filter(|(_, c)| c.is_none()).count() as i64;
+    if new > CONFIRM_OVER && get("confirm") != "1" {
+        let mut fields: Vec<(&str, String)> = form
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "confirm"))
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        fields.sort();
+        let codes = super::noun(new, &["код", "кода", "кодов"]);
+        let consequence = match mode {
+            "blank" => format!(
+                "Будет создано {new} пустых {codes}; их наклейки заработают, когда вы привяжете каждую к оборудованию. Затем откроется печать."
+            ),
+            "assets-print" => format!(
+                "Будет создано {new} новых {codes} (у остальных отмеченных активов код уже есть), затем откроется печать всех {}.",
+                plan.len()
+            ),
+            _ => format!(
+                "Будет создано {new} новых {codes} для активов без кода. Затем можно будет напечатать ровно их."
+            ),
+        };
+        let question = format!("Создать {new} {codes}?");
+        return Ok(super::ConfirmPage {
+            f: Frame::new(&f.staff, "Новые коды", "codes"),
+            question: &question,
+            consequence,
+            action: "/admin/codes".to_owned(),
+            fields,
+            input: None,
+            button: "Создать",
+            danger: false,
+            back: if mode == "blank" {
+                "/admin/codes"
+            } else {
+                "/admin/catalog"
             }
+            .to_owned(),
         }
-        let code = code_store::create(pool, target, None, now).await?;
-        to_print.push(code.to_string());
-        created.push(code.to_string());
+        .response());
     }
-    let _ = admins::audit(pool, admin_id, "codes-create", &created.join(","), now).await;
+    let mut created = Vec::new();
+    let mut to_print = Vec::new();
+    for (target, existing) in plan {
+        let code = match existing {
+            Some(code) => code,
+            None => {
+                let code = code_store::create(pool, target, None, now).await?;
+                created.push(code.clone());
+                code
+            }
+        };
+        to_print.push(code);
+    }
+    let list: Vec<&str> = created.iter().map(Code::as_str).collect();
+    let _ = admins::audit(pool, admin_id, "codes-create", &list.join(","), now).await;
     if mode == "assets-print" || mode == "blank" {
-        return Ok(
-            Redirect::to(&format!("/admin/print?codes={}", to_print.join(","))).into_response(),
-        );
+        let id = code_store::save_selection(pool, admin_id, &to_print, now).await?;
+        return Ok(Redirect::to(&format!("/admin/print?sel={id}")).into_response());
     }
-    Ok(Redirect::to("/admin/codes?done=created").into_response())
+    // The next screen lists exactly these, with "print these".
+    let id = code_store::save_selection(pool, admin_id, &created, now).await?;
+    Ok(Redirect::to(&format!("/admin/codes?sel={id}&done=created")).into_response())
+}
+
+/// Creating more codes than this at once asks first.
+const CONFIRM_OVER: i64 = 100;
+
+fn assets_of(ids: Vec<AssetId>) -> Vec<Target> {
+    ids.into_iter().map(Target::Asset).collect()
+}
+
+/// Most codes one bulk action or print job takes.
+const MAX_BULK: usize = crate::labels::templates::MAX_LABELS_PER_JOB;
+
+/// `POST /admin/codes/bulk`: print, ZIP, pause, resume, revoke or move the
+/// codes ticked in the list, or every code of its filter (`all=1`); what
+/// changes codes asks first, naming how many.
+pub async fn bulk(
+    State(state): State<AppState>,
+    f: AdminForm<HashMap<String, String>, need::Viewer>,
+) -> web::Result {
+    let form = &f.form;
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    let action = get("action");
+    let pool = &state.pool;
+    let now = store::now_ms();
+    let list = ListQuery::from_form(form);
+    let back = match list.query_string() {
+        q if q.is_empty() => "/admin/codes".to_owned(),
+        q => format!("/admin/codes?{q}"),
+    };
+    if !matches!(
+        action,
+        "print" | "zip" | "pause" | "resume" | "revoke" | "move"
+    ) {
+        return Err(refused("Неизвестное действие."));
+    }
+    if !matches!(action, "print" | "zip") && !f.staff.admin.role.can_edit() {
+        return Err(super::not_allowed().into());
+    }
+    // The codes: a selection saved by the confirmation, the whole filter, or
+    // the ticks of this page.
+    let codes: Vec<Code> = if !get("chosen").is_empty() {
+        code_store::selection(pool, get("chosen"), now)
+            .await?
+            .ok_or_else(|| {
+                refused("Выбор устарел (он хранится сутки): отметьте коды в списке ещё раз.")
+            })?
+    } else if get("all") == "1" {
+        code_store::matching(pool, &list.filter(), MAX_BULK as i64 + 1).await?
+    } else {
+        let mut ticked: Vec<Code> = ticked(form, "c").filter_map(Code::parse).collect();
+        ticked.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        ticked
+    };
+    if codes.is_empty() {
+        return Err(refused(
+            "Отметьте коды в списке или выберите «все по этому фильтру».",
+        ));
+    }
+    if codes.len() > MAX_BULK {
+        return Err(refused(&format!(
+            "Больше {MAX_BULK} кодов за раз нельзя: сузьте фильтр."
+        )));
+    }
+    let n = codes.len() as i64;
+    let count = format!("{n} {}", super::noun(n, &["код", "кода", "кодов"]));
+    match action {
+        "print" => {
+            let id = code_store::save_selection(pool, Some(f.staff.admin.id), &codes, now).await?;
+            return Ok(Redirect::to(&format!("/admin/print?sel={id}")).into_response());
+        }
+        "zip" => {
+            let list = codes.iter().map(Code::as_str).collect::<Vec<_>>().join(",");
+            return images_zip(&state, &list, 300, 30.0).await;
+        }
+        _ => {}
+    }
+    let site = match action {
+        "move" => {
+            let id: Option<i64> = get("site").trim().parse().ok();
+            let Some(id) = id.map(LocationId) else {
+                return Err(refused("Выберите площадку, на которую перенести коды."));
+            };
+            let target = Target::Location(id);
+            scope::check_target(pool, &state.config.hubex, target)
+                .await
+                .map_err(target_problem)?;
+            Some((id, describe(&state, target).await))
+        }
+        _ => None,
+    };
+    let message: String = crate::intake::form::clean_text(get("message"))
+        .chars()
+        .take(500)
+        .collect();
+    if get("confirm") != "1" || (action == "pause" && message.is_empty()) {
+        let chosen = match get("chosen") {
+            "" => code_store::save_selection(pool, Some(f.staff.admin.id), &codes, now).await?,
+            id => id.to_owned(),
+        };
+        let (question, consequence, button) = match action {
+            "pause" => (
+                format!("Приостановить приём по {n} {}?", super::noun(n, &["коду", "кодам", "кодам"])),
+                "Вместо формы посетители увидят сообщение ниже. Наклейки останутся прежними; возобновить приём можно так же, выбрав коды.".to_owned(),
+                "Приостановить",
+            ),
+            "resume" => (
+                format!("Возобновить приём по {n} {}?", super::noun(n, &["коду", "кодам", "кодам"])),
+                "Наклейки снова откроют форму заявки.".to_owned(),
+                "Возобновить",
+            ),
+            "revoke" => (
+                format!("Отключить {count}?"),
+                "Наклейки перестанут принимать заявки: посетители увидят «код больше не используется». Уже отправленные заявки и их страницы статуса останутся. Каждый код можно включить снова на его странице в течение 30 дней.".to_owned(),
+                "Отключить",
+            ),
+            _ => (
+                format!("Перенести {count} на площадку?"),
+                format!(
+                    "Наклейки останутся прежними, а заявки пойдут на «{}»: форма предложит выбрать оборудование этой площадки. Отключённые коды не переносятся.",
+                    site.as_ref().map(|s| s.1.as_str()).unwrap_or("")
+                ),
+                "Перенести",
+            ),
+        };
+        let mut fields = list.fields();
+        fields.push(("action", action.to_owned()));
+        fields.push(("chosen", chosen));
+        if let Some((id, _)) = &site {
+            fields.push(("site", id.0.to_string()));
+        }
+        let input = (action == "pause").then(|| super::ConfirmInput {
+            name: "message",
+            label: "Сообщение вместо формы",
+            value: message.clone(),
+            placeholder: "Мы знаем о неисправности: мастер уже едет",
+            error: (get("confirm") == "1").then_some("Напишите сообщение для посетителей."),
+        });
+        return Ok(super::ConfirmPage {
+            f: Frame::new(&f.staff, "Коды", "codes"),
+            question: &question,
+            consequence,
+            action: "/admin/codes/bulk".to_owned(),
+            fields,
+            input,
+            button,
+            danger: action == "revoke",
+            back,
+        }
+        .response());
+    }
+    let chosen = match get("chosen") {
+        "" => code_store::save_selection(pool, Some(f.staff.admin.id), &codes, now).await?,
+        id => id.to_owned(),
+    };
+    let change = match (action, &site) {
+        ("pause", _) => code_store::BulkChange::Pause(&message),
+        ("resume", _) => code_store::BulkChange::Resume,
+        ("revoke", _) => code_store::BulkChange::Revoke,
+        (_, Some((id, _))) => code_store::BulkChange::Retarget(Target::Location(*id)),
+        _ => return Err(refused("Выберите площадку, на которую перенести коды.")),
+    };
+    let changed = code_store::change_selection(pool, &chosen, change, now).await?;
+    let shown: Vec<&str> = codes.iter().take(20).map(Code::as_str).collect();
+    f.audit(
+        &state,
+        &format!("codes-bulk-{action}"),
+        &format!(
+            "{changed}/{}: {}{}",
+            codes.len(),
+            shown.join(","),
+            if codes.len() > shown.len() {
+                ",…"
+            } else {
+                ""
+            }
+        ),
+    )
+    .await;
+    // The list then shows what was acted on.
+    Ok(Redirect::to(&format!("/admin/codes?sel={chosen}&done=bulk-{action}")).into_response())
 }
 
 /// A target the catalog refuses is the person's to fix, and the page says
 /// why; any other failure is ours and shows no detail.
 fn target_problem(e: anyhow::Error) -> web::Error {
     match e.downcast_ref::<scope::TargetRefusal>() {
-        Some(r) => refused(&r.to_string()),
+        Some(r) => refused(&r.for_staff()),
         None => web::Error::Internal(e),
     }
 }
@@ -305,23 +612,23 @@ struct DetailPage {
 }
 
 /// Scans by day for the last 30 days, as bars of a small SVG.
-struct ScanChart {
-    bars: Vec<Bar>,
-    total: i64,
-    busiest: Option<(String, i64)>,
+pub(super) struct ScanChart {
+    pub(super) bars: Vec<Bar>,
+    pub(super) total: i64,
+    pub(super) busiest: Option<(String, i64)>,
 }
 
-struct Bar {
-    x: usize,
-    y: i64,
-    height: i64,
-    label: String,
+pub(super) struct Bar {
+    pub(super) x: usize,
+    pub(super) y: i64,
+    pub(super) height: i64,
+    pub(super) label: String,
 }
 
-const CHART_DAYS: i64 = 30;
+pub(super) const CHART_DAYS: i64 = 30;
 const CHART_HEIGHT: i64 = 48;
 
-fn scan_chart(days: &[(i64, i64)]) -> ScanChart {
+pub(super) fn scan_chart(days: &[(i64, i64)]) -> ScanChart {
     let date = |day: i64| {
         time::OffsetDateTime::from_unix_timestamp(day * 86_400)
             .ok()
@@ -457,6 +764,7 @@ pub async fn action(
             consequence,
             action: format!("/admin/codes/{code}/action"),
             fields: vec![("op", form.op.clone())],
+            input: None,
             button,
             danger: form.op == "revoke",
             back: format!("/admin/codes/{code}"),
@@ -513,6 +821,86 @@ pub async fn action(
             })
         }
     }
+}
+
+#[derive(Template)]
+#[template(path = "admin/pick.html")]
+struct PickPage {
+    f: Frame,
+    code: Code,
+    /// `assign` for a blank sticker, `move` for one in use.
+    op: &'static str,
+    q: String,
+    current: String,
+    assets: Vec<catalog::AssetRow>,
+    assets_total: i64,
+    locations: Vec<LocationView>,
+    districts: Vec<DistrictView>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct PickQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// How many matches of each kind the picker lists.
+const PICK_LIMIT: i64 = 20;
+
+/// `GET /admin/codes/{code}/pick?q=…`: where to point a code, found by name,
+/// serial, inventory number or address; each match is one button. A signed-in
+/// technician scanning a blank sticker lands here.
+pub async fn pick(
+    State(state): State<AppState>,
+    Staff(s): Staff,
+    web::CodePath(code): web::CodePath,
+    Query(q): Query<PickQuery>,
+) -> web::Result {
+    if !s.admin.role.can_edit() {
+        return Err(super::not_allowed().into());
+    }
+    let pool = &state.pool;
+    let record = code_store::get(pool, &code)
+        .await?
+        .ok_or(web::Error::NotFound)?;
+    if record.state == CodeState::Revoked {
+        return Err(refused(
+            "Отключённый код перенести нельзя: создайте новый код и напечатайте наклейку.",
+        ));
+    }
+    let search: String = q.q.trim().chars().take(100).collect();
+    let filter = catalog::AssetFilter {
+        q: search.clone(),
+        ..Default::default()
+    };
+    let (assets, assets_total) = catalog::search_assets(pool, &filter, PICK_LIMIT, 0).await?;
+    let locations = catalog::find_locations(pool, &search, PICK_LIMIT).await?;
+    let needle = search.to_lowercase();
+    let districts = catalog::districts(pool)
+        .await?
+        .into_iter()
+        .filter(|d| d.name.to_lowercase().contains(&needle))
+        .take(PICK_LIMIT as usize)
+        .collect();
+    let unassigned = record.state == CodeState::Unassigned;
+    let shown = crate::labels::layout::display_code(code.as_str());
+    let title = if unassigned {
+        format!("Привязать код {shown}")
+    } else {
+        format!("Перенести код {shown}")
+    };
+    let page = PickPage {
+        f: Frame::new(&s, title, "codes"),
+        op: if unassigned { "assign" } else { "move" },
+        current: describe(&state, record.target).await,
+        code,
+        q: search,
+        assets,
+        assets_total,
+        locations,
+        districts,
+    };
+    Ok(render(StatusCode::OK, &page))
 }
 
 #[derive(Deserialize)]

@@ -41,10 +41,15 @@ pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
         .route("/admin/pause", post(pause))
         .route("/admin/catalog", get(catalog::page))
         .route("/admin/catalog/sync", post(catalog::sync_now))
+        .route("/admin/catalog/assets/{id}", get(catalog::asset))
+        .route("/admin/photos/{id}", get(catalog::photo))
+        .route("/admin/photos/{id}/thumb", get(catalog::photo_thumb))
         .route("/admin/connection", get(connection::page))
         .route("/admin/connection/check", post(connection::check_now))
         .route("/admin/codes", get(codes::list).post(codes::create))
         .route("/admin/codes/images.zip", post(codes::zip))
+        .route("/admin/codes/bulk", post(codes::bulk))
+        .route("/admin/codes/{code}/pick", get(codes::pick))
         .route("/admin/codes/{code}", get(codes::detail))
         .route("/admin/codes/{code}/action", post(codes::action))
         .route("/admin/codes/{code}/image", get(codes::image))
@@ -178,6 +183,12 @@ pub fn notice(key: Option<&str>) -> Option<String> {
         "user-changed" => "Изменения сохранены.",
         "user-removed" => "Пользователь удалён.",
         "paused" => "Приём заявок приостановлен: посетители видят ваше сообщение.",
+        "bulk-pause" => "Приём по этим кодам приостановлен: посетители видят ваше сообщение.",
+        "bulk-resume" => "Приём по этим кодам возобновлён.",
+        "bulk-revoke" => {
+            "Коды отключены. Каждый можно включить снова на его странице в течение 30 дней."
+        }
+        "bulk-move" => "Коды перенесены на площадку.",
         "resumed" => "Приём заявок возобновлён.",
         _ => return None,
     };
@@ -201,9 +212,19 @@ pub struct ConfirmPage<'a> {
     pub consequence: String,
     pub action: String,
     pub fields: Vec<(&'a str, String)>,
+    /// A text the action needs (a pause message, say).
+    pub input: Option<ConfirmInput<'a>>,
     pub button: &'a str,
     pub danger: bool,
     pub back: String,
+}
+
+pub struct ConfirmInput<'a> {
+    pub name: &'a str,
+    pub label: &'a str,
+    pub value: String,
+    pub placeholder: &'a str,
+    pub error: Option<&'a str>,
 }
 
 impl ConfirmPage<'_> {
@@ -257,6 +278,9 @@ pub fn label_message(e: &crate::labels::job::LabelError) -> Option<String> {
             crate::labels::templates::MAX_LABELS_PER_JOB
         )),
         LabelError::Empty => Some("Нечего печатать: выберите хотя бы один код.".to_owned()),
+        LabelError::SelectionExpired => Some(
+            "Выбор кодов устарел (он хранится сутки): отметьте коды в списке ещё раз.".to_owned(),
+        ),
         _ => None,
     }
 }

@@ -28,6 +28,9 @@ pub struct PrintQuery {
     pub codes: String,
     #[serde(default)]
     pub all: String,
+    /// A saved selection (`/admin/codes/bulk`, codes just created).
+    #[serde(default)]
+    pub sel: String,
     #[serde(default)]
     pub template: String,
     #[serde(default)]
@@ -160,8 +163,15 @@ impl PrintQuery {
                 .filter(|c| c.state == CodeState::Active)
                 .collect());
         }
+        let chosen;
+        let codes: Vec<Code> = if !self.sel.is_empty() {
+            chosen = code_store::selection(&state.pool, &self.sel, crate::store::now_ms()).await?;
+            chosen.ok_or(LabelError::SelectionExpired)?
+        } else {
+            self.codes.split(',').filter_map(Code::parse).collect()
+        };
         let mut out = Vec::new();
-        for code in self.codes.split(',').filter_map(Code::parse) {
+        for code in codes {
             if let Some(r) = code_store::get(&state.pool, &code).await? {
                 out.push(r);
             }
@@ -176,6 +186,7 @@ impl PrintQuery {
         let pairs = [
             ("codes", &self.codes),
             ("all", &self.all),
+            ("sel", &self.sel),
             ("template", &self.template),
             ("skip", &self.skip),
             ("ox", &self.ox),
@@ -227,13 +238,17 @@ pub async fn page(
     Query(mut q): Query<PrintQuery>,
 ) -> web::Result {
     q.org.get_or_insert_with(|| state.org.get().name.clone());
-    let records = q.records(&state).await?;
+    let (records, expired) = match q.records(&state).await {
+        Ok(r) => (r, None),
+        Err(e @ LabelError::SelectionExpired) => (Vec::new(), super::label_message(&e)),
+        Err(e) => return Err(e.into()),
+    };
     let (opts, error) = match q.options(&state).await? {
         Ok(o) => (Some(o), None),
         Err(e) => (None, Some(e)),
     };
     let mut warning = None;
-    let mut error = error;
+    let mut error = expired.or(error);
     if let Some(o) = &opts {
         if let Err(e) = job::check_count(records.len()) {
             if !records.is_empty() {
@@ -260,6 +275,29 @@ pub async fn page(
                 }
             }
         }
+    }
+    // A withdrawn sticker printed again would only say "no longer in use".
+    let withdrawn: Vec<String> = records
+        .iter()
+        .filter(|r| r.state == CodeState::Revoked)
+        .map(|r| layout::display_code(r.code.as_str()))
+        .collect();
+    if !withdrawn.is_empty() {
+        let n = withdrawn.len() as i64;
+        let mut shown: Vec<String> = withdrawn.iter().take(5).cloned().collect();
+        if withdrawn.len() > 5 {
+            shown.push("…".into());
+        }
+        let text = format!(
+            "Среди выбранных {n} {} или {}: {}. Их наклейки не примут заявки — уберите их из печати, если это не нужно.",
+            super::noun(n, &["отключённый", "отключённых", "отключённых"]),
+            super::noun(n, &["заменённый код", "заменённых кода", "заменённых кодов"]),
+            shown.join(", ")
+        );
+        warning = Some(match warning {
+            Some(w) => format!("{w} {text}"),
+            None => text,
+        });
     }
     let all = templates::builtin();
     let (sheets, rolls): (Vec<_>, Vec<_>) = all.into_iter().partition(|t| t.kind == Kind::Sheet);
@@ -295,7 +333,13 @@ async fn job_parts(
     q: &PrintQuery,
 ) -> web::Result<(Vec<layout::LabelContent>, JobOptions)> {
     let opts = q.options(state).await?.map_err(|e| refused(&e))?;
-    let records = q.records(state).await?;
+    let records = q
+        .records(state)
+        .await
+        .map_err(|e| match super::label_message(&e) {
+            Some(text) => web::Error::from(refused(&text)),
+            None => e.into(),
+        })?;
     let labels = job::contents(&state.pool, &state.public_url, &records).await?;
     Ok((labels, opts))
 }

@@ -474,7 +474,7 @@ async fn show_code(
                 .await
                 .is_some() =>
         {
-            return Ok(Redirect::to(&format!("/admin/codes/{code}")).into_response());
+            return Ok(Redirect::to(&format!("/admin/codes/{code}/pick")).into_response());
         }
         Err(u) => return Err(unusable_page(*u, lang).into()),
     };

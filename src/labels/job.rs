@@ -14,6 +14,8 @@ pub enum LabelError {
     TooMany(usize),
     #[error("no codes to print: choose at least one code")]
     Empty,
+    #[error("the selection of codes is more than a day old: choose the codes again")]
+    SelectionExpired,
     #[error(transparent)]
     Qr(#[from] super::qr::QrError),
     #[error(transparent)]

@@ -80,6 +80,25 @@ pub async fn for_comment(pool: &Pool, comment_id: &str) -> sqlx::Result<Vec<Atta
         .await
 }
 
+/// Photos still kept of the given requests' asset, newest request first.
+pub async fn for_asset(
+    pool: &Pool,
+    asset: crate::backend::AssetId,
+    limit: i64,
+) -> sqlx::Result<Vec<AttachmentRecord>> {
+    sqlx::query_as(
+        "SELECT a.id, a.request_id, a.sha256, a.mime, a.size, a.width, a.height, a.backend_id, a.uploaded_at, a.removed_at
+           FROM attachments a JOIN requests r ON r.id = a.request_id
+          WHERE a.removed_at IS NULL
+            AND (r.asset_id = $1 OR r.code IN (SELECT code FROM codes WHERE target_kind = 'asset' AND target_id = $1))
+          ORDER BY r.created_at DESC, a.id LIMIT $2",
+    )
+    .bind(asset)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<AttachmentRecord>> {
     sqlx::query_as(&format!("{SELECT} WHERE id = $1"))
         .bind(id)

@@ -88,14 +88,15 @@ pub async fn replace(pool: &Pool, snap: &CatalogSnapshot, now: i64) -> sqlx::Res
     }
     for l in &snap.locations {
         sqlx::query(
-            "INSERT INTO catalog_locations (id, address, description, synced_at) VALUES ($1, $2, $3, $4)
+            "INSERT INTO catalog_locations (id, address, description, synced_at, search_text) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO UPDATE SET address = excluded.address, description = excluded.description,
-                 synced_at = excluded.synced_at",
+                 synced_at = excluded.synced_at, search_text = excluded.search_text",
         )
         .bind(l.id)
         .bind(&l.address)
         .bind(&l.description)
         .bind(now)
+        .bind(search_text(&[Some(&l.address), l.description.as_ref()]))
         .execute(&mut *tx)
         .await?;
     }
@@ -253,6 +254,23 @@ pub async fn known(pool: &Pool) -> sqlx::Result<KnownCatalog> {
         .await?
         .and_then(|v| v.parse().ok());
     Ok(known)
+}
+
+/// Gives sites synced before site search existed their search text.
+pub async fn fill_site_search(pool: &Pool) -> sqlx::Result<()> {
+    let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        "SELECT id, address, description FROM catalog_locations WHERE search_text = ''",
+    )
+    .fetch_all(pool)
+    .await?;
+    for (id, address, description) in rows {
+        sqlx::query("UPDATE catalog_locations SET search_text = $1 WHERE id = $2")
+            .bind(search_text(&[Some(&address), description.as_ref()]))
+            .bind(id)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
 }
 
 /// What catalog search matches against: the parts, lower-cased, space-joined.
@@ -418,14 +436,16 @@ pub async fn search_assets(
     let has_code = f.has_code.map(i64::from);
     let engine = super::dialect::Engine::of(pool);
     let filter = format!(
-        "($1 = '' OR {})
+        "($1 = '' OR {}
+               OR a.location_id IN (SELECT l.id FROM catalog_locations l WHERE {}))
           AND ($2 IS NULL OR a.location_id = $2)
           AND ($3 IS NULL OR a.company_id = $3)
           AND ($4 IS NULL OR a.id IN (SELECT asset_id FROM catalog_asset_districts WHERE district_id = $4))
           AND ($5 IS NULL
                OR ($5 = 1 AND a.id IN (SELECT target_id FROM codes WHERE target_kind = 'asset' AND state = 'active'))
                OR ($5 = 0 AND a.id NOT IN (SELECT target_id FROM codes WHERE target_kind = 'asset' AND state = 'active')))",
-        super::dialect::contains(engine, "a.search_text", "$1")
+        super::dialect::contains(engine, "a.search_text", "$1"),
+        super::dialect::contains(engine, "l.search_text", "$1"),
     );
     macro_rules! bind_filter {
         ($query:expr) => {
@@ -471,6 +491,20 @@ pub async fn assets_without_code(pool: &Pool, f: &AssetFilter) -> sqlx::Result<V
     };
     let (rows, _) = search_assets(pool, &f, 100_000, 0).await?;
     Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// Sites whose address or description contains `q` (any case), by address.
+pub async fn find_locations(pool: &Pool, q: &str, limit: i64) -> sqlx::Result<Vec<LocationView>> {
+    let engine = super::dialect::Engine::of(pool);
+    sqlx::query_as(&format!(
+        "SELECT id, address, description FROM catalog_locations
+          WHERE $1 = '' OR {} ORDER BY address, description, id LIMIT $2",
+        super::dialect::contains(engine, "search_text", "$1")
+    ))
+    .bind(q.trim().to_lowercase())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
 }
 
 pub async fn locations(pool: &Pool) -> sqlx::Result<Vec<LocationView>> {

@@ -362,54 +362,104 @@ pub struct CodeListItem {
     pub paused: bool,
 }
 
-/// Codes, newest first, optionally only one state (or only paused ones) and
-/// matching `q` (a code as printed, with or without its hyphen, in any case,
-/// or a label), with their request counts; and the total for paging.
+/// Which codes an admin list shows: one state (or only paused ones), a site
+/// (its own codes and those of its assets), one asset, and `q`: a code as
+/// printed (with or without its hyphen, in any case), a label, or the name,
+/// serial, inventory number or address of what the code points at.
+#[derive(Debug, Clone, Default)]
+pub struct CodeFilter {
+    pub state: Option<State>,
+    pub paused_only: bool,
+    pub q: String,
+    pub location: Option<LocationId>,
+    pub asset: Option<AssetId>,
+    /// Only the codes of a saved selection (say, the ones just created).
+    pub selection: Option<String>,
+}
+
+impl CodeFilter {
+    /// The WHERE clause over `codes c`, with `$1`…`$8` as [`Self::bind`] binds them.
+    fn sql(engine: super::dialect::Engine) -> String {
+        let contains = |column: &str, arg: &str| super::dialect::contains(engine, column, arg);
+        format!(
+            "($1 IS NULL OR c.state = $1)
+             AND ($2 = ''
+                  OR ($3 <> '' AND {code})
+                  OR {label}
+                  OR (c.target_kind = 'asset' AND c.target_id IN (
+                        SELECT a.id FROM catalog_assets a LEFT JOIN catalog_locations l ON l.id = a.location_id
+                         WHERE {asset} OR {asset_site}))
+                  OR (c.target_kind = 'location' AND c.target_id IN (
+                        SELECT l.id FROM catalog_locations l WHERE {site})))
+             AND ($4 = 0 OR c.paused_message IS NOT NULL)
+             AND ($5 IS NULL
+                  OR (c.target_kind = 'location' AND c.target_id = $5)
+                  OR (c.target_kind = 'asset' AND c.target_id IN (SELECT id FROM catalog_assets WHERE location_id = $5)))
+             AND ($6 IS NULL OR (c.target_kind = 'asset' AND c.target_id = $6))
+             AND ($8 = '' OR EXISTS (SELECT 1 FROM selections s WHERE s.id = $8 AND {chosen}))",
+            code = contains("c.code", "$3"),
+            label = contains("upper(COALESCE(c.label, ''))", "$2"),
+            asset = contains("a.search_text", "$7"),
+            asset_site = contains("COALESCE(l.search_text, '')", "$7"),
+            site = contains("l.search_text", "$7"),
+            chosen = contains("',' || s.codes || ','", "',' || c.code || ','"),
+        )
+    }
+
+    fn bind<'q, O>(
+        &self,
+        query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+        let state = self.state.map(|s| match s {
+            State::Active => "active",
+            State::Revoked => "revoked",
+            State::Unassigned => "unassigned",
+        });
+        let q = self.q.trim();
+        // Printed codes carry a hyphen (`SHVZ-JFCW`); stored ones do not.
+        let as_code: String = q
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_uppercase();
+        query
+            .bind(state)
+            .bind(q.to_uppercase())
+            .bind(as_code)
+            .bind(i64::from(self.paused_only))
+            .bind(self.location)
+            .bind(self.asset)
+            .bind(q.to_lowercase())
+            .bind(self.selection.clone().unwrap_or_default())
+    }
+}
+
+/// One page of codes matching `f`, newest first, with their request counts;
+/// and how many match in all.
 pub async fn page(
     pool: &Pool,
-    state: Option<State>,
-    paused_only: bool,
-    q: &str,
+    f: &CodeFilter,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<CodeListItem>, i64)> {
-    let state = state.map(|s| match s {
-        State::Active => "active",
-        State::Revoked => "revoked",
-        State::Unassigned => "unassigned",
-    });
-    let q = q.trim().to_uppercase();
-    // Printed codes carry a hyphen (`SHVZ-JFCW`); stored ones do not.
-    let as_code: String = q.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    let engine = super::dialect::Engine::of(pool);
-    let filter = format!(
-        "($1 IS NULL OR state = $1) AND ($2 = '' OR ($3 <> '' AND {}) OR {})
-         AND ($4 = 0 OR paused_message IS NOT NULL)",
-        super::dialect::contains(engine, "code", "$3"),
-        super::dialect::contains(engine, "upper(COALESCE(label, ''))", "$2"),
-    );
-    let paused_only = i64::from(paused_only);
-    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM codes WHERE {filter}"))
-        .bind(state)
-        .bind(&q)
-        .bind(&as_code)
-        .bind(paused_only)
+    let filter = CodeFilter::sql(super::dialect::Engine::of(pool));
+    let (total,): (i64,) = f
+        .bind(sqlx::query_as(&format!(
+            "SELECT COUNT(*) FROM codes c WHERE {filter}"
+        )))
         .fetch_one(pool)
         .await?;
-    let rows: Vec<ListRow> = sqlx::query_as(&format!(
-        "SELECT c.code, c.target_kind, c.target_id, c.label, c.state, c.replaced_by, c.created_at, c.scan_count,
-                c.last_scan_at, (SELECT COUNT(*) FROM requests r WHERE r.code = c.code) AS requests,
-                c.paused_message
-           FROM codes c WHERE {filter} ORDER BY c.created_at DESC, c.code LIMIT $5 OFFSET $6"
-    ))
-    .bind(state)
-    .bind(&q)
-    .bind(&as_code)
-    .bind(paused_only)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<ListRow> = f
+        .bind(sqlx::query_as(&format!(
+            "SELECT c.code, c.target_kind, c.target_id, c.label, c.state, c.replaced_by, c.created_at, c.scan_count,
+                    c.last_scan_at, (SELECT COUNT(*) FROM requests r WHERE r.code = c.code) AS requests,
+                    c.paused_message
+               FROM codes c WHERE {filter} ORDER BY c.created_at DESC, c.code LIMIT $9 OFFSET $10"
+        )))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await?;
     let items = rows
         .into_iter()
         .filter_map(|r| {
@@ -421,6 +471,110 @@ pub async fn page(
         })
         .collect();
     Ok((items, total))
+}
+
+/// Every code matching `f` (newest first), at most `max`: "everything in this
+/// filter" of the admin list.
+pub async fn matching(pool: &Pool, f: &CodeFilter, max: i64) -> sqlx::Result<Vec<Code>> {
+    let filter = CodeFilter::sql(super::dialect::Engine::of(pool));
+    let rows: Vec<(String,)> = f
+        .bind(sqlx::query_as(&format!(
+            "SELECT c.code FROM codes c WHERE {filter} ORDER BY c.created_at DESC, c.code LIMIT $9"
+        )))
+        .bind(max)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(c,)| Code::parse(&c))
+        .collect())
+}
+
+/// How long a saved selection can be printed or acted on.
+pub const SELECTION_TTL_MS: i64 = 24 * 3600 * 1000;
+
+/// Keeps a set of codes under a short random id (for `/admin/print?sel=…`
+/// and the bulk confirmations); selections older than a day are dropped.
+pub async fn save_selection(
+    pool: &Pool,
+    admin_id: Option<i64>,
+    codes: &[Code],
+    now: i64,
+) -> sqlx::Result<String> {
+    let id = crate::codes::encode_base32(&crate::codes::random_bytes::<10>()).to_lowercase();
+    let list = codes.iter().map(Code::as_str).collect::<Vec<_>>().join(",");
+    sqlx::query("DELETE FROM selections WHERE created_at < $1")
+        .bind(now - SELECTION_TTL_MS)
+        .execute(pool)
+        .await?;
+    sqlx::query("INSERT INTO selections (id, admin_id, codes, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(&id)
+        .bind(admin_id)
+        .bind(list)
+        .bind(now)
+        .execute(pool)
+        .await?;
+    Ok(id)
+}
+
+/// A change made to every code of a selection at once.
+#[derive(Debug, Clone, Copy)]
+pub enum BulkChange<'a> {
+    Pause(&'a str),
+    Resume,
+    Revoke,
+    /// Points the codes (not revoked ones) at the target.
+    Retarget(Target),
+}
+
+/// Applies `change` to the codes of selection `id` in one statement; returns
+/// how many codes changed.
+pub async fn change_selection(
+    pool: &Pool,
+    id: &str,
+    change: BulkChange<'_>,
+    now: i64,
+) -> sqlx::Result<u64> {
+    let engine = super::dialect::Engine::of(pool);
+    let chosen = format!(
+        "EXISTS (SELECT 1 FROM selections s WHERE s.id = $1 AND {})",
+        super::dialect::contains(engine, "',' || s.codes || ','", "',' || codes.code || ','")
+    );
+    let query = match change {
+        BulkChange::Pause(_) | BulkChange::Resume => {
+            format!("UPDATE codes SET paused_message = $2 WHERE {chosen}")
+        }
+        BulkChange::Revoke => format!(
+            "UPDATE codes SET state = 'revoked', revoked_at = $2 WHERE state <> 'revoked' AND {chosen}"
+        ),
+        BulkChange::Retarget(_) => format!(
+            "UPDATE codes SET target_kind = $2, target_id = $3, state = 'active' WHERE state <> 'revoked' AND {chosen}"
+        ),
+    };
+    let query = sqlx::query(&query).bind(id);
+    let query = match change {
+        BulkChange::Pause(message) => query.bind(Some(message)),
+        BulkChange::Resume => query.bind(None::<&str>),
+        BulkChange::Revoke => query.bind(now),
+        BulkChange::Retarget(target) => {
+            let (kind, target_id) = target.parts();
+            query.bind(kind).bind(target_id)
+        }
+    };
+    let n = query.execute(pool).await?.rows_affected();
+    super::memo::changed();
+    Ok(n)
+}
+
+/// The codes of a selection still within its day, in the order saved.
+pub async fn selection(pool: &Pool, id: &str, now: i64) -> sqlx::Result<Option<Vec<Code>>> {
+    let list: Option<String> =
+        sqlx::query_scalar("SELECT codes FROM selections WHERE id = $1 AND created_at >= $2")
+            .bind(id)
+            .bind(now - SELECTION_TTL_MS)
+            .fetch_optional(pool)
+            .await?;
+    Ok(list.map(|l| l.split(',').filter_map(Code::parse).collect()))
 }
 
 pub async fn request_count(pool: &Pool, code: &Code) -> sqlx::Result<i64> {

@@ -39,6 +39,7 @@ const TABLES: &[&str] = &[
     "webhooks",
     "webhook_deliveries",
     "webhook_attempts",
+    "selections",
 ];
 
 /// Copies every row of `from` into `to` (both migrated to the same schema)

@@ -57,6 +57,7 @@ pub type Transaction<'c> = sqlx::Transaction<'c, sqlx::Any>;
 pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
     let pool = connect(url, max_connections).await?;
     migrate(&pool).await?;
+    catalog::fill_site_search(&pool).await?;
     Ok(pool)
 }
 

@@ -460,6 +460,62 @@ pub async fn page(
     Ok((rows, total))
 }
 
+/// A request about one asset, for its admin page: with the customer's last
+/// word on the status page ("fixed" / "still not working"), if any.
+#[derive(Debug, Clone)]
+pub struct AssetRequest {
+    pub id: String,
+    pub code: String,
+    pub description: String,
+    pub status: RequestStatus,
+    pub task_number: Option<String>,
+    pub task_status_name: Option<String>,
+    pub created_at: i64,
+    pub feedback: Option<super::CommentKind>,
+    pub feedback_at: Option<i64>,
+}
+super::from_row!(AssetRequest {
+    id,
+    code,
+    description,
+    status,
+    task_number,
+    task_status_name,
+    created_at,
+    feedback,
+    feedback_at
+});
+
+/// Requests sent for an asset (chosen on a site code too) or through one of
+/// its codes, newest first, at most `limit`; and how many there are.
+pub async fn for_asset(
+    pool: &Pool,
+    asset: crate::backend::AssetId,
+    limit: i64,
+) -> sqlx::Result<(Vec<AssetRequest>, i64)> {
+    const OF_ASSET: &str = "(r.asset_id = $1 OR r.code IN
+        (SELECT code FROM codes WHERE target_kind = 'asset' AND target_id = $1))";
+    let total: i64 =
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM requests r WHERE {OF_ASSET}"))
+            .bind(asset)
+            .fetch_one(pool)
+            .await?;
+    let rows = sqlx::query_as(&format!(
+        "SELECT r.id, r.code, r.description, r.status, r.task_number, r.task_status_name, r.created_at,
+                (SELECT c.kind FROM comments c WHERE c.request_id = r.id AND c.kind IN ('fixed', 'not_fixed')
+                  ORDER BY c.created_at DESC LIMIT 1) AS feedback,
+                (SELECT c.created_at FROM comments c WHERE c.request_id = r.id AND c.kind IN ('fixed', 'not_fixed')
+                  ORDER BY c.created_at DESC LIMIT 1) AS feedback_at
+           FROM requests r WHERE {OF_ASSET}
+          ORDER BY r.created_at DESC LIMIT $2"
+    ))
+    .bind(asset)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok((rows, total))
+}
+
 /// Sends a failed request again: back to `accepted` with a fresh job, in one
 /// transaction. The same UUID is the stamp, so HubEx still cannot get two tasks.
 pub async fn retry(pool: &Pool, id: &str, now: i64) -> sqlx::Result<bool> {

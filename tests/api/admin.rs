@@ -354,9 +354,17 @@ async fn codes_for_a_selection_a_filter_a_site_and_blanks() {
             .post("/admin/codes", &[("mode", "blank"), ("count", "3")])
             .await;
         assert_eq!(p.status, 303);
+        let to_print = p.location.unwrap();
         assert!(
-            p.location.unwrap().starts_with("/admin/print?codes="),
-            "blanks go straight to printing"
+            to_print.starts_with("/admin/print?sel="),
+            "blanks go straight to printing: {to_print}"
+        );
+        let print = admin.get(&to_print).await;
+        assert!(
+            print
+                .body
+                .contains("Печатаются выбранные коды: <strong>3</strong>"),
+            "exactly the three just created"
         );
         let too_many = admin
             .post("/admin/codes", &[("mode", "blank"), ("count", "5001")])
@@ -366,7 +374,7 @@ async fn codes_for_a_selection_a_filter_a_site_and_blanks() {
 
         let list = admin.get("/admin/codes?state=unassigned").await;
         assert_eq!(list.status, 200);
-        assert!(list.body.contains("Всего: 3"));
+        assert!(list.body.contains("Найдено: 3."));
     })
     .await;
 }
@@ -386,10 +394,19 @@ async fn blank_codes_are_claimed_by_staff_and_polite_to_customers() {
         assert_eq!(staff_scan.status, 303);
         assert_eq!(
             staff_scan.location.as_deref(),
-            Some(format!("/admin/codes/{blank}").as_str())
+            Some(format!("/admin/codes/{blank}/pick").as_str()),
+            "a technician scanning a blank sticker lands on the picker"
         );
         let detail = admin.get(&format!("/admin/codes/{blank}")).await;
         assert!(detail.body.contains("Привязать пустой код"));
+        // Found by its serial number, in lower case, with one button.
+        let picker = admin
+            .get(&format!("/admin/codes/{blank}/pick?q=phblm31245"))
+            .await;
+        assert_eq!(picker.status, 200);
+        assert!(picker.body.contains("МФУ HP LaserJet"), "{}", picker.body);
+        assert!(picker.body.contains(r#"name="target_id" value="1003""#));
+        assert!(!picker.body.contains("Кофемашина"), "only what matches");
 
         let p = admin
             .post(
@@ -409,7 +426,11 @@ async fn blank_codes_are_claimed_by_staff_and_polite_to_customers() {
             )
             .await;
         assert_eq!(outside.status, 422);
-        assert!(outside.body.contains("not in the synced catalog"));
+        assert!(
+            outside.body.contains("Актив №999999 не найден в каталоге"),
+            "said in Russian, with what to do: {}",
+            outside.body
+        );
     })
     .await;
 }

@@ -398,16 +398,29 @@ async fn assets_and_label_sheets_through_the_api() {
             None,
         )
         .await;
-        let names: Vec<&str> = found["items"]
-            .as_array()
+        let items = found["items"].as_array().unwrap();
+        let names: Vec<&str> = items.iter().map(|a| a["name"].as_str().unwrap()).collect();
+        assert!(names.contains(&"Кофемашина Jura GIGA X8"), "{names:?}");
+        // By name, or by the site's address and description ("Кофейня, зал"):
+        // nothing else.
+        let coffee_shop =
+            qrdesk::store::catalog::location(app.pool(), qrdesk::backend::LocationId(205))
+                .await
+                .unwrap()
+                .unwrap();
+        assert!(coffee_shop
+            .description
+            .as_deref()
             .unwrap()
-            .iter()
-            .map(|a| a["name"].as_str().unwrap())
-            .collect();
-        assert!(
-            !names.is_empty() && names.iter().all(|n| n.to_lowercase().contains("кофе")),
-            "{names:?}"
-        );
+            .contains("Кофейня"));
+        for a in items {
+            let name = a["name"].as_str().unwrap().to_lowercase();
+            let address = a["address"].as_str().unwrap_or_default();
+            assert!(
+                name.contains("кофе") || address == coffee_shop.address,
+                "{a} matches neither by name nor by site"
+            );
+        }
         let (s, v) = call(
             &app,
             "GET",

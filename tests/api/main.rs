@@ -27,3 +27,4 @@ mod qr;
 mod settings;
 mod tokens;
 mod webhooks;
+mod workbench;

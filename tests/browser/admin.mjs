@@ -4,10 +4,41 @@
 //
 //   node admin.mjs path/to/qrdesk
 
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accessibilityProblems, check, launchBrowser, runner, shots, startServer, stopServer } from './common.mjs';
 
 const { test, finish } = runner('admin browser');
+
+async function signIn(page) {
+  await page.goto(server.base + '/admin/login');
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/admin$/);
+}
+
+/// The QR codes of a PDF: every page rasterised at 200 dpi (pdftoppm), every
+/// code decoded (zbarimg), as their URLs.
+function decodePdf(bytes) {
+  const dir = mkdtempSync(join(tmpdir(), 'qrdesk-pdf-'));
+  writeFileSync(join(dir, 'labels.pdf'), bytes);
+  execFileSync('pdftoppm', ['-r', '200', '-png', join(dir, 'labels.pdf'), join(dir, 'page')], { stdio: 'ignore' });
+  const urls = [];
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.png')).sort()) {
+    let out = '';
+    try {
+      out = execFileSync('zbarimg', ['-q', '--raw', join(dir, f)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch (e) {
+      out = e.stdout || '';
+    }
+    urls.push(...out.split('\n').map((l) => l.trim()).filter(Boolean));
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return urls;
+}
 const server = await startServer();
 const browser = await launchBrowser();
 const email = 'owner@example.ru';
@@ -48,10 +79,13 @@ try {
     await page.locator('tbody tr').first().locator('input[type=checkbox]').check();
     await page.screenshot({ path: join(shots, 'admin-catalog-desktop.png'), fullPage: true });
     await page.click('button[value=assets-print]');
-    await page.waitForURL(/\/admin\/print\?codes=/);
-    const code = new URL(page.url()).searchParams.get('codes');
+    await page.waitForURL(/\/admin\/print\?sel=/);
+    check((await page.textContent('.print-form')).includes('Печатаются выбранные коды: 1'), 'the print page names the one code');
+    await page.click('text=Посмотреть');
+    const code = (await page.textContent('tbody tr a.mono')).trim();
     firstCode = code;
     check(/^[0-9A-Z]{8}$/.test(code), 'a new code: ' + code);
+    await page.goto(server.base + '/admin/print?codes=' + code);
 
     // Preview in the browser before download.
     await page.selectOption('#template', 'avery-l7163');
@@ -142,6 +176,94 @@ try {
     await page.screenshot({ path: join(shots, 'admin-connection-phone.png'), fullPage: true });
     const connWidth = await page.evaluate(() => document.documentElement.scrollWidth);
     check(connWidth <= 360, 'the connection page fits a phone, width ' + connWidth);
+    await context.close();
+  });
+
+  await test('workbench: everything in a filter prints exactly those codes; the picker on a phone', async () => {
+    const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: 'ru-RU' });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await signIn(page);
+    // 60 blank stickers: more than one page of the list.
+    await page.goto(server.base + '/admin/codes');
+    await page.fill('#count', '60');
+    await page.click('form:has(#count) button[type=submit]');
+    await page.waitForURL(/\/admin\/print\?sel=/);
+    await page.goto(server.base + '/admin/codes?state=unassigned');
+    const listed = new Set();
+    for (let p = 1; p <= 2; p++) {
+      await page.goto(server.base + '/admin/codes?state=unassigned&page=' + p);
+      for (const a of await page.locator('tbody a.mono').allTextContents()) listed.add(a.trim());
+    }
+    check(listed.size === 60, 'two pages list the 60 blanks: ' + listed.size);
+    await page.goto(server.base + '/admin/codes?state=unassigned');
+    await page.check('[data-select-all]');
+    check((await page.locator('tbody input[type=checkbox]:checked').count()) === 50, 'the header tick ticks the page');
+    check((await page.textContent('[data-selected-count]')).includes('50'), 'the count of ticked rows shows');
+    await page.check('#all');
+    check((await page.textContent('[data-selected-count]')).includes('все 60'), 'then the whole filter: ' + await page.textContent('[data-selected-count]'));
+    const axeList = await accessibilityProblems(page);
+    check(axeList.length === 0, 'axe on the codes list: ' + axeList.join('; '));
+    await page.screenshot({ path: join(shots, 'admin-codes-selected-phone.png'), fullPage: true });
+    await page.click('button[value=print]');
+    await page.waitForURL(/\/admin\/print\?sel=/);
+    check((await page.textContent('.print-form')).includes('Печатаются выбранные коды: 60'), 'sixty to print');
+    await page.screenshot({ path: join(shots, 'admin-print-selection-phone.png'), fullPage: true });
+    const pdfHref = await page.getAttribute('a[href^="/admin/print/labels.pdf"]', 'href');
+    const pdf = await context.request.get(server.base + pdfHref);
+    check(pdf.status() === 200, 'the PDF downloads');
+    const decoded = decodePdf(await pdf.body());
+    check(decoded.length === 60, 'sixty QR codes on the sheets: ' + decoded.length);
+    const printed = new Set(decoded.map((url) => url.split('/').pop()));
+    check(printed.size === 60 && [...printed].every((c) => listed.has(c)), 'exactly the codes of the filter');
+
+    // Revoking the filter asks first, with the count.
+    await page.goto(server.base + '/admin/codes?state=unassigned');
+    await page.check('#all');
+    await page.click('button[value=revoke]');
+    await page.waitForSelector('text=Отключить 60 кодов?');
+    const axeConfirm = await accessibilityProblems(page);
+    check(axeConfirm.length === 0, 'axe on the bulk confirmation: ' + axeConfirm.join('; '));
+    await page.screenshot({ path: join(shots, 'admin-bulk-confirm-phone.png'), fullPage: true });
+    await page.click('text=Отмена');
+    await page.waitForURL(/state=unassigned/);
+
+    // A technician scans a blank sticker and lands on the picker.
+    const blank = [...listed][0];
+    await page.goto(server.base + '/q/' + blank);
+    await page.waitForURL(/\/pick$/);
+    await page.fill('#q', 'laserjet');
+    await page.click('form[role=search] button[type=submit]');
+    await page.waitForSelector('.pick');
+    check((await page.locator('.pick').count()) >= 1, 'the printer is found');
+    check((await page.textContent('.picks')).includes('PHBLM31245'), 'with its serial number');
+    const pickWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(pickWidth <= 360, 'the picker fits a phone, width ' + pickWidth);
+    const axePick = await accessibilityProblems(page);
+    check(axePick.length === 0, 'axe on the picker: ' + axePick.join('; '));
+    await page.screenshot({ path: join(shots, 'admin-pick-phone.png'), fullPage: true });
+    await page.click('.pick button');
+    await page.waitForSelector('text=Код привязан');
+    check((await page.textContent('.facts-table')).includes('МФУ HP LaserJet'), 'the sticker now points at the printer');
+    const form = await page.goto(server.base + '/q/' + blank);
+    check(form.status() === 200, 'and opens the form');
+
+    // The asset page, on the phone and a desktop.
+    await page.goto(server.base + '/admin/catalog/assets/1003');
+    check((await page.textContent('main')).includes(blank), 'the asset page lists its code');
+    const axeAsset = await accessibilityProblems(page);
+    check(axeAsset.length === 0, 'axe on the asset page: ' + axeAsset.join('; '));
+    const assetWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(assetWidth <= 360, 'the asset page fits a phone, width ' + assetWidth);
+    await page.screenshot({ path: join(shots, 'admin-asset-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.screenshot({ path: join(shots, 'admin-asset-desktop.png'), fullPage: true });
+    await page.goto(server.base + '/admin/codes?state=unassigned');
+    await page.screenshot({ path: join(shots, 'admin-codes-bulk-desktop.png'), fullPage: true });
+    await page.goto(server.base + '/admin/codes/' + blank + '/pick?q=' + encodeURIComponent('Южное'));
+    await page.screenshot({ path: join(shots, 'admin-pick-desktop.png'), fullPage: true });
+    check(errors.length === 0, 'no page errors: ' + errors.join('; '));
     await context.close();
   });
 

@@ -1,0 +1,10 @@
+-- Chosen codes, and site search (see migrations/sqlite/20261202000017_selections.sql).
+CREATE TABLE selections (
+    id         TEXT PRIMARY KEY NOT NULL,
+    admin_id   BIGINT,
+    codes      TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX selections_created ON selections (created_at);
+
+ALTER TABLE catalog_locations ADD COLUMN search_text TEXT NOT NULL DEFAULT '';

@@ -1,0 +1,361 @@
+//! The admin workbench: bulk work on a selection or a whole filter, search by
+//! what a code points at, the picker, the asset page.
+
+use qrdesk::backend::{AssetId, LocationId};
+use qrdesk::codes::Code;
+use qrdesk::store::admins::Role;
+use qrdesk::store::catalog::{self, AssetFilter};
+use qrdesk::store::codes::{self as code_store, State as CodeState, Target};
+
+use crate::admin::StaffClient;
+use crate::helpers::{on_each_engine, spawn_app};
+
+/// Codes of one state, straight from the database.
+async fn count_in(pool: &qrdesk::store::Pool, state: CodeState) -> usize {
+    code_store::list(pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.state == state)
+        .count()
+}
+
+#[tokio::test]
+async fn everything_in_a_filter_is_acted_on_across_pages_after_a_confirmation() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = StaffClient::new(&app, Role::Admin).await;
+        let pool = app.pool();
+
+        // More than 100 codes at once asks first and creates nothing yet.
+        let ask = admin
+            .post("/admin/codes", &[("mode", "blank"), ("count", "120")])
+            .await;
+        assert_eq!(ask.status, 200, "{}", ask.body);
+        assert!(ask.body.contains("Создать 120 кодов?"), "{}", ask.body);
+        assert!(ask.body.contains(r#"name="count" value="120""#));
+        assert_eq!(count_in(pool, CodeState::Unassigned).await, 0);
+        let made = admin
+            .post(
+                "/admin/codes",
+                &[("mode", "blank"), ("count", "120"), ("confirm", "1")],
+            )
+            .await;
+        assert_eq!(made.status, 303, "{}", made.body);
+        let print = made.location.unwrap();
+        assert!(print.starts_with("/admin/print?sel="), "{print}");
+        assert!(admin
+            .get(&print)
+            .await
+            .body
+            .contains("Печатаются выбранные коды: <strong>120</strong>"));
+        assert_eq!(count_in(pool, CodeState::Unassigned).await, 120);
+
+        // Three pages of 50; the filter's "all" takes every one of them.
+        let list = admin.get("/admin/codes?state=unassigned&page=3").await;
+        assert!(list.body.contains("Найдено: 120. Страница 3 из 3."));
+        assert!(list.body.contains("Со всеми 120 кодами по этому фильтру"));
+        let printed = admin
+            .post(
+                "/admin/codes/bulk",
+                &[("state", "unassigned"), ("all", "1"), ("action", "print")],
+            )
+            .await;
+        assert_eq!(printed.status, 303);
+        let sel = printed.location.unwrap();
+        let preview = admin.get(&sel).await;
+        assert!(
+            preview.body.contains("Кодов: 120; листов: 6 по 21."),
+            "{}",
+            preview.body
+        );
+        let pdf = admin
+            .get(&sel.replace("/admin/print?", "/admin/print/labels.pdf?"))
+            .await;
+        assert_eq!(pdf.status, 200);
+
+        // Revoking the whole filter asks, naming the count; "Отмена" keeps all.
+        let ask = admin
+            .post(
+                "/admin/codes/bulk",
+                &[("state", "unassigned"), ("all", "1"), ("action", "revoke")],
+            )
+            .await;
+        assert_eq!(ask.status, 200);
+        assert!(ask.body.contains("Отключить 120 кодов?"), "{}", ask.body);
+        assert!(ask.body.contains(r#"href="/admin/codes?state=unassigned""#));
+        assert_eq!(count_in(pool, CodeState::Revoked).await, 0);
+        let chosen = page_input(&ask.body, "chosen");
+        let done = admin
+            .post(
+                "/admin/codes/bulk",
+                &[
+                    ("state", "unassigned"),
+                    ("action", "revoke"),
+                    ("chosen", chosen.as_str()),
+                    ("confirm", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert_eq!(count_in(pool, CodeState::Revoked).await, 120);
+        let after = admin.get(&done.location.unwrap()).await;
+        assert!(after.body.contains("Коды отключены."), "{}", after.body);
+        assert!(after.body.contains("Показаны только выбранные коды: 120."));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn ticked_codes_are_paused_resumed_and_moved_and_viewers_may_only_print() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = StaffClient::new(&app, Role::Admin).await;
+        let viewer = StaffClient::new(&app, Role::Viewer).await;
+        let pool = app.pool();
+        let a = app.code_for(Target::Asset(AssetId(1001))).await;
+        let b = app.code_for(Target::Asset(AssetId(1002))).await;
+        let other = app.code_for(Target::Asset(AssetId(1003))).await;
+        let (ca, cb) = (format!("c{a}"), format!("c{b}"));
+
+        // Pausing needs a message: asked on the confirmation, asked again if empty.
+        let ask = admin
+            .post(
+                "/admin/codes/bulk",
+                &[
+                    (ca.as_str(), "on"),
+                    (cb.as_str(), "on"),
+                    ("action", "pause"),
+                ],
+            )
+            .await;
+        assert_eq!(ask.status, 200);
+        assert!(ask.body.contains("Приостановить приём по 2 кодам?"));
+        let chosen = page_input(&ask.body, "chosen");
+        let empty = admin
+            .post(
+                "/admin/codes/bulk",
+                &[("action", "pause"), ("chosen", &chosen), ("confirm", "1")],
+            )
+            .await;
+        assert_eq!(empty.status, 200);
+        assert!(empty.body.contains("Напишите сообщение для посетителей."));
+        assert!(code_store::paused_message(pool, &a)
+            .await
+            .unwrap()
+            .is_none());
+        let message = "Кухня на ремонте до пятницы";
+        let done = admin
+            .post(
+                "/admin/codes/bulk",
+                &[
+                    ("action", "pause"),
+                    ("chosen", &chosen),
+                    ("confirm", "1"),
+                    ("message", message),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        for code in [&a, &b] {
+            assert_eq!(
+                code_store::paused_message(pool, code)
+                    .await
+                    .unwrap()
+                    .as_deref(),
+                Some(message)
+            );
+            assert!(app.get(&format!("/q/{code}")).await.body.contains(message));
+        }
+        assert!(code_store::paused_message(pool, &other)
+            .await
+            .unwrap()
+            .is_none());
+        let paused = admin.get("/admin/codes?state=paused").await;
+        assert!(paused.body.contains("Найдено: 2."));
+
+        let resumed = admin
+            .post(
+                "/admin/codes/bulk",
+                &[("action", "resume"), ("chosen", &chosen), ("confirm", "1")],
+            )
+            .await;
+        assert_eq!(resumed.status, 303);
+        assert!(code_store::paused_message(pool, &a)
+            .await
+            .unwrap()
+            .is_none());
+
+        // Move both to a site; a revoked code stays where it was.
+        code_store::revoke(pool, &b).await.unwrap();
+        let ask = admin
+            .post(
+                "/admin/codes/bulk",
+                &[
+                    (ca.as_str(), "on"),
+                    (cb.as_str(), "on"),
+                    ("action", "move"),
+                    ("site", "205"),
+                ],
+            )
+            .await;
+        assert!(
+            ask.body.contains("Перенести 2 кода на площадку?"),
+            "{}",
+            ask.body
+        );
+        assert!(ask.body.contains("Южное ш., 55"));
+        let moved = admin
+            .post(
+                "/admin/codes/bulk",
+                &[
+                    ("action", "move"),
+                    ("site", "205"),
+                    ("chosen", &page_input(&ask.body, "chosen")),
+                    ("confirm", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(moved.status, 303);
+        let get = |c: Code| async move { code_store::get(pool, &c).await.unwrap().unwrap().target };
+        assert_eq!(get(a.clone()).await, Target::Location(LocationId(205)));
+        assert_eq!(get(b.clone()).await, Target::Asset(AssetId(1002)));
+
+        // A viewer prints a selection but changes nothing.
+        let print = viewer
+            .post(
+                "/admin/codes/bulk",
+                &[(ca.as_str(), "on"), ("action", "print")],
+            )
+            .await;
+        assert_eq!(print.status, 303);
+        let revoke = viewer
+            .post(
+                "/admin/codes/bulk",
+                &[(ca.as_str(), "on"), ("action", "revoke"), ("confirm", "1")],
+            )
+            .await;
+        assert_eq!(revoke.status, 403);
+        assert_eq!(
+            code_store::get(pool, &a).await.unwrap().unwrap().state,
+            CodeState::Active
+        );
+        // Nothing ticked: said so.
+        let none = admin
+            .post("/admin/codes/bulk", &[("action", "print")])
+            .await;
+        assert_eq!(none.status, 422);
+        assert!(none.body.contains("Отметьте коды"));
+    })
+    .await;
+}
+
+fn page_input(body: &str, name: &str) -> String {
+    crate::helpers::Page {
+        status: 200,
+        body: body.to_owned(),
+        location: None,
+        request_id: None,
+    }
+    .input(name)
+    .unwrap_or_else(|| panic!("no {name} in {body}"))
+}
+
+#[tokio::test]
+async fn codes_are_found_by_what_they_point_at_and_the_catalog_by_address() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = StaffClient::new(&app, Role::Admin).await;
+        let pool = app.pool();
+        let printer = app.code_for(Target::Asset(AssetId(1003))).await;
+        let coffee = app.code_for(Target::Asset(AssetId(1001))).await;
+        let site = app.code_for(Target::Location(LocationId(205))).await;
+
+        for (q, expect, not) in [
+            ("laserjet", &printer, &coffee),
+            ("PHBLM31245", &printer, &coffee),
+            ("инв-000119", &printer, &coffee),
+            ("южное ш", &site, &printer),
+        ] {
+            let list = admin.get(&format!("/admin/codes?q={}", urlencode(q))).await;
+            assert!(list.body.contains(expect.as_str()), "{q} finds {expect}");
+            assert!(!list.body.contains(not.as_str()), "{q} does not find {not}");
+        }
+        let at_site = admin.get("/admin/codes?location=205").await;
+        assert!(at_site.body.contains(site.as_str()));
+        assert!(!at_site.body.contains(printer.as_str()));
+        let of_asset = admin.get("/admin/codes?asset=1003").await;
+        assert!(of_asset.body.contains(printer.as_str()));
+        assert!(of_asset.body.contains("Коды актива «МФУ HP LaserJet"));
+        assert!(!of_asset.body.contains(coffee.as_str()));
+
+        // The catalog finds assets by their site's address, in any case.
+        let (at_203, n) = catalog::search_assets(
+            pool,
+            &AssetFilter {
+                location: Some(LocationId(203)),
+                ..Default::default()
+            },
+            100,
+            0,
+        )
+        .await
+        .unwrap();
+        assert!(n > 0);
+        let found = admin
+            .get(&format!("/admin/catalog?q={}", urlencode("ШОСТАКОВИЧА")))
+            .await;
+        assert!(
+            found.body.contains(&format!("Найдено: {n}.")),
+            "{}",
+            found.body
+        );
+        for a in &at_203 {
+            assert!(found.body.contains(&a.name));
+        }
+    })
+    .await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_asset_page_shows_its_codes_requests_and_photos() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = StaffClient::new(&app, Role::Admin).await;
+        let code = app.code_for(Target::Asset(AssetId(1003))).await;
+        let empty = admin.get("/admin/catalog/assets/1003").await;
+        assert_eq!(empty.status, 200);
+        assert!(empty.body.contains("Заявок по этому активу ещё не было"));
+
+        let status = app
+            .report(&code, "Принтер жуёт бумагу на втором лотке")
+            .await;
+        app.wait_status(&status, "delivered", 10).await;
+        let record = app.request_by_status_path(&status).await;
+        let page = admin.get("/admin/catalog/assets/1003").await;
+        assert!(page.body.contains("МФУ HP LaserJet"));
+        assert!(page.body.contains("PHBLM31245"));
+        assert!(page.body.contains(code.as_str()));
+        assert!(page.body.contains("Заявки: 1"));
+        assert!(page.body.contains("Принтер жуёт бумагу"));
+        let number = record.task_number.expect("delivered with a number");
+        assert!(page.body.contains(&format!("№ {number}")), "{}", page.body);
+        assert!(page.body.contains("ещё не было"), "no customer word yet");
+        let unknown = admin.get("/admin/catalog/assets/999999").await;
+        assert_eq!(unknown.status, 404);
+        app.drain_outbox(10).await;
+    })
+    .await;
+}
