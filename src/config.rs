@@ -162,6 +162,9 @@ pub struct HubexConfig {
     /// "I have the same problem", which comments on that task instead of
     /// creating a new one.
     pub same_problem: bool,
+    /// The task in HubEx's web app, for staff: `{id}` and `{number}` are
+    /// replaced (`https://app.hubex.ru/tasks/{id}`); empty: no link.
+    pub task_link: String,
     /// In simulator mode: answer lists in HubEx's documented shapes, or in
     /// the other ones (arrays for keyed maps and back, PascalCase names).
     pub sim_shape: crate::backend::hubex::sim::Shape,
@@ -333,6 +336,7 @@ impl Default for Config {
                 status_max_age_secs: 30,
                 reopen_stage_id: 0,
                 same_problem: true,
+                task_link: String::new(),
                 sim_shape: crate::backend::hubex::sim::Shape::Documented,
             },
             delivery: DeliveryConfig {

@@ -8,3 +8,5 @@ CREATE TABLE selections (
 CREATE INDEX selections_created ON selections (created_at);
 
 ALTER TABLE catalog_locations ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+
+ALTER TABLE requests ADD COLUMN search_text TEXT NOT NULL DEFAULT '';

@@ -13,3 +13,7 @@ CREATE INDEX selections_created ON selections (created_at);
 -- qrdesk (SQLite's lower() knows only ASCII); filled at the next sync and at
 -- start-up.
 ALTER TABLE catalog_locations ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+
+-- Requests are found by their words: the description lower-cased by qrdesk
+-- (filled for older requests at start-up).
+ALTER TABLE requests ADD COLUMN search_text TEXT NOT NULL DEFAULT '';

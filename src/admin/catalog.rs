@@ -213,15 +213,6 @@ struct AssetPage {
 const ASSET_REQUESTS: i64 = 20;
 const ASSET_PHOTOS: i64 = 12;
 
-fn customer_word(kind: Option<crate::store::CommentKind>) -> Option<&'static str> {
-    use crate::store::CommentKind;
-    match kind? {
-        CommentKind::Fixed => Some("«починили, спасибо»"),
-        CommentKind::NotFixed => Some("«всё ещё не работает»"),
-        _ => None,
-    }
-}
-
 /// `GET /admin/catalog/assets/{id}`: one asset with its codes, scans,
 /// requests, photos and what the customer said last.
 pub async fn asset(
@@ -290,7 +281,7 @@ pub async fn asset(
         .max_by_key(|r| r.feedback_at)
         .and_then(|r| {
             Some((
-                customer_word(r.feedback)?,
+                super::requests::customer_word(r.feedback)?,
                 super::when(&state, r.feedback_at),
             ))
         });
@@ -300,7 +291,7 @@ pub async fn asset(
             created: super::when(&state, Some(r.created_at)),
             status: super::status_title(&r.status),
             short: r.description.chars().take(120).collect(),
-            word: customer_word(r.feedback),
+            word: super::requests::customer_word(r.feedback),
             r,
         })
         .collect();

@@ -61,6 +61,8 @@ pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
         .route("/admin/print/align.pdf", get(print::align))
         .route("/admin/print/calibration", post(print::save_calibration))
         .route("/admin/requests", get(requests::list))
+        .route("/admin/requests.csv", get(requests::csv))
+        .route("/admin/requests/{id}", get(requests::detail))
         .route("/admin/requests/{id}/retry", post(requests::retry))
         .route("/admin/users", get(users::list).post(users::add))
         .route("/admin/users/{id}", post(users::change))

@@ -58,6 +58,7 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
     let pool = connect(url, max_connections).await?;
     migrate(&pool).await?;
     catalog::fill_site_search(&pool).await?;
+    requests::fill_search(&pool).await?;
     Ok(pool)
 }
 

@@ -98,8 +98,8 @@ pub async fn insert_with_job(
     sqlx::query(
         "INSERT INTO requests (id, code, asset_id, location_id, company_id, description, contact_name,
              contact_phone, contact_email, consent, client_ip_hash, lang, status, token_hash,
-             created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'accepted', $13, $14, $15)",
+             created_at, updated_at, search_text)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'accepted', $13, $14, $15, $16)",
     )
     .bind(r.id.to_string())
     .bind(&r.code)
@@ -116,6 +116,7 @@ pub async fn insert_with_job(
     .bind(&r.token_hash)
     .bind(now)
     .bind(now)
+    .bind(r.description.to_lowercase())
     .execute(&mut *tx)
     .await?;
     for photo in photos {
@@ -172,6 +173,14 @@ pub async fn follow(pool: &Pool, request_id: &str, token_hash: &str, now: i64) -
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// How many people follow a request through "the same problem".
+pub async fn follower_count(pool: &Pool, request_id: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM followers WHERE request_id = $1")
+        .bind(request_id)
+        .fetch_one(pool)
+        .await
 }
 
 pub async fn get(pool: &Pool, id: &str) -> sqlx::Result<Option<RequestRecord>> {
@@ -410,6 +419,8 @@ pub struct RequestListItem {
     pub mail_failed: Option<String>,
     /// Why a customer e-mail is still waiting, if it is.
     pub mail_error: Option<String>,
+    /// The customer's last word on the status page, if any.
+    pub feedback: Option<super::CommentKind>,
 }
 super::from_row!(RequestListItem {
     id,
@@ -425,39 +436,133 @@ super::from_row!(RequestListItem {
     last_error,
     attempts,
     mail_failed,
-    mail_error
+    mail_error,
+    feedback
 });
 
-pub async fn page(
+/// Which requests the admin workbench lists.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    pub status: Option<RequestStatus>,
+    /// Words of the description, a code, a task number or an asset's name,
+    /// serial or inventory number.
+    pub q: String,
+    /// A site: requests from it or about one of its assets.
+    pub location: Option<crate::backend::LocationId>,
+    pub asset: Option<AssetId>,
+    /// Sent at or after, before (Unix ms).
+    pub from: Option<i64>,
+    pub until: Option<i64>,
+    /// Only those whose customer's last word is "still not working".
+    pub not_fixed: bool,
+}
+
+impl RequestFilter {
+    /// The WHERE clause over `requests r`, `$1`…`$9` as [`Self::bind`] binds them.
+    fn sql(engine: super::dialect::Engine) -> String {
+        let contains = |column: &str, arg: &str| super::dialect::contains(engine, column, arg);
+        format!(
+            "($1 IS NULL OR r.status = $1)
+             AND ($2 = ''
+                  OR {words}
+                  OR r.code = $3
+                  OR COALESCE(r.task_number, '') = $4
+                  OR r.asset_id IN (SELECT id FROM catalog_assets WHERE {asset}))
+             AND ($5 IS NULL OR r.location_id = $5
+                  OR r.asset_id IN (SELECT id FROM catalog_assets WHERE location_id = $5))
+             AND ($6 IS NULL OR r.asset_id = $6)
+             AND ($7 IS NULL OR r.created_at >= $7)
+             AND ($8 IS NULL OR r.created_at < $8)
+             AND ($9 = 0 OR ({LAST_WORD}) = 'not_fixed')",
+            words = contains("r.search_text", "$2"),
+            asset = contains("search_text", "$2"),
+        )
+    }
+
+    fn bind<'q, O>(
+        &self,
+        query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+        let q = self.q.trim();
+        let code: String = q
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_uppercase();
+        let number = q.trim_start_matches(['#', '№']).trim();
+        query
+            .bind(self.status)
+            .bind(q.to_lowercase())
+            .bind(code)
+            .bind(number.to_owned())
+            .bind(self.location)
+            .bind(self.asset)
+            .bind(self.from)
+            .bind(self.until)
+            .bind(i64::from(self.not_fixed))
+    }
+}
+
+/// The kind of the customer's last "fixed" / "still not working" on `r`.
+const LAST_WORD: &str =
+    "SELECT c.kind FROM comments c WHERE c.request_id = r.id AND c.kind IN ('fixed', 'not_fixed')
+    ORDER BY c.created_at DESC LIMIT 1";
+
+/// One page of requests matching `f`, newest first, and how many match.
+pub async fn search(
     pool: &Pool,
-    status: Option<RequestStatus>,
+    f: &RequestFilter,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<RequestListItem>, i64)> {
-    let total: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE ($1 IS NULL OR status = $1)")
-            .bind(status)
-            .fetch_one(pool)
-            .await?;
-    let rows = sqlx::query_as(
-        "SELECT r.id, r.code, r.asset_id, a.name AS asset_name, r.description, r.status, r.failure_reason,
-                r.task_number, r.task_status_name, r.created_at, j.last_error, j.attempts,
-                (SELECT m.failed FROM mails m WHERE m.request_id = r.id AND m.failed IS NOT NULL
-                  ORDER BY m.created_at DESC LIMIT 1) AS mail_failed,
-                (SELECT mj.last_error FROM jobs mj WHERE mj.request_id = r.id AND mj.kind = 'send_mail'
-                  AND mj.last_error IS NOT NULL LIMIT 1) AS mail_error
-           FROM requests r
-           LEFT JOIN catalog_assets a ON a.id = r.asset_id
-           LEFT JOIN jobs j ON j.request_id = r.id AND j.kind = 'create_task'
-          WHERE ($1 IS NULL OR r.status = $1)
-          ORDER BY r.created_at DESC LIMIT $2 OFFSET $3",
-    )
-    .bind(status)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
+    let filter = RequestFilter::sql(super::dialect::Engine::of(pool));
+    let (total,): (i64,) = f
+        .bind(sqlx::query_as(&format!(
+            "SELECT COUNT(*) FROM requests r WHERE {filter}"
+        )))
+        .fetch_one(pool)
+        .await?;
+    let rows = f
+        .bind(sqlx::query_as(&format!(
+            "SELECT r.id, r.code, r.asset_id, a.name AS asset_name, r.description, r.status, r.failure_reason,
+                    r.task_number, r.task_status_name, r.created_at, j.last_error, j.attempts,
+                    (SELECT m.failed FROM mails m WHERE m.request_id = r.id AND m.failed IS NOT NULL
+                      ORDER BY m.created_at DESC LIMIT 1) AS mail_failed,
+                    (SELECT mj.last_error FROM jobs mj WHERE mj.request_id = r.id AND mj.kind = 'send_mail'
+                      AND mj.last_error IS NOT NULL LIMIT 1) AS mail_error,
+                    ({LAST_WORD}) AS feedback
+               FROM requests r
+               LEFT JOIN catalog_assets a ON a.id = r.asset_id
+               LEFT JOIN jobs j ON j.request_id = r.id AND j.kind = 'create_task'
+              WHERE {filter}
+              ORDER BY r.created_at DESC, r.id LIMIT $10 OFFSET $11"
+        )))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await?;
     Ok((rows, total))
+}
+
+/// Gives requests stored before request search existed their search text.
+pub async fn fill_search(pool: &Pool) -> sqlx::Result<()> {
+    loop {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, description FROM requests WHERE search_text = '' AND description <> '' LIMIT 500",
+        )
+        .fetch_all(pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for (id, description) in rows {
+            sqlx::query("UPDATE requests SET search_text = $1 WHERE id = $2")
+                .bind(description.to_lowercase())
+                .bind(id)
+                .execute(pool)
+                .await?;
+        }
+    }
 }
 
 /// A request about one asset, for its admin page: with the customer's last

@@ -78,6 +78,18 @@ impl StaffClient {
         .await
     }
 
+    /// A binary answer (an image, a PDF), which must be 200.
+    pub(crate) async fn client_get_bytes(&self, path: &str) -> Vec<u8> {
+        let resp = self
+            .client
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        resp.bytes().await.unwrap().to_vec()
+    }
+
     pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut all = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);

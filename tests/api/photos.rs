@@ -14,7 +14,7 @@ const TEXT: &str = "Течёт кондиционер, фото прилагаю
 
 /// A JPEG as a phone stores it: landscape pixels (red left, blue right) with
 /// EXIF orientation 6 ("rotate 90° clockwise to view") and GPS tags.
-fn phone_jpeg(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn phone_jpeg(w: u32, h: u32) -> Vec<u8> {
     let img = RgbImage::from_fn(w, h, |x, _| {
         if x < w / 2 {
             Rgb([220, 20, 20])
@@ -97,7 +97,12 @@ fn bomb_png() -> Vec<u8> {
     png
 }
 
-async fn send(app: &TestApp, code: &Code, description: &str, photos: Vec<(&str, Vec<u8>)>) -> Page {
+pub(crate) async fn send(
+    app: &TestApp,
+    code: &Code,
+    description: &str,
+    photos: Vec<(&str, Vec<u8>)>,
+) -> Page {
     let form = app.get(&format!("/q/{code}")).await;
     let token = form.input("form_token").unwrap();
     let mut multipart = reqwest::multipart::Form::new()

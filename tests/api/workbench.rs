@@ -339,9 +339,15 @@ async fn the_asset_page_shows_its_codes_requests_and_photos() {
         assert_eq!(empty.status, 200);
         assert!(empty.body.contains("Заявок по этому активу ещё не было"));
 
-        let status = app
-            .report(&code, "Принтер жуёт бумагу на втором лотке")
-            .await;
+        let sent = crate::photos::send(
+            &app,
+            &code,
+            "Принтер жуёт бумагу на втором лотке",
+            vec![("tray.jpg", crate::photos::phone_jpeg(1536, 2048))],
+        )
+        .await;
+        assert_eq!(sent.status, 303, "{}", sent.body);
+        let status = sent.location.unwrap();
         app.wait_status(&status, "delivered", 10).await;
         let record = app.request_by_status_path(&status).await;
         let page = admin.get("/admin/catalog/assets/1003").await;
@@ -353,9 +359,148 @@ async fn the_asset_page_shows_its_codes_requests_and_photos() {
         let number = record.task_number.expect("delivered with a number");
         assert!(page.body.contains(&format!("№ {number}")), "{}", page.body);
         assert!(page.body.contains("ещё не было"), "no customer word yet");
+        // Its photo, for staff only, small and full size.
+        let id = page
+            .body
+            .split("/admin/photos/")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("a photo on the asset page")
+            .to_owned();
+        let thumb = admin
+            .client_get_bytes(&format!("/admin/photos/{id}/thumb"))
+            .await;
+        let full = admin.client_get_bytes(&format!("/admin/photos/{id}")).await;
+        assert!(
+            thumb.len() * 5 < full.len(),
+            "{} vs {}",
+            thumb.len(),
+            full.len()
+        );
+        assert_eq!(
+            app.get(&format!("/admin/photos/{id}")).await.status,
+            303,
+            "signed in only"
+        );
         let unknown = admin.get("/admin/catalog/assets/999999").await;
         assert_eq!(unknown.status, 404);
         app.drain_outbox(10).await;
     })
     .await;
+}
+
+#[tokio::test]
+async fn the_requests_workbench_searches_filters_shows_one_and_exports_csv() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = StaffClient::new(&app, Role::Viewer).await;
+        let printer = app.code_for(Target::Asset(AssetId(1003))).await;
+        let coffee = app.code_for(Target::Asset(AssetId(1001))).await;
+        let jam = app
+            .report(&printer, "Принтер жуёт бумагу на втором лотке")
+            .await;
+        let toner = app
+            .report(&printer, "Тонер закончился, печатает бледно")
+            .await;
+        let leak = app
+            .report(&coffee, "=HYPERLINK(\"http://evil\") течёт вода")
+            .await;
+        let jam_r = app.wait_status(&jam, "delivered", 10).await;
+        app.wait_status(&toner, "delivered", 10).await;
+        let leak_r = app.wait_status(&leak, "delivered", 10).await;
+
+        let count = |body: &str| {
+            body.split("Найдено: ")
+                .nth(1)
+                .and_then(|s| s.split('.').next())
+                .and_then(|n| n.parse::<i64>().ok())
+                .expect("a count")
+        };
+        let number = jam_r.task_number.clone().unwrap();
+        for (query, expect) in [
+            ("q=%D0%91%D0%A3%D0%9C%D0%90%D0%93%D0%A3".to_owned(), 1), // "БУМАГУ"
+            (format!("q={printer}"), 2),
+            (format!("q=%E2%84%96{number}"), 1), // "№123"
+            ("q=laserjet".to_owned(), 2),
+            ("asset=1003".to_owned(), 2),
+            ("location=201".to_owned(), 3),
+            ("location=205".to_owned(), 0),
+            ("from=2999-01-01".to_owned(), 0),
+            ("until=2000-01-01".to_owned(), 0),
+            ("status=failed".to_owned(), 0),
+        ] {
+            let list = admin.get(&format!("/admin/requests?{query}")).await;
+            assert_eq!(list.status, 200);
+            assert_eq!(count(&list.body), expect, "{query}");
+        }
+        let bad = admin.get("/admin/requests?from=01.12.2026").await;
+        assert_eq!(count(&bad.body), 3, "a bad date filters nothing");
+        assert!(bad.body.contains("Дата — в виде 2026-12-01"));
+
+        // "Still not working" from the status page.
+        app.sim.set_status(leak_r.task_id.unwrap().0, 3);
+        let page = app.get(&leak).await;
+        let token = page.input("form_token").unwrap();
+        let resp = app
+            .client
+            .post(format!("{}{leak}/feedback", app.url))
+            .form(&[("form_token", token.as_str()), ("kind", "not_fixed")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 303);
+        let not_fixed = admin.get("/admin/requests?not_fixed=1").await;
+        assert_eq!(count(&not_fixed.body), 1);
+        assert!(not_fixed.body.contains("течёт вода"));
+        assert!(not_fixed.body.contains("«всё ещё не работает»"));
+
+        // One request: description, task, conversation with the staff reply.
+        app.sim
+            .staff_reply(jam_r.task_id.unwrap().0, "Заменим ролик захвата завтра");
+        app.get(&jam).await; // the status page reads the reply
+        let detail = admin.get(&format!("/admin/requests/{}", jam_r.id)).await;
+        assert_eq!(detail.status, 200);
+        assert!(detail.body.contains("Принтер жуёт бумагу"));
+        assert!(detail.body.contains(&format!("№ {number}")));
+        assert!(detail.body.contains("Заменим ролик захвата завтра"));
+        assert!(detail.body.contains(&format!("/admin/codes/{printer}")));
+        assert!(
+            !detail.body.contains("открыть в HubEx"),
+            "no link configured"
+        );
+        assert_eq!(admin.get("/admin/requests/nope").await.status, 404);
+
+        // CSV of the filter: a BOM, one line per request, no formula.
+        let csv = admin.get("/admin/requests.csv?asset=1001").await;
+        assert_eq!(csv.status, 200);
+        assert!(csv.body.starts_with('\u{feff}'));
+        let lines: Vec<&str> = csv.body.trim_end().split("\r\n").collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[1].contains("\"'=HYPERLINK(\"\"http://evil\"\") течёт вода\""),
+            "a formula is defused and quotes doubled: {}",
+            lines[1]
+        );
+        app.drain_outbox(10).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_configured_task_link_opens_the_task_in_hubex() {
+    let app = crate::helpers::spawn_with(|c| {
+        c.hubex.task_link = "https://app.hubex.example/tasks/{id}?n={number}".into()
+    })
+    .await;
+    let admin = StaffClient::new(&app, Role::Viewer).await;
+    let code = app.code_for(Target::Asset(AssetId(1003))).await;
+    let path = app.report(&code, "Принтер не включается совсем").await;
+    let r = app.wait_status(&path, "delivered", 10).await;
+    let detail = admin.get(&format!("/admin/requests/{}", r.id)).await;
+    let link = format!(
+        "https://app.hubex.example/tasks/{}?n={}",
+        r.task_id.unwrap().0,
+        r.task_number.unwrap()
+    );
+    assert!(detail.body.contains(&link), "{}", detail.body);
 }

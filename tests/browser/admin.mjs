@@ -39,7 +39,7 @@ function decodePdf(bytes) {
   rmSync(dir, { recursive: true, force: true });
   return urls;
 }
-const server = await startServer();
+const server = await startServer({ QRDESK_LIMITS__MIN_FILL_MS: '0' });
 const browser = await launchBrowser();
 const email = 'owner@example.ru';
 const password = 'correct-horse-battery';
@@ -248,6 +248,26 @@ try {
     check((await page.textContent('.facts-table')).includes('МФУ HP LaserJet'), 'the sticker now points at the printer');
     const form = await page.goto(server.base + '/q/' + blank);
     check(form.status() === 200, 'and opens the form');
+    await page.fill('#description', 'Принтер жуёт бумагу на втором лотке');
+    await page.check('#consent');
+    await page.locator('#submit').click();
+    await page.waitForURL(/\/t\/[0-9a-z]{26}$/);
+
+    // The requests workbench: found by a word, opened, on the phone.
+    await page.goto(server.base + '/admin/requests?q=' + encodeURIComponent('БУМАГУ'));
+    check((await page.textContent('main')).includes('Найдено: 1.'), 'found by a word in any case');
+    const axeRequests = await accessibilityProblems(page);
+    check(axeRequests.length === 0, 'axe on the requests workbench: ' + axeRequests.join('; '));
+    const requestsWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    check(requestsWidth <= 360, 'the workbench fits a phone, width ' + requestsWidth);
+    await page.screenshot({ path: join(shots, 'admin-requests-phone.png'), fullPage: true });
+    await page.click('td.wrap a');
+    await page.waitForSelector('text=Переписка');
+    check((await page.textContent('main')).includes('Принтер жуёт бумагу'), 'the request in full');
+    const axeRequest = await accessibilityProblems(page);
+    check(axeRequest.length === 0, 'axe on a request: ' + axeRequest.join('; '));
+    await page.screenshot({ path: join(shots, 'admin-request-phone.png'), fullPage: true });
+    const requestUrl = page.url();
 
     // The asset page, on the phone and a desktop.
     await page.goto(server.base + '/admin/catalog/assets/1003');
@@ -261,6 +281,10 @@ try {
     await page.screenshot({ path: join(shots, 'admin-asset-desktop.png'), fullPage: true });
     await page.goto(server.base + '/admin/codes?state=unassigned');
     await page.screenshot({ path: join(shots, 'admin-codes-bulk-desktop.png'), fullPage: true });
+    await page.goto(server.base + '/admin/requests');
+    await page.screenshot({ path: join(shots, 'admin-requests-desktop.png'), fullPage: true });
+    await page.goto(requestUrl);
+    await page.screenshot({ path: join(shots, 'admin-request-desktop.png'), fullPage: true });
     await page.goto(server.base + '/admin/codes/' + blank + '/pick?q=' + encodeURIComponent('Южное'));
     await page.screenshot({ path: join(shots, 'admin-pick-desktop.png'), fullPage: true });
     check(errors.length === 0, 'no page errors: ' + errors.join('; '));
