@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use qrdesk::codes::Code;
 use qrdesk::labels::job::{self, JobOptions};
-use qrdesk::labels::layout::{display_code, LabelContent, QrMatrix, Style, DEFAULT_CTA};
+use qrdesk::labels::layout::{self, display_code, LabelContent, QrMatrix, Style, DEFAULT_CTA};
 use qrdesk::labels::templates;
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -34,6 +34,7 @@ fn main() {
         style: Style {
             cta: DEFAULT_CTA.into(),
             org: Some("ООО «Сервис-Инжиниринг»".into()),
+            min_pt: DEFAULT_MIN_PT,
         },
     };
 

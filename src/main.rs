@@ -222,6 +222,10 @@ struct RenderArgs {
     /// Call to action printed on each label.
     #[arg(long)]
     cta: Option<String>,
+    /// Smallest text printed, in points (4–10): what does not fit at it is
+    /// cut with "…" and reported.
+    #[arg(long, default_value_t = qrdesk::labels::layout::DEFAULT_MIN_PT)]
+    min_pt: f32,
     /// Organisation name printed on each label; default: the one set in
     /// Settings → Кабинет.
     #[arg(long)]
@@ -566,6 +570,7 @@ async fn labels(config: Config, cmd: LabelsCommand) -> anyhow::Result<()> {
                             .name()
                             .map(str::to_owned),
                     },
+                    min_pt: args.min_pt.clamp(4.0, 10.0),
                 },
             };
             let contents = job::contents(&pool, &public_url(&config), &records).await?;
@@ -574,8 +579,23 @@ async fn labels(config: Config, cmd: LabelsCommand) -> anyhow::Result<()> {
                     let (bytes, fit) = job::sheet_pdf(&contents, &opts)?;
                     std::fs::write(&args.out, bytes)
                         .with_context(|| format!("cannot write {}", args.out.display()))?;
-                    if let Some(f) = fit.filter(|f| f.module_mm < 0.4) {
+                    if let Some(f) = fit.smallest.filter(|f| f.module_mm < 0.4) {
                         eprintln!("warning: QR modules are {:.2} mm; below 0.4 mm phones may not scan them", f.module_mm);
+                    }
+                    if !fit.shortened.is_empty() {
+                        let codes: Vec<&str> = fit
+                            .shortened
+                            .iter()
+                            .take(10)
+                            .map(|&i| contents[i].code.as_str())
+                            .collect();
+                        eprintln!(
+                            "warning: on {} labels text did not fit at {} pt and was cut with \"…\" ({}{})",
+                            fit.shortened.len(),
+                            opts.style.min_pt,
+                            codes.join(", "),
+                            if fit.shortened.len() > codes.len() { ", …" } else { "" }
+                        );
                     }
                 }
                 "zpl" => {

@@ -40,6 +40,9 @@ pub struct PrintQuery {
     #[serde(default)]
     pub oy: String,
     pub cta: Option<String>,
+    /// Smallest text, in points; empty: 6.
+    #[serde(default)]
+    pub min: String,
     /// Absent: the organisation's name from Settings → Кабинет.
     pub org: Option<String>,
     #[serde(default)]
@@ -151,8 +154,15 @@ impl PrintQuery {
             style: Style {
                 cta: cta.chars().take(120).collect(),
                 org: (!org.is_empty()).then(|| org.chars().take(80).collect()),
+                min_pt: self.min_pt(),
             },
         }))
+    }
+
+    fn min_pt(&self) -> f32 {
+        num(&self.min)
+            .unwrap_or(layout::DEFAULT_MIN_PT)
+            .clamp(*layout::MIN_PT_RANGE.start(), *layout::MIN_PT_RANGE.end())
     }
 
     async fn records(&self, state: &AppState) -> Result<Vec<CodeRecord>, LabelError> {
@@ -192,6 +202,7 @@ impl PrintQuery {
             ("ox", &self.ox),
             ("oy", &self.oy),
             ("cta", &cta),
+            ("min", &self.min),
             ("org", &self.org.clone().unwrap_or_default()),
             ("pw", &self.pw),
             ("ph", &self.ph),
@@ -228,6 +239,7 @@ struct PrintPage {
     offset: (f32, f32),
     template_id: String,
     cta: String,
+    min_pt: f32,
     pages: usize,
     per_page: usize,
 }
@@ -255,23 +267,51 @@ pub async fn page(
                 error = super::label_message(&e);
             }
         } else {
-            // Lay out the first label only, to warn about modules too small to scan.
-            let content = job::content(&state.pool, &state.public_url, &records[0]).await;
-            if let Ok(c) = content {
-                let mut items = Vec::new();
-                if let Ok(fit) = layout::label(
-                    o.template.slot(0, (0.0, 0.0)),
-                    o.template.shape,
-                    &c,
-                    &o.style,
-                    &mut items,
-                ) {
-                    if fit.module_mm < 0.4 {
-                        warning = Some(format!(
-                            "Модуль QR-кода на этой этикетке {:.2} мм: телефоны могут не прочитать код меньше 0,4 мм. Выберите этикетку крупнее.",
-                            fit.module_mm
-                        ));
+            // Lay the whole job out as it will print, to warn before download.
+            let contents = job::contents(&state.pool, &state.public_url, &records).await?;
+            let (template, style, skip, offset) =
+                (o.template.clone(), o.style.clone(), o.skip, o.offset);
+            let laid = tokio::task::spawn_blocking(move || {
+                layout::sheets(&template, &contents, &style, skip, offset)
+                    .map(|(_, fit)| (fit, contents))
+            })
+            .await
+            .map_err(anyhow::Error::from)?;
+            if let Ok((fit, contents)) = laid {
+                let mut texts = Vec::new();
+                if let Some(small) = fit.smallest.filter(|f| f.module_mm < 0.4) {
+                    texts.push(format!(
+                        "Модуль QR-кода на этой этикетке {:.2} мм: телефоны могут не прочитать код меньше 0,4 мм. Выберите этикетку крупнее.",
+                        small.module_mm
+                    ));
+                }
+                if !fit.shortened.is_empty() {
+                    let n = fit.shortened.len() as i64;
+                    let mut named: Vec<String> = fit
+                        .shortened
+                        .iter()
+                        .take(5)
+                        .map(|&i| {
+                            let c = &contents[i];
+                            if c.title.trim().is_empty() {
+                                c.code.clone()
+                            } else {
+                                format!("«{}» ({})", c.title, c.code)
+                            }
+                        })
+                        .collect();
+                    if fit.shortened.len() > named.len() {
+                        named.push("…".into());
                     }
+                    texts.push(format!(
+                        "На {n} {} текст не помещается крупнее {} pt и сокращён «…» или опущен: {}. Выберите этикетку крупнее или сократите подпись.",
+                        super::noun(n, &["этикетке", "этикетках", "этикетках"]),
+                        o.style.min_pt,
+                        named.join(", ")
+                    ));
+                }
+                if !texts.is_empty() {
+                    warning = Some(texts.join(" "));
                 }
             }
         }
@@ -319,6 +359,7 @@ pub async fn page(
             .map(|o| o.template.id.clone())
             .unwrap_or_default(),
         cta: q.cta.clone().unwrap_or_else(|| DEFAULT_CTA.to_owned()),
+        min_pt: q.min_pt(),
         q,
     };
     Ok(render(StatusCode::OK, &page))

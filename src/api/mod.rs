@@ -681,6 +681,7 @@ async fn labels_pdf(
         style: crate::labels::layout::Style {
             cta: crate::labels::layout::DEFAULT_CTA.to_owned(),
             org: state.org.get().name().map(str::to_owned),
+            min_pt: crate::labels::layout::DEFAULT_MIN_PT,
         },
     };
     let _permit = state.media_permits.acquire().await.map_err(|_| {

@@ -1,7 +1,7 @@
 //! A print job: which codes, what each label says (from the local catalog),
 //! and the files that come out — shared by the admin pages and the CLI.
 
-use super::layout::{self, display_code, LabelContent, PosterSize, PosterText, QrFit, Style};
+use super::layout::{self, display_code, JobFit, LabelContent, PosterSize, PosterText, Style};
 use super::templates::{Template, MAX_LABELS_PER_JOB};
 use super::{pdf, zpl};
 use crate::codes::Code;
@@ -102,11 +102,12 @@ pub async fn contents(
     Ok(out)
 }
 
-/// The sheet (or roll) PDF, and the smallest QR module printed.
+/// The sheet (or roll) PDF, with the smallest QR module printed and the
+/// labels whose text was cut.
 pub fn sheet_pdf(
     labels: &[LabelContent],
     opts: &JobOptions,
-) -> Result<(Vec<u8>, Option<QrFit>), LabelError> {
+) -> Result<(Vec<u8>, JobFit), LabelError> {
     check_count(labels.len())?;
     let (pages, fit) = layout::sheets(&opts.template, labels, &opts.style, opts.skip, opts.offset)?;
     let title = format!("qrdesk — {}", opts.template.name);
@@ -124,6 +125,7 @@ pub fn zpl(
         labels,
         dots_per_mm,
         &opts.style.cta,
+        opts.style.min_pt,
     )?)
 }
 

@@ -109,9 +109,17 @@ pub struct Style {
     pub cta: String,
     /// Organisation name, printed small at the bottom.
     pub org: Option<String>,
+    /// No text is set smaller: what does not fit at this size is cut with
+    /// "…" or left out, and reported.
+    pub min_pt: f32,
 }
 
 pub const DEFAULT_CTA: &str = "Сканируйте, чтобы сообщить о неисправности";
+
+/// The smallest text a label prints unless told otherwise, in points.
+pub const DEFAULT_MIN_PT: f32 = 6.0;
+/// The range a person may choose for it.
+pub const MIN_PT_RANGE: std::ops::RangeInclusive<f32> = 4.0..=10.0;
 
 /// `7K3M9Q2A` → `7K3M-9Q2A`: easier to read and type; parsing ignores the dash.
 pub fn display_code(code: &str) -> String {
@@ -133,6 +141,8 @@ struct Block {
     drop_rank: u8,
     /// May be cut with "…" rather than shrunk further (secondary lines).
     shorten: bool,
+    /// Never larger than this, whatever the scale (one name size per sheet).
+    ceiling: f32,
 }
 
 struct Fitted {
@@ -157,7 +167,7 @@ fn try_fit(blocks: &[Block], w: f32, h: f32, lenient: bool) -> Option<Vec<Fitted
             let font = b.font.font();
             // Each block shrinks on its own to fit the width; the scale is
             // shared only for the height.
-            let mut size = (b.max_pt * scale).max(b.min_pt);
+            let mut size = (b.max_pt * scale).min(b.ceiling).max(b.min_pt);
             let mut lines = wrap_words(font, &b.text, size, w, b.max_lines);
             while lines.is_none() && size > b.min_pt {
                 size = (size - 0.25).max(b.min_pt);
@@ -202,13 +212,26 @@ const GAP: f32 = 0.6;
 /// long words may break and secondary lines are cut with "…"; then the least
 /// important blocks are dropped. Never returns a line wider than `w` or a
 /// stack taller than `h`.
-fn fit_column(mut blocks: Vec<Block>, w: f32, h: f32) -> Vec<Fitted> {
+fn fit_column(blocks: Vec<Block>, w: f32, h: f32) -> Vec<Fitted> {
+    fit_column_noting(blocks, w, h).0
+}
+
+/// [`fit_column`], and whether any text was cut with "…" or left out.
+fn fit_column_noting(mut blocks: Vec<Block>, w: f32, h: f32) -> (Vec<Fitted>, bool) {
     if let Some(f) = try_fit(&blocks, w, h, false) {
-        return f;
+        return (f, false);
     }
+    let cut = |fitted: &[Fitted], blocks: &[Block], dropped: bool| {
+        dropped
+            || fitted.iter().zip(blocks).any(|(f, b)| {
+                f.lines.last().is_some_and(|l| l.ends_with('…')) && !b.text.ends_with('…')
+            })
+    };
+    let mut dropped = false;
     loop {
         if let Some(f) = try_fit(&blocks, w, h, true) {
-            return f;
+            let was_cut = cut(&f, &blocks, dropped);
+            return (f, was_cut);
         }
         let Some(pos) = blocks
             .iter()
@@ -220,19 +243,24 @@ fn fit_column(mut blocks: Vec<Block>, w: f32, h: f32) -> Vec<Fitted> {
             break;
         };
         blocks.remove(pos);
+        dropped = true;
     }
     // Last resort: each remaining block on one shortened line, while they fit.
     let mut out = Vec::new();
     let mut total = 0.0;
+    let mut was_cut = dropped;
     for b in blocks {
         let lh = line_height(b.min_pt) + if out.is_empty() { 0.0 } else { GAP };
         if total + lh > h {
+            was_cut = true;
             break;
         }
         let text = ellipsize(b.font.font(), &b.text, b.min_pt, w);
         if text.is_empty() {
+            was_cut = true;
             continue;
         }
+        was_cut |= text != b.text;
         total += lh;
         out.push(Fitted {
             lines: vec![text],
@@ -240,7 +268,7 @@ fn fit_column(mut blocks: Vec<Block>, w: f32, h: f32) -> Vec<Fitted> {
             size_pt: b.min_pt,
         });
     }
-    out
+    (out, was_cut)
 }
 
 /// Writes fitted blocks into `items`, from `top`, each line aligned by `align`.
@@ -277,10 +305,15 @@ fn stack_height(fitted: &[Fitted]) -> f32 {
     lines + GAP * fitted.len().saturating_sub(1) as f32
 }
 
-/// Geometry of one label's QR, for warnings about modules too small to scan.
+/// How one label came out: its QR's module (for warnings about codes too
+/// small to scan), the size its name got, and whether text was cut.
 #[derive(Debug, Clone, Copy)]
 pub struct QrFit {
     pub module_mm: f32,
+    /// The name's size, if it is printed.
+    pub title_pt: Option<f32>,
+    /// Some text did not fit at the minimum size: cut with "…" or left out.
+    pub shortened: bool,
 }
 
 /// Lays out one label in `slot`.
@@ -291,11 +324,29 @@ pub fn label(
     style: &Style,
     items: &mut Vec<Item>,
 ) -> Result<QrFit, QrError> {
+    label_capped(slot, shape, content, style, None, items)
+}
+
+/// [`label`] with the name no larger than `title_cap` points (one name size
+/// for a whole sheet).
+fn label_capped(
+    slot: Slot,
+    shape: Shape,
+    content: &LabelContent,
+    style: &Style,
+    title_cap: Option<f32>,
+    items: &mut Vec<Item>,
+) -> Result<QrFit, QrError> {
     let matrix = Arc::new(QrMatrix::new(&content.url)?);
     let modules = (matrix.width + 2 * QUIET_ZONE) as f32;
 
     let (x, y, w, h) = (slot.x, slot.y, slot.w, slot.h);
     let pad = (w.min(h) * 0.05).clamp(0.8, 3.0);
+    let floor = style
+        .min_pt
+        .clamp(*MIN_PT_RANGE.start(), *MIN_PT_RANGE.end());
+    let mut title_pt = None;
+    let mut shortened = false;
 
     let blocks = |wide: bool| {
         let mut b = vec![Block {
@@ -305,7 +356,9 @@ pub fn label(
             min_pt: 4.5,
             max_lines: if wide { 3 } else { 2 },
             drop_rank: 1,
-            shorten: false,
+            // A name too long for the label at the floor ends in "…".
+            shorten: true,
+            ceiling: title_cap.unwrap_or(f32::INFINITY),
         }];
         if let Some(d) = &content.details {
             b.push(Block {
@@ -316,6 +369,7 @@ pub fn label(
                 max_lines: 2,
                 drop_rank: 3,
                 shorten: true,
+                ceiling: f32::INFINITY,
             });
         }
         b.push(Block {
@@ -326,6 +380,7 @@ pub fn label(
             max_lines: 1,
             drop_rank: 0,
             shorten: false,
+            ceiling: f32::INFINITY,
         });
         if !style.cta.trim().is_empty() {
             b.push(Block {
@@ -333,9 +388,10 @@ pub fn label(
                 font: FontId::Regular,
                 max_pt: 7.0,
                 min_pt: 4.0,
-                max_lines: 2,
+                max_lines: 3,
                 drop_rank: 4,
                 shorten: true,
+                ceiling: f32::INFINITY,
             });
         }
         if let Some(org) = style.org.as_ref().filter(|o| !o.trim().is_empty()) {
@@ -344,12 +400,27 @@ pub fn label(
                 font: FontId::Regular,
                 max_pt: 6.5,
                 min_pt: 4.0,
-                max_lines: 1,
+                max_lines: 2,
                 drop_rank: 5,
                 shorten: true,
+                ceiling: f32::INFINITY,
             });
         }
+        // Nothing smaller than the floor; a block's largest size is never below it.
+        for block in &mut b {
+            block.min_pt = block.min_pt.max(floor);
+            block.max_pt = block.max_pt.max(block.min_pt);
+        }
         b
+    };
+    let mut fit = |blocks: Vec<Block>, w: f32, h: f32| {
+        let (fitted, cut) = fit_column_noting(blocks, w, h);
+        shortened |= cut;
+        title_pt = fitted
+            .iter()
+            .find(|f| f.font == FontId::Bold)
+            .map(|f| f.size_pt);
+        fitted
     };
 
     let qr_size;
@@ -370,9 +441,10 @@ pub fn label(
         let ty = qy + qr_size - quiet * 0.6;
         let tw = d * 0.64;
         let th = y + d * 0.9 - ty;
-        let fitted = fit_column(blocks(false), tw, th);
+        let fitted = fit(blocks(false), tw, th);
         place(&fitted, x + (w - tw) / 2.0, ty, tw, true, items);
-    } else if w >= h * 1.25 {
+    } else if w >= h * 1.25 && w - h >= FontId::Mono.font().width_mm(&content.code, floor) + 1.0 {
+        // (Beside the QR only while the code itself fits there at the floor.)
         // QR on the left, text beside it.
         qr_size = h - 2.0 * pad;
         let qx = x + pad;
@@ -388,7 +460,7 @@ pub fn label(
         let tw = x + w - pad - tx;
         let th = h - 2.0 * pad;
         if tw > 6.0 {
-            let fitted = fit_column(blocks(true), tw, th);
+            let fitted = fit(blocks(true), tw, th);
             let top = y + pad + (th - stack_height(&fitted)) / 2.0;
             place(&fitted, tx, top, tw, false, items);
         }
@@ -410,50 +482,84 @@ pub fn label(
         let ty = qy + qr_size - quiet * 0.5;
         let th = y + h - pad - ty;
         if th > 2.0 {
-            let fitted = fit_column(blocks(false), inner_w, th);
+            let fitted = fit(blocks(false), inner_w, th);
             place(&fitted, x + pad, ty, inner_w, true, items);
         }
     }
     Ok(QrFit {
         module_mm: qr_size / modules,
+        title_pt,
+        shortened,
     })
 }
 
+/// Names within this many points of a sheet's median size share one size.
+const NAME_SIZE_SPREAD: f32 = 1.5;
+
+/// What a whole job came out as: the smallest QR module printed, and the
+/// labels (by their index in the job) whose text was cut.
+#[derive(Debug, Clone, Default)]
+pub struct JobFit {
+    pub smallest: Option<QrFit>,
+    pub shortened: Vec<usize>,
+}
+
 /// A job's pages for a sheet or roll template. `skip` leaves the first labels
-/// of the first sheet empty (a partly used sheet).
+/// of the first sheet empty (a partly used sheet). The names on one sheet share
+/// one size, the one most of them can take: a name that needs less gets less.
 pub fn sheets(
     template: &Template,
     labels: &[LabelContent],
     style: &Style,
     skip: usize,
     offset: (f32, f32),
-) -> Result<(Vec<Page>, Option<QrFit>), QrError> {
+) -> Result<(Vec<Page>, JobFit), QrError> {
     let per_page = template.per_page();
     let skip = skip.min(per_page - 1);
     let mut pages: Vec<Page> = Vec::new();
-    let mut smallest: Option<QrFit> = None;
-    for (n, content) in labels.iter().enumerate() {
-        let index = n + skip;
-        if index % per_page == 0 || pages.is_empty() {
-            pages.push(Page {
-                w: template.page_w,
-                h: template.page_h,
-                items: Vec::new(),
-            });
+    let mut fits = JobFit::default();
+    let mut scratch = Vec::new();
+    let mut start = 0;
+    while start < labels.len() {
+        let first_slot = if pages.is_empty() { skip } else { 0 };
+        let end = (start + per_page - first_slot).min(labels.len());
+        // The size each name would get alone; the sheet's is the smallest of
+        // those near the median, so that names a little longer than most do
+        // not stand out, and only a name that needs much less gets less.
+        let mut sizes = Vec::with_capacity(end - start);
+        for (n, content) in labels[start..end].iter().enumerate() {
+            scratch.clear();
+            let slot = template.slot(first_slot + n, offset);
+            let fit = label_capped(slot, template.shape, content, style, None, &mut scratch)?;
+            sizes.extend(fit.title_pt);
         }
-        let page = pages.last_mut().expect("a page");
-        let fit = label(
-            template.slot(index, offset),
-            template.shape,
-            content,
-            style,
-            &mut page.items,
-        )?;
-        if smallest.is_none_or(|s| fit.module_mm < s.module_mm) {
-            smallest = Some(fit);
+        sizes.sort_by(f32::total_cmp);
+        let cap = sizes.get(sizes.len() / 2).map(|&median| {
+            sizes
+                .iter()
+                .copied()
+                .find(|&s| s >= median - NAME_SIZE_SPREAD)
+                .unwrap_or(median)
+        });
+        let mut page = Page {
+            w: template.page_w,
+            h: template.page_h,
+            items: Vec::new(),
+        };
+        for (n, content) in labels[start..end].iter().enumerate() {
+            let slot = template.slot(first_slot + n, offset);
+            let fit = label_capped(slot, template.shape, content, style, cap, &mut page.items)?;
+            if fit.shortened {
+                fits.shortened.push(start + n);
+            }
+            if fits.smallest.is_none_or(|s| fit.module_mm < s.module_mm) {
+                fits.smallest = Some(fit);
+            }
         }
+        pages.push(page);
+        start = end;
     }
-    Ok((pages, smallest))
+    Ok((pages, fits))
 }
 
 /// One page that shows where the labels are: outlines, centre crosses, and how
@@ -516,6 +622,7 @@ pub fn alignment_page(template: &Template, offset: (f32, f32), lines: &[String])
                 max_lines: 3,
                 drop_rank: 0,
                 shorten: true,
+                ceiling: f32::INFINITY,
             }],
             tw,
             12.0,
@@ -583,6 +690,7 @@ pub fn poster(size: PosterSize, url: &str, text: &PosterText) -> Result<Page, Qr
         max_lines: lines,
         drop_rank: 0,
         shorten: true,
+        ceiling: f32::INFINITY,
     };
     if let Some(org) = &text.org {
         let org = fit_column(vec![block(org, FontId::Regular, 11.0, 1)], inner, 8.0 * k);
@@ -663,6 +771,7 @@ mod tests {
         Style {
             cta: DEFAULT_CTA.into(),
             org: Some("ООО «Сервис-Инжиниринг»".into()),
+            min_pt: DEFAULT_MIN_PT,
         }
     }
 
@@ -743,7 +852,114 @@ mod tests {
         let slot5 = t.slot(5, (0.0, 0.0));
         let (qx, qy) = first_qr.unwrap();
         assert!(qx >= slot5.x && qy >= slot5.y && qy < slot5.y + slot5.h);
-        assert!(fit.unwrap().module_mm > 0.8);
+        assert!(fit.smallest.unwrap().module_mm > 0.8);
+        assert!(fit.shortened.is_empty());
+    }
+
+    /// Every text item of a page, as (size, text).
+    fn texts(page: &Page) -> Vec<(f32, String)> {
+        page.items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Text { size_pt, text, .. } => Some((*size_pt, text.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Nothing prints under the minimum size; what had to be cut for it is
+    /// reported by label, and nothing else is.
+    #[test]
+    fn no_text_under_the_minimum_and_every_cut_is_reported() {
+        let long = "Приточно-вытяжная вентиляционная установка Systemair Topvex SR09 EL с роторным рекуператором, корпус 2";
+        for t in builtin() {
+            for min_pt in [DEFAULT_MIN_PT, 8.0] {
+                let labels = vec![content("Кофемашина"), content(long)];
+                let style = Style { min_pt, ..style() };
+                let (pages, fit) = sheets(&t, &labels, &style, 0, (0.0, 0.0)).unwrap();
+                for (size, text) in pages.iter().flat_map(texts) {
+                    assert!(size >= min_pt - 0.001, "{}: '{text}' at {size} pt", t.id);
+                }
+                let cut = pages
+                    .iter()
+                    .flat_map(texts)
+                    .any(|(_, text)| text.ends_with('…'));
+                if cut {
+                    assert!(!fit.shortened.is_empty(), "{}: a cut not reported", t.id);
+                }
+            }
+        }
+        // The 58×40 roll at 6 pt: the long name does not fit whole and ends
+        // in "…", and only that label is reported.
+        let roll = crate::labels::templates::find("roll-58x40").unwrap();
+        let bare = |title: &str| LabelContent {
+            details: None,
+            ..content(title)
+        };
+        let plain = Style {
+            org: None,
+            ..style()
+        };
+        let (pages, fit) = sheets(
+            &roll,
+            &[bare("Кофемашина"), bare(long)],
+            &plain,
+            0,
+            (0.0, 0.0),
+        )
+        .unwrap();
+        assert_eq!(fit.shortened, vec![1], "only the long one");
+        assert!(texts(&pages[1])
+            .iter()
+            .any(|(size, t)| t.ends_with('…') && *size >= 6.0));
+        assert!(texts(&pages[0]).iter().all(|(_, t)| !t.ends_with('…')));
+    }
+
+    /// The names of one sheet share a size unless one needs less.
+    #[test]
+    fn names_on_a_sheet_share_one_size() {
+        let t = crate::labels::templates::find("avery-l7160").unwrap();
+        let names = [
+            "Насос",
+            "Кофемашина Jura",
+            "Кондиционер Daikin",
+            "Кулер Ecotronic",
+            "МФУ HP LaserJet Pro M428fdw",
+            "Приточно-вытяжная вентиляционная установка Systemair Topvex SR09 EL",
+        ];
+        let labels: Vec<_> = names.iter().map(|n| content(n)).collect();
+        let (pages, _) = sheets(&t, &labels, &style(), 0, (0.0, 0.0)).unwrap();
+        let sizes: Vec<f32> = pages[0]
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Text {
+                    font: FontId::Bold,
+                    size_pt,
+                    ..
+                } => Some(*size_pt),
+                _ => None,
+            })
+            .collect();
+        // The last (very long) name needs less; the others share one size.
+        let long = pages[0]
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Text {
+                    font: FontId::Bold,
+                    size_pt,
+                    text,
+                    ..
+                } if text.starts_with("Приточно") => Some(*size_pt),
+                _ => None,
+            })
+            .next()
+            .unwrap();
+        let mut rest: Vec<f32> = sizes.iter().copied().filter(|s| *s != long).collect();
+        rest.dedup();
+        assert_eq!(rest.len(), 1, "one size for the other names: {sizes:?}");
+        assert!(long < rest[0], "the long name smaller: {sizes:?}");
     }
 
     #[test]

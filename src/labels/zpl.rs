@@ -1,6 +1,7 @@
 //! ZPL for Zebra printers: one `^XA … ^XZ` label per code, the QR drawn by the
 //! printer itself (`^BQ`) from the same upper-case URL.
 
+use super::font::MM_PER_PT;
 use super::layout::LabelContent;
 use super::qr::{self, QrError, QUIET_ZONE};
 use super::templates::Template;
@@ -20,12 +21,14 @@ fn field(text: &str) -> String {
     out
 }
 
-/// Labels for `template`'s label size at `dots_per_mm` (8 = 203 dpi, 12 = 300 dpi).
+/// Labels for `template`'s label size at `dots_per_mm` (8 = 203 dpi, 12 = 300
+/// dpi), no text under `min_pt` points.
 pub fn render(
     template: &Template,
     labels: &[LabelContent],
     dots_per_mm: u32,
     cta: &str,
+    min_pt: f32,
 ) -> Result<String, QrError> {
     let d = dots_per_mm.clamp(6, 24) as f32;
     let (w, h) = (
@@ -66,7 +69,9 @@ pub fn render(
             (pad, qy + side, w - 2 * pad)
         };
         let big = ((2.6 * d) as u32).max(14);
-        let small = ((2.0 * d) as u32).max(12);
+        // No text under the minimum size: a ^A0 height is the cell, about the point size.
+        let floor = min_pt.clamp(4.0, 10.0) * MM_PER_PT;
+        let small = ((2.0f32.max(floor) * d) as u32).max(12);
         let mut y = ty;
         let mut line = |text: &str, size: u32, lines: u32, out: &mut String| {
             if tw > size && y + size * lines <= h {
@@ -101,7 +106,7 @@ mod tests {
             title: "Насос ^FS~ опасный_текст".into(),
             details: None,
         }];
-        let zpl = render(&t, &labels, 8, "Сканируйте").unwrap();
+        let zpl = render(&t, &labels, 8, "Сканируйте", 6.0).unwrap();
         assert_eq!(zpl.matches("^XA").count(), 1);
         assert!(zpl.contains("^PW464") && zpl.contains("^LL320"));
         assert!(zpl.contains("^FDMA,HTTPS://QR.EXAMPLE.RU/Q/7K3M9Q2A^FS"));

@@ -163,6 +163,7 @@ async fn every_template_prints_codes_that_scan_to_their_urls() {
         let style = Style {
             cta: DEFAULT_CTA.into(),
             org: Some("ООО «Сервис-Инжиниринг»".into()),
+            min_pt: layout::DEFAULT_MIN_PT,
         };
         let dir = TempDir::new();
         let all = templates::builtin();
@@ -252,6 +253,7 @@ async fn custom_template_skip_and_calibration_still_scan() {
             style: Style {
                 cta: "Сканируйте".into(),
                 org: None,
+                min_pt: layout::DEFAULT_MIN_PT,
             },
         };
         let (pdf, _) = job::sheet_pdf(&contents, &opts).unwrap();

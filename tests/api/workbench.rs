@@ -504,3 +504,45 @@ async fn a_configured_task_link_opens_the_task_in_hubex() {
     );
     assert!(detail.body.contains(&link), "{}", detail.body);
 }
+
+#[tokio::test]
+async fn the_print_page_warns_of_cut_text_and_withdrawn_codes_before_download() {
+    let app = spawn_app().await;
+    let admin = StaffClient::new(&app, Role::Viewer).await;
+    let pool = app.pool();
+    let coffee = app.code_for(Target::Asset(AssetId(1001))).await;
+    let shown = qrdesk::labels::layout::display_code(coffee.as_str());
+
+    let fine = admin.get(&format!("/admin/print?codes={coffee}")).await;
+    assert_eq!(fine.status, 200);
+    assert!(!fine.body.contains("class=\"warning\""), "{}", fine.body);
+    assert!(fine
+        .body
+        .contains(r#"name="min" type="number" min="4" max="10" step="0.5" value="6""#));
+
+    // At 10 pt the 58×40 roll cannot hold everything: said, naming the label.
+    let cut = admin
+        .get(&format!(
+            "/admin/print?codes={coffee}&template=roll-58x40&min=10"
+        ))
+        .await;
+    assert!(
+        cut.body
+            .contains("На 1 этикетке текст не помещается крупнее 10 pt"),
+        "{}",
+        cut.body
+    );
+    assert!(cut
+        .body
+        .contains(&format!("«Кофемашина Jura GIGA X8» ({shown})")));
+
+    code_store::revoke(pool, &coffee).await.unwrap();
+    let withdrawn = admin.get(&format!("/admin/print?codes={coffee}")).await;
+    assert!(
+        withdrawn.body.contains(&format!(
+            "Среди выбранных 1 отключённый или заменённый код: {shown}"
+        )),
+        "{}",
+        withdrawn.body
+    );
+}
