@@ -34,7 +34,7 @@ fn main() {
         style: Style {
             cta: DEFAULT_CTA.into(),
             org: Some("ООО «Сервис-Инжиниринг»".into()),
-            min_pt: DEFAULT_MIN_PT,
+            min_pt: layout::DEFAULT_MIN_PT,
         },
     };
 
