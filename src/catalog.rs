@@ -51,18 +51,57 @@ pub fn source_text(key: &str, lang: crate::web::i18n::Lang) -> String {
     }
 }
 
+impl SyncReport {
+    /// The report in words, for the admin in its language.
+    pub fn text(&self, lang: crate::web::i18n::Lang) -> String {
+        use crate::web::i18n::{plural, Lang};
+        let n = |n: usize, ru: [&'static str; 3], en: [&'static str; 2]| {
+            format!("{n} {}", plural(lang, n as u64, ru, en))
+        };
+        let parts = [
+            n(
+                self.districts,
+                ["участок", "участка", "участков"],
+                ["district", "districts"],
+            ),
+            n(
+                self.locations,
+                ["площадка", "площадки", "площадок"],
+                ["location", "locations"],
+            ),
+            n(
+                self.companies,
+                ["компания", "компании", "компаний"],
+                ["company", "companies"],
+            ),
+            n(
+                self.assets,
+                ["актив", "актива", "активов"],
+                ["asset", "assets"],
+            ),
+        ]
+        .join(", ");
+        let source = source_text(&self.district_source, lang);
+        match lang {
+            Lang::Ru => format!(
+                "{parts}; {} к HubEx; участки: {source}",
+                n(
+                    self.calls as usize,
+                    ["запрос", "запроса", "запросов"],
+                    ["call", "calls"]
+                )
+            ),
+            Lang::En => format!(
+                "{parts} in {}; участки: {source}",
+                n(self.calls as usize, ["", "", ""], ["call", "calls"])
+            ),
+        }
+    }
+}
+
 impl std::fmt::Display for SyncReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} districts, {} locations, {} companies, {} assets in {} calls; участки: {}",
-            self.districts,
-            self.locations,
-            self.companies,
-            self.assets,
-            self.calls,
-            source_text(&self.district_source, crate::web::i18n::Lang::En)
-        )
+        f.write_str(&self.text(crate::web::i18n::Lang::En))
     }
 }
 
@@ -76,8 +115,36 @@ pub struct SyncState {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub error: Option<String>,
-    pub report: Option<String>,
+    pub report: Option<SyncReport>,
 }
+
+impl SyncState {
+    /// What the sync is doing, in Russian.
+    pub fn phase_ru(&self) -> &str {
+        match self.phase.as_str() {
+            "starting" => "начало",
+            "districts" => "участки",
+            "dictionaries" => "справочники",
+            "locations" => "площадки",
+            "companies" => "компании",
+            "assets" => "оборудование",
+            "saving" => "сохранение",
+            other => other,
+        }
+    }
+
+    /// Why the last sync failed, in Russian (the task system's own words kept).
+    pub fn error_ru(&self) -> Option<String> {
+        let e = self.error.as_deref()?;
+        Some(if e.starts_with(ANOTHER_INSTANCE) {
+            "Каталог сейчас синхронизирует другой экземпляр qrdesk: его результат появится здесь же. Попробуйте позже.".to_owned()
+        } else {
+            format!("Синхронизация не удалась, каталог остался прежним. Подробности: {e}")
+        })
+    }
+}
+
+const ANOTHER_INSTANCE: &str = "another instance is syncing the catalog";
 
 /// Shared by the admin's "sync now", the periodic sync and the page that shows it.
 #[derive(Default)]
@@ -142,7 +209,7 @@ async fn run_tracked(pool: &Pool, backend: &dyn TaskBackend, tracker: &SyncTrack
                 "another instance is syncing the catalog; its result lands in the shared database"
             );
             Err(anyhow::anyhow!(
-                "another instance is syncing the catalog right now; try again when it is done"
+                "{ANOTHER_INSTANCE} right now; try again when it is done"
             ))
         }
         Err(e) => Err(e.into()),
@@ -157,7 +224,7 @@ async fn run_tracked(pool: &Pool, backend: &dyn TaskBackend, tracker: &SyncTrack
         s.running = false;
         s.finished_at = Some(store::now_ms());
         match result {
-            Ok(r) => s.report = Some(r.to_string()),
+            Ok(r) => s.report = Some(r),
             Err(e) => s.error = Some(format!("{e:#}")),
         }
     });

@@ -546,3 +546,35 @@ async fn the_print_page_warns_of_cut_text_and_withdrawn_codes_before_download() 
         withdrawn.body
     );
 }
+
+#[tokio::test]
+async fn the_catalog_page_reports_the_sync_in_russian() {
+    let app = spawn_app().await;
+    let admin = StaffClient::new(&app, Role::Admin).await;
+    let started = admin.post("/admin/catalog/sync", &[]).await;
+    assert_eq!(started.status, 303);
+    let page = crate::helpers::wait_for(20, "the sync's report", || async {
+        let page = admin.get("/admin/catalog").await;
+        page.body
+            .contains("Последняя синхронизация")
+            .then_some(page)
+    })
+    .await;
+    let line = page
+        .body
+        .split("Последняя синхронизация: ")
+        .nth(1)
+        .and_then(|s| s.split("</p>").next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        line.contains("21 актив") && line.contains("к HubEx"),
+        "{line}"
+    );
+    for english in ["districts", "locations", "assets", "calls"] {
+        assert!(
+            !line.contains(english),
+            "no English in the Russian page: {line}"
+        );
+    }
+}
