@@ -188,7 +188,17 @@ impl Mailer {
 /// What a mail is about.
 pub enum MailKind<'a> {
     Accepted,
-    StatusChanged { status: &'a str },
+    StatusChanged {
+        status: &'a str,
+    },
+    /// To a follower: the task they joined is done.
+    Fixed,
+}
+
+/// What a follower's link is sealed for: never the request alone, so that no
+/// two links of one request are sealed with the same pad.
+pub fn follower_seal_id(request_id: &str, token_hash: &str) -> String {
+    format!("{request_id}/follower/{token_hash}")
 }
 
 /// Where the key that seals mailed status links lives.
@@ -229,6 +239,7 @@ pub fn compose(
         MailKind::StatusChanged { status } => {
             (numbered(status), format!("{} {status}", t.mail_status_text))
         }
+        MailKind::Fixed => (numbered(t.mail_fixed_subject), t.mail_fixed_text.to_owned()),
     };
     let mut body = vec![t.mail_hello.to_owned(), String::new(), lead];
     if let Some(n) = number {

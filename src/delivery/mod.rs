@@ -279,16 +279,40 @@ impl Worker {
             return Ok(Outcome::Done);
         };
         let request = requests::get(&self.pool, &mail.request_id).await?;
-        let sealed = mails::sealed_link(&self.pool, &mail.request_id).await?;
+        // A follower's mail goes to the follower, with their own link.
+        let follower = if mail.kind == "fixed" {
+            match mails::follower_of(&self.pool, &mail.id).await? {
+                Some(f) => Some(f),
+                None => {
+                    mails::mark_failed(&self.pool, &mail.id, "the follower no longer wants mail")
+                        .await?;
+                    return Ok(Outcome::Done);
+                }
+            }
+        } else {
+            None
+        };
+        let sealed = match &follower {
+            Some(f) => Some(f.token_sealed.clone()),
+            None => mails::sealed_link(&self.pool, &mail.request_id).await?,
+        };
         let (Some(request), Some(sealed)) = (request, sealed) else {
             mails::mark_failed(&self.pool, &mail.id, "the request is gone").await?;
             return Ok(Outcome::Done);
         };
-        let Some(to) = request.contact_email.as_deref() else {
+        let to = match &follower {
+            Some(f) => Some(f.email.as_str()),
+            None => request.contact_email.as_deref(),
+        };
+        let Some(to) = to else {
             mails::mark_failed(&self.pool, &mail.id, "no e-mail address").await?;
             return Ok(Outcome::Done);
         };
-        let Some(token) = mailer.key().open(&request.id, &sealed) else {
+        let sealed_for = match &follower {
+            Some(f) => crate::mail::follower_seal_id(&request.id, &f.token_hash),
+            None => request.id.clone(),
+        };
+        let Some(token) = mailer.key().open(&sealed_for, &sealed) else {
             tracing::error!(
                 "the link key changed since this request; its mail cannot carry the link"
             );
@@ -306,9 +330,13 @@ impl Worker {
         };
         let kind = match (mail.kind.as_str(), mail.status_name.as_deref()) {
             ("status", Some(status)) => crate::mail::MailKind::StatusChanged { status },
+            ("fixed", _) => crate::mail::MailKind::Fixed,
             _ => crate::mail::MailKind::Accepted,
         };
-        let lang = crate::web::i18n::Lang::parse(&request.lang).unwrap_or_default();
+        let lang = follower
+            .as_ref()
+            .map_or(request.lang.as_str(), |f| f.lang.as_str());
+        let lang = crate::web::i18n::Lang::parse(lang).unwrap_or_default();
         let org = self.org.get();
         let composed = crate::mail::compose(
             lang,

@@ -51,6 +51,7 @@ pub fn router(
         .route("/t/{token}/qr.svg", get(status::qr))
         .route("/t/{token}/comment", post(status::comment).layer(body))
         .route("/t/{token}/feedback", post(status::feedback))
+        .route("/t/{token}/follow", post(status::follow))
         .layer(rates.layer(web::limits::Limit::Post))
         .layer(rates.layer(web::limits::Limit::Get))
 }

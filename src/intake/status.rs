@@ -10,6 +10,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use validator::{Validate, ValidationError};
 
 use super::{form, photos, upload, LangQuery};
 use crate::backend::hubex::client::is_css_color;
@@ -76,6 +77,8 @@ struct StatusPage<'a> {
     mailed: bool,
     photos_max: usize,
     follower: bool,
+    /// A follower may leave an e-mail to hear when it is fixed.
+    follow_form: bool,
 }
 
 impl StatusPage<'_> {
@@ -159,7 +162,7 @@ async fn read_view(state: &AppState, hash: &str) -> anyhow::Result<Option<View>>
             photos: Vec::new(),
             own: Vec::new(),
             messages: Vec::new(),
-            mailed: false,
+            mailed: crate::store::mails::follower_subscribed(pool, hash).await?,
             follower,
         }));
     }
@@ -437,6 +440,11 @@ fn build<'a>(
         mailed: view.mailed,
         photos_max: state.config.limits.photos_max,
         follower: view.follower,
+        follow_form: view.follower
+            && !view.mailed
+            && state.mailer.is_some()
+            && record.task_completed_at.is_none()
+            && record.task_closed_at.is_none(),
     }
 }
 
@@ -595,6 +603,86 @@ pub async fn feedback(
         state.worker.wake.notify_one();
     }
     Ok(Redirect::to(&format!("/t/{}#conversation", token.as_str())).into_response())
+}
+
+#[derive(Deserialize, Validate)]
+pub struct FollowForm {
+    #[serde(default)]
+    form_token: String,
+    #[serde(default)]
+    #[validate(custom(function = "follow_email"))]
+    email: String,
+    #[serde(default)]
+    #[validate(custom(function = "follow_consent"))]
+    consent: String,
+}
+
+fn follow_email(s: &str) -> Result<(), ValidationError> {
+    form::Email::parse(s)
+        .map(|_| ())
+        .ok_or_else(|| ValidationError::new("email"))
+}
+
+fn follow_consent(s: &str) -> Result<(), ValidationError> {
+    (!s.is_empty())
+        .then_some(())
+        .ok_or_else(|| ValidationError::new("consent"))
+}
+
+/// `POST /t/{token}/follow`: a follower's e-mail, to be told once when the
+/// task is done.
+pub async fn follow(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    form: Result<axum::Form<FollowForm>, axum::extract::rejection::FormRejection>,
+) -> web::Result {
+    let form = web::public_form(&headers, form)?;
+    let (token, view) = lookup(&state, &raw, Lang::negotiate(None, &headers)).await?;
+    let view = &*view;
+    let Some(mailer) = state.mailer.as_ref().filter(|_| view.follower) else {
+        return Err(web::Error::NotFound);
+    };
+    let record = &view.record;
+    let lang = page_lang(None, &headers, record);
+    let t = lang.texts();
+    let back = |error: &str| {
+        web::Error::from(page(
+            &state,
+            &token,
+            view,
+            lang,
+            &form.email,
+            Some(error.to_owned()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ))
+    };
+    if form::verify_form_token(
+        &state.secret,
+        &form_scope(&token),
+        &form.form_token,
+        store::now_ms(),
+    )
+    .is_none()
+    {
+        return Err(back(t.err_expired));
+    }
+    if let Err(e) = form.validate() {
+        let consent = e.field_errors().contains_key("consent");
+        let email = e.field_errors().contains_key("email");
+        return Err(back(match (email, consent) {
+            (true, _) => t.err_email,
+            _ => t.err_follow_consent,
+        }));
+    }
+    let email = form::Email::parse(&form.email).ok_or(web::Error::BadRequest)?;
+    let hash = token.hash();
+    let sealed = mailer
+        .key()
+        .seal(&crate::mail::follower_seal_id(&record.id, &hash), &token);
+    crate::store::mails::follow_by_mail(&state.pool, &hash, email.as_str(), &sealed, lang.code())
+        .await?;
+    Ok(Redirect::to(&format!("/t/{}", token.as_str())).into_response())
 }
 
 /// A photo of the request behind `token`; the token is the only key.

@@ -307,12 +307,15 @@ pub async fn save_state(
 ) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     super::dialect::lock_request(&mut tx, super::Engine::of(pool), id, now).await?;
-    let before: Option<String> =
-        sqlx::query_scalar("SELECT task_status_name FROM requests WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .flatten();
+    let (before, was_done): (Option<String>, bool) = sqlx::query_as::<_, (Option<String>, i64)>(
+        "SELECT task_status_name,
+                CASE WHEN task_completed_at IS NULL AND task_closed_at IS NULL THEN 0 ELSE 1 END
+           FROM requests WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .map_or((None, false), |(name, done)| (name, done == 1));
     let changed = match (&before, &s.status_name) {
         (Some(old), Some(new)) => old != new,
         _ => false,
@@ -343,6 +346,10 @@ pub async fn save_state(
     if changed && mail_on_change {
         let new = s.status_name.as_deref().unwrap_or_default();
         super::mails::queue_status_change(&mut tx, id, new, now).await?;
+    }
+    // Fixed: the followers who asked are told, once.
+    if !was_done && (s.completed_at.is_some() || s.closed_at.is_some()) {
+        super::mails::queue_fixed_for_followers(&mut tx, id, now).await?;
     }
     if changed {
         let extra = json!({ "previous_status": before });
@@ -764,7 +771,17 @@ pub async fn erase_contacts_closed_before(
     .execute(pool)
     .await?
     .rows_affected();
-    if n > 0 {
+    // Followers' addresses go with the requester's.
+    let f = sqlx::query(
+        "UPDATE followers SET email = NULL, token_sealed = NULL
+          WHERE email IS NOT NULL AND request_id IN
+                (SELECT id FROM requests WHERE task_closed_at IS NOT NULL AND task_closed_at < $1)",
+    )
+    .bind(closed_before)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if n + f > 0 {
         super::memo::changed();
     }
     Ok(n)
@@ -840,7 +857,22 @@ pub async fn export_person(pool: &Pool, person: &Person) -> sqlx::Result<serde_j
         item["mails"] = mails.into();
         requests.push(item);
     }
+    // Requests they follow with their e-mail ("the same problem").
+    let mut following = Vec::new();
+    if let Person::Email(email) = person {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT request_id, created_at FROM followers WHERE LOWER(email) = $1 ORDER BY created_at",
+        )
+        .bind(email.to_lowercase())
+        .fetch_all(pool)
+        .await?;
+        following = rows
+            .into_iter()
+            .map(|(request, at)| json!({ "request_id": request, "since": super::rfc3339(at) }))
+            .collect();
+    }
     Ok(json!({
+        "following": following,
         "exported_at": super::rfc3339(super::now_ms()),
         "person": match person { Person::Email(e) => json!({"email": e}), Person::Phone(p) => json!({"phone": p}) },
         "requests": requests,
@@ -877,6 +909,29 @@ pub async fn erase_person(pool: &Pool, person: &Person) -> sqlx::Result<u64> {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    }
+    // As a follower ("the same problem") they may have left the address too.
+    if let Person::Email(email) = person {
+        let hashes: Vec<String> =
+            sqlx::query_scalar("SELECT token_hash FROM followers WHERE LOWER(email) = $1")
+                .bind(email.to_lowercase())
+                .fetch_all(&mut *tx)
+                .await?;
+        for hash in &hashes {
+            sqlx::query(
+                "UPDATE followers SET email = NULL, token_sealed = NULL WHERE token_hash = $1",
+            )
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM jobs WHERE kind = 'send_mail' AND lease_owner IS NULL
+                  AND ref_id IN (SELECT id FROM mails WHERE follower = $1)",
+            )
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     tx.commit().await?;
     super::memo::changed();

@@ -391,3 +391,117 @@ async fn without_smtp_nothing_is_queued_and_the_form_promises_nothing() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_follower_who_leaves_an_e_mail_is_told_once_when_it_is_fixed() {
+    on_each_engine(|| async {
+        let sink = MailSink::start().await;
+        let app = app_with_mail(sink.addr.port()).await;
+        let code = app.code_for(Target::Asset(AssetId(1002))).await;
+        let first = app.report(&code, TEXT).await;
+        let r = app.wait_status(&first, "delivered", 10).await;
+        let form = app.get(&format!("/q/{code}")).await;
+        let token = form.input("form_token").unwrap();
+        let resp = app
+            .client
+            .post(format!("{}/q/{code}/same", app.url))
+            .form(&[("form_token", token.as_str()), ("request", r.id.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let own = resp.headers()["location"].to_str().unwrap().to_owned();
+        let own = own.split('?').next().unwrap().to_owned();
+        let page = app.get(&own).await;
+        assert!(
+            page.body.contains("Сообщить, когда починят?"),
+            "{}",
+            page.body
+        );
+        let form_token = page.input("form_token").unwrap();
+        let follow = |email: &'static str, consent: &'static str| {
+            let (app, own, form_token) = (&app, own.clone(), form_token.clone());
+            async move {
+                let mut fields = vec![("form_token", form_token), ("email", email.to_owned())];
+                if !consent.is_empty() {
+                    fields.push(("consent", consent.to_owned()));
+                }
+                app.client
+                    .post(format!("{}{own}/follow", app.url))
+                    .form(&fields)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        // A bad address and a missing consent are said, with the address kept.
+        let bad = follow("petr@", "1").await;
+        assert_eq!(bad.status(), 422);
+        assert!(bad.text().await.unwrap().contains("Проверьте адрес"));
+        let no_consent = follow("petr@example.ru", "").await;
+        assert_eq!(no_consent.status(), 422);
+        let body = no_consent.text().await.unwrap();
+        assert!(body.contains("Отметьте согласие") && body.contains("petr@example.ru"));
+        assert_eq!(follow("petr@example.ru", "1").await.status(), 303);
+        let page = app.get(&own).await;
+        assert!(page
+            .body
+            .contains("Напишем на ваш e-mail, когда работы будут выполнены."));
+        assert!(!page.body.contains("Сообщить, когда починят?"));
+
+        // The requester's own mail aside, the follower gets nothing until done…
+        app.drain_outbox(10).await;
+        let before = sink.mails().len();
+        assert!(sink.mails().iter().all(|m| m.to != "petr@example.ru"));
+        let task = r.task_id.unwrap().0;
+        // The note of "the same problem" touched the task this very second:
+        // make that older, read it, so the completion below is news.
+        assert!(app.sim.backdate(task, 5000));
+        app.get(&first).await;
+        app.sim.set_status(task, 3);
+        app.get(&first).await; // reads the task: completed
+        let mails = wait_for(10, "the follower's mail", || async {
+            let mails = sink.mails();
+            mails
+                .iter()
+                .any(|m| m.to == "petr@example.ru")
+                .then_some(mails)
+        })
+        .await;
+        let fixed = mails.iter().find(|m| m.to == "petr@example.ru").unwrap();
+        assert!(
+            fixed.subject.ends_with("Неисправность устранена"),
+            "{}",
+            fixed.subject
+        );
+        assert!(fixed.body.contains("у меня та же проблема"));
+        // …with their own link, never the requester's.
+        assert_eq!(link_in(&fixed.body), own);
+        assert!(!fixed.body.contains(&first));
+        // Once: closing the task later sends the follower nothing more.
+        app.sim.set_status(task, 4);
+        app.get(&first).await;
+        app.drain_outbox(10).await;
+        let to_follower = sink
+            .mails()
+            .iter()
+            .filter(|m| m.to == "petr@example.ru")
+            .count();
+        assert_eq!(to_follower, 1);
+        assert!(sink.mails().len() > before);
+
+        // Erasing the person by e-mail removes the follower's address too.
+        let person = qrdesk::store::requests::Person::Email("petr@example.ru".into());
+        let export = qrdesk::store::requests::export_person(app.pool(), &person)
+            .await
+            .unwrap();
+        assert_eq!(export["following"].as_array().unwrap().len(), 1);
+        qrdesk::store::requests::erase_person(app.pool(), &person)
+            .await
+            .unwrap();
+        let export = qrdesk::store::requests::export_person(app.pool(), &person)
+            .await
+            .unwrap();
+        assert!(export["following"].as_array().unwrap().is_empty());
+    })
+    .await;
+}

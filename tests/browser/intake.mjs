@@ -215,6 +215,41 @@ try {
     await context.close();
   });
 
+  await test('phone: with e-mail on, a follower can ask to be told when it is fixed', async () => {
+    // An installation that sends mail (to a port where nobody listens: the
+    // mail waits in the outbox, the page is what is tested).
+    const mailing = await startServer({ ...env, QRDESK_MAIL__SMTP_URL: 'smtp://127.0.0.1:9?tls=none', QRDESK_MAIL__FROM: 'noreply@example.ru' });
+    try {
+      const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: 'ru-RU' });
+      const page = await context.newPage();
+      await page.goto(mailing.formUrl);
+      await page.fill('#description', 'Кофемашина не включается, на панели горит красный индикатор');
+      await page.locator('#submit').click();
+      await page.waitForURL(/\/t\/[0-9a-z]{26}$/);
+      await page.waitForSelector('.number', { timeout: 20000 });
+      await page.goto(mailing.formUrl);
+      await page.click('.open-requests button');
+      await page.waitForURL(/\/t\/[0-9a-z]{26}/);
+      await page.waitForSelector('#follow');
+      await page.fill('#follow-email', 'petr@example.ru');
+      await page.click('#follow button[type=submit]');
+      check(await page.locator('#follow-consent:invalid').count() === 1, 'the browser asks for the consent first');
+      const axeForm = await accessibilityProblems(page);
+      check(axeForm.length === 0, 'axe on the follower e-mail form: ' + axeForm.join('; '));
+      await page.screenshot({ path: join(shots, 'follower-mail-phone.png'), fullPage: true });
+      await page.check('#follow-consent');
+      await page.click('#follow button[type=submit]');
+      await page.waitForSelector('text=Напишем на ваш e-mail');
+      check(await page.locator('#follow').count() === 0, 'asked once');
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      check(width <= 360, 'fits the phone, width ' + width);
+      await page.screenshot({ path: join(shots, 'follower-mail-done-phone.png'), fullPage: true });
+      await context.close();
+    } finally {
+      await stopServer(mailing);
+    }
+  });
+
   await test('desktop and English: form and status page', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
     const page = await context.newPage();
