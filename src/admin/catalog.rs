@@ -51,23 +51,29 @@ impl FilterQuery {
 
     /// The filters that are set, as (name, value).
     pub fn fields(&self) -> Vec<(&'static str, String)> {
-        [
+        set_fields([
             ("q", &self.q),
             ("district", &self.district),
             ("location", &self.location),
             ("company", &self.company),
             ("has_code", &self.has_code),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k, v.clone()))
-        .collect()
+        ])
     }
 
     /// The filters as a query string, for paging links.
     pub fn query_string(&self) -> String {
         query_string(&self.fields())
     }
+}
+
+/// The filters of a list that are set (not empty), as (name, value).
+pub fn set_fields<'a>(
+    all: impl IntoIterator<Item = (&'static str, &'a String)>,
+) -> Vec<(&'static str, String)> {
+    all.into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.clone()))
+        .collect()
 }
 
 /// `name=value&…`, percent-encoded.
@@ -334,28 +340,16 @@ pub async fn photo_thumb(
 }
 
 async fn send_photo(state: &AppState, id: &str, small: bool) -> Response {
-    use axum::http::header;
-    let not_found = || StatusCode::NOT_FOUND.into_response();
     let Ok(Some(a)) = crate::store::attachments::get(&state.pool, id).await else {
-        return not_found();
+        return StatusCode::NOT_FOUND.into_response();
     };
     if a.removed_at.is_some() {
-        return not_found();
+        return StatusCode::NOT_FOUND.into_response();
     }
     let bytes = if small {
         state.blobs.thumb(&a.sha256).await
     } else {
         state.blobs.get(&a.sha256).await
     };
-    match bytes {
-        Ok(bytes) => (
-            [
-                (header::CONTENT_TYPE, "image/jpeg"),
-                (header::CACHE_CONTROL, "private, max-age=86400"),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(_) => not_found(),
-    }
+    crate::media::jpeg_response(bytes)
 }

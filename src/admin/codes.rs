@@ -142,17 +142,13 @@ impl ListQuery {
     /// The filters that are set, as (name, value): hidden fields of the bulk
     /// form and its confirmation.
     fn fields(&self) -> Vec<(&'static str, String)> {
-        [
+        super::catalog::set_fields([
             ("state", &self.state),
             ("q", &self.q),
             ("location", &self.location),
             ("asset", &self.asset),
             ("sel", &self.sel),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k, v.clone()))
-        .collect()
+        ])
     }
 
     /// The filters as a query string (paging links, the way back from a

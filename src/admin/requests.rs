@@ -85,7 +85,7 @@ pub struct ListQuery {
 
 impl ListQuery {
     fn fields(&self) -> Vec<(&'static str, String)> {
-        [
+        super::catalog::set_fields([
             ("status", &self.status),
             ("q", &self.q),
             ("location", &self.location),
@@ -93,11 +93,7 @@ impl ListQuery {
             ("from", &self.from),
             ("until", &self.until),
             ("not_fixed", &self.not_fixed),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k, v.clone()))
-        .collect()
+        ])
     }
 
     fn query_string(&self) -> String {

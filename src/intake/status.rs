@@ -229,6 +229,17 @@ fn form_scope(token: &TrackingToken) -> String {
     format!("status:{}", token.hash())
 }
 
+/// Whether a status-page form was signed for this page, and lately.
+fn signed_here(state: &AppState, token: &TrackingToken, form_token: &str) -> bool {
+    form::verify_form_token(
+        &state.secret,
+        &form_scope(token),
+        form_token,
+        store::now_ms(),
+    )
+    .is_some()
+}
+
 pub async fn show(
     State(state): State<AppState>,
     Path(raw): Path<String>,
@@ -495,14 +506,7 @@ pub async fn comment(
             StatusCode::UNPROCESSABLE_ENTITY,
         ))
     };
-    if form::verify_form_token(
-        &state.secret,
-        &form_scope(&token),
-        &incoming.form.form_token,
-        store::now_ms(),
-    )
-    .is_none()
-    {
+    if !signed_here(&state, &token, &incoming.form.form_token) {
         return Err(back(t.err_expired.to_owned()));
     }
     if record.task_id.is_none() || record.task_closed_at.is_some() {
@@ -566,14 +570,7 @@ pub async fn feedback(
             StatusCode::UNPROCESSABLE_ENTITY,
         ))
     };
-    if form::verify_form_token(
-        &state.secret,
-        &form_scope(&token),
-        &form.form_token,
-        store::now_ms(),
-    )
-    .is_none()
-    {
+    if !signed_here(&state, &token, &form.form_token) {
         return Err(back(t.err_expired));
     }
     let (kind, text) = match form.kind.as_str() {
@@ -657,14 +654,7 @@ pub async fn follow(
             StatusCode::UNPROCESSABLE_ENTITY,
         ))
     };
-    if form::verify_form_token(
-        &state.secret,
-        &form_scope(&token),
-        &form.form_token,
-        store::now_ms(),
-    )
-    .is_none()
-    {
+    if !signed_here(&state, &token, &form.form_token) {
         return Err(back(t.err_expired));
     }
     if let Err(e) = form.validate() {
@@ -714,17 +704,7 @@ async fn send_photo(state: &AppState, (raw, id): (String, String), small: bool) 
     } else {
         state.blobs.get(&a.sha256).await
     };
-    match bytes {
-        Ok(bytes) => (
-            [
-                (header::CONTENT_TYPE, "image/jpeg"),
-                (header::CACHE_CONTROL, "private, max-age=86400"),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(_) => not_found(),
-    }
+    crate::media::jpeg_response(bytes)
 }
 
 /// A QR of the status page's own URL, to photograph and keep.
