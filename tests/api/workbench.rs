@@ -455,10 +455,21 @@ async fn the_requests_workbench_searches_filters_shows_one_and_exports_csv() {
         assert!(not_fixed.body.contains("«всё ещё не работает»"));
 
         // One request: description, task, conversation with the staff reply.
-        app.sim
-            .staff_reply(jam_r.task_id.unwrap().0, "Заменим ролик захвата завтра");
-        app.get(&jam).await; // the status page reads the reply
-        let detail = admin.get(&format!("/admin/requests/{}", jam_r.id)).await;
+        let jam_task = jam_r.task_id.unwrap().0;
+        assert!(app
+            .sim
+            .staff_reply(jam_task, "Заменим ролик захвата завтра"));
+        // The reply came a while before anyone looks, as in life.
+        assert!(app.sim.backdate(jam_task, 5000));
+        let detail = crate::helpers::wait_for(10, "the staff reply read", || async {
+            app.get(&jam).await; // the status page reads the task and its replies
+            let detail = admin.get(&format!("/admin/requests/{}", jam_r.id)).await;
+            detail
+                .body
+                .contains("Заменим ролик захвата завтра")
+                .then_some(detail)
+        })
+        .await;
         assert_eq!(detail.status, 200);
         assert!(detail.body.contains("Принтер жуёт бумагу"));
         assert!(detail.body.contains(&format!("№ {number}")));
