@@ -160,28 +160,44 @@ fn line_height(size_pt: f32) -> f32 {
 /// that size with long words broken, or, for secondary lines, cut with "…".
 fn try_fit(blocks: &[Block], w: f32, h: f32, lenient: bool) -> Option<Vec<Fitted>> {
     let mut scale = 1.0f32;
+    // Whole-word wrapping only gets easier as text gets smaller, so a size
+    // that failed once fails at every larger size: per block, the smallest
+    // size known to fail, and the lenient fallback, computed once.
+    let mut fails_at = vec![f32::INFINITY; blocks.len()];
+    let mut fallback: Vec<Option<Option<Vec<String>>>> = vec![None; blocks.len()];
     loop {
         let mut out = Vec::with_capacity(blocks.len());
         let mut total = GAP * blocks.len().saturating_sub(1) as f32;
-        for b in blocks {
+        for (i, b) in blocks.iter().enumerate() {
             let font = b.font.font();
             // Each block shrinks on its own to fit the width; the scale is
             // shared only for the height.
             let mut size = (b.max_pt * scale).min(b.ceiling).max(b.min_pt);
-            let mut lines = wrap_words(font, &b.text, size, w, b.max_lines);
-            while lines.is_none() && size > b.min_pt {
+            let mut lines = None;
+            loop {
+                if size < fails_at[i] {
+                    lines = wrap_words(font, &b.text, size, w, b.max_lines);
+                    if lines.is_some() {
+                        break;
+                    }
+                    fails_at[i] = size;
+                }
+                if size <= b.min_pt {
+                    break;
+                }
                 size = (size - 0.25).max(b.min_pt);
-                lines = wrap_words(font, &b.text, size, w, b.max_lines);
             }
             let fitted = match lines {
                 Some(lines) => Some((lines, size)),
                 None if lenient => {
-                    let lines = if b.shorten {
-                        wrap_shortened(font, &b.text, b.min_pt, w, b.max_lines)
-                    } else {
-                        wrap(font, &b.text, b.min_pt, w, b.max_lines)
-                    };
-                    lines.map(|l| (l, b.min_pt))
+                    let lines = fallback[i].get_or_insert_with(|| {
+                        if b.shorten {
+                            wrap_shortened(font, &b.text, b.min_pt, w, b.max_lines)
+                        } else {
+                            wrap(font, &b.text, b.min_pt, w, b.max_lines)
+                        }
+                    });
+                    lines.clone().map(|l| (l, b.min_pt))
                 }
                 None => None,
             };
@@ -324,20 +340,25 @@ pub fn label(
     style: &Style,
     items: &mut Vec<Item>,
 ) -> Result<QrFit, QrError> {
-    label_capped(slot, shape, content, style, None, items)
+    label_capped(slot, shape, content, style, None, None, items)
 }
 
 /// [`label`] with the name no larger than `title_cap` points (one name size
 /// for a whole sheet).
+/// `matrix` is the label's QR when already encoded.
 fn label_capped(
     slot: Slot,
     shape: Shape,
     content: &LabelContent,
     style: &Style,
     title_cap: Option<f32>,
+    matrix: Option<Arc<QrMatrix>>,
     items: &mut Vec<Item>,
 ) -> Result<QrFit, QrError> {
-    let matrix = Arc::new(QrMatrix::new(&content.url)?);
+    let matrix = match matrix {
+        Some(m) => m,
+        None => Arc::new(QrMatrix::new(&content.url)?),
+    };
     let modules = (matrix.width + 2 * QUIET_ZONE) as f32;
 
     let (x, y, w, h) = (slot.x, slot.y, slot.w, slot.h);
@@ -518,21 +539,21 @@ pub fn sheets(
     let skip = skip.min(per_page - 1);
     let mut pages: Vec<Page> = Vec::new();
     let mut fits = JobFit::default();
-    let mut scratch = Vec::new();
     let mut start = 0;
     while start < labels.len() {
         let first_slot = if pages.is_empty() { skip } else { 0 };
         let end = (start + per_page - first_slot).min(labels.len());
-        // The size each name would get alone; the sheet's is the smallest of
+        // Each label laid out alone; the sheet's name size is the smallest of
         // those near the median, so that names a little longer than most do
         // not stand out, and only a name that needs much less gets less.
-        let mut sizes = Vec::with_capacity(end - start);
+        let mut alone = Vec::with_capacity(end - start);
         for (n, content) in labels[start..end].iter().enumerate() {
-            scratch.clear();
             let slot = template.slot(first_slot + n, offset);
-            let fit = label_capped(slot, template.shape, content, style, None, &mut scratch)?;
-            sizes.extend(fit.title_pt);
+            let mut items = Vec::new();
+            let fit = label_capped(slot, template.shape, content, style, None, None, &mut items)?;
+            alone.push((items, fit));
         }
+        let mut sizes: Vec<f32> = alone.iter().filter_map(|(_, f)| f.title_pt).collect();
         sizes.sort_by(f32::total_cmp);
         let cap = sizes.get(sizes.len() / 2).map(|&median| {
             sizes
@@ -546,9 +567,32 @@ pub fn sheets(
             h: template.page_h,
             items: Vec::new(),
         };
-        for (n, content) in labels[start..end].iter().enumerate() {
-            let slot = template.slot(first_slot + n, offset);
-            let fit = label_capped(slot, template.shape, content, style, cap, &mut page.items)?;
+        for (n, (items, fit)) in alone.into_iter().enumerate() {
+            // A name larger than the sheet's is laid out again at that size
+            // (its QR reused); the others stay as they are.
+            let (items, fit) = match (cap, fit.title_pt) {
+                (Some(cap), Some(own)) if own > cap + 0.001 => {
+                    let matrix = items.iter().find_map(|i| match i {
+                        Item::Qr { matrix, .. } => Some(matrix.clone()),
+                        _ => None,
+                    });
+                    let slot = template.slot(first_slot + n, offset);
+                    let mut again = Vec::new();
+                    let content = &labels[start + n];
+                    let fit = label_capped(
+                        slot,
+                        template.shape,
+                        content,
+                        style,
+                        Some(cap),
+                        matrix,
+                        &mut again,
+                    )?;
+                    (again, fit)
+                }
+                _ => (items, fit),
+            };
+            page.items.extend(items);
             if fit.shortened {
                 fits.shortened.push(start + n);
             }
