@@ -7,6 +7,7 @@
 //! unknown (timeout, dropped connection, 409 on the stamp) the worker looks the
 //! task up by that reference before creating anything.
 
+mod mail;
 pub mod retry;
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -22,8 +23,7 @@ use crate::backend::{BackendError, CreatedTask, FileUpload, NewTask, Priority, T
 use crate::catalog;
 use crate::config::{DeliveryConfig, HubexConfig};
 use crate::store::{
-    self, attachments, catalog as cat, comments, jobs, mails, requests, CommentKind, Pool,
-    RequestStatus,
+    self, attachments, catalog as cat, comments, jobs, requests, CommentKind, Pool, RequestStatus,
 };
 use retry::RetryPolicy;
 
@@ -256,111 +256,6 @@ impl Worker {
                 Ok(Outcome::Done)
             }
             Err(e) => Ok(retry_outcome(e)),
-        }
-    }
-
-    /// Sends one customer e-mail. The mail server's temporary refusals and lost
-    /// connections are retried like any delivery; a permanent refusal (e.g. no
-    /// such mailbox) is recorded and not retried.
-    async fn send_mail(&self, job: &jobs::Job) -> anyhow::Result<Outcome> {
-        let Some(mail) = (match &job.ref_id {
-            Some(id) => mails::get(&self.pool, id).await?,
-            None => None,
-        }) else {
-            tracing::error!("mail job without its mail; dropping it");
-            return Ok(Outcome::Done);
-        };
-        if mail.sent_at.is_some() || mail.failed.is_some() {
-            return Ok(Outcome::Done);
-        }
-        let Some(mailer) = &self.mailer else {
-            tracing::warn!("e-mail is off now (mail.smtp_url is empty); this mail is not sent");
-            mails::mark_failed(&self.pool, &mail.id, "e-mail was switched off").await?;
-            return Ok(Outcome::Done);
-        };
-        let request = requests::get(&self.pool, &mail.request_id).await?;
-        // A follower's mail goes to the follower, with their own link.
-        let follower = if mail.kind == "fixed" {
-            match mails::follower_of(&self.pool, &mail.id).await? {
-                Some(f) => Some(f),
-                None => {
-                    mails::mark_failed(&self.pool, &mail.id, "the follower no longer wants mail")
-                        .await?;
-                    return Ok(Outcome::Done);
-                }
-            }
-        } else {
-            None
-        };
-        let sealed = match &follower {
-            Some(f) => Some(f.token_sealed.clone()),
-            None => mails::sealed_link(&self.pool, &mail.request_id).await?,
-        };
-        let (Some(request), Some(sealed)) = (request, sealed) else {
-            mails::mark_failed(&self.pool, &mail.id, "the request is gone").await?;
-            return Ok(Outcome::Done);
-        };
-        let to = match &follower {
-            Some(f) => Some(f.email.as_str()),
-            None => request.contact_email.as_deref(),
-        };
-        let Some(to) = to else {
-            mails::mark_failed(&self.pool, &mail.id, "no e-mail address").await?;
-            return Ok(Outcome::Done);
-        };
-        let sealed_for = match &follower {
-            Some(f) => crate::mail::follower_seal_id(&request.id, &f.token_hash),
-            None => request.id.clone(),
-        };
-        let Some(token) = mailer.key().open(&sealed_for, &sealed) else {
-            tracing::error!(
-                "the link key changed since this request; its mail cannot carry the link"
-            );
-            mails::mark_failed(
-                &self.pool,
-                &mail.id,
-                "the link key (mail.link_key_file) changed",
-            )
-            .await?;
-            return Ok(Outcome::Done);
-        };
-        let equipment = match request.asset_id {
-            Some(id) => cat::asset(&self.pool, id).await?.map(|a| a.name),
-            None => None,
-        };
-        let kind = match (mail.kind.as_str(), mail.status_name.as_deref()) {
-            ("status", Some(status)) => crate::mail::MailKind::StatusChanged { status },
-            ("fixed", _) => crate::mail::MailKind::Fixed,
-            _ => crate::mail::MailKind::Accepted,
-        };
-        let lang = follower
-            .as_ref()
-            .map_or(request.lang.as_str(), |f| f.lang.as_str());
-        let lang = crate::web::i18n::Lang::parse(lang).unwrap_or_default();
-        let org = self.org.get();
-        let composed = crate::mail::compose(
-            lang,
-            kind,
-            &mailer.status_link(&token),
-            request.task_number.as_deref(),
-            equipment.as_deref(),
-            org.name(),
-        );
-        match mailer.send(&mail.id, to, &composed).await {
-            Ok(()) => {
-                mails::mark_sent(&self.pool, &mail.id, store::now_ms()).await?;
-                tracing::info!(kind = %mail.kind, "e-mail sent");
-                Ok(Outcome::Done)
-            }
-            Err(crate::mail::SendError::Permanent(reason)) => {
-                tracing::warn!(%reason, "the mail server refused the e-mail for good");
-                mails::mark_failed(&self.pool, &mail.id, &reason).await?;
-                Ok(Outcome::Done)
-            }
-            Err(crate::mail::SendError::Transient(reason)) => Ok(Outcome::Retry {
-                reason: format!("mail server: {reason}"),
-                retry_after: None,
-            }),
         }
     }
 
