@@ -318,6 +318,27 @@ fn page(
     )
 }
 
+/// The page again after a form on it was refused: what was typed kept, the
+/// reason at the top, 422.
+fn again(
+    state: &AppState,
+    token: &TrackingToken,
+    view: &View,
+    lang: Lang,
+    typed: &str,
+    error: String,
+) -> web::Error {
+    web::Error::from(page(
+        state,
+        token,
+        view,
+        lang,
+        typed,
+        Some(error),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    ))
+}
+
 fn build<'a>(
     state: &AppState,
     token: &TrackingToken,
@@ -496,15 +517,14 @@ pub async fn comment(
     let t = lang.texts();
     let incoming = upload::read_signed(&state, request, form_scope(&token)).await?;
     let back = |error: String| {
-        web::Error::from(page(
+        again(
             &state,
             &token,
             view,
             lang,
             &incoming.form.description,
-            Some(error),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ))
+            error,
+        )
     };
     if !signed_here(&state, &token, &incoming.form.form_token) {
         return Err(back(t.err_expired.to_owned()));
@@ -559,17 +579,7 @@ pub async fn feedback(
     let record = &view.record;
     let lang = page_lang(None, &headers, record);
     let t = lang.texts();
-    let back = |error: &str| {
-        web::Error::from(page(
-            &state,
-            &token,
-            view,
-            lang,
-            "",
-            Some(error.to_owned()),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ))
-    };
+    let back = |error: &str| again(&state, &token, view, lang, "", error.to_owned());
     if !signed_here(&state, &token, &form.form_token) {
         return Err(back(t.err_expired));
     }
@@ -643,17 +653,7 @@ pub async fn follow(
     let record = &view.record;
     let lang = page_lang(None, &headers, record);
     let t = lang.texts();
-    let back = |error: &str| {
-        web::Error::from(page(
-            &state,
-            &token,
-            view,
-            lang,
-            &form.email,
-            Some(error.to_owned()),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ))
-    };
+    let back = |error: &str| again(&state, &token, view, lang, &form.email, error.to_owned());
     if !signed_here(&state, &token, &form.form_token) {
         return Err(back(t.err_expired));
     }
