@@ -57,8 +57,13 @@ pub type Transaction<'c> = sqlx::Transaction<'c, sqlx::Any>;
 pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
     let pool = connect(url, max_connections).await?;
     migrate(&pool).await?;
-    catalog::fill_site_search(&pool).await?;
-    requests::fill_search(&pool).await?;
+    // Rows from before search texts existed get theirs once; new rows are
+    // written with them.
+    if get_setting(&pool, "search_text_filled").await?.is_none() {
+        catalog::fill_site_search(&pool).await?;
+        requests::fill_search(&pool).await?;
+        set_setting(&pool, "search_text_filled", "1").await?;
+    }
     Ok(pool)
 }
 
