@@ -58,11 +58,19 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
     let pool = connect(url, max_connections).await?;
     migrate(&pool).await?;
     // Rows from before search texts existed get theirs once; new rows are
-    // written with them.
+    // written with them. A database without rows gets no mark, so that a
+    // new one stays empty (`db copy` copies only into an empty database).
     if get_setting(&pool, "search_text_filled").await?.is_none() {
         catalog::fill_site_search(&pool).await?;
         requests::fill_search(&pool).await?;
-        set_setting(&pool, "search_text_filled", "1").await?;
+        let rows: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM requests) + (SELECT COUNT(*) FROM catalog_locations)",
+        )
+        .fetch_one(&pool)
+        .await?;
+        if rows > 0 {
+            set_setting(&pool, "search_text_filled", "1").await?;
+        }
     }
     Ok(pool)
 }
