@@ -119,27 +119,33 @@ pub struct SyncState {
 }
 
 impl SyncState {
-    /// What the sync is doing, in Russian.
-    pub fn phase_ru(&self) -> &str {
+    /// What the sync is doing, in the page's language.
+    pub fn phase_title(&self) -> &str {
+        use crate::web::tr::tr;
         match self.phase.as_str() {
-            "starting" => "начало",
-            "districts" => "участки",
-            "dictionaries" => "справочники",
-            "locations" => "площадки",
-            "companies" => "компании",
-            "assets" => "оборудование",
-            "saving" => "сохранение",
+            "starting" => tr("начало"),
+            "districts" => tr("участки"),
+            "dictionaries" => tr("справочники"),
+            "locations" => tr("площадки"),
+            "companies" => tr("компании"),
+            "assets" => tr("оборудование"),
+            "saving" => tr("сохранение"),
             other => other,
         }
     }
 
-    /// Why the last sync failed, in Russian (the task system's own words kept).
-    pub fn error_ru(&self) -> Option<String> {
+    /// Why the last sync failed, in the page's language (the task system's
+    /// own words kept).
+    pub fn error_text(&self) -> Option<String> {
+        use crate::web::tr::{tr, trf};
         let e = self.error.as_deref()?;
         Some(if e.starts_with(ANOTHER_INSTANCE) {
-            "Каталог сейчас синхронизирует другой экземпляр qrdesk: его результат появится здесь же. Попробуйте позже.".to_owned()
+            tr("Каталог сейчас синхронизирует другой экземпляр qrdesk: его результат появится здесь же. Попробуйте позже.").to_owned()
         } else {
-            format!("Синхронизация не удалась, каталог остался прежним. Подробности: {e}")
+            trf(
+                "Синхронизация не удалась, каталог остался прежним. Подробности: {}",
+                &[&e],
+            )
         })
     }
 }

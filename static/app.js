@@ -353,13 +353,29 @@
 
   // Admin lists: a tick in the header ticks the whole page, and the count of
   // ticked rows (or "everything in this filter") stays in view.
+  // Ticks on a list page are kept while the person pages on (per tab, per
+  // list and filter) and sent with the form as hidden fields.
   Array.prototype.forEach.call(document.querySelectorAll('form[data-selection]'), function (form) {
     var boxes = Array.prototype.slice.call(form.querySelectorAll('tbody input[type=checkbox]'));
     var all = form.querySelector('[data-select-all]');
     var whole = form.querySelector('input[name=all]');
     var count = form.querySelector('[data-selected-count]');
+    var clear = form.querySelector('[data-clear-ticks]');
+    var query = window.location.search.replace(/^\?/, '').split('&').filter(function (p) {
+      return p && !/^(page|done|lang)=/.test(p);
+    }).sort().join('&');
+    var key = 'qrdesk-ticks:' + window.location.pathname + '?' + query;
+    var ticked = {};
+    try { ticked = JSON.parse(window.sessionStorage.getItem(key) || '{}') || {}; } catch (e) { ticked = {}; }
+    function save() {
+      try { window.sessionStorage.setItem(key, JSON.stringify(ticked)); } catch (e) { /* ignore */ }
+    }
+    boxes.forEach(function (b) { if (ticked[b.name]) b.checked = true; });
     function update() {
+      boxes.forEach(function (b) { if (b.checked) ticked[b.name] = 1; else delete ticked[b.name]; });
+      save();
       var n = boxes.filter(function (b) { return b.checked; }).length;
+      var total = Object.keys(ticked).length;
       if (all) {
         all.checked = n > 0 && n === boxes.length;
         all.indeterminate = n > 0 && n < boxes.length;
@@ -367,8 +383,9 @@
       if (count) {
         count.textContent = whole && whole.checked
           ? (count.getAttribute('data-whole') || '')
-          : (n ? (count.getAttribute('data-ticked') || '') + ' ' + n : '');
+          : (total ? (count.getAttribute('data-ticked') || '') + ' ' + total : '');
       }
+      if (clear) clear.hidden = total === 0;
     }
     if (all) {
       all.hidden = false;
@@ -377,8 +394,28 @@
         update();
       });
     }
+    if (clear) {
+      clear.addEventListener('click', function () {
+        ticked = {};
+        boxes.forEach(function (b) { b.checked = false; });
+        update();
+      });
+    }
     boxes.forEach(function (b) { b.addEventListener('change', update); });
     if (whole) whole.addEventListener('change', update);
+    form.addEventListener('submit', function () {
+      var here = {};
+      boxes.forEach(function (b) { here[b.name] = 1; });
+      Object.keys(ticked).forEach(function (name) {
+        if (here[name] || !/^[ac][A-Za-z0-9]{1,40}$/.test(name)) return;
+        var input = document.createElement('input');
+        input.type = 'hidden';
+        input.name = name;
+        input.value = 'on';
+        form.appendChild(input);
+      });
+      try { window.sessionStorage.removeItem(key); } catch (e) { /* ignore */ }
+    });
     update();
   });
 

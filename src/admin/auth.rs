@@ -1,6 +1,8 @@
 //! Signing staff in and out: argon2id passwords, session cookies, CSRF tokens,
 //! sign-in throttling, and the one-time link that creates the first owner.
 
+use crate::web::tr::filters;
+use crate::web::tr::tr;
 use std::net::SocketAddr;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -96,8 +98,8 @@ pub async fn verify_blocking(password: String, hash: String) -> Result<bool, Bus
 pub fn busy() -> Response {
     let mut r = super::message(
         StatusCode::SERVICE_UNAVAILABLE,
-        "Сервер занят",
-        "Сейчас проверяется слишком много паролей. Попробуйте через минуту.",
+        tr("Сервер занят"),
+        tr("Сейчас проверяется слишком много паролей. Попробуйте через минуту."),
     );
     r.headers_mut().insert(header::RETRY_AFTER, 60.into());
     r
@@ -274,8 +276,8 @@ where
         if !web::same_origin(&parts.headers) || !token_ok {
             return Err(super::message(
                 StatusCode::FORBIDDEN,
-                "Форма устарела",
-                "Обновите страницу и повторите действие.",
+                tr("Форма устарела"),
+                tr("Обновите страницу и повторите действие."),
             ));
         }
         if staff.admin.role < N::ROLE {
@@ -310,7 +312,7 @@ pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Re
     render(
         StatusCode::OK,
         &LoginPage {
-            title: "Вход",
+            title: tr("Вход"),
             email: "",
             error: None,
         },
@@ -339,7 +341,7 @@ pub async fn login(
         render(
             status,
             &LoginPage {
-                title: "Вход",
+                title: tr("Вход"),
                 email: &form.email,
                 error: Some(error),
             },
@@ -348,13 +350,13 @@ pub async fn login(
     if !web::same_origin(&headers) {
         return Ok(page(
             StatusCode::FORBIDDEN,
-            "Форма отправлена с другого сайта. Откройте страницу входа заново.",
+            tr("Форма отправлена с другого сайта. Откройте страницу входа заново."),
         ));
     }
     if validator::Validate::validate(&form).is_err() {
         return Ok(page(
             StatusCode::UNAUTHORIZED,
-            "Неверный e-mail или пароль.",
+            tr("Неверный e-mail или пароль."),
         ));
     }
     let pool = &state.pool;
@@ -374,7 +376,7 @@ pub async fn login(
         Ok(None) => {
             let mut resp = page(
                 StatusCode::TOO_MANY_REQUESTS,
-                "Слишком много неудачных попыток. Подождите 15 минут или попросите владельца сменить пароль.",
+                tr("Слишком много неудачных попыток. Подождите 15 минут или попросите владельца сменить пароль."),
             );
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, (WINDOW_MS / 1000).into());
@@ -384,8 +386,8 @@ pub async fn login(
             tracing::error!(error = %e, "cannot count sign-in attempts");
             return Ok(super::message(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Ошибка",
-                "Попробуйте через минуту.",
+                tr("Ошибка"),
+                tr("Попробуйте через минуту."),
             ));
         }
     };
@@ -407,7 +409,7 @@ pub async fn login(
         tracing::info!(%ip, "sign-in failed");
         return Ok(page(
             StatusCode::UNAUTHORIZED,
-            "Неверный e-mail или пароль.",
+            tr("Неверный e-mail или пароль."),
         ));
     };
     let _ = admins::forget_attempt(pool, &rows).await;
@@ -485,14 +487,14 @@ pub async fn setup_page(State(state): State<AppState>, Query(q): Query<SetupQuer
     if !setup_token_ok(&state, &q.token).await {
         return super::message(
             StatusCode::NOT_FOUND,
-            "Ссылка недействительна",
-            "Ссылка для первой настройки одноразовая. Возьмите новую из журнала сервиса или создайте владельца командой qrdesk admin create.",
+            tr("Ссылка недействительна"),
+            tr("Ссылка для первой настройки одноразовая. Возьмите новую из журнала сервиса или создайте владельца командой qrdesk admin create."),
         );
     }
     render(
         StatusCode::OK,
         &SetupPage {
-            title: "Первая настройка",
+            title: tr("Первая настройка"),
             token: &q.token,
             email: "",
             error: None,
@@ -528,15 +530,15 @@ pub async fn setup(
     if !web::same_origin(&headers) || !setup_token_ok(&state, &form.token).await {
         return Ok(super::message(
             StatusCode::FORBIDDEN,
-            "Ссылка недействительна",
-            "Откройте ссылку для первой настройки заново.",
+            tr("Ссылка недействительна"),
+            tr("Откройте ссылку для первой настройки заново."),
         ));
     }
     let page = |error| {
         render(
             StatusCode::UNPROCESSABLE_ENTITY,
             &SetupPage {
-                title: "Первая настройка",
+                title: tr("Первая настройка"),
                 token: &form.token,
                 email: &form.email,
                 error: Some(error),
@@ -553,8 +555,8 @@ pub async fn setup(
     if !admins::consume_setup_token(&state.pool, &token_hash).await? {
         return Ok(super::message(
             StatusCode::FORBIDDEN,
-            "Ссылка недействительна",
-            "Ссылка для первой настройки уже использована. Войдите под созданной учётной записью.",
+            tr("Ссылка недействительна"),
+            tr("Ссылка для первой настройки уже использована. Войдите под созданной учётной записью."),
         ));
     }
     let created = async {
@@ -568,7 +570,7 @@ pub async fn setup(
             // Not spent after all: the same link may be tried again.
             let _ = set_setting(&state.pool, "setup_token_hash", &token_hash).await;
             return match other {
-                Ok(_) => Ok(page("Такой e-mail уже есть.")),
+                Ok(_) => Ok(page(tr("Такой e-mail уже есть."))),
                 Err(e) => Err(e.into()),
             };
         }

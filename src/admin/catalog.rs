@@ -1,6 +1,8 @@
 //! The synced catalog: search, filters, paging, selection for codes and
 //! printing, and "sync now".
 
+use crate::web::tr::filters;
+use crate::web::tr::tr;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -161,7 +163,7 @@ pub async fn page(
         }
     };
     let page_view = CatalogPage {
-        f: Frame::new(&s, "Каталог", "catalog").with_notice(notice(q.done.as_deref())),
+        f: Frame::new(&s, tr("Каталог"), "catalog").with_notice(notice(q.done.as_deref())),
         rows,
         total,
         page,
@@ -232,8 +234,8 @@ pub async fn asset(
     let asset = catalog::asset(pool, id).await?.ok_or_else(|| {
         web::Error::from(super::message(
             StatusCode::NOT_FOUND,
-            "Нет такого актива",
-            "Его нет в каталоге: найдите актив в поиске каталога.",
+            tr("Нет такого актива"),
+            tr("Его нет в каталоге: найдите актив в поиске каталога."),
         ))
     })?;
     state.scans.flush(pool).await?;

@@ -2,6 +2,8 @@
 //! in bulk, for sites, blank), revoking, rotating, moving, assigning blanks,
 //! and their images and posters.
 
+use crate::web::tr::filters;
+use crate::web::tr::{tr, trf};
 use std::collections::HashMap;
 
 use askama::Template;
@@ -35,29 +37,31 @@ pub async fn describe(state: &AppState, target: Target) -> String {
     match target {
         Target::Asset(id) => match catalog::asset(pool, id).await.ok().flatten() {
             Some(a) => format!("{} (#{id})", a.name),
-            None => format!("актив #{id} (нет в каталоге)"),
+            None => trf("актив #{} (нет в каталоге)", &[&id]),
         },
         Target::Location(id) => match catalog::location(pool, id).await.ok().flatten() {
-            Some(l) => format!(
+            Some(l) => trf(
                 "площадка: {}{}",
-                l.address,
-                l.description.map(|d| format!(", {d}")).unwrap_or_default()
+                &[
+                    &l.address,
+                    &l.description.map(|d| format!(", {d}")).unwrap_or_default(),
+                ],
             ),
-            None => format!("площадка #{id}"),
+            None => trf("площадка #{}", &[&id]),
         },
         Target::District(id) => match catalog::district(pool, id).await.ok().flatten() {
-            Some(d) => format!("участок: {}", d.name),
-            None => format!("участок #{id}"),
+            Some(d) => trf("участок: {}", &[&d.name]),
+            None => trf("участок #{}", &[&id]),
         },
-        Target::Unassigned => "не привязан".into(),
+        Target::Unassigned => tr("не привязан").into(),
     }
 }
 
 pub fn state_title(s: &CodeState) -> &'static str {
     match *s {
-        CodeState::Active => "действует",
-        CodeState::Revoked => "отключён",
-        CodeState::Unassigned => "пустой",
+        CodeState::Active => tr("действует"),
+        CodeState::Revoked => tr("отключён"),
+        CodeState::Unassigned => tr("пустой"),
     }
 }
 
@@ -206,7 +210,7 @@ pub async fn list(
         }
     };
     let page_view = ListPage {
-        f: Frame::new(&s, "Коды", "codes").with_notice(notice(q.done.as_deref())),
+        f: Frame::new(&s, tr("Коды"), "codes").with_notice(notice(q.done.as_deref())),
         rows,
         total,
         page,
@@ -229,7 +233,7 @@ fn ticked<'a>(form: &'a HashMap<String, String>, prefix: &str) -> impl Iterator<
 }
 
 fn refused(text: &str) -> web::Error {
-    super::message(StatusCode::UNPROCESSABLE_ENTITY, "Не получилось", text).into()
+    super::message(StatusCode::UNPROCESSABLE_ENTITY, tr("Не получилось"), text).into()
 }
 
 /// `POST /admin/codes`: create for ticked assets, for every asset of a filter
@@ -257,7 +261,7 @@ pub async fn create(
             .collect();
         codes.sort();
         if codes.is_empty() {
-            return Err(refused("Отметьте коды в списке."));
+            return Err(refused(tr("Отметьте коды в списке.")));
         }
         let list = codes.join(",");
         return if mode == "print" {
@@ -297,27 +301,29 @@ pub async fn create(
             };
             match target {
                 Some(t) => vec![t],
-                None => return Err(refused("Выберите площадку или участок.")),
+                None => return Err(refused(tr("Выберите площадку или участок."))),
             }
         }
         "blank" => {
             let n: usize = get("count").trim().parse().unwrap_or(0);
             if !(1..=MAX_BULK).contains(&n) {
-                return Err(refused(
+                return Err(refused(tr(
                     "Укажите, сколько пустых кодов напечатать: от 1 до 5000.",
-                ));
+                )));
             }
             vec![Target::Unassigned; n]
         }
-        _ => return Err(refused("Неизвестное действие.")),
+        _ => return Err(refused(tr("Неизвестное действие."))),
     };
     if targets.is_empty() {
-        return Err(refused(
+        return Err(refused(tr(
             "Нечего создавать: отметьте активы или выберите фильтр, где есть активы без кода.",
-        ));
+        )));
     }
     if targets.len() > MAX_BULK {
-        return Err(refused("Больше 5000 кодов за раз нельзя: сузьте фильтр."));
+        return Err(refused(tr(
+            "Больше 5000 кодов за раз нельзя: сузьте фильтр.",
+        )));
     }
     // What exists already: printing a ticked asset reuses its code.
     let mut plan: Vec<(Target, Option<Code>)> = Vec::with_capacity(targets.len());
@@ -346,26 +352,19 @@ pub async fn create(
         fields.sort();
         let codes = super::noun(new, &["код", "кода", "кодов"]);
         let consequence = match mode {
-            "blank" => format!(
-                "Будет создано {new} пустых {codes}; их наклейки заработают, когда вы привяжете каждую к оборудованию. Затем откроется печать."
-            ),
-            "assets-print" => format!(
-                "Будет создано {new} новых {codes} (у остальных отмеченных активов код уже есть), затем откроется печать всех {}.",
-                plan.len()
-            ),
-            _ => format!(
-                "Будет создано {new} новых {codes} для активов без кода. Затем можно будет напечатать ровно их."
-            ),
+            "blank" => trf("Будет создано {} пустых {}; их наклейки заработают, когда вы привяжете каждую к оборудованию. Затем откроется печать.", &[&new, &codes]),
+            "assets-print" => trf("Будет создано {} новых {} (у остальных отмеченных активов код уже есть), затем откроется печать всех {}.", &[&new, &codes, &plan.len()]),
+            _ => trf("Будет создано {} новых {} для активов без кода. Затем можно будет напечатать ровно их.", &[&new, &codes]),
         };
-        let question = format!("Создать {new} {codes}?");
+        let question = trf("Создать {} {}?", &[&new, &codes]);
         return Ok(super::ConfirmPage {
-            f: Frame::new(&f.staff, "Новые коды", "codes"),
+            f: Frame::new(&f.staff, tr("Новые коды"), "codes"),
             question: &question,
             consequence,
             action: "/admin/codes".to_owned(),
             fields,
             input: None,
-            button: "Создать",
+            button: tr("Создать"),
             danger: false,
             back: if mode == "blank" {
                 "/admin/codes"
@@ -431,7 +430,7 @@ pub async fn bulk(
         action,
         "print" | "zip" | "pause" | "resume" | "revoke" | "move"
     ) {
-        return Err(refused("Неизвестное действие."));
+        return Err(refused(tr("Неизвестное действие.")));
     }
     if !matches!(action, "print" | "zip") && !f.staff.admin.role.can_edit() {
         return Err(super::not_allowed().into());
@@ -442,7 +441,9 @@ pub async fn bulk(
         code_store::selection(pool, get("chosen"), now)
             .await?
             .ok_or_else(|| {
-                refused("Выбор устарел (он хранится сутки): отметьте коды в списке ещё раз.")
+                refused(tr(
+                    "Выбор устарел (он хранится сутки): отметьте коды в списке ещё раз.",
+                ))
             })?
     } else if get("all") == "1" {
         code_store::matching(pool, &list.filter(), MAX_BULK as i64 + 1).await?
@@ -452,13 +453,14 @@ pub async fn bulk(
         ticked
     };
     if codes.is_empty() {
-        return Err(refused(
+        return Err(refused(tr(
             "Отметьте коды в списке или выберите «все по этому фильтру».",
-        ));
+        )));
     }
     if codes.len() > MAX_BULK {
-        return Err(refused(&format!(
-            "Больше {MAX_BULK} кодов за раз нельзя: сузьте фильтр."
+        return Err(refused(&trf(
+            "Больше {} кодов за раз нельзя: сузьте фильтр.",
+            &[&MAX_BULK],
         )));
     }
     let n = codes.len() as i64;
@@ -478,7 +480,7 @@ pub async fn bulk(
         "move" => {
             let id: Option<i64> = get("site").trim().parse().ok();
             let Some(id) = id.map(LocationId) else {
-                return Err(refused("Выберите площадку, на которую перенести коды."));
+                return Err(refused(tr("Выберите площадку, на которую перенести коды.")));
             };
             let target = Target::Location(id);
             scope::check_target(pool, &state.config.hubex, target)
@@ -499,27 +501,24 @@ pub async fn bulk(
         };
         let (question, consequence, button) = match action {
             "pause" => (
-                format!("Приостановить приём по {n} {}?", super::noun(n, &["коду", "кодам", "кодам"])),
-                "Вместо формы посетители увидят сообщение ниже. Наклейки останутся прежними; возобновить приём можно так же, выбрав коды.".to_owned(),
-                "Приостановить",
+                trf("Приостановить приём по {} {}?", &[&n, &super::noun(n, &["коду", "кодам", "кодам"])]),
+                tr("Вместо формы посетители увидят сообщение ниже. Наклейки останутся прежними; возобновить приём можно так же, выбрав коды.").to_owned(),
+                tr("Приостановить"),
             ),
             "resume" => (
-                format!("Возобновить приём по {n} {}?", super::noun(n, &["коду", "кодам", "кодам"])),
-                "Наклейки снова откроют форму заявки.".to_owned(),
-                "Возобновить",
+                trf("Возобновить приём по {} {}?", &[&n, &super::noun(n, &["коду", "кодам", "кодам"])]),
+                tr("Наклейки снова откроют форму заявки.").to_owned(),
+                tr("Возобновить"),
             ),
             "revoke" => (
-                format!("Отключить {count}?"),
-                "Наклейки перестанут принимать заявки: посетители увидят «код больше не используется». Уже отправленные заявки и их страницы статуса останутся. Каждый код можно включить снова на его странице в течение 30 дней.".to_owned(),
-                "Отключить",
+                trf("Отключить {}?", &[&count]),
+                tr("Наклейки перестанут принимать заявки: посетители увидят «код больше не используется». Уже отправленные заявки и их страницы статуса останутся. Каждый код можно включить снова на его странице в течение 30 дней.").to_owned(),
+                tr("Отключить"),
             ),
             _ => (
-                format!("Перенести {count} на площадку?"),
-                format!(
-                    "Наклейки останутся прежними, а заявки пойдут на «{}»: форма предложит выбрать оборудование этой площадки. Отключённые коды не переносятся.",
-                    site.as_ref().map(|s| s.1.as_str()).unwrap_or("")
-                ),
-                "Перенести",
+                trf("Перенести {} на площадку?", &[&count]),
+                trf("Наклейки останутся прежними, а заявки пойдут на «{}»: форма предложит выбрать оборудование этой площадки. Отключённые коды не переносятся.", &[&site.as_ref().map(|s| s.1.as_str()).unwrap_or("")]),
+                tr("Перенести"),
             ),
         };
         let mut fields = list.fields();
@@ -530,13 +529,13 @@ pub async fn bulk(
         }
         let input = (action == "pause").then(|| super::ConfirmInput {
             name: "message",
-            label: "Сообщение вместо формы",
+            label: tr("Сообщение вместо формы"),
             value: message.clone(),
-            placeholder: "Мы знаем о неисправности: мастер уже едет",
-            error: (get("confirm") == "1").then_some("Напишите сообщение для посетителей."),
+            placeholder: tr("Мы знаем о неисправности: мастер уже едет"),
+            error: (get("confirm") == "1").then_some(tr("Напишите сообщение для посетителей.")),
         });
         return Ok(super::ConfirmPage {
-            f: Frame::new(&f.staff, "Коды", "codes"),
+            f: Frame::new(&f.staff, tr("Коды"), "codes"),
             question: &question,
             consequence,
             action: "/admin/codes/bulk".to_owned(),
@@ -557,7 +556,7 @@ pub async fn bulk(
         ("resume", _) => code_store::BulkChange::Resume,
         ("revoke", _) => code_store::BulkChange::Revoke,
         (_, Some((id, _))) => code_store::BulkChange::Retarget(Target::Location(*id)),
-        _ => return Err(refused("Выберите площадку, на которую перенести коды.")),
+        _ => return Err(refused(tr("Выберите площадку, на которую перенести коды."))),
     };
     let changed = code_store::change_selection(pool, &chosen, change, now).await?;
     let shown: Vec<&str> = codes.iter().take(20).map(Code::as_str).collect();
@@ -674,8 +673,8 @@ pub async fn detail(
     let unknown = || {
         web::Error::from(super::message(
             StatusCode::NOT_FOUND,
-            "Нет такого кода",
-            "Проверьте код: 8 букв и цифр.",
+            tr("Нет такого кода"),
+            tr("Проверьте код: 8 букв и цифр."),
         ))
     };
     let code = Code::parse(&raw).ok_or_else(unknown)?;
@@ -691,7 +690,7 @@ pub async fn detail(
         restorable_until: code_store::restorable_until(pool, &code, store::now_ms())
             .await?
             .map(|until| super::when(&state, Some(until))),
-        f: Frame::new(&s, format!("Код {code}"), "codes").with_notice(notice(q.done.as_deref())),
+        f: Frame::new(&s, trf("Код {}", &[&code]), "codes").with_notice(notice(q.done.as_deref())),
         target: describe(&state, record.target).await,
         url: code.url(&state.public_url),
         requests,
@@ -739,23 +738,19 @@ pub async fn action(
         let shown = crate::labels::layout::display_code(code.as_str());
         let (question, consequence, button) = if form.op == "revoke" {
             (
-                "Отключить код?",
-                format!(
-                    "Наклейка {shown} перестанет принимать заявки: посетители увидят «код больше не используется». Уже отправленные заявки и их страницы статуса останутся."
-                ),
-                "Отключить",
+                tr("Отключить код?"),
+                trf("Наклейка {} перестанет принимать заявки: посетители увидят «код больше не используется». Уже отправленные заявки и их страницы статуса останутся.", &[&shown]),
+                tr("Отключить"),
             )
         } else {
             (
-                "Заменить код новым?",
-                format!(
-                    "Будет создан новый код для того же места; наклейка {shown} начнёт говорить «эта наклейка заменена». Напечатайте и наклейте новую."
-                ),
-                "Заменить",
+                tr("Заменить код новым?"),
+                trf("Будет создан новый код для того же места; наклейка {} начнёт говорить «эта наклейка заменена». Напечатайте и наклейте новую.", &[&shown]),
+                tr("Заменить"),
             )
         };
         return Ok(super::ConfirmPage {
-            f: super::Frame::new(&f.staff, format!("Код {code}"), "codes"),
+            f: super::Frame::new(&f.staff, trf("Код {}", &[&code]), "codes"),
             question,
             consequence,
             action: format!("/admin/codes/{code}/action"),
@@ -776,7 +771,7 @@ pub async fn action(
         "restore" => {
             if !code_store::restore(pool, &code, now).await? {
                 return Err(refused(
-                    "Этот код снова включить нельзя: прошло больше 30 дней или его заменили новым. Создайте новый код.",
+                    tr("Этот код снова включить нельзя: прошло больше 30 дней или его заменили новым. Создайте новый код."),
                 ));
             }
             f.audit(&state, "code-restore", code.as_str()).await;
@@ -785,7 +780,7 @@ pub async fn action(
         "rotate" => {
             let new = code_store::rotate(pool, &code, now)
                 .await?
-                .ok_or_else(|| refused("Заменить можно только действующий код."))?;
+                .ok_or_else(|| refused(tr("Заменить можно только действующий код.")))?;
             f.audit(&state, "code-rotate", &format!("{code} -> {new}"))
                 .await;
             Ok(Redirect::to(&format!("/admin/codes/{new}?done=rotated")).into_response())
@@ -797,16 +792,18 @@ pub async fn action(
                 ("location", Some(id)) => Target::Location(LocationId(id)),
                 ("district", Some(id)) => Target::District(DistrictId(id)),
                 _ => {
-                    return Err(refused(
+                    return Err(refused(tr(
                         "Укажите, куда привязать код: номер актива, площадку или участок.",
-                    ))
+                    )))
                 }
             };
             scope::check_target(pool, &state.config.hubex, target)
                 .await
                 .map_err(target_problem)?;
             if !code_store::retarget(pool, &code, target).await? {
-                return Err(refused("Отключённый код перенести нельзя: создайте новый."));
+                return Err(refused(tr(
+                    "Отключённый код перенести нельзя: создайте новый.",
+                )));
             }
             f.audit(&state, "code-retarget", &format!("{code} -> {target:?}"))
                 .await;
@@ -860,9 +857,9 @@ pub async fn pick(
         .await?
         .ok_or(web::Error::NotFound)?;
     if record.state == CodeState::Revoked {
-        return Err(refused(
+        return Err(refused(tr(
             "Отключённый код перенести нельзя: создайте новый код и напечатайте наклейку.",
-        ));
+        )));
     }
     let search: String = q.q.trim().chars().take(100).collect();
     let filter = catalog::AssetFilter {
@@ -881,9 +878,9 @@ pub async fn pick(
     let unassigned = record.state == CodeState::Unassigned;
     let shown = crate::labels::layout::display_code(code.as_str());
     let title = if unassigned {
-        format!("Привязать код {shown}")
+        trf("Привязать код {}", &[&shown])
     } else {
-        format!("Перенести код {shown}")
+        trf("Перенести код {}", &[&shown])
     };
     let page = PickPage {
         f: Frame::new(&s, title, "codes"),
@@ -957,9 +954,9 @@ async fn images_zip(state: &AppState, list: &str, dpi: u32, mm: f32) -> web::Res
         if unknown.len() > 5 {
             shown.push("…".into());
         }
-        return Err(refused(&format!(
+        return Err(refused(&trf(
             "Таких кодов нет: {}. Выберите коды в списке.",
-            shown.join(", ")
+            &[&shown.join(", ")],
         )));
     }
     let dpi = dpi.clamp(72, 2400);
@@ -967,12 +964,7 @@ async fn images_zip(state: &AppState, list: &str, dpi: u32, mm: f32) -> web::Res
     let side = mm / 25.4 * dpi as f32;
     let total = f64::from(side) * f64::from(side) * codes.len() as f64;
     if side > ZIP_MAX_SIDE_PX || total > ZIP_MAX_TOTAL_PX {
-        return Err(refused(&format!(
-            "Картинки получаются слишком большими: {} {} по {:.0} пикселей. Уменьшите размер или разрешение, или выберите меньше кодов.",
-            codes.len(),
-            super::noun(codes.len() as i64, &["код", "кода", "кодов"]),
-            side
-        )));
+        return Err(refused(&trf("Картинки получаются слишком большими: {} {} по {} пикселей. Уменьшите размер или разрешение, или выберите меньше кодов.", &[&codes.len(), &super::noun(codes.len() as i64, &["код", "кода", "кодов"]), &format!("{:.0}", side)])));
     }
     let public_url = state.public_url.clone();
     let bytes = tokio::task::spawn_blocking(move || job::images_zip(&public_url, &codes, dpi, mm))

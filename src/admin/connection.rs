@@ -4,6 +4,8 @@
 //! The check runs in the background (it spends a dozen calls of the shared
 //! budget) and the page refreshes itself until it is done.
 
+use crate::web::tr::filters;
+use crate::web::tr::{tr, trf};
 use std::sync::{Arc, Mutex};
 
 use askama::Template;
@@ -16,7 +18,6 @@ use super::auth::Staff;
 use super::auth::{AdminForm, Button};
 use super::{notice, Frame};
 use crate::backend::CheckReport;
-use crate::web::i18n::Lang;
 use crate::web::render;
 use crate::AppState;
 
@@ -58,9 +59,9 @@ fn environment() -> Vec<(String, String)> {
         .map(|(k, v)| {
             let shown = if secret(&k) {
                 if v.is_empty() {
-                    "не задано"
+                    tr("не задано")
                 } else {
-                    "задано"
+                    tr("задано")
                 }
                 .to_owned()
             } else if k == "QRDESK_DATABASE__URL" {
@@ -116,18 +117,18 @@ async fn view(
     let target = match h.mode {
         crate::config::HubexMode::Live => h.base_url.clone(),
         crate::config::HubexMode::Simulator => {
-            "встроенный симулятор HubEx (hubex.mode = \"simulator\")".into()
+            tr("встроенный симулятор HubEx (hubex.mode = \"simulator\")").into()
         }
     };
     Page {
-        f: Frame::new(s, "Интеграции", "integrations").with_notice(notice(done)),
+        f: Frame::new(s, tr("Интеграции"), "integrations").with_notice(notice(done)),
         running,
         checked: super::when(state, report.as_ref().map(|r| r.checked_at)),
         report,
         target,
         district_source: crate::catalog::source_text(
             &setting("catalog_district_source").await,
-            Lang::Ru,
+            crate::web::tr::lang(),
         ),
         sync_calls: setting("catalog_sync_calls").await,
         mail_on: state.mailer.is_some(),
@@ -145,18 +146,18 @@ pub async fn test_mail(State(state): State<AppState>, form: AdminForm<Button>) -
             &state,
             s,
             None,
-            Some("Почта не настроена: задайте mail.smtp_url и mail.from.".into()),
+            Some(tr("Почта не настроена: задайте mail.smtp_url и mail.from.").into()),
         )
         .await;
         return render(StatusCode::CONFLICT, &page);
     };
     let org = state.org.get();
     let mail = crate::mail::Composed {
-        subject: "qrdesk: проверка почты".into(),
+        subject: tr("qrdesk: проверка почты").into(),
         body: [
-            "Здравствуйте!",
+            tr("Здравствуйте!"),
             "",
-            "Это проверочное письмо из настроек qrdesk: почта работает.",
+            tr("Это проверочное письмо из настроек qrdesk: почта работает."),
             "",
             "—",
             org.name().unwrap_or("qrdesk"),
@@ -178,8 +179,9 @@ pub async fn test_mail(State(state): State<AppState>, form: AdminForm<Button>) -
                 &state,
                 s,
                 None,
-                Some(format!(
-                    "Письмо не ушло: {text}. Проверьте mail.smtp_url и mail.from."
+                Some(trf(
+                    "Письмо не ушло: {}. Проверьте mail.smtp_url и mail.from.",
+                    &[&text],
                 )),
             )
             .await;
@@ -195,13 +197,15 @@ pub async fn check_now(State(state): State<AppState>, _: AdminForm<Button>) -> R
         !std::mem::replace(&mut c.running, true)
     };
     if start {
+        // The report is written in the language of whoever asked for it.
+        let lang = crate::web::tr::lang();
         let (backend, config, shared) = (
             state.backend.clone(),
             state.config.clone(),
             state.connection.clone(),
         );
         tokio::spawn(async move {
-            let report = backend.check(&config.hubex, Lang::Ru, false).await;
+            let report = backend.check(&config.hubex, lang, false).await;
             let mut c = shared.lock().unwrap_or_else(|e| e.into_inner());
             c.running = false;
             c.last = Some(report);

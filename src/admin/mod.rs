@@ -10,6 +10,8 @@ mod requests;
 pub mod settings;
 mod users;
 
+use crate::web::tr::filters;
+use crate::web::tr::{tr, trf};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -106,6 +108,7 @@ pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
             "/admin/settings/privacy/erase",
             post(settings::erase_person),
         )
+        .layer(axum::middleware::from_fn(crate::web::tr::scope))
 }
 
 /// The settings area's pages: (nav key, address, tab text).
@@ -162,36 +165,36 @@ impl Frame {
 /// Results of actions, carried in `?done=` after a redirect; unknown keys show nothing.
 pub fn notice(key: Option<&str>) -> Option<String> {
     let text = match key? {
-        "created" => "Коды созданы.",
-        "revoked" => "Код отключён.",
-        "rotated" => "Код заменён новым: напечатайте новую наклейку.",
-        "moved" => "Код перенесён.",
-        "restored" => "Код снова действует: наклейка принимает заявки.",
-        "assigned" => "Код привязан.",
-        "retried" => "Заявка снова поставлена в очередь на отправку.",
-        "sync" => "Синхронизация запущена.",
-        "sync-running" => "Синхронизация уже идёт.",
-        "check" => "Проверка подключения запущена.",
-        "calibrated" => "Калибровка сохранена.",
-        "password" => "Пароль изменён; другие сеансы завершены.",
-        "profile" => "Профиль сохранён.",
-        "cabinet" => "Данные организации сохранены.",
-        "webhook-saved" => "Webhook сохранён.",
-        "webhook-removed" => "Webhook удалён.",
-        "redelivered" => "Доставка снова поставлена в очередь.",
-        "token-revoked" => "Токен отозван: он больше не действует.",
-        "mail-sent" => "Проверочное письмо отправлено на ваш e-mail.",
-        "erased" => "Персональные данные удалены.",
-        "user-changed" => "Изменения сохранены.",
-        "user-removed" => "Пользователь удалён.",
-        "paused" => "Приём заявок приостановлен: посетители видят ваше сообщение.",
-        "bulk-pause" => "Приём по этим кодам приостановлен: посетители видят ваше сообщение.",
-        "bulk-resume" => "Приём по этим кодам возобновлён.",
+        "created" => tr("Коды созданы."),
+        "revoked" => tr("Код отключён."),
+        "rotated" => tr("Код заменён новым: напечатайте новую наклейку."),
+        "moved" => tr("Код перенесён."),
+        "restored" => tr("Код снова действует: наклейка принимает заявки."),
+        "assigned" => tr("Код привязан."),
+        "retried" => tr("Заявка снова поставлена в очередь на отправку."),
+        "sync" => tr("Синхронизация запущена."),
+        "sync-running" => tr("Синхронизация уже идёт."),
+        "check" => tr("Проверка подключения запущена."),
+        "calibrated" => tr("Калибровка сохранена."),
+        "password" => tr("Пароль изменён; другие сеансы завершены."),
+        "profile" => tr("Профиль сохранён."),
+        "cabinet" => tr("Данные организации сохранены."),
+        "webhook-saved" => tr("Webhook сохранён."),
+        "webhook-removed" => tr("Webhook удалён."),
+        "redelivered" => tr("Доставка снова поставлена в очередь."),
+        "token-revoked" => tr("Токен отозван: он больше не действует."),
+        "mail-sent" => tr("Проверочное письмо отправлено на ваш e-mail."),
+        "erased" => tr("Персональные данные удалены."),
+        "user-changed" => tr("Изменения сохранены."),
+        "user-removed" => tr("Пользователь удалён."),
+        "paused" => tr("Приём заявок приостановлен: посетители видят ваше сообщение."),
+        "bulk-pause" => tr("Приём по этим кодам приостановлен: посетители видят ваше сообщение."),
+        "bulk-resume" => tr("Приём по этим кодам возобновлён."),
         "bulk-revoke" => {
-            "Коды отключены. Каждый можно включить снова на его странице в течение 30 дней."
+            tr("Коды отключены. Каждый можно включить снова на его странице в течение 30 дней.")
         }
-        "bulk-move" => "Коды перенесены на площадку.",
-        "resumed" => "Приём заявок возобновлён.",
+        "bulk-move" => tr("Коды перенесены на площадку."),
+        "resumed" => tr("Приём заявок возобновлён."),
         _ => return None,
     };
     Some(text.to_owned())
@@ -235,12 +238,10 @@ impl ConfirmPage<'_> {
     }
 }
 
-/// The Russian word for `n` things: `noun(21, ["актив", "актива", "активов"])`
-/// is "актив", 3 → "актива", 5 → "активов".
-pub fn noun(n: impl std::borrow::Borrow<i64>, forms: &[&'static str; 3]) -> &'static str {
-    let n = n.borrow().unsigned_abs();
-    crate::web::i18n::plural(crate::web::i18n::Lang::Ru, n, *forms, ["", ""])
-}
+/// The word for `n` things in the page's language:
+/// `noun(21, ["актив", "актива", "активов"])` is "актив", 3 → "актива",
+/// 5 → "активов"; in English "asset" / "assets".
+pub use crate::web::tr::noun;
 
 pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
     render(status, &MessagePage { title, text })
@@ -250,8 +251,8 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
 pub fn not_allowed() -> Response {
     message(
         StatusCode::FORBIDDEN,
-        "Недостаточно прав",
-        "Это действие доступно администраторам. Попросите владельца изменить вашу роль.",
+        tr("Недостаточно прав"),
+        tr("Это действие доступно администраторам. Попросите владельца изменить вашу роль."),
     )
 }
 
@@ -265,7 +266,7 @@ impl From<crate::labels::job::LabelError> for crate::web::Error {
 
 fn label_problem(e: crate::labels::job::LabelError) -> crate::web::Error {
     match label_message(&e) {
-        Some(text) => message(StatusCode::UNPROCESSABLE_ENTITY, "Не получилось", &text).into(),
+        Some(text) => message(StatusCode::UNPROCESSABLE_ENTITY, tr("Не получилось"), &text).into(),
         None => crate::web::Error::Internal(e.into()),
     }
 }
@@ -274,14 +275,18 @@ fn label_problem(e: crate::labels::job::LabelError) -> crate::web::Error {
 pub fn label_message(e: &crate::labels::job::LabelError) -> Option<String> {
     use crate::labels::job::LabelError;
     match e {
-        LabelError::TooMany(n) => Some(format!(
-            "{n} {} в одном задании — больше предела {}: напечатайте их в нескольких заданиях.",
-            noun(*n as i64, &["этикетка", "этикетки", "этикеток"]),
-            crate::labels::templates::MAX_LABELS_PER_JOB
+        LabelError::TooMany(n) => Some(trf(
+            "{} {} в одном задании — больше предела {}: напечатайте их в нескольких заданиях.",
+            &[
+                &n,
+                &noun(*n as i64, &["этикетка", "этикетки", "этикеток"]),
+                &crate::labels::templates::MAX_LABELS_PER_JOB,
+            ],
         )),
-        LabelError::Empty => Some("Нечего печатать: выберите хотя бы один код.".to_owned()),
+        LabelError::Empty => Some(tr("Нечего печатать: выберите хотя бы один код.").to_owned()),
         LabelError::SelectionExpired => Some(
-            "Выбор кодов устарел (он хранится сутки): отметьте коды в списке ещё раз.".to_owned(),
+            tr("Выбор кодов устарел (он хранится сутки): отметьте коды в списке ещё раз.")
+                .to_owned(),
         ),
         _ => None,
     }
@@ -345,7 +350,7 @@ pub fn problem(errors: &validator::ValidationErrors) -> &'static str {
     PROBLEMS
         .iter()
         .find(|(code, _)| failed.contains(code))
-        .map_or("Проверьте поля формы.", |(_, text)| text)
+        .map_or(tr("Проверьте поля формы."), |(_, text)| text)
 }
 
 /// The message of one check's code.
@@ -353,7 +358,7 @@ pub fn message_for(code: &str) -> &'static str {
     PROBLEMS
         .iter()
         .find(|(c, _)| *c == code)
-        .map_or("Проверьте поля формы.", |(_, text)| text)
+        .map_or(tr("Проверьте поля формы."), |(_, text)| text)
 }
 
 /// Formats Unix milliseconds for staff, in the configured time zone.
@@ -400,7 +405,7 @@ async fn dashboard(
         .unwrap_or_default();
     let sync = state.sync.state();
     let page = Dashboard {
-        f: Frame::new(&s, "Обзор", "dashboard").with_notice(notice(q.done.as_deref())),
+        f: Frame::new(&s, tr("Обзор"), "dashboard").with_notice(notice(q.done.as_deref())),
         assets,
         codes,
         by_status,
@@ -442,7 +447,7 @@ async fn pause(State(state): State<AppState>, f: AdminForm<PauseForm>) -> crate:
     form.validate().map_err(|e| {
         message(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Напишите сообщение",
+            tr("Напишите сообщение"),
             problem(&e),
         )
     })?;
@@ -499,9 +504,9 @@ pub fn paging(total: i64, page: i64, per_page: i64) -> (i64, i64, Option<i64>, O
 pub fn status_title(status: &crate::store::RequestStatus) -> &'static str {
     use crate::store::RequestStatus::*;
     match status {
-        Accepted => "принята",
-        Delivering => "отправляется",
-        Delivered => "в HubEx",
-        Failed => "ошибка",
+        Accepted => tr("принята"),
+        Delivering => tr("отправляется"),
+        Delivered => tr("в HubEx"),
+        Failed => tr("ошибка"),
     }
 }

@@ -1,6 +1,8 @@
 //! The print page: choose codes, a template (or a custom sheet), skip used
 //! labels, calibrate, preview in the browser, and download PDF or ZPL.
 
+use crate::web::tr::filters;
+use crate::web::tr::{tr, trf};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -84,44 +86,47 @@ fn num(s: &str) -> Option<f32> {
 impl PrintQuery {
     fn template(&self) -> Result<LabelTemplate, String> {
         if self.template == "custom" {
-            let n = |s: &str, what: &str| num(s).ok_or(format!("Укажите {what} в миллиметрах."));
+            let n = |s: &str, what: &str| num(s).ok_or(trf("Укажите {} в миллиметрах.", &[&what]));
             let cols = self
                 .cols
                 .trim()
                 .parse()
-                .map_err(|_| "Укажите число колонок.".to_owned())?;
+                .map_err(|_| tr("Укажите число колонок.").to_owned())?;
             let rows = self
                 .rows
                 .trim()
                 .parse()
-                .map_err(|_| "Укажите число рядов.".to_owned())?;
+                .map_err(|_| tr("Укажите число рядов.").to_owned())?;
             let shape = if self.round.is_empty() {
                 Shape::Rect
             } else {
                 Shape::Round
             };
             return LabelTemplate::custom(
-                (n(&self.pw, "ширину листа")?, n(&self.ph, "высоту листа")?),
+                (
+                    n(&self.pw, tr("ширину листа"))?,
+                    n(&self.ph, tr("высоту листа"))?,
+                ),
                 cols,
                 rows,
                 (
-                    n(&self.lw, "ширину этикетки")?,
-                    n(&self.lh, "высоту этикетки")?,
+                    n(&self.lw, tr("ширину этикетки"))?,
+                    n(&self.lh, tr("высоту этикетки"))?,
                 ),
-                n(&self.top, "верхнее поле")?,
-                n(&self.left, "левое поле")?,
-                n(&self.hp, "шаг по горизонтали")?,
-                n(&self.vp, "шаг по вертикали")?,
+                n(&self.top, tr("верхнее поле"))?,
+                n(&self.left, tr("левое поле"))?,
+                n(&self.hp, tr("шаг по горизонтали"))?,
+                n(&self.vp, tr("шаг по вертикали"))?,
                 shape,
             )
-            .map_err(|e| format!("Свой шаблон: {e}"));
+            .map_err(|e| trf("Свой шаблон: {}", &[&e]));
         }
         let id = if self.template.is_empty() {
             "avery-l7160"
         } else {
             &self.template
         };
-        templates::find(id).ok_or_else(|| "Нет такого шаблона.".to_owned())
+        templates::find(id).ok_or_else(|| tr("Нет такого шаблона.").to_owned())
     }
 
     /// The job's options, or what the person should change (`Ok(Err)`).
@@ -280,10 +285,7 @@ pub async fn page(
             if let Ok((fit, contents)) = laid {
                 let mut texts = Vec::new();
                 if let Some(small) = fit.smallest.filter(|f| f.module_mm < 0.4) {
-                    texts.push(format!(
-                        "Модуль QR-кода на этой этикетке {:.2} мм: телефоны могут не прочитать код меньше 0,4 мм. Выберите этикетку крупнее.",
-                        small.module_mm
-                    ));
+                    texts.push(trf("Модуль QR-кода на этой этикетке {} мм: телефоны могут не прочитать код меньше 0,4 мм. Выберите этикетку крупнее.", &[&format!("{:.2}", small.module_mm)]));
                 }
                 if !fit.shortened.is_empty() {
                     let n = fit.shortened.len() as i64;
@@ -303,12 +305,7 @@ pub async fn page(
                     if fit.shortened.len() > named.len() {
                         named.push("…".into());
                     }
-                    texts.push(format!(
-                        "На {n} {} текст не помещается крупнее {} pt и сокращён «…» или опущен: {}. Выберите этикетку крупнее или сократите подпись.",
-                        super::noun(n, &["этикетке", "этикетках", "этикетках"]),
-                        o.style.min_pt,
-                        named.join(", ")
-                    ));
+                    texts.push(trf("На {} {} текст не помещается крупнее {} pt и сокращён «…» или опущен: {}. Выберите этикетку крупнее или сократите подпись.", &[&n, &super::noun(n, &["этикетке", "этикетках", "этикетках"]), &o.style.min_pt, &named.join(", ")]));
                 }
                 if !texts.is_empty() {
                     warning = Some(texts.join(" "));
@@ -328,12 +325,7 @@ pub async fn page(
         if withdrawn.len() > 5 {
             shown.push("…".into());
         }
-        let text = format!(
-            "Среди выбранных {n} {} или {}: {}. Их наклейки не примут заявки — уберите их из печати, если это не нужно.",
-            super::noun(n, &["отключённый", "отключённых", "отключённых"]),
-            super::noun(n, &["заменённый код", "заменённых кода", "заменённых кодов"]),
-            shown.join(", ")
-        );
+        let text = trf("Среди выбранных {} {} или {}: {}. Их наклейки не примут заявки — уберите их из печати, если это не нужно.", &[&n, &super::noun(n, &["отключённый", "отключённых", "отключённых"]), &super::noun(n, &["заменённый код", "заменённых кода", "заменённых кодов"]), &shown.join(", ")]);
         warning = Some(match warning {
             Some(w) => format!("{w} {text}"),
             None => text,
@@ -344,7 +336,7 @@ pub async fn page(
     let per_page = opts.as_ref().map(|o| o.template.per_page()).unwrap_or(1);
     let skip = opts.as_ref().map(|o| o.skip).unwrap_or(0);
     let page = PrintPage {
-        f: Frame::new(&s, "Печать этикеток", "print").with_notice(notice(q.done.as_deref())),
+        f: Frame::new(&s, tr("Печать этикеток"), "print").with_notice(notice(q.done.as_deref())),
         query: q.encoded(),
         sheets,
         rolls,
@@ -366,7 +358,7 @@ pub async fn page(
 }
 
 fn refused(text: &str) -> Response {
-    super::message(StatusCode::UNPROCESSABLE_ENTITY, "Не получилось", text)
+    super::message(StatusCode::UNPROCESSABLE_ENTITY, tr("Не получилось"), text)
 }
 
 async fn job_parts(
@@ -534,7 +526,7 @@ pub async fn preview(
         opts.offset,
     )?;
     let Some(page) = pages.into_iter().next() else {
-        return Err(refused("Нечего показывать.").into());
+        return Err(refused(tr("Нечего показывать.")).into());
     };
     let t = &opts.template;
     let slots = (0..t.per_page())

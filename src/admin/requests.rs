@@ -1,5 +1,7 @@
 //! Every request with its delivery state, and "retry now" for failed ones.
 
+use crate::web::tr::filters;
+use crate::web::tr::{tr, trf};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -123,7 +125,9 @@ impl ListQuery {
             (f, u) => (
                 f.ok().flatten(),
                 u.ok().flatten(),
-                Some("Дата — в виде 2026-12-01; фильтр по неверной дате не применён."),
+                Some(tr(
+                    "Дата — в виде 2026-12-01; фильтр по неверной дате не применён.",
+                )),
             ),
         };
         (
@@ -159,8 +163,8 @@ fn short(text: &str) -> String {
 pub fn customer_word(kind: Option<crate::store::CommentKind>) -> Option<&'static str> {
     use crate::store::CommentKind;
     match kind? {
-        CommentKind::Fixed => Some("«починили, спасибо»"),
-        CommentKind::NotFixed => Some("«всё ещё не работает»"),
+        CommentKind::Fixed => Some(tr("«починили, спасибо»")),
+        CommentKind::NotFixed => Some(tr("«всё ещё не работает»")),
         _ => None,
     }
 }
@@ -207,7 +211,7 @@ pub async fn list(
         }
     };
     let view = ListPage {
-        f: Frame::new(&s, "Заявки", "requests").with_notice(notice(q.done.as_deref())),
+        f: Frame::new(&s, tr("Заявки"), "requests").with_notice(notice(q.done.as_deref())),
         rows,
         total,
         page,
@@ -243,7 +247,7 @@ pub async fn csv(
     let (filter, _) = q.filter(state.config.server.utc_offset_minutes);
     let (items, _) = requests::search(&state.pool, &filter, CSV_MAX, 0).await?;
     let mut out = String::from("\u{feff}");
-    out.push_str("Когда;Заявка qrdesk;Код;Оборудование;Описание;Состояние;Номер задачи;Статус задачи;Клиент сказал\r\n");
+    out.push_str(tr("Когда;Заявка qrdesk;Код;Оборудование;Описание;Состояние;Номер задачи;Статус задачи;Клиент сказал\r\n"));
     for r in &items {
         let cells = [
             super::when(&state, Some(r.created_at)),
@@ -309,8 +313,8 @@ pub async fn detail(
     let r = requests::get(pool, &id).await?.ok_or_else(|| {
         web::Error::from(super::message(
             StatusCode::NOT_FOUND,
-            "Нет такой заявки",
-            "Найдите заявку в списке заявок.",
+            tr("Нет такой заявки"),
+            tr("Найдите заявку в списке заявок."),
         ))
     })?;
     let asset = match r.asset_id {
@@ -336,8 +340,8 @@ pub async fn detail(
         .map(|c| Line {
             staff: false,
             who: match c.kind {
-                CommentKind::SameProblem => "Другой посетитель: та же проблема".into(),
-                _ => "Заявитель".into(),
+                CommentKind::SameProblem => tr("Другой посетитель: та же проблема").into(),
+                _ => tr("Заявитель").into(),
             },
             when: super::when(&state, Some(c.created_at)),
             text: c.text.clone(),
@@ -350,7 +354,7 @@ pub async fn detail(
         }
         lines.push(Line {
             staff: true,
-            who: author.unwrap_or_else(|| "Исполнитель".into()),
+            who: author.unwrap_or_else(|| tr("Исполнитель").into()),
             when: super::when(&state, at),
             text,
             at: at.unwrap_or(0),
@@ -370,7 +374,7 @@ pub async fn detail(
     let page = DetailPage {
         f: Frame::new(
             &s,
-            format!("Заявка от {}", super::when(&state, Some(r.created_at))),
+            trf("Заявка от {}", &[&super::when(&state, Some(r.created_at))]),
             "requests",
         ),
         status: status_title(&r.status),
@@ -396,8 +400,8 @@ pub async fn retry(
     if !requests::retry(&state.pool, &id, now).await? {
         return Ok(super::message(
             StatusCode::CONFLICT,
-            "Не получилось",
-            "Повторить можно только заявку с ошибкой.",
+            tr("Не получилось"),
+            tr("Повторить можно только заявку с ошибкой."),
         ));
     }
     f.audit(&state, "request-retry", &id).await;

@@ -2,6 +2,8 @@
 //! and Кабинет live with the users in `users.rs`, Интеграции in
 //! `connection.rs`.) Every change is written to the audit log.
 
+use crate::web::tr::filters;
+use crate::web::tr::tr;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -19,12 +21,12 @@ use crate::AppState;
 /// How an event is named on the page.
 pub fn event_title(e: &WebhookEvent) -> &'static str {
     match e {
-        WebhookEvent::Accepted => "заявка принята",
-        WebhookEvent::Delivered => "задача создана",
-        WebhookEvent::Failed => "задачу создать не удалось",
-        WebhookEvent::StatusChanged => "статус задачи изменился",
-        WebhookEvent::Commented => "заявитель написал",
-        WebhookEvent::Replied => "сотрудник ответил",
+        WebhookEvent::Accepted => tr("заявка принята"),
+        WebhookEvent::Delivered => tr("задача создана"),
+        WebhookEvent::Failed => tr("задачу создать не удалось"),
+        WebhookEvent::StatusChanged => tr("статус задачи изменился"),
+        WebhookEvent::Commented => tr("заявитель написал"),
+        WebhookEvent::Replied => tr("сотрудник ответил"),
     }
 }
 
@@ -339,8 +341,8 @@ pub async fn redeliver(
     if !hooks::redeliver(&state.pool, &delivery.id, store::now_ms()).await? {
         return Ok(super::message(
             StatusCode::CONFLICT,
-            "Доставка уже в очереди",
-            "Эта доставка ещё отправляется. Обновите страницу через минуту.",
+            tr("Доставка уже в очереди"),
+            tr("Эта доставка ещё отправляется. Обновите страницу через минуту."),
         ));
     }
     state.worker.wake.notify_one();
@@ -395,7 +397,7 @@ pub async fn tokens(
     Staff(s): Staff,
     Query(q): Query<DoneQuery>,
 ) -> web::Result {
-    let f = Frame::new(&s, "API токены", "tokens").with_notice(notice(q.done.as_deref()));
+    let f = Frame::new(&s, tr("API токены"), "tokens").with_notice(notice(q.done.as_deref()));
     tokens_page(&state, f, None, String::new(), None).await
 }
 
@@ -419,7 +421,7 @@ pub async fn create_token(
     State(state): State<AppState>,
     form: AdminForm<TokenForm>,
 ) -> web::Result {
-    let f = Frame::new(&form.staff, "API токены", "tokens");
+    let f = Frame::new(&form.staff, tr("API токены"), "tokens");
     let description = form.form.description.trim().to_owned();
     if let Err(e) = form.form.validate() {
         let problem = super::problem(&e).to_owned();
@@ -449,8 +451,8 @@ pub async fn revoke_token(
     if !api_tokens::revoke(&state.pool, id, store::now_ms()).await? {
         return Ok(super::message(
             StatusCode::NOT_FOUND,
-            "Нет такого токена",
-            "Он уже отозван или удалён. Обновите список.",
+            tr("Нет такого токена"),
+            tr("Он уже отозван или удалён. Обновите список."),
         ));
     }
     form.audit(&state, "token-revoke", &id.to_string()).await;
@@ -510,7 +512,7 @@ pub async fn audit(
         })
         .collect();
     let page = AuditPage {
-        f: Frame::new(&s, "Журнал изменений", "audit"),
+        f: Frame::new(&s, tr("Журнал изменений"), "audit"),
         lines,
         people: admins::list(&state.pool).await?,
         actions: admins::audit_actions(&state.pool).await?,
@@ -569,7 +571,8 @@ pub async fn privacy(
     Staff(s): Staff,
     Query(q): Query<PrivacyQuery>,
 ) -> web::Result {
-    let f = Frame::new(&s, "Персональные данные", "privacy").with_notice(notice(q.done.as_deref()));
+    let f =
+        Frame::new(&s, tr("Персональные данные"), "privacy").with_notice(notice(q.done.as_deref()));
     let retention_days = state.config.privacy.contact_retention_days;
     let who = q.who.trim().to_owned();
     if who.is_empty() {
@@ -624,7 +627,7 @@ pub async fn export_person(
     let Some(person) = person_key(&form.form.who) else {
         return Ok(super::message(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Не получилось",
+            tr("Не получилось"),
             super::message_for("who"),
         ));
     };
@@ -655,7 +658,7 @@ pub async fn erase_person(
     let Some(person) = person_key(&form.form.who) else {
         return Ok(super::message(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "Не получилось",
+            tr("Не получилось"),
             super::message_for("who"),
         ));
     };

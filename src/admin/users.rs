@@ -1,5 +1,7 @@
 //! People and their roles (owners only), and each person's own password.
 
+use crate::web::tr::filters;
+use crate::web::tr::tr;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -37,7 +39,7 @@ async fn users_view(state: &AppState, s: &Session, done: Option<&str>) -> sqlx::
         })
         .collect();
     Ok(UsersPage {
-        f: Frame::new(s, "Кабинет", "cabinet").with_notice(notice(done)),
+        f: Frame::new(s, tr("Кабинет"), "cabinet").with_notice(notice(done)),
         users,
         me: s.admin.id,
         error: None,
@@ -67,8 +69,8 @@ fn owners_only(s: &Staff) -> Option<Response> {
     (s.0.admin.role != Role::Owner).then(|| {
         super::message(
             StatusCode::FORBIDDEN,
-            "Недостаточно прав",
-            "Пользователями управляет владелец.",
+            tr("Недостаточно прав"),
+            tr("Пользователями управляет владелец."),
         )
     })
 }
@@ -189,7 +191,7 @@ pub async fn add(
             &state,
             &s,
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some("Такой e-mail уже есть.".into()),
+            Some(tr("Такой e-mail уже есть.").into()),
             None,
             None,
         )
@@ -239,15 +241,15 @@ pub async fn change(
     }: AdminForm<ChangeForm, need::Owner>,
 ) -> web::Result {
     let refused =
-        |status, text: &str| web::Error::from(super::message(status, "Не получилось", text));
+        |status, text: &str| web::Error::from(super::message(status, tr("Не получилось"), text));
     form.validate()
         .map_err(|e| refused(StatusCode::UNPROCESSABLE_ENTITY, super::problem(&e)))?;
     let pool = &state.pool;
     let Some(user) = admins::get(pool, id).await? else {
         return Ok(super::message(
             StatusCode::NOT_FOUND,
-            "Нет такого пользователя",
-            "Обновите список.",
+            tr("Нет такого пользователя"),
+            tr("Обновите список."),
         ));
     };
     let owners = admins::count_owners(pool).await?;
@@ -255,11 +257,11 @@ pub async fn change(
     let now = store::now_ms();
     let done = if form.op == "role" {
         let role = Role::parse(&form.role)
-            .ok_or_else(|| refused(StatusCode::UNPROCESSABLE_ENTITY, "Выберите роль."))?;
+            .ok_or_else(|| refused(StatusCode::UNPROCESSABLE_ENTITY, tr("Выберите роль.")))?;
         if last_owner && role != Role::Owner {
             return Err(refused(
                 StatusCode::CONFLICT,
-                "Нельзя убрать последнего владельца: сначала назначьте другого.",
+                tr("Нельзя убрать последнего владельца: сначала назначьте другого."),
             ));
         }
         admins::set_role(pool, id, role).await?;
@@ -268,7 +270,7 @@ pub async fn change(
         if last_owner || id == staff.admin.id {
             return Err(refused(
                 StatusCode::CONFLICT,
-                "Нельзя удалить себя или последнего владельца.",
+                tr("Нельзя удалить себя или последнего владельца."),
             ));
         }
         admins::delete(pool, id).await?;
@@ -299,7 +301,7 @@ struct AccountPage {
 
 fn account_page(s: &Session, error: Option<String>, profile_error: Option<String>) -> AccountPage {
     AccountPage {
-        f: Frame::new(s, "Профиль", "profile"),
+        f: Frame::new(s, tr("Профиль"), "profile"),
         me: s.admin.clone(),
         error,
         profile_error,
@@ -358,7 +360,7 @@ pub async fn save_profile(
         .unwrap_or_default();
     let (name, phone) = (f.name.trim(), phone.as_str());
     if !admins::set_profile(&state.pool, s.admin.id, name, phone, &email).await? {
-        return Ok(refuse("Этот e-mail уже у другого пользователя."));
+        return Ok(refuse(tr("Этот e-mail уже у другого пользователя.")));
     }
     let mut changed = Vec::new();
     if name != s.admin.name {
@@ -414,15 +416,15 @@ pub async fn change_password(
     let Some(rows) = admins::begin_attempt(pool, &keys, now - auth::WINDOW_MS, now).await? else {
         return Ok(super::message(
             StatusCode::TOO_MANY_REQUESTS,
-            "Слишком много неудачных попыток",
-            "Текущий пароль введён неверно слишком много раз. Подождите 15 минут.",
+            tr("Слишком много неудачных попыток"),
+            tr("Текущий пароль введён неверно слишком много раз. Подождите 15 минут."),
         ));
     };
     match auth::verify_blocking(form.current.clone(), hash).await {
         Ok(true) => {
             let _ = admins::forget_attempt(pool, &rows).await;
         }
-        Ok(false) => return Err(fail("Текущий пароль неверен.")),
+        Ok(false) => return Err(fail(tr("Текущий пароль неверен."))),
         Err(auth::Busy) => {
             let _ = admins::forget_attempt(pool, &rows).await;
             return Ok(auth::busy());

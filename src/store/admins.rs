@@ -2,6 +2,7 @@
 
 use super::Pool;
 use crate::codes::{encode_base32, hex_sha256, random_bytes};
+use crate::web::tr::tr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
@@ -30,9 +31,9 @@ impl Role {
 
     pub fn title(self) -> &'static str {
         match self {
-            Role::Owner => "Владелец",
-            Role::Admin => "Администратор",
-            Role::Viewer => "Наблюдатель",
+            Role::Owner => tr("Владелец"),
+            Role::Admin => tr("Администратор"),
+            Role::Viewer => tr("Наблюдатель"),
         }
     }
 

@@ -7,6 +7,8 @@ pub mod limits;
 pub mod metrics;
 pub mod org;
 pub mod serve;
+pub mod tr;
+mod tr_en;
 pub mod trace;
 
 pub use error::{Error, Result};

@@ -589,3 +589,124 @@ async fn the_catalog_page_reports_the_sync_in_russian() {
         );
     }
 }
+
+/// Russian words of the admin texts long enough not to be found by chance
+/// in the demo catalog's names.
+fn russian_pieces() -> Vec<&'static str> {
+    let mut pieces: Vec<&str> = qrdesk::web::tr::entries()
+        .iter()
+        .flat_map(|(ru, _)| ru.split(['{', '}', '|', '\r', '\n']))
+        .map(str::trim)
+        .filter(|p| p.chars().filter(|c| c.is_alphabetic()).count() >= 8)
+        .filter(|p| {
+            p.chars()
+                .any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap()))
+        })
+        .collect();
+    pieces.sort();
+    pieces.dedup();
+    pieces
+}
+
+#[tokio::test]
+async fn the_admin_area_speaks_english_when_chosen_and_remembers_it() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1003))).await;
+        let status = app.report(&code, "Принтер не печатает").await;
+        app.wait_status(&status, "delivered", 10).await;
+        let record = app.request_by_status_path(&status).await;
+
+        let login = app.get("/admin/login?lang=en").await;
+        assert!(login.body.contains("<html lang=\"en\">"), "{}", login.body);
+        assert!(login.body.contains("Staff sign-in"));
+
+        let owner = StaffClient::new(&app, Role::Owner).await;
+        let ru = owner.get("/admin").await;
+        assert!(ru.body.contains("<html lang=\"ru\">") && ru.body.contains("Обзор"));
+        assert!(ru.body.contains("href=\"/admin?lang=en\""), "the switch");
+        let first = owner.get("/admin?lang=en").await;
+        assert!(first.body.contains("Overview"), "{}", first.body);
+
+        // Remembered: the pages after it need no parameter.
+        let pieces = russian_pieces();
+        assert!(pieces.len() > 300, "{}", pieces.len());
+        let pages = [
+            "/admin".to_owned(),
+            "/admin/catalog".to_owned(),
+            "/admin/catalog/assets/1003".to_owned(),
+            "/admin/codes".to_owned(),
+            "/admin/codes?state=paused".to_owned(),
+            format!("/admin/codes/{code}"),
+            format!("/admin/codes/{code}/pick?q=hp"),
+            "/admin/print".to_owned(),
+            format!("/admin/print?codes={code}"),
+            "/admin/requests".to_owned(),
+            format!("/admin/requests/{}", record.id),
+            "/admin/settings".to_owned(),
+            "/admin/settings/cabinet".to_owned(),
+            "/admin/settings/integrations".to_owned(),
+            "/admin/settings/webhooks".to_owned(),
+            "/admin/settings/tokens".to_owned(),
+            "/admin/settings/privacy".to_owned(),
+            "/admin/settings/audit".to_owned(),
+        ];
+        let mut bodies = Vec::new();
+        for path in &pages {
+            let page = owner.get(path).await;
+            assert_eq!(page.status, 200, "{path}: {}", page.body);
+            bodies.push((path.clone(), page.body));
+        }
+        // Answers to forms: a refusal, a confirmation, a 404.
+        let refused = owner
+            .post("/admin/codes/bulk", &[("action", "pause")])
+            .await;
+        assert_eq!(refused.status, 422);
+        assert!(
+            refused.body.contains("Tick codes in the list"),
+            "{}",
+            refused.body
+        );
+        bodies.push(("bulk refusal".into(), refused.body));
+        let confirm = owner
+            .post(&format!("/admin/codes/{code}/action"), &[("op", "revoke")])
+            .await;
+        assert!(
+            confirm.body.contains("Switch the code off?"),
+            "{}",
+            confirm.body
+        );
+        bodies.push(("revoke confirmation".into(), confirm.body));
+        let missing = owner.get("/admin/catalog/assets/999999").await;
+        assert_eq!(missing.status, 404);
+        assert!(missing.body.contains("No such asset"));
+        bodies.push(("unknown asset".into(), missing.body));
+        for (what, body) in &bodies {
+            assert!(body.contains("<html lang=\"en\">"), "{what}");
+            let left: Vec<_> = pieces.iter().filter(|p| body.contains(**p)).collect();
+            assert!(left.is_empty(), "{what}: Russian left: {left:?}");
+        }
+        let dashboard = &bodies[0].1;
+        assert!(
+            dashboard.contains("<span class=\"big\">1</span> code<")
+                && dashboard.contains("<span class=\"big\">1</span> request:"),
+            "{dashboard}"
+        );
+        let csv = owner.client_get_bytes("/admin/requests.csv").await;
+        assert!(String::from_utf8_lossy(&csv).contains("When;qrdesk request;Code"));
+
+        // Back to Russian from the header's switch.
+        let en = owner.get("/admin/codes?state=active").await;
+        assert!(
+            en.body
+                .contains("href=\"/admin/codes?state=active&#38;lang=ru\""),
+            "{}",
+            en.body
+        );
+        let back = owner.get("/admin/codes?state=active&lang=ru").await;
+        assert!(back.body.contains("Коды") && back.body.contains("<html lang=\"ru\">"));
+        assert!(owner.get("/admin").await.body.contains("Обзор"));
+        app.drain_outbox(10).await;
+    })
+    .await;
+}

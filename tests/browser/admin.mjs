@@ -236,6 +236,27 @@ try {
     await page.click('text=Отмена');
     await page.waitForURL(/state=unassigned/);
 
+    // Ticks set row by row are kept across pages and sent together.
+    const boxes = page.locator('tbody input[type=checkbox]');
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    const chosen = (await page.locator('tbody a.mono').allTextContents()).slice(0, 2).map((c) => c.trim());
+    await page.goto(server.base + '/admin/codes?state=unassigned&page=2');
+    await page.locator('tbody input[type=checkbox]').nth(0).check();
+    chosen.push((await page.locator('tbody a.mono').first().textContent()).trim());
+    check((await page.textContent('[data-selected-count]')).includes(': 3'), 'three ticked over two pages: ' + await page.textContent('[data-selected-count]'));
+    await page.goto(server.base + '/admin/codes?state=unassigned');
+    check((await page.locator('tbody input[type=checkbox]:checked').count()) === 2, 'the first page keeps its two ticks');
+    await page.screenshot({ path: join(shots, 'admin-codes-ticks-kept-phone.png'), fullPage: true });
+    await page.click('button[value=print]');
+    await page.waitForURL(/\/admin\/print\?sel=/);
+    check((await page.textContent('.print-form')).includes('Печатаются выбранные коды: 3'), 'the three ticked to print');
+    const ticksPdf = await context.request.get(server.base + await page.getAttribute('a[href^="/admin/print/labels.pdf"]', 'href'));
+    const ticked = readPdf(await ticksPdf.body()).texts;
+    check(ticked.length === 3 && chosen.every((c) => ticked.includes(c)), 'exactly the ticked codes are printed: ' + ticked.join(', ') + ' vs ' + chosen.join(', '));
+    await page.goto(server.base + '/admin/codes?state=unassigned');
+    check((await page.locator('tbody input[type=checkbox]:checked').count()) === 0, 'ticks are forgotten once acted on');
+
     // A technician scans a blank sticker and lands on the picker.
     const blank = [...listed][0];
     await page.goto(server.base + '/q/' + blank);
@@ -296,6 +317,36 @@ try {
     await page.screenshot({ path: join(shots, 'admin-pick-desktop.png'), fullPage: true });
     check(errors.length === 0, 'no page errors: ' + errors.join('; '));
     await context.close();
+  });
+
+  await test('english: the switch in the header, remembered, every main page in English, WCAG 2.1 AA', async () => {
+    for (const [device, viewport] of [['phone', { width: 360, height: 740 }], ['desktop', { width: 1280, height: 900 }]]) {
+      const context = await browser.newContext({ viewport, isMobile: device === 'phone', hasTouch: device === 'phone', locale: 'ru-RU' });
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await signIn(page);
+      await page.click('header a.lang');
+      await page.waitForURL(/lang=en/);
+      check((await page.getAttribute('html', 'lang')) === 'en', device + ': the page is English');
+      check((await page.textContent('h1')).includes('Overview'), device + ': the dashboard in English');
+      for (const [name, path] of [['dashboard', '/admin'], ['codes', '/admin/codes'], ['catalog', '/admin/catalog'], ['print', '/admin/print'], ['requests', '/admin/requests'], ['integrations', '/admin/settings/integrations']]) {
+        await page.goto(server.base + path);
+        check((await page.getAttribute('html', 'lang')) === 'en', device + ' ' + name + ': still English without the parameter');
+        const nav = await page.textContent('header nav');
+        check(nav.includes('Codes') && nav.includes('Settings'), device + ' ' + name + ': the menu in English');
+        const axe = await accessibilityProblems(page);
+        check(axe.length === 0, device + ' ' + name + ': axe ' + axe.join('; '));
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        check(device !== 'phone' || width <= 360, name + ' fits a phone, width ' + width);
+        await page.screenshot({ path: join(shots, 'admin-en-' + name + '-' + device + '.png'), fullPage: true });
+      }
+      await page.click('header a.lang');
+      await page.waitForURL(/lang=ru/);
+      check((await page.getAttribute('html', 'lang')) === 'ru', device + ': back to Russian');
+      check(errors.length === 0, 'no page errors: ' + errors.join('; '));
+      await context.close();
+    }
   });
 
   await test('settings: every page on a phone and a desktop, WCAG 2.1 AA', async () => {
