@@ -51,7 +51,15 @@ async fn tenant(name: &str, sim: Simulator) -> Tenant {
         PAGE,
         10_000_000,
     )
-    .unwrap();
+    .unwrap()
+    .for_tenant(
+        qrdesk::config::HubexConfig {
+            task_type_id: 1,
+            request_method_id: 4,
+            ..qrdesk::config::Config::default().hubex
+        },
+        None,
+    );
     Tenant {
         sim,
         client,
@@ -142,18 +150,14 @@ async fn open_tasks(t: &Tenant, n: usize) {
                 stamp: id,
                 reference,
                 created_at: store::now_ms(),
-                task_type_id: 1,
-                request_method_id: 4,
-                criticality_id: None,
-                asset_id: Some(AssetId(1001)),
-                location_id: None,
-                company_id: None,
-                notes: format!("Заявка {i}"),
-                notes_html: String::new(),
-                contact_person: None,
-                contact_phone: None,
-                contact_email: None,
-                requested_by: None,
+                description: format!("Заявка {i}"),
+                asset: Some(qrdesk::backend::TaskAsset {
+                    id: AssetId(1001),
+                    name: String::new(),
+                    serial_number: None,
+                    inventory_number: None,
+                }),
+                ..NewTask::default()
             })
             .await
             .unwrap();

@@ -2,6 +2,8 @@
 //! read it: which targets are inside the allowed участки, and which task type,
 //! request method and criticality new tasks get.
 
+pub mod own;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -242,6 +244,12 @@ pub async fn sync(
     backend: &dyn TaskBackend,
     progress: &dyn crate::backend::Progress,
 ) -> anyhow::Result<SyncReport> {
+    if !backend.capabilities().synced_catalog {
+        anyhow::bail!(
+            "{} keeps no equipment catalog, so there is nothing to sync: qrdesk keeps its own (Каталог → Добавить, qrdesk assets create / import)",
+            backend.name()
+        );
+    }
     let result = async {
         let known = catalog::known(pool).await?;
         let snap = backend.fetch_catalog(&known, progress).await?;

@@ -14,7 +14,9 @@ use toml::{Table, Value};
 pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
+    pub backend: BackendConfig,
     pub hubex: HubexConfig,
+    pub bitrix24: Bitrix24Config,
     pub delivery: DeliveryConfig,
     pub limits: LimitsConfig,
     pub mail: MailConfig,
@@ -113,6 +115,76 @@ pub struct DatabaseConfig {
     /// `sqlite://path/to/file.db`. Empty: `<data_dir>/qrdesk.db`.
     pub url: String,
     pub max_connections: u32,
+}
+
+/// Which task system requests go to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackendConfig {
+    pub kind: BackendKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    /// HubEx, with its catalog synced (`[hubex]`).
+    Hubex,
+    /// Bitrix24 through an inbound webhook (`[bitrix24]`); qrdesk keeps
+    /// the equipment catalog itself.
+    Bitrix24,
+}
+
+impl BackendKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Hubex => "HubEx",
+            BackendKind::Bitrix24 => "Bitrix24",
+        }
+    }
+
+    /// Its configuration section.
+    pub fn section(self) -> &'static str {
+        match self {
+            BackendKind::Hubex => "hubex",
+            BackendKind::Bitrix24 => "bitrix24",
+        }
+    }
+}
+
+/// Bitrix24 through an inbound webhook created by the portal's
+/// administrator or its integrator, with the scopes task, disk and user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bitrix24Config {
+    pub mode: HubexMode,
+    /// `https://PORTAL/rest/USER_ID/SECRET/`: the credential. Never logged.
+    pub webhook_url: Secret,
+    /// The employee new tasks are given to (`RESPONSIBLE_ID`).
+    pub responsible_id: i64,
+    /// A workgroup or project for new tasks; 0: none.
+    pub group_id: i64,
+    /// Who the task says created it; 0: the webhook's own user.
+    pub created_by: i64,
+    /// Employees who watch every new task.
+    pub auditors: Vec<i64>,
+    /// The Drive folder photos are uploaded to; 0: the webhook user's own drive.
+    pub folder_id: i64,
+    /// How comments are posted and read: `auto` (the old comment methods,
+    /// else the task chat), `comments` or `chat`.
+    pub comments: CommentApi,
+    /// Per-call timeout in seconds.
+    pub timeout_secs: u64,
+    /// Calls per minute from this instance; Bitrix24 drains about two a
+    /// second per portal, so the default stays below that.
+    pub max_calls_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommentApi {
+    Auto,
+    Comments,
+    Chat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -319,6 +391,21 @@ impl Default for Config {
                 url: String::new(),
                 max_connections: 8,
             },
+            backend: BackendConfig {
+                kind: BackendKind::Hubex,
+            },
+            bitrix24: Bitrix24Config {
+                mode: HubexMode::Simulator,
+                webhook_url: Secret::default(),
+                responsible_id: 0,
+                group_id: 0,
+                created_by: 0,
+                auditors: Vec::new(),
+                folder_id: 0,
+                comments: CommentApi::Auto,
+                timeout_secs: 30,
+                max_calls_per_minute: 90,
+            },
             hubex: HubexConfig {
                 mode: HubexMode::Simulator,
                 base_url: "https://api.hubex.ru/fsm".into(),
@@ -485,7 +572,22 @@ impl Config {
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return invalid("server.public_url", "must start with http:// or https://");
         }
-        if self.hubex.mode == HubexMode::Live {
+        let b = &self.bitrix24;
+        if self.backend.kind == BackendKind::Bitrix24 && b.mode == HubexMode::Live {
+            if crate::backend::bitrix24::Hook::parse(b.webhook_url.expose()).is_none() {
+                return invalid(
+                    "bitrix24.webhook_url",
+                    "must be the inbound webhook's URL, https://PORTAL/rest/USER_ID/SECRET/ (set QRDESK_BITRIX24__WEBHOOK_URL)",
+                );
+            }
+            if b.responsible_id <= 0 {
+                return invalid(
+                    "bitrix24.responsible_id",
+                    "is required: the id of the employee new tasks are given to",
+                );
+            }
+        }
+        if self.backend.kind == BackendKind::Hubex && self.hubex.mode == HubexMode::Live {
             if self.hubex.service_token.is_empty() {
                 return invalid(
                     "hubex.service_token",
@@ -578,6 +680,20 @@ impl Config {
     }
 
     /// The SQLite URL, defaulting to a file in the data directory.
+    /// Where requests go, for people (never with a secret); `None`: the
+    /// built-in simulator.
+    pub fn backend_target(&self) -> Option<String> {
+        match self.backend.kind {
+            BackendKind::Hubex => {
+                (self.hubex.mode == HubexMode::Live).then(|| self.hubex.base_url.clone())
+            }
+            BackendKind::Bitrix24 => (self.bitrix24.mode == HubexMode::Live).then(|| {
+                crate::backend::bitrix24::Hook::parse(self.bitrix24.webhook_url.expose())
+                    .map_or_else(String::new, |h| h.portal)
+            }),
+        }
+    }
+
     pub fn database_url(&self) -> String {
         if self.database.url.is_empty() {
             format!("sqlite://{}/qrdesk.db", self.server.data_dir)

@@ -37,7 +37,7 @@ use tokio::task::JoinHandle;
 use backend::hubex::sim::Simulator;
 use backend::hubex::HubexClient;
 use backend::TaskBackend;
-use config::{Config, HubexMode};
+use config::{BackendKind, Config, HubexMode};
 use delivery::{Worker, WorkerHandle};
 use store::Pool;
 
@@ -167,6 +167,8 @@ pub struct App {
     pub pool: Pool,
     /// The in-process HubEx, in simulator mode.
     pub sim: Option<Simulator>,
+    /// The in-process Bitrix24 portal, with `backend.kind = "bitrix24"` in simulator mode.
+    pub bitrix24_sim: Option<backend::bitrix24::sim::Simulator>,
     /// Where the simulator listens, in simulator mode.
     pub sim_addr: Option<SocketAddr>,
     /// The task system client every part of the app shares (one call budget).
@@ -198,11 +200,94 @@ where
     })
 }
 
-/// The task backend the configuration asks for; starts the simulator if needed.
+/// The simulators a process runs in place of the task systems; tests keep
+/// handles on them (fault injection, what the "task system" received).
+#[derive(Clone, Default)]
+pub struct Simulators {
+    pub hubex: Option<Simulator>,
+    pub bitrix24: Option<backend::bitrix24::sim::Simulator>,
+}
+
+/// The task backend the configuration asks for, started.
+pub struct Connected {
+    pub backend: Arc<dyn TaskBackend>,
+    /// The simulators started (the one of the configured kind, in simulator mode).
+    pub sims: Simulators,
+    /// Where the simulator listens, in simulator mode.
+    pub sim_addr: Option<SocketAddr>,
+}
+
+/// The task backend the configuration asks for; starts the simulator if
+/// needed. With `catalog`, HubEx tasks take their defaults from the synced
+/// catalog.
+pub async fn connect(
+    config: &Config,
+    catalog: Option<&Pool>,
+    sims: Simulators,
+) -> anyhow::Result<Connected> {
+    match config.backend.kind {
+        BackendKind::Hubex => {
+            let (client, sim, sim_addr) = hubex_client(config, sims.hubex).await?;
+            let client = client.for_tenant(config.hubex.clone(), catalog.cloned());
+            Ok(Connected {
+                backend: Arc::new(client),
+                sims: Simulators {
+                    hubex: sim,
+                    bitrix24: None,
+                },
+                sim_addr,
+            })
+        }
+        BackendKind::Bitrix24 => {
+            let b = &config.bitrix24;
+            let (hook, sim, sim_addr) = match b.mode {
+                HubexMode::Live => {
+                    let hook = backend::bitrix24::Hook::parse(b.webhook_url.expose())
+                        .context("bitrix24.webhook_url is not an inbound webhook URL")?;
+                    (hook, None, None)
+                }
+                HubexMode::Simulator => {
+                    let sim = sims.bitrix24.unwrap_or_default();
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                    let addr = sim.spawn(listener);
+                    let url = backend::bitrix24::sim::Simulator::webhook_url(addr);
+                    let hook = backend::bitrix24::Hook::parse(&url).context("simulator URL")?;
+                    (hook, Some(sim), Some(addr))
+                }
+            };
+            let mut cfg = b.clone();
+            if cfg.responsible_id <= 0 && sim.is_some() {
+                // The demo portal's dispatcher.
+                cfg.responsible_id = 2;
+            }
+            let client = backend::bitrix24::Bitrix24Client::new(hook, cfg)?;
+            Ok(Connected {
+                backend: Arc::new(client),
+                sims: Simulators {
+                    hubex: None,
+                    bitrix24: sim,
+                },
+                sim_addr,
+            })
+        }
+    }
+}
+
+/// The HubEx backend alone (its catalog sync, its tests), whatever
+/// `backend.kind` says.
 pub async fn connect_backend(
     config: &Config,
     sim: Option<Simulator>,
 ) -> anyhow::Result<(Arc<dyn TaskBackend>, Option<Simulator>, Option<SocketAddr>)> {
+    let (client, sim, addr) = hubex_client(config, sim).await?;
+    let client = client.for_tenant(config.hubex.clone(), None);
+    Ok((Arc::new(client), sim, addr))
+}
+
+async fn hubex_client(
+    config: &Config,
+    sim: Option<Simulator>,
+) -> anyhow::Result<(HubexClient, Option<Simulator>, Option<SocketAddr>)> {
     let h = &config.hubex;
     let timeout = Duration::from_secs(h.timeout_secs.max(1));
     match h.mode {
@@ -215,7 +300,7 @@ pub async fn connect_backend(
                 h.page_size,
                 h.max_calls_per_minute,
             )?;
-            Ok((Arc::new(client), None, None))
+            Ok((client, None, None))
         }
         HubexMode::Simulator => {
             let sim = sim.unwrap_or_default();
@@ -230,7 +315,7 @@ pub async fn connect_backend(
                 h.page_size,
                 h.max_calls_per_minute,
             )?;
-            Ok((Arc::new(client), Some(sim), Some(addr)))
+            Ok((client, Some(sim), Some(addr)))
         }
     }
 }
@@ -259,6 +344,16 @@ impl App {
     /// Starts qrdesk as configured. `sim` lets a test keep a handle on the
     /// simulator (fault injection, what "HubEx" received).
     pub async fn start(config: Config, sim: Option<Simulator>) -> anyhow::Result<App> {
+        let sims = Simulators {
+            hubex: sim,
+            bitrix24: None,
+        };
+        App::start_with(config, sims).await
+    }
+
+    /// Starts qrdesk as configured, with these simulators for whichever
+    /// backend runs in simulator mode.
+    pub async fn start_with(config: Config, sims: Simulators) -> anyhow::Result<App> {
         let pool = store::open(&config.database_url(), config.database.max_connections)
             .await
             .with_context(|| {
@@ -267,7 +362,10 @@ impl App {
                     store::redact_url(&config.database_url())
                 )
             })?;
-        let (backend, sim, sim_addr) = connect_backend(&config, sim).await?;
+        let connected = connect(&config, Some(&pool), sims).await?;
+        let (backend, sims, sim_addr) = (connected.backend, connected.sims, connected.sim_addr);
+        let sim = sims.hubex.clone();
+        let synced = backend.capabilities().synced_catalog;
         let engine = store::Engine::of(&pool);
         share_call_budget(&pool, backend.as_ref()).await?;
 
@@ -293,6 +391,13 @@ impl App {
         if sim.is_some() && !fresh {
             let report = catalog::sync(&pool, backend.as_ref(), &backend::NoProgress).await?;
             tracing::info!(%report, "demo catalog loaded from the simulator");
+        }
+        if sims.bitrix24.is_some() && store::catalog::asset_count(&pool).await? == 0 {
+            let n = catalog::own::seed_demo(&pool).await?;
+            tracing::info!(
+                assets = n,
+                "demo catalog created for the Bitrix24 simulator"
+            );
         }
 
         let secret = Arc::new(store::installation_secret(&pool).await?);
@@ -328,7 +433,6 @@ impl App {
             pool: pool.clone(),
             backend: backend.clone(),
             delivery: config.delivery.clone(),
-            hubex: config.hubex.clone(),
             owner: format!("{}-{}", std::process::id(), codes::Code::generate()),
             handle: worker_handle.clone(),
             mailer: mailer.clone(),
@@ -345,7 +449,12 @@ impl App {
         ));
 
         let sync = Arc::new(catalog::SyncTracker::default());
-        if sim.is_none() && !fresh {
+        if !synced {
+            tracing::info!(
+                backend = backend.name(),
+                "qrdesk keeps the catalog itself; no sync"
+            );
+        } else if sim.is_none() && !fresh {
             catalog::sync_in_background(pool.clone(), backend.clone(), sync.clone());
         } else if let Some(age) = catalog_age {
             tracing::info!(
@@ -353,7 +462,7 @@ impl App {
                 "catalog is fresh; no sync at start"
             );
         }
-        if !sync_every.is_zero() {
+        if synced && !sync_every.is_zero() {
             let first = match catalog_age {
                 Some(age) if fresh => sync_every - age,
                 _ => sync_every,
@@ -477,6 +586,7 @@ impl App {
             public_url,
             pool,
             sim,
+            bitrix24_sim: sims.bitrix24,
             sim_addr,
             backend,
             sync,

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use qrdesk::backend::{AssetId, DistrictId, LocationId};
 use qrdesk::codes::Code;
-use qrdesk::config::{Config, HubexMode};
+use qrdesk::config::{BackendKind, Config, HubexMode};
 use qrdesk::store::codes::{self as code_store, Target};
 use qrdesk::{catalog, store, App};
 
@@ -71,6 +71,45 @@ enum Command {
     HubexSim {
         #[arg(long, default_value = "127.0.0.1:9000")]
         listen: String,
+    },
+    /// Run the Bitrix24 simulator alone, with its demo portal.
+    #[command(name = "bitrix24-sim")]
+    Bitrix24Sim {
+        #[arg(long, default_value = "127.0.0.1:9001")]
+        listen: String,
+    },
+    /// qrdesk's own equipment catalog (for task systems without one, such
+    /// as Bitrix24).
+    #[command(subcommand)]
+    Assets(AssetsCommand),
+}
+
+#[derive(Subcommand)]
+enum AssetsCommand {
+    /// Add one asset; its site and address are made when new.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The участок / site, by name.
+        #[arg(long)]
+        site: Option<String>,
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        serial: Option<String>,
+        #[arg(long)]
+        inventory: Option<String>,
+        /// Print {"id": N}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add the assets of a CSV file (columns: name, site, address, serial,
+    /// inventory; Russian headers too; `,` or `;`). Rows with errors are
+    /// listed and skipped; with --dry-run nothing is stored.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -325,7 +364,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sync => {
             let pool = store::open(&config.database_url(), 2).await?;
-            let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
+            let backend = qrdesk::connect(&config, None, Default::default())
+                .await?
+                .backend;
             qrdesk::share_call_budget(&pool, backend.as_ref()).await?;
             let sync = catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress);
             let report = store::shared::once_at_a_time(&pool, "catalog sync", sync)
@@ -347,6 +388,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::Create { email, role }) => {
             admin_create(config, &email, &role).await
         }
+        Command::Assets(cmd) => assets(config, cmd).await,
+        Command::Bitrix24Sim { listen } => {
+            let sim = qrdesk::backend::bitrix24::sim::Simulator::new();
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let addr = sim.spawn(listener);
+            println!(
+                "Bitrix24 simulator: webhook URL {}",
+                qrdesk::backend::bitrix24::sim::Simulator::webhook_url(addr)
+            );
+            println!("control: GET http://{addr}/__sim/tasks, POST http://{addr}/__sim/tasks/ID/status/5, POST http://{addr}/__sim/tasks/ID/reply");
+            shutdown_signal().await;
+            Ok(())
+        }
         Command::HubexSim { listen } => {
             let sim = qrdesk::backend::hubex::sim::Simulator::new();
             sim.set_shape(config.hubex.sim_shape);
@@ -363,18 +419,90 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// `qrdesk assets`: the own catalog; refused while the catalog comes from HubEx.
+async fn assets(config: Config, cmd: AssetsCommand) -> anyhow::Result<()> {
+    if config.backend.kind == BackendKind::Hubex {
+        anyhow::bail!(
+            "with backend.kind = \"hubex\" the catalog is synced from HubEx: add equipment there and run `qrdesk sync`"
+        );
+    }
+    let pool = store::open(&config.database_url(), 2).await?;
+    match cmd {
+        AssetsCommand::Create {
+            name,
+            site,
+            address,
+            serial,
+            inventory,
+            json,
+        } => {
+            let asset = catalog::own::validate(
+                Some(&name),
+                site.as_deref(),
+                address.as_deref(),
+                serial.as_deref(),
+                inventory.as_deref(),
+            )
+            .map_err(|problems| {
+                let lines: Vec<String> = problems
+                    .iter()
+                    .map(|p| format!("--{}: {}", p.field, p.en))
+                    .collect();
+                anyhow::anyhow!("{}", lines.join("; "))
+            })?;
+            let id = catalog::own::create(&pool, &asset).await?;
+            if json {
+                println!("{}", serde_json::json!({ "id": id.0 }));
+            } else {
+                println!("asset {id}: {}", asset.name);
+            }
+        }
+        AssetsCommand::Import { file, dry_run } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                anyhow::anyhow!("{} is not UTF-8 text: save it as CSV UTF-8", file.display())
+            })?;
+            let preview = catalog::own::preview(&text);
+            if let Some(p) = &preview.refusal {
+                anyhow::bail!("{}", p.en);
+            }
+            for row in &preview.rows {
+                if let Err(problems) = &row.result {
+                    for p in problems {
+                        eprintln!("  line {}: {}: {}", row.line, p.field, p.en);
+                    }
+                }
+            }
+            let (good, bad) = (preview.good().len(), preview.bad());
+            if dry_run {
+                println!("{good} rows can be added, {bad} have errors (nothing stored: --dry-run)");
+            } else {
+                let added = catalog::own::import(&pool, &preview).await?;
+                println!("{added} assets added, {bad} rows with errors skipped");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `qrdesk check`: prints one line per item and exits 1 when a task could
 /// not be created.
 async fn check(config: Config, create_test_task: bool, lang: &str) -> anyhow::Result<()> {
     let lang =
         qrdesk::web::i18n::Lang::parse(lang).ok_or_else(|| anyhow::anyhow!("--lang: ru or en"))?;
-    let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
-    let mode = match config.hubex.mode {
-        HubexMode::Live => config.hubex.base_url.as_str(),
-        HubexMode::Simulator => "the built-in simulator (hubex.mode = \"simulator\")",
-    };
-    println!("qrdesk check — HubEx: {mode}");
-    let report = backend.check(&config.hubex, lang, create_test_task).await;
+    let backend = qrdesk::connect(&config, None, Default::default())
+        .await?
+        .backend;
+    println!(
+        "qrdesk check — {}: {}",
+        backend.name(),
+        config.backend_target().unwrap_or_else(|| format!(
+            "the built-in simulator ({}.mode = \"simulator\")",
+            config.backend.kind.section()
+        ))
+    );
+    let report = backend.check(lang, create_test_task).await;
     for item in &report.items {
         if item.detail.is_empty() {
             println!("  {}  {}", item.verdict.label(), item.what);
@@ -667,11 +795,18 @@ async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
                 ),
             };
             // A fresh demo database has no catalog yet: the simulator fills it.
-            if config.hubex.mode == HubexMode::Simulator
-                && store::catalog::asset_count(&pool).await? == 0
-            {
-                let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
-                catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress).await?;
+            if store::catalog::asset_count(&pool).await? == 0 {
+                match config.backend.kind {
+                    BackendKind::Hubex if config.hubex.mode == HubexMode::Simulator => {
+                        let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
+                        catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress)
+                            .await?;
+                    }
+                    BackendKind::Bitrix24 if config.bitrix24.mode == HubexMode::Simulator => {
+                        catalog::own::seed_demo(&pool).await?;
+                    }
+                    _ => {}
+                }
             }
             catalog::check_target(&pool, &config.hubex, target).await?;
             let code =

@@ -113,13 +113,13 @@ async fn view(
                 .unwrap_or_else(|| "—".into())
         }
     };
-    let h = &state.config.hubex;
-    let target = match h.mode {
-        crate::config::HubexMode::Live => h.base_url.clone(),
-        crate::config::HubexMode::Simulator => {
-            tr("встроенный симулятор HubEx (hubex.mode = \"simulator\")").into()
-        }
-    };
+    let kind = state.config.backend.kind;
+    let target = state.config.backend_target().unwrap_or_else(|| {
+        crate::web::tr::trf(
+            "встроенный симулятор {} ({}.mode = \"simulator\")",
+            &[&kind.name(), &kind.section()],
+        )
+    });
     Page {
         f: Frame::new(s, tr("Интеграции"), "integrations").with_notice(notice(done)),
         running,
@@ -199,13 +199,9 @@ pub async fn check_now(State(state): State<AppState>, _: AdminForm<Button>) -> R
     if start {
         // The report is written in the language of whoever asked for it.
         let lang = crate::web::tr::lang();
-        let (backend, config, shared) = (
-            state.backend.clone(),
-            state.config.clone(),
-            state.connection.clone(),
-        );
+        let (backend, shared) = (state.backend.clone(), state.connection.clone());
         tokio::spawn(async move {
-            let report = backend.check(&config.hubex, lang, false).await;
+            let report = backend.check(lang, false).await;
             let mut c = shared.lock().unwrap_or_else(|e| e.into_inner());
             c.running = false;
             c.last = Some(report);

@@ -1,9 +1,10 @@
 //! The task system behind qrdesk, seen through one trait.
 //!
-//! Intake and delivery speak these types only; `hubex/` turns them into HubEx's
-//! wire format. Another system (EvaTeam, Bitrix24) would be a second module that
-//! implements [`TaskBackend`].
+//! Intake and delivery speak these types only: qrdesk's own request
+//! ([`NewTask`]), task references and states. `hubex/` and `bitrix24/` each
+//! turn them into their system's wire format and fields.
 
+pub mod bitrix24;
 pub mod budget;
 pub mod hubex;
 
@@ -82,8 +83,11 @@ id_type!(
     UserId,
 );
 
-/// Everything needed to create one task.
-#[derive(Debug, Clone)]
+/// One request as qrdesk knows it, for any task system: what, where, who,
+/// and the reference that finds the task again. Each backend turns it into
+/// its own fields (HubEx: task type, request method, criticality, the
+/// anonymous user; Bitrix24: responsible, group, auditors).
+#[derive(Debug, Clone, Default)]
 pub struct NewTask {
     /// Idempotency stamp: the same request always sends the same stamp.
     pub stamp: uuid::Uuid,
@@ -92,18 +96,137 @@ pub struct NewTask {
     /// When the request was accepted (Unix ms): a lookup after an unknown
     /// outcome needs to look no further back than this.
     pub created_at: i64,
-    pub task_type_id: i64,
-    pub request_method_id: i64,
-    pub criticality_id: Option<i64>,
-    pub asset_id: Option<AssetId>,
+    /// The customer's words.
+    pub description: String,
+    pub asset: Option<TaskAsset>,
+    /// The asset's address, or the site's.
+    pub address: Option<String>,
     pub location_id: Option<LocationId>,
     pub company_id: Option<CompanyId>,
-    pub notes: String,
-    pub notes_html: String,
-    pub contact_person: Option<String>,
+    pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
     pub contact_email: Option<String>,
-    pub requested_by: Option<UserId>,
+    /// The sticker the request came from.
+    pub code: String,
+}
+
+/// The equipment a request is about.
+#[derive(Debug, Clone)]
+pub struct TaskAsset {
+    pub id: AssetId,
+    pub name: String,
+    pub serial_number: Option<String>,
+    pub inventory_number: Option<String>,
+}
+
+impl NewTask {
+    /// A task title: the description's first non-empty line, at most 120
+    /// characters.
+    pub fn title(&self) -> String {
+        let line = self
+            .description
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or("Заявка qrdesk");
+        if line.chars().count() <= 120 {
+            line.to_owned()
+        } else {
+            let mut cut: String = line.chars().take(119).collect();
+            cut.push('…');
+            cut
+        }
+    }
+
+    /// The task's text: the customer's words first, then what the dispatcher
+    /// needs, one line each.
+    pub fn text_plain(&self) -> String {
+        let t = TaskText::of(self);
+        let mut lines = vec![t.description.to_owned(), String::new()];
+        if let Some(name) = t.asset_name {
+            let mut ids = Vec::new();
+            if let Some(s) = t.serial_number {
+                ids.push(format!("S/N {s}"));
+            }
+            if let Some(i) = t.inventory_number {
+                ids.push(format!("инв. № {i}"));
+            }
+            if ids.is_empty() {
+                lines.push(format!("Оборудование: {name}"));
+            } else {
+                lines.push(format!("Оборудование: {name} ({})", ids.join(", ")));
+            }
+        }
+        if let Some(a) = t.address {
+            lines.push(format!("Адрес: {a}"));
+        }
+        let contact: Vec<&str> = [t.contact_name, t.contact_phone, t.contact_email]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !contact.is_empty() {
+            lines.push(format!("Контакт: {}", contact.join(", ")));
+        }
+        if !t.code.is_empty() {
+            lines.push(format!("QR-код: {}", t.code));
+        }
+        lines.push(format!("Заявка qrdesk: {}", t.reference));
+        lines.join("\n")
+    }
+
+    /// The same as HTML, every value escaped.
+    pub fn text_html(&self) -> Result<String, BackendError> {
+        askama::Template::render(&TaskText::of(self)).map_err(|e| BackendError::Permanent {
+            reason: format!("cannot write the task's text: {e}"),
+        })
+    }
+}
+
+#[derive(askama::Template)]
+#[template(path = "task/text.html")]
+struct TaskText<'a> {
+    description: &'a str,
+    asset_name: Option<&'a str>,
+    serial_number: Option<&'a str>,
+    inventory_number: Option<&'a str>,
+    address: Option<&'a str>,
+    contact_name: Option<&'a str>,
+    contact_phone: Option<&'a str>,
+    contact_email: Option<&'a str>,
+    code: &'a str,
+    reference: &'a str,
+}
+
+impl<'a> TaskText<'a> {
+    fn of(t: &'a NewTask) -> Self {
+        let asset = t.asset.as_ref();
+        TaskText {
+            description: &t.description,
+            asset_name: asset.map(|a| a.name.as_str()).filter(|n| !n.is_empty()),
+            serial_number: asset.and_then(|a| a.serial_number.as_deref()),
+            inventory_number: asset.and_then(|a| a.inventory_number.as_deref()),
+            address: t.address.as_deref(),
+            contact_name: t.contact_name.as_deref(),
+            contact_phone: t.contact_phone.as_deref(),
+            contact_email: t.contact_email.as_deref(),
+            code: &t.code,
+            reference: &t.reference,
+        }
+    }
+}
+
+/// What a task system lets qrdesk do beyond creating tasks; the status page
+/// offers only what the backend can do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Staff replies can be read back for the status page.
+    pub staff_replies: bool,
+    /// The customer can comment (and say "still not working").
+    pub comments: bool,
+    /// "Still not working" reopens the task, not only comments on it.
+    pub reopen: bool,
+    /// The catalog is read from the task system (else qrdesk keeps its own).
+    pub synced_catalog: bool,
 }
 
 /// One message of a task's external conversation.
@@ -328,17 +451,22 @@ pub trait TaskBackend: Send + Sync + 'static {
         marker: &'a str,
     ) -> BoxFuture<'a, Result<Option<i64>, BackendError>>;
 
-    /// Moves a task to a stage (used to reopen it).
-    fn move_to_stage(&self, task: TaskId, stage: i64) -> BoxFuture<'_, Result<(), BackendError>>;
+    /// Reopens a task the customer says is still not working, where the
+    /// backend can; `Ok(false)`: it cannot or is not set to (a comment says it).
+    fn reopen(&self, task: TaskId) -> BoxFuture<'_, Result<bool, BackendError>>;
 
     /// Checks the connection line by line (`qrdesk check`); creates a test
     /// task only when `create_test_task` says so.
-    fn check<'a>(
-        &'a self,
-        config: &'a crate::config::HubexConfig,
+    fn check(
+        &self,
         lang: crate::web::i18n::Lang,
         create_test_task: bool,
-    ) -> BoxFuture<'a, CheckReport>;
+    ) -> BoxFuture<'_, CheckReport>;
+
+    /// The task system's name, for messages ("HubEx", "Bitrix24").
+    fn name(&self) -> &'static str;
+
+    fn capabilities(&self) -> Capabilities;
 
     /// Reads the whole catalog, reporting how far it got; what `known` says
     /// is unchanged is not read again.
@@ -347,6 +475,12 @@ pub trait TaskBackend: Send + Sync + 'static {
         known: &'a KnownCatalog,
         progress: &'a dyn Progress,
     ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>>;
+}
+
+/// Only `#rgb`/`#rrggbb` colours reach a page's style attribute.
+pub fn is_css_color(c: &str) -> bool {
+    let hex = c.strip_prefix('#').unwrap_or("");
+    (hex.len() == 3 || hex.len() == 6) && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// How one line of a connection check came out.

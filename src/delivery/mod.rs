@@ -14,14 +14,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use askama::Template;
 use tokio::sync::{watch, Notify, Semaphore};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
-use crate::backend::{BackendError, CreatedTask, FileUpload, NewTask, Priority, TaskBackend};
-use crate::catalog;
-use crate::config::{DeliveryConfig, HubexConfig};
+use crate::backend::{
+    BackendError, CreatedTask, FileUpload, NewTask, Priority, TaskAsset, TaskBackend,
+};
+use crate::config::DeliveryConfig;
 use crate::store::{
     self, attachments, catalog as cat, comments, jobs, requests, CommentKind, Pool, RequestStatus,
 };
@@ -59,7 +59,6 @@ pub struct Worker {
     pub pool: Pool,
     pub backend: Arc<dyn TaskBackend>,
     pub delivery: DeliveryConfig,
-    pub hubex: HubexConfig,
     pub owner: String,
     pub handle: WorkerHandle,
     pub blobs: crate::media::BlobStore,
@@ -220,16 +219,7 @@ impl Worker {
         let now = store::now_ms();
         requests::mark_delivering(&self.pool, &request.id, now).await?;
         let reference = reference(&request.id);
-        let defaults = match catalog::task_defaults(&self.pool, &self.hubex).await {
-            Ok(d) => d,
-            Err(e) => {
-                return Ok(Outcome::Retry {
-                    reason: format!("{e:#}"),
-                    retry_after: None,
-                })
-            }
-        };
-        let task = self.new_task(&request, &reference, defaults).await?;
+        let task = self.new_task(&request, &reference).await?;
 
         // A previous attempt may have created the task without us hearing back.
         if job.attempts > 1 {
@@ -245,13 +235,13 @@ impl Worker {
             Err(BackendError::DuplicateStamp) => match self.backend.find_task(&task).await {
                 Ok(Some(found)) => self.delivered(&request, found).await,
                 Ok(None) => Ok(Outcome::Retry {
-                    reason: format!("HubEx says this request was already sent, but no task with erpID {reference} is visible yet"),
+                    reason: format!("{} says this request was already sent, but no task with reference {reference} is visible yet", self.backend.name()),
                     retry_after: None,
                 }),
                 Err(e) => Ok(retry_outcome(e)),
             },
             Err(BackendError::Permanent { reason }) => {
-                tracing::error!(%reason, "HubEx refused the task; the request is marked failed");
+                tracing::error!(%reason, backend = self.backend.name(), "the task system refused the task; the request is marked failed");
                 requests::mark_failed(&self.pool, &request.id, &reason, store::now_ms()).await?;
                 Ok(Outcome::Done)
             }
@@ -328,7 +318,7 @@ impl Worker {
                 Ok(Ok(id))
             }
             Err(BackendError::Permanent { reason }) => {
-                tracing::error!(%reason, attachment = %attachment.id, "HubEx refused the photo");
+                tracing::error!(%reason, attachment = %attachment.id, "the task system refused the photo");
                 Ok(Err(None))
             }
             Err(e) => Ok(Err(Some(retry_outcome(e)))),
@@ -374,12 +364,8 @@ impl Worker {
                 Err(Some(retry)) => return Ok(retry),
             }
         }
-        if comment.kind == CommentKind::NotFixed && self.hubex.reopen_stage_id > 0 {
-            if let Err(e) = self
-                .backend
-                .move_to_stage(task, self.hubex.reopen_stage_id)
-                .await
-            {
+        if comment.kind == CommentKind::NotFixed {
+            if let Err(e) = self.backend.reopen(task).await {
                 return Ok(retry_outcome(e));
             }
         }
@@ -398,7 +384,7 @@ impl Worker {
                 Ok(Outcome::Done)
             }
             Err(BackendError::Permanent { reason }) => {
-                tracing::error!(%reason, "HubEx refused the comment");
+                tracing::error!(%reason, backend = self.backend.name(), "the task system refused the comment");
                 Ok(Outcome::Done)
             }
             Err(e) => Ok(retry_outcome(e)),
@@ -600,7 +586,6 @@ impl Worker {
         &self,
         r: &requests::RequestRecord,
         reference: &str,
-        d: catalog::TaskDefaults,
     ) -> anyhow::Result<NewTask> {
         let asset = match r.asset_id {
             Some(id) => cat::asset(&self.pool, id).await?,
@@ -610,37 +595,28 @@ impl Worker {
             Some(id) => cat::location(&self.pool, id).await?,
             None => None,
         };
-        let notes = Notes {
-            description: &r.description,
-            asset_name: asset.as_ref().map(|a| a.name.as_str()),
-            serial_number: asset.as_ref().and_then(|a| a.serial_number.as_deref()),
-            inventory_number: asset.as_ref().and_then(|a| a.inventory_number.as_deref()),
-            address: asset
-                .as_ref()
-                .and_then(|a| a.address.as_deref())
-                .or(location.as_ref().map(|l| l.address.as_str())),
-            contact_name: r.contact_name.as_deref(),
-            contact_phone: r.contact_phone.as_deref(),
-            contact_email: r.contact_email.as_deref(),
-            code: &r.code,
-            reference,
-        };
+        let address = asset
+            .as_ref()
+            .and_then(|a| a.address.clone())
+            .or(location.map(|l| l.address));
         Ok(NewTask {
             stamp: uuid::Uuid::parse_str(&r.id)?,
             reference: reference.to_owned(),
             created_at: r.created_at,
-            task_type_id: d.task_type_id,
-            request_method_id: d.request_method_id,
-            criticality_id: d.criticality_id,
-            asset_id: r.asset_id,
+            description: r.description.clone(),
             location_id: r.location_id.or(asset.as_ref().and_then(|a| a.location_id)),
             company_id: r.company_id.or(asset.as_ref().and_then(|a| a.company_id)),
-            notes: notes.plain(),
-            notes_html: notes.render()?,
-            contact_person: r.contact_name.clone(),
+            asset: asset.map(|a| TaskAsset {
+                id: a.id,
+                name: a.name,
+                serial_number: a.serial_number,
+                inventory_number: a.inventory_number,
+            }),
+            address,
+            contact_name: r.contact_name.clone(),
             contact_phone: r.contact_phone.clone(),
             contact_email: r.contact_email.clone(),
-            requested_by: d.requested_by,
+            code: r.code.clone(),
         })
     }
 }
@@ -694,56 +670,6 @@ pub async fn refresh(
 /// The external reference of a request, stored in the task's `erpID` and notes.
 pub fn reference(request_id: &str) -> String {
     format!("qrdesk-{request_id}")
-}
-
-/// The task's notes: the customer's words first, then what the dispatcher
-/// needs. `notesHtml` comes from the template, escaped; `notes` is plain text.
-#[derive(Template)]
-#[template(path = "hubex/notes.html")]
-struct Notes<'a> {
-    description: &'a str,
-    asset_name: Option<&'a str>,
-    serial_number: Option<&'a str>,
-    inventory_number: Option<&'a str>,
-    address: Option<&'a str>,
-    contact_name: Option<&'a str>,
-    contact_phone: Option<&'a str>,
-    contact_email: Option<&'a str>,
-    code: &'a str,
-    reference: &'a str,
-}
-
-impl Notes<'_> {
-    fn plain(&self) -> String {
-        let mut lines = vec![self.description.to_owned(), String::new()];
-        if let Some(name) = self.asset_name {
-            let mut ids = Vec::new();
-            if let Some(s) = self.serial_number {
-                ids.push(format!("S/N {s}"));
-            }
-            if let Some(i) = self.inventory_number {
-                ids.push(format!("инв. № {i}"));
-            }
-            if ids.is_empty() {
-                lines.push(format!("Оборудование: {name}"));
-            } else {
-                lines.push(format!("Оборудование: {name} ({})", ids.join(", ")));
-            }
-        }
-        if let Some(a) = self.address {
-            lines.push(format!("Адрес: {a}"));
-        }
-        let contact: Vec<&str> = [self.contact_name, self.contact_phone, self.contact_email]
-            .into_iter()
-            .flatten()
-            .collect();
-        if !contact.is_empty() {
-            lines.push(format!("Контакт: {}", contact.join(", ")));
-        }
-        lines.push(format!("QR-код: {}", self.code));
-        lines.push(format!("Заявка qrdesk: {}", self.reference));
-        lines.join("\n")
-    }
 }
 
 /// Removes the files of photos delivered more than `keep` ago; returns how many.

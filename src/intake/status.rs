@@ -13,7 +13,7 @@ use serde::Deserialize;
 use validator::{Validate, ValidationError};
 
 use super::{form, photos, upload, LangQuery};
-use crate::backend::hubex::client::is_css_color;
+use crate::backend::is_css_color;
 use crate::codes::TrackingToken;
 use crate::store::catalog::AssetView;
 use crate::store::{
@@ -461,8 +461,12 @@ fn build<'a>(
         link: format!("{}/t/{}", state.public_url, token.as_str()),
         photos,
         entries,
-        can_comment: delivered && record.task_closed_at.is_none() && !view.follower,
+        can_comment: delivered
+            && state.backend.capabilities().comments
+            && record.task_closed_at.is_none()
+            && !view.follower,
         ask_feedback: delivered
+            && state.backend.capabilities().comments
             && record.task_completed_at.is_some()
             && !feedback_given
             && !view.follower,
@@ -509,7 +513,8 @@ pub async fn comment(
     web::same_origin_or_refuse(&headers)?;
     let (token, view) = lookup(&state, &raw, Lang::negotiate(None, &headers)).await?;
     let view = &*view;
-    if view.follower {
+    // A follower's page, or a task system that takes no comments.
+    if view.follower || !state.backend.capabilities().comments {
         return Err(web::Error::NotFound);
     }
     let record = &view.record;
@@ -573,7 +578,8 @@ pub async fn feedback(
     let form = web::public_form(&headers, form)?;
     let (token, view) = lookup(&state, &raw, Lang::negotiate(None, &headers)).await?;
     let view = &*view;
-    if view.follower {
+    // A follower's page, or a task system that takes no comments.
+    if view.follower || !state.backend.capabilities().comments {
         return Err(web::Error::NotFound);
     }
     let record = &view.record;

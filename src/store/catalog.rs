@@ -520,3 +520,201 @@ pub async fn companies(pool: &Pool) -> sqlx::Result<Vec<(CompanyId, String)>> {
         .fetch_all(pool)
         .await
 }
+
+/// An asset of qrdesk's own catalog (for task systems without one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnAsset {
+    pub name: String,
+    /// The участок / site, by name; made when new.
+    pub site: Option<String>,
+    /// The address, by its text; made when new.
+    pub address: Option<String>,
+    pub serial_number: Option<String>,
+    pub inventory_number: Option<String>,
+}
+
+/// The id of the участок named `name`, made when new.
+async fn own_district(c: &mut sqlx::AnyConnection, name: &str, now: i64) -> sqlx::Result<i64> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM catalog_districts WHERE name = $1 ORDER BY id LIMIT 1")
+            .bind(name)
+            .fetch_optional(&mut *c)
+            .await?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM catalog_districts")
+        .fetch_one(&mut *c)
+        .await?;
+    sqlx::query(
+        "INSERT INTO catalog_districts (id, name, parent_id, assets_count, synced_at) VALUES ($1, $2, NULL, NULL, $3)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    Ok(id)
+}
+
+/// The id of the site at `address`, made when new.
+async fn own_location(
+    c: &mut sqlx::AnyConnection,
+    address: &String,
+    now: i64,
+) -> sqlx::Result<i64> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM catalog_locations WHERE address = $1 ORDER BY id LIMIT 1",
+    )
+    .bind(address)
+    .fetch_optional(&mut *c)
+    .await?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM catalog_locations")
+        .fetch_one(&mut *c)
+        .await?;
+    sqlx::query(
+        "INSERT INTO catalog_locations (id, address, description, synced_at, search_text) VALUES ($1, $2, NULL, $3, $4)",
+    )
+    .bind(id)
+    .bind(address)
+    .bind(now)
+    .bind(search_text(&[Some(address)]))
+    .execute(&mut *c)
+    .await?;
+    Ok(id)
+}
+
+/// Writes asset `id` with these fields (inserted when `new`), its site,
+/// address and участок.
+async fn write_own_asset(
+    c: &mut sqlx::AnyConnection,
+    id: i64,
+    a: &OwnAsset,
+    new: bool,
+    now: i64,
+) -> sqlx::Result<()> {
+    let district = match &a.site {
+        Some(site) => Some(own_district(c, site, now).await?),
+        None => None,
+    };
+    let location = match &a.address {
+        Some(address) => Some(own_location(c, address, now).await?),
+        None => None,
+    };
+    let sql = if new {
+        "INSERT INTO catalog_assets (id, name, serial_number, inventory_number, company_id, location_id, synced_at,
+             search_text, fingerprint)
+         VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, 'own')"
+    } else {
+        "UPDATE catalog_assets SET name = $2, serial_number = $3, inventory_number = $4, location_id = $5,
+             synced_at = $6, search_text = $7 WHERE id = $1"
+    };
+    sqlx::query(sql)
+        .bind(id)
+        .bind(&a.name)
+        .bind(&a.serial_number)
+        .bind(&a.inventory_number)
+        .bind(location)
+        .bind(now)
+        .bind(search_text(&[
+            Some(&a.name),
+            a.serial_number.as_ref(),
+            a.inventory_number.as_ref(),
+        ]))
+        .execute(&mut *c)
+        .await?;
+    sqlx::query("DELETE FROM catalog_asset_districts WHERE asset_id = $1")
+        .bind(id)
+        .execute(&mut *c)
+        .await?;
+    if let Some(d) = district {
+        sqlx::query("INSERT INTO catalog_asset_districts (asset_id, district_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(d)
+            .execute(&mut *c)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds assets to the own catalog in one transaction, with their sites and
+/// addresses (found by name, else made); returns their ids in order.
+pub async fn add_own_assets(
+    pool: &Pool,
+    assets: &[OwnAsset],
+    now: i64,
+) -> sqlx::Result<Vec<AssetId>> {
+    let mut tx = pool.begin().await?;
+    let mut ids = Vec::with_capacity(assets.len());
+    for a in assets {
+        let id: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM catalog_assets")
+            .fetch_one(&mut *tx)
+            .await?;
+        write_own_asset(&mut tx, id, a, true, now).await?;
+        ids.push(AssetId(id));
+    }
+    tx.commit().await?;
+    super::memo::changed();
+    Ok(ids)
+}
+
+/// Changes an asset of the own catalog (its codes stay). `false`: no such asset.
+pub async fn update_own_asset(
+    pool: &Pool,
+    id: AssetId,
+    a: &OwnAsset,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let mut tx = pool.begin().await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM catalog_assets WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Ok(false);
+    }
+    write_own_asset(&mut tx, id.0, a, false, now).await?;
+    tx.commit().await?;
+    super::memo::changed();
+    Ok(true)
+}
+
+/// Why an asset of the own catalog cannot be removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeepReason {
+    NotFound,
+    /// Codes that are not revoked point at it.
+    HasCodes(i64),
+}
+
+/// Removes an asset of the own catalog that no live code points at.
+pub async fn remove_own_asset(pool: &Pool, id: AssetId) -> sqlx::Result<Result<(), KeepReason>> {
+    let mut tx = pool.begin().await?;
+    let codes: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM codes WHERE target_kind = 'asset' AND target_id = $1 AND state <> 'revoked'",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if codes > 0 {
+        return Ok(Err(KeepReason::HasCodes(codes)));
+    }
+    let gone = sqlx::query("DELETE FROM catalog_assets WHERE id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if gone == 0 {
+        return Ok(Err(KeepReason::NotFound));
+    }
+    sqlx::query("DELETE FROM catalog_asset_districts WHERE asset_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    super::memo::changed();
+    Ok(Ok(()))
+}

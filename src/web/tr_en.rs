@@ -419,7 +419,7 @@ pub const EN: &[(&str, &str)] = &[
     ("Отключённый код перенести нельзя: создайте новый код и напечатайте наклейку.", "A switched-off code cannot be moved: create a new code and print a sticker."),
     ("не задано", "not set"),
     ("задано", "set"),
-    ("встроенный симулятор HubEx (hubex.mode = \"simulator\")", "built-in HubEx simulator (hubex.mode = \"simulator\")"),
+    ("встроенный симулятор {} ({}.mode = \"simulator\")", "built-in {} simulator ({}.mode = \"simulator\")"),
     ("Интеграции", "Integrations"),
     ("Почта не настроена: задайте mail.smtp_url и mail.from.", "Mail is not set up: set mail.smtp_url and mail.from."),
     ("qrdesk: проверка почты", "qrdesk: mail check"),

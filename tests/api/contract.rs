@@ -173,18 +173,9 @@ async fn tasks_and_conversations_read(set: &str) {
         stamp: uuid::Uuid::now_v7(),
         reference: "qrdesk-contract".into(),
         created_at: store::now_ms(),
-        task_type_id: 1,
-        request_method_id: 4,
-        criticality_id: None,
-        asset_id: None,
-        location_id: None,
-        company_id: None,
-        notes: String::new(),
-        notes_html: String::new(),
-        contact_person: None,
-        contact_phone: None,
-        contact_email: None,
-        requested_by: None,
+        description: String::new(),
+        asset: None,
+        ..NewTask::default()
     };
     let found = client
         .find_task(&task)

@@ -260,23 +260,27 @@ async fn a_reused_stamp_is_reported_as_such_by_the_client() {
             50,
             1000,
         )
-        .unwrap();
+        .unwrap()
+        .for_tenant(
+            qrdesk::config::HubexConfig {
+                task_type_id: 1,
+                request_method_id: 4,
+                ..qrdesk::config::Config::default().hubex
+            },
+            None,
+        );
         let task = NewTask {
             stamp: uuid::Uuid::now_v7(),
             reference: "qrdesk-test-stamp".into(),
             created_at: qrdesk::store::now_ms(),
-            task_type_id: 1,
-            request_method_id: 4,
-            criticality_id: None,
-            asset_id: Some(AssetId(1001)),
-            location_id: None,
-            company_id: None,
-            notes: "test".into(),
-            notes_html: "<p>test</p>".into(),
-            contact_person: None,
-            contact_phone: None,
-            contact_email: None,
-            requested_by: None,
+            description: "test".into(),
+            asset: Some(qrdesk::backend::TaskAsset {
+                id: AssetId(1001),
+                name: String::new(),
+                serial_number: None,
+                inventory_number: None,
+            }),
+            ..NewTask::default()
         };
         let created = client.create_task(&task).await.unwrap();
         let again = client.create_task(&task).await.unwrap_err();

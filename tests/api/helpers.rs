@@ -175,6 +175,8 @@ pub struct TestApp {
     pub app: Option<App>,
     pub url: String,
     pub sim: Simulator,
+    /// The Bitrix24 portal, when `backend.kind = "bitrix24"`.
+    pub bitrix24: Option<qrdesk::backend::bitrix24::sim::Simulator>,
     pub client: reqwest::Client,
     pub config: Config,
     pub dir: TempDir,
@@ -303,7 +305,22 @@ pub async fn spawn_with_sim(sim: Simulator, tweak: impl FnOnce(&mut Config)) -> 
 
 /// Starts qrdesk on `config` (its `database.url` may name `db`).
 pub async fn start(config: Config, dir: TempDir, db: Option<TestDb>, sim: Simulator) -> TestApp {
-    let app = App::start(config.clone(), Some(sim.clone()))
+    start_with_portal(config, dir, db, sim, None).await
+}
+
+/// Like [`start`], with a Bitrix24 portal for `backend.kind = "bitrix24"`.
+pub async fn start_with_portal(
+    config: Config,
+    dir: TempDir,
+    db: Option<TestDb>,
+    sim: Simulator,
+    bitrix24: Option<qrdesk::backend::bitrix24::sim::Simulator>,
+) -> TestApp {
+    let sims = qrdesk::Simulators {
+        hubex: Some(sim.clone()),
+        bitrix24: bitrix24.clone(),
+    };
+    let app = App::start_with(config.clone(), sims)
         .await
         .expect("app starts");
     TestApp {
@@ -314,6 +331,7 @@ pub async fn start(config: Config, dir: TempDir, db: Option<TestDb>, sim: Simula
         url: app.public_url.clone(),
         app: Some(app),
         sim,
+        bitrix24,
         client: phone_client(),
         config,
         dir,
@@ -497,9 +515,10 @@ impl TestApp {
             dir,
             db,
             sim,
+            bitrix24,
             ..
         } = self;
-        start(config, dir, db, sim).await
+        start_with_portal(config, dir, db, sim, bitrix24).await
     }
 
     /// Ends without clean-up, as a crash would, and starts again.
@@ -511,9 +530,10 @@ impl TestApp {
             dir,
             db,
             sim,
+            bitrix24,
             ..
         } = self;
-        start(config, dir, db, sim).await
+        start_with_portal(config, dir, db, sim, bitrix24).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests: the real app over HTTP, with the HubEx simulator.
 
 mod admin;
+mod backends;
 mod backup;
 mod catalog;
 mod cli;

@@ -542,20 +542,22 @@ pub async fn run(
             stamp: id,
             reference: reference.clone(),
             created_at: crate::store::now_ms(),
+            description: notes.to_owned(),
+            asset: asset.map(|id| crate::backend::TaskAsset {
+                id,
+                name: String::new(),
+                serial_number: None,
+                inventory_number: None,
+            }),
+            ..NewTask::default()
+        };
+        let fields = super::client::TaskFields {
             task_type_id: type_id,
             request_method_id: method_id,
             criticality_id: criticality.map(|c| c.0),
-            asset_id: asset,
-            location_id: None,
-            company_id: None,
-            notes_html: format!("<p>{}</p>", notes),
-            notes: format!("{notes}\n{reference}"),
-            contact_person: None,
-            contact_phone: None,
-            contact_email: None,
             requested_by: anonymous,
         };
-        match crate::backend::TaskBackend::create_task(client, &task).await {
+        match client.create_with(&task, &fields).await {
             Ok(created) => {
                 run.push(
                     Verdict::Ok,

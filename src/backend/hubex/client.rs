@@ -28,9 +28,9 @@ use super::read::{self, Surprises};
 use super::types as wire;
 use crate::backend::budget::{CallBudget, Priority};
 use crate::backend::{
-    Asset, AssetId, BackendError, BoxFuture, CatalogSnapshot, Company, CompanyId, CreatedTask,
-    Criticality, District, DistrictId, FileUpload, KnownCatalog, Location, LocationId, Message,
-    Named, NewTask, Progress, TaskBackend, TaskId, TaskState, UserId,
+    is_css_color, Asset, AssetId, BackendError, BoxFuture, CatalogSnapshot, Company, CompanyId,
+    CreatedTask, Criticality, District, DistrictId, FileUpload, KnownCatalog, Location, LocationId,
+    Message, Named, NewTask, Progress, TaskBackend, TaskId, TaskState, UserId,
 };
 
 /// Refresh the access token this long before HubEx says it expires.
@@ -72,6 +72,19 @@ pub struct HubexClient {
     ignores_modified_filter: AtomicBool,
     ignores_task_filter: AtomicBool,
     observer: std::sync::OnceLock<crate::backend::CallObserver>,
+    /// The tenant's settings (task type, request method, criticality, the
+    /// reopen stage) and the synced catalog new tasks' defaults come from.
+    tenant: crate::config::HubexConfig,
+    catalog: Option<crate::store::Pool>,
+}
+
+/// The HubEx fields of a new task, beyond what qrdesk's request says.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskFields {
+    pub task_type_id: i64,
+    pub request_method_id: i64,
+    pub criticality_id: Option<i64>,
+    pub requested_by: Option<UserId>,
 }
 
 struct CachedToken {
@@ -151,7 +164,56 @@ impl HubexClient {
             ignores_modified_filter: AtomicBool::new(false),
             ignores_task_filter: AtomicBool::new(false),
             observer: std::sync::OnceLock::new(),
+            tenant: crate::config::Config::default().hubex,
+            catalog: None,
         })
+    }
+
+    /// The client for the tenant `[hubex]` describes: new tasks take their
+    /// task type, request method, criticality and anonymous user from the
+    /// settings, else from the catalog synced into `catalog`.
+    pub fn for_tenant(
+        mut self,
+        tenant: crate::config::HubexConfig,
+        catalog: Option<crate::store::Pool>,
+    ) -> Self {
+        self.tenant = tenant;
+        self.catalog = catalog;
+        self
+    }
+
+    /// The tenant settings this client was made with.
+    pub fn tenant(&self) -> &crate::config::HubexConfig {
+        &self.tenant
+    }
+
+    /// A new task's HubEx fields: from the synced catalog where there is
+    /// one, else the configured ids alone.
+    pub async fn task_fields(&self) -> Result<TaskFields, BackendError> {
+        let h = &self.tenant;
+        match &self.catalog {
+            Some(pool) => {
+                let d = crate::catalog::task_defaults(pool, h)
+                    .await
+                    .map_err(|e| BackendError::transient(format!("{e:#}")))?;
+                Ok(TaskFields {
+                    task_type_id: d.task_type_id,
+                    request_method_id: d.request_method_id,
+                    criticality_id: d.criticality_id,
+                    requested_by: d.requested_by,
+                })
+            }
+            None if h.task_type_id > 0 && h.request_method_id > 0 => Ok(TaskFields {
+                task_type_id: h.task_type_id,
+                request_method_id: h.request_method_id,
+                criticality_id: (h.criticality_id > 0).then_some(h.criticality_id),
+                requested_by: None,
+            }),
+            None => Err(BackendError::Permanent {
+                reason: "set hubex.task_type_id and hubex.request_method_id, or sync the catalog"
+                    .into(),
+            }),
+        }
     }
 
     /// Tells the observer (metrics) of one call's path and status (0: no answer).
@@ -485,19 +547,29 @@ impl HubexClient {
     }
 
     async fn create(&self, task: &NewTask) -> Result<CreatedTask, BackendError> {
+        let fields = self.task_fields().await?;
+        self.create_with(task, &fields).await
+    }
+
+    /// Creates `task` with these HubEx fields.
+    pub async fn create_with(
+        &self,
+        task: &NewTask,
+        fields: &TaskFields,
+    ) -> Result<CreatedTask, BackendError> {
         let body = wire::TaskAdd {
-            task_type_id: Some(task.task_type_id),
-            request_method_id: Some(task.request_method_id),
-            criticality_id: task.criticality_id,
-            asset_id: task.asset_id.map(|a| a.0),
+            task_type_id: Some(fields.task_type_id),
+            request_method_id: Some(fields.request_method_id),
+            criticality_id: fields.criticality_id,
+            asset_id: task.asset.as_ref().map(|a| a.id.0),
             location_id: task.location_id.map(|l| l.0),
             company_id: task.company_id.map(|c| c.0),
-            notes: Some(task.notes.clone()),
-            notes_html: Some(task.notes_html.clone()),
-            contact_person: task.contact_person.clone(),
+            notes: Some(task.text_plain()),
+            notes_html: Some(task.text_html()?),
+            contact_person: task.contact_name.clone(),
             contact_phone: task.contact_phone.clone(),
             contact_email: task.contact_email.clone(),
-            requested_by_user_id: task.requested_by.map(|u| u.0),
+            requested_by_user_id: fields.requested_by.map(|u| u.0),
             erp_id: Some(task.reference.clone()),
         };
         let stamp = task.stamp.to_string();
@@ -751,17 +823,41 @@ impl TaskBackend for HubexClient {
         })
     }
 
-    fn move_to_stage(&self, task: TaskId, stage: i64) -> BoxFuture<'_, Result<(), BackendError>> {
-        Box::pin(self.stage(task, stage))
+    fn reopen(&self, task: TaskId) -> BoxFuture<'_, Result<bool, BackendError>> {
+        Box::pin(async move {
+            let stage = self.tenant.reopen_stage_id;
+            if stage <= 0 {
+                return Ok(false);
+            }
+            self.stage(task, stage).await?;
+            Ok(true)
+        })
     }
 
-    fn check<'a>(
-        &'a self,
-        config: &'a crate::config::HubexConfig,
+    fn check(
+        &self,
         lang: crate::web::i18n::Lang,
         create_test_task: bool,
-    ) -> BoxFuture<'a, crate::backend::CheckReport> {
-        Box::pin(super::check::run(self, config, lang, create_test_task))
+    ) -> BoxFuture<'_, crate::backend::CheckReport> {
+        Box::pin(super::check::run(
+            self,
+            &self.tenant,
+            lang,
+            create_test_task,
+        ))
+    }
+
+    fn name(&self) -> &'static str {
+        "HubEx"
+    }
+
+    fn capabilities(&self) -> crate::backend::Capabilities {
+        crate::backend::Capabilities {
+            staff_replies: true,
+            comments: true,
+            reopen: self.tenant.reopen_stage_id > 0,
+            synced_catalog: true,
+        }
     }
 
     fn fetch_catalog<'a>(
@@ -771,12 +867,6 @@ impl TaskBackend for HubexClient {
     ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>> {
         Box::pin(self.catalog(known, progress))
     }
-}
-
-/// Only `#rgb`/`#rrggbb` colours reach a page's style attribute.
-pub fn is_css_color(c: &str) -> bool {
-    let hex = c.strip_prefix('#').unwrap_or("");
-    (hex.len() == 3 || hex.len() == 6) && hex.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Passes a success through; turns any other status into an error.

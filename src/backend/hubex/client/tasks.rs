@@ -19,7 +19,7 @@ impl HubexClient {
             ("orderBy", "1".to_owned()),
             ("sortDirection", "2".to_owned()),
         ];
-        if let Some(asset) = task.asset_id {
+        if let Some(asset) = task.asset.as_ref().map(|a| a.id) {
             query.push(("assetID", asset.to_string()));
         }
         let mut found: Vec<CreatedTask> = Vec::new();

@@ -461,7 +461,7 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 /// A response whose connection is closed before the answer is complete.
-fn dropped() -> Response {
+pub fn dropped() -> Response {
     let body = futures_util::stream::once(async {
         Err::<axum::body::Bytes, std::io::Error>(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,

@@ -1,0 +1,134 @@
+//! Bitrix24: tasks through an inbound webhook (`https://PORTAL/rest/USER/SECRET/`).
+//!
+//! `client` speaks the portal's REST methods, `sim` is an in-process portal
+//! for demos and tests. Bitrix24 tasks know nothing of equipment, so qrdesk
+//! keeps the catalog itself ([`crate::catalog::own`]).
+
+pub mod client;
+pub mod sim;
+
+pub use client::Bitrix24Client;
+
+/// An inbound webhook URL, split into what calls are made of.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hook {
+    /// `https://portal.bitrix24.ru`, without a trailing slash.
+    pub portal: String,
+    pub user_id: i64,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret is the credential: never printed.
+        write!(f, "{}/rest/{}/***/", self.portal, self.user_id)
+    }
+}
+
+impl Hook {
+    /// `https://PORTAL/rest/USER_ID/SECRET/` (a method name after it, or
+    /// the trailing slash, may be left off).
+    pub fn parse(url: &str) -> Option<Hook> {
+        let url = url.trim();
+        let (scheme, rest) = url.split_once("://")?;
+        if scheme != "https" && scheme != "http" {
+            return None;
+        }
+        let (host, path) = rest.split_once('/')?;
+        if host.is_empty() {
+            return None;
+        }
+        let mut parts = path.split('/').filter(|p| !p.is_empty());
+        if parts.next()? != "rest" {
+            return None;
+        }
+        let user_id: i64 = parts.next()?.parse().ok().filter(|&id| id > 0)?;
+        let secret = parts.next()?;
+        if secret.len() < 4 || !secret.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        Some(Hook {
+            portal: format!("{scheme}://{host}"),
+            user_id,
+            secret: secret.to_owned(),
+        })
+    }
+
+    /// The URL of a method (`tasks.task.add`).
+    pub fn method(&self, name: &str) -> String {
+        format!(
+            "{}/rest/{}/{}/{name}.json",
+            self.portal, self.user_id, self.secret
+        )
+    }
+
+    /// The URL of a REST 3.0 method (`/rest/api/…`), such as the task chat.
+    pub fn method_v3(&self, name: &str) -> String {
+        format!(
+            "{}/rest/api/{}/{}/{name}",
+            self.portal, self.user_id, self.secret
+        )
+    }
+}
+
+/// The status names Bitrix24 shows, by its `STATUS` number.
+pub fn status_name(status: i64) -> &'static str {
+    match status {
+        1 => "Новая",
+        2 => "Ждёт выполнения",
+        3 => "Выполняется",
+        4 => "Ждёт контроля",
+        5 => "Завершена",
+        6 => "Отложена",
+        7 => "Отклонена",
+        _ => "Неизвестный статус",
+    }
+}
+
+/// A colour per status for the status page's badge.
+pub fn status_color(status: i64) -> &'static str {
+    match status {
+        1 | 2 => "#2f6fb3",
+        3 => "#b36b00",
+        4 => "#6b4fb3",
+        5 => "#2e7d32",
+        _ => "#5f6b76",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_webhook_url_is_split_and_its_secret_never_printed() {
+        let h = Hook::parse("https://acme.bitrix24.ru/rest/17/abcd1234efgh/").unwrap();
+        assert_eq!(h.portal, "https://acme.bitrix24.ru");
+        assert_eq!(h.user_id, 17);
+        assert_eq!(
+            h.method("tasks.task.add"),
+            "https://acme.bitrix24.ru/rest/17/abcd1234efgh/tasks.task.add.json"
+        );
+        assert_eq!(
+            h.method_v3("tasks.task.chat.message.send"),
+            "https://acme.bitrix24.ru/rest/api/17/abcd1234efgh/tasks.task.chat.message.send"
+        );
+        assert!(!format!("{h:?}").contains("abcd1234efgh"));
+        assert_eq!(
+            Hook::parse("https://acme.bitrix24.ru/rest/17/abcd1234efgh/profile.json"),
+            Some(h)
+        );
+        for bad in [
+            "",
+            "acme.bitrix24.ru/rest/17/abcd1234efgh/",
+            "ftp://acme.bitrix24.ru/rest/17/abcd1234efgh/",
+            "https://acme.bitrix24.ru/api/17/abcd1234efgh/",
+            "https://acme.bitrix24.ru/rest/0/abcd1234efgh/",
+            "https://acme.bitrix24.ru/rest/x/abcd1234efgh/",
+            "https://acme.bitrix24.ru/rest/17/",
+            "https://acme.bitrix24.ru/rest/17/ab%2F/",
+        ] {
+            assert!(Hook::parse(bad).is_none(), "{bad}");
+        }
+    }
+}
