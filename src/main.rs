@@ -548,16 +548,20 @@ async fn check(config: Config, create_test_task: bool, lang: &str) -> anyhow::Re
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let simulator = config.hubex.mode == HubexMode::Simulator;
+    let simulator = config.backend_target().is_none();
     let app = App::start(config.clone(), None).await?;
     println!("qrdesk is running at {}/", app.public_url);
     println!("Admin area: {}/admin", app.public_url);
     if simulator {
         let demo = demo_code(&app.pool, &config).await?;
-        println!(
-            "HubEx simulator (demo tenant) at http://{}/fsm",
-            app.sim_addr.expect("simulator address")
-        );
+        let addr = app.sim_addr.expect("simulator address");
+        match config.backend.kind {
+            BackendKind::Hubex => println!("HubEx simulator (demo tenant) at http://{addr}/fsm"),
+            BackendKind::Bitrix24 => println!(
+                "Bitrix24 simulator (demo portal): webhook {}, its tasks at http://{addr}/__sim/tasks",
+                qrdesk::backend::bitrix24::sim::Simulator::webhook_url(addr)
+            ),
+        }
         if let Some(code) = demo {
             println!("Demo form:    {}", code.url(&app.public_url));
             println!("Its QR image: {}/q/{}.svg", app.public_url, code);

@@ -104,6 +104,9 @@ pub fn urlencode(s: &str) -> String {
 #[template(path = "admin/catalog.html")]
 struct CatalogPage {
     f: Frame,
+    /// qrdesk keeps the catalog itself (the task system has none).
+    own: bool,
+    backend: &'static str,
     q: FilterQuery,
     rows: Vec<AssetRow>,
     total: i64,
@@ -164,6 +167,8 @@ pub async fn page(
     };
     let page_view = CatalogPage {
         f: Frame::new(&s, tr("Каталог"), "catalog").with_notice(notice(q.done.as_deref())),
+        own: !state.backend.capabilities().synced_catalog,
+        backend: state.backend.name(),
         rows,
         total,
         page,
@@ -205,6 +210,8 @@ pub struct AssetRequestRow {
 #[template(path = "admin/asset.html")]
 struct AssetPage {
     f: Frame,
+    /// qrdesk keeps the catalog: the asset can be changed here.
+    own: bool,
     asset: crate::store::catalog::AssetView,
     districts: Vec<String>,
     codes: Vec<super::codes::Row>,
@@ -227,6 +234,7 @@ pub async fn asset(
     State(state): State<AppState>,
     Staff(s): Staff,
     axum::extract::Path(id): axum::extract::Path<i64>,
+    axum::extract::Query(done): axum::extract::Query<super::DoneQuery>,
 ) -> web::Result {
     use crate::store::{attachments, codes as code_store, requests};
     let pool = &state.pool;
@@ -309,7 +317,8 @@ pub async fn asset(
         .map(|a| a.id)
         .collect();
     let page = AssetPage {
-        f: Frame::new(&s, asset.name.clone(), "catalog"),
+        f: Frame::new(&s, asset.name.clone(), "catalog").with_notice(notice(done.done.as_deref())),
+        own: !state.backend.capabilities().synced_catalog,
         chart: super::codes::scan_chart(&days),
         asset,
         districts,

@@ -5,6 +5,7 @@ pub mod auth;
 mod catalog;
 mod codes;
 pub mod connection;
+pub mod own;
 mod print;
 mod requests;
 pub mod settings;
@@ -44,6 +45,17 @@ pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
         .route("/admin/catalog", get(catalog::page))
         .route("/admin/catalog/sync", post(catalog::sync_now))
         .route("/admin/catalog/assets/{id}", get(catalog::asset))
+        .route("/admin/catalog/new", get(own::new_page).post(own::create))
+        .route(
+            "/admin/catalog/assets/{id}/edit",
+            get(own::edit_page).post(own::update),
+        )
+        .route("/admin/catalog/assets/{id}/remove", post(own::remove))
+        .route(
+            "/admin/catalog/import",
+            get(own::import_form).post(own::import_preview),
+        )
+        .route("/admin/catalog/import/confirm", post(own::import_confirm))
         .route("/admin/photos/{id}", get(catalog::photo))
         .route("/admin/photos/{id}/thumb", get(catalog::photo_thumb))
         .route("/admin/connection", get(connection::page))
@@ -176,6 +188,9 @@ pub fn notice(key: Option<&str>) -> Option<String> {
         "sync-running" => tr("Синхронизация уже идёт."),
         "check" => tr("Проверка подключения запущена."),
         "calibrated" => tr("Калибровка сохранена."),
+        "asset-saved" => tr("Оборудование сохранено."),
+        "asset-removed" => tr("Оборудование удалено из каталога."),
+        "imported" => tr("Оборудование из файла добавлено в каталог."),
         "password" => tr("Пароль изменён; другие сеансы завершены."),
         "profile" => tr("Профиль сохранён."),
         "cabinet" => tr("Данные организации сохранены."),
@@ -302,6 +317,7 @@ const PROBLEMS: &[(&str, &str)] = &[
     ("phone", "Проверьте телефон: например, +7 900 123-45-67."),
     ("org_name", "Название организации — не больше 120 символов."),
     ("org_description", "Описание — не больше 300 символов."),
+    ("asset_field", "Каждое поле — не больше 300 символов."),
     (
         "privacy_url",
         "Укажите адрес политики полностью, например https://example.ru/privacy.",

@@ -90,6 +90,31 @@ impl StaffClient {
         resp.bytes().await.unwrap().to_vec()
     }
 
+    /// A file upload, the session's CSRF token first as the forms send it.
+    pub(crate) async fn post_file(
+        &self,
+        path: &str,
+        field: &str,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Page {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", self.csrf.clone())
+            .part(
+                field.to_owned(),
+                reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
+            );
+        page(
+            self.client
+                .post(format!("{}{}", self.base, path))
+                .multipart(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub(crate) async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut all = vec![("csrf", self.csrf.as_str())];
         all.extend_from_slice(fields);

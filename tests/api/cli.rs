@@ -76,3 +76,67 @@ fn a_bad_setting_stops_start_up_naming_the_key() {
         "{err}"
     );
 }
+
+#[test]
+fn assets_create_and_import_fill_the_own_catalog_and_are_refused_with_hubex() {
+    let dir = TempDir::new();
+    let out = qrdesk(&dir, &["assets", "create", "--name", "Насос"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("synced from HubEx"));
+
+    let b24 = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_qrdesk"))
+            .args(args)
+            .current_dir(&dir.0)
+            .env("QRDESK_SERVER__DATA_DIR", dir.0.join("b24"))
+            .env("QRDESK_BACKEND__KIND", "bitrix24")
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = b24(&[
+        "assets",
+        "create",
+        "--name",
+        "Насос ГВС",
+        "--site",
+        "Котельная",
+        "--address",
+        "Москва, ул. Лесная, 5",
+        "--serial",
+        "SN-7",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["id"].as_i64().unwrap();
+    assert_eq!(id, 1);
+    let out = b24(&["assets", "create", "--name", " "]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--name: Give the equipment's name"));
+
+    let csv = dir.0.join("assets.csv");
+    std::fs::write(
+        &csv,
+        "name,site,serial\nКран,Котельная,K-1\n,Склад,\nЛифт,Подъезд 1,\n",
+    )
+    .unwrap();
+    let out = b24(&["assets", "import", csv.to_str().unwrap(), "--dry-run"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 rows can be added, 1 have errors"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 3: name"));
+    let out = b24(&["assets", "import", csv.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 assets added"));
+    // A code on an own asset.
+    let out = b24(&["codes", "create", "--asset", "3", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

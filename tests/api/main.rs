@@ -23,6 +23,7 @@ mod limits;
 mod logs;
 mod mail;
 mod metrics;
+mod own_catalog;
 mod photos;
 mod qr;
 mod settings;

@@ -405,6 +405,88 @@ try {
       await context.close();
     }
   });
+  await test('own catalog (Bitrix24): add with a refusal, change, CSV preview and import, on a phone and a desktop, WCAG 2.1 AA', async () => {
+    const b24 = await startServer({ QRDESK_BACKEND__KIND: 'bitrix24', QRDESK_LIMITS__MIN_FILL_MS: '0' });
+    try {
+      const setup = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'ru-RU' });
+      const first = await setup.newPage();
+      await first.goto(b24.setup);
+      await first.fill('#email', email);
+      await first.fill('#password', password);
+      await first.fill('#repeat', password);
+      await first.click('button[type=submit]');
+      await first.waitForURL(/\/admin/);
+      await setup.close();
+      const csv = 'Название;Участок;Адрес;Серийный номер;Инвентарный номер\n' +
+        'Насос ГВС Wilo;Котельная;"Москва, ул. Лесная, 5, котельная";WL-5521;ИНВ-0300\n' +
+        ';Склад;Подольск, ул. Складская, 12;;\n' +
+        'Тепловая завеса Ballu BHC-L15;Склад;Подольск, ул. Складская, 12, ворота 2;BH-L15-0091;\n';
+      for (const [device, viewport] of [['phone', { width: 360, height: 740 }], ['desktop', { width: 1280, height: 900 }]]) {
+        const context = await browser.newContext({ viewport, isMobile: device === 'phone', hasTouch: device === 'phone', locale: 'ru-RU' });
+        const page = await context.newPage();
+        const errors = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        await page.goto(b24.base + '/admin/login');
+        await page.fill('#email', email);
+        await page.fill('#password', password);
+        await page.click('button[type=submit]');
+        await page.waitForURL(/\/admin$/);
+        const look = async (name) => {
+          const axe = await accessibilityProblems(page);
+          check(axe.length === 0, device + ' ' + name + ': axe ' + axe.join('; '));
+          const width = await page.evaluate(() => document.documentElement.scrollWidth);
+          check(width <= viewport.width, name + ' fits the ' + device + ', width ' + width);
+          await page.screenshot({ path: join(shots, 'admin-own-' + name + '-' + device + '.png'), fullPage: true });
+        };
+        await page.goto(b24.base + '/admin/catalog');
+        check((await page.textContent('main')).includes('Bitrix24 не хранит оборудование'), device + ': the catalog says who keeps it');
+        await look('catalog');
+        await page.click('a[href="/admin/catalog/new"]');
+        await page.fill('#site', 'Котельная');
+        await page.click('form[action="/admin/catalog/new"] button[type=submit]');
+        check((await page.textContent('.alert')).includes('Укажите название оборудования'), device + ': a missing name is said');
+        check((await page.inputValue('#site')) === 'Котельная', device + ': what was typed stays');
+        await look('new-refused');
+        await page.fill('#name', 'Вентиляционная установка П' + device.length);
+        await page.fill('#address', 'Москва, ул. Лесная, 5, крыша');
+        await page.click('form[action="/admin/catalog/new"] button[type=submit]');
+        await page.waitForURL(/done=asset-saved/);
+        check((await page.textContent('main')).includes('Оборудование сохранено.'), device + ': saved');
+        await look('asset');
+        await page.click('a[href$="/edit"]');
+        await look('edit');
+        await page.goto(b24.base + '/admin/catalog/import');
+        await page.setInputFiles('#file', { name: 'assets.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+        await page.click('form[action="/admin/catalog/import"] button[type=submit]');
+        await page.waitForSelector('text=Проверка файла');
+        check((await page.textContent('main')).includes('Можно добавить: 2. С ошибками: 1'), device + ': the preview counts rows');
+        await look('import-preview');
+        await page.click('form[action="/admin/catalog/import/confirm"] button[type=submit]');
+        await page.waitForURL(/done=imported/);
+        check(errors.length === 0, 'no page errors: ' + errors.join('; '));
+        await context.close();
+      }
+      // A scan of the demo sticker becomes a task in the Bitrix24 portal.
+      const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: 'ru-RU' });
+      const page = await phone.newPage();
+      await page.goto(b24.formUrl);
+      await page.fill('#description', 'Насос гудит и не качает воду');
+      await page.check('#consent');
+      await page.click('form button[type=submit]');
+      await page.waitForURL(/\/t\//);
+      const portal = new URL(b24.sim).origin;
+      let tasks = [];
+      for (let i = 0; i < 100 && tasks.length === 0; i++) {
+        tasks = (await (await fetch(portal + '/__sim/tasks')).json()).tasks;
+        if (tasks.length === 0) await page.waitForTimeout(100);
+      }
+      check(tasks.length === 1 && tasks[0].title === 'Насос гудит и не качает воду', 'the scan made one Bitrix24 task: ' + JSON.stringify(tasks.map((t) => t.title)));
+      await page.screenshot({ path: join(shots, 'b24-status-phone.png'), fullPage: true });
+      await phone.close();
+    } finally {
+      await stopServer(b24);
+    }
+  });
 } finally {
   await browser.close();
   await stopServer(server);
