@@ -17,6 +17,7 @@ pub struct Config {
     pub backend: BackendConfig,
     pub hubex: HubexConfig,
     pub bitrix24: Bitrix24Config,
+    pub evateam: EvaTeamConfig,
     pub delivery: DeliveryConfig,
     pub limits: LimitsConfig,
     pub mail: MailConfig,
@@ -132,6 +133,9 @@ pub enum BackendKind {
     /// Bitrix24 through an inbound webhook (`[bitrix24]`); qrdesk keeps
     /// the equipment catalog itself.
     Bitrix24,
+    /// EvaTeam through its JSON-RPC API (`[evateam]`); qrdesk keeps the
+    /// equipment catalog itself.
+    Evateam,
 }
 
 impl BackendKind {
@@ -139,6 +143,7 @@ impl BackendKind {
         match self {
             BackendKind::Hubex => "HubEx",
             BackendKind::Bitrix24 => "Bitrix24",
+            BackendKind::Evateam => "EvaTeam",
         }
     }
 
@@ -147,6 +152,7 @@ impl BackendKind {
         match self {
             BackendKind::Hubex => "hubex",
             BackendKind::Bitrix24 => "bitrix24",
+            BackendKind::Evateam => "evateam",
         }
     }
 }
@@ -176,6 +182,27 @@ pub struct Bitrix24Config {
     pub timeout_secs: u64,
     /// Calls per minute from this instance; Bitrix24 drains about two a
     /// second per portal, so the default stays below that.
+    pub max_calls_per_minute: u32,
+}
+
+/// EvaTeam through its API, with the token of a dedicated API user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaTeamConfig {
+    pub mode: HubexMode,
+    /// The installation, e.g. `https://eva.example.ru`; calls go to `/api/`.
+    pub base_url: String,
+    /// The API user's token (Моя страница → Безопасность). Never logged.
+    pub token: Secret,
+    /// The project's code new tasks go to.
+    pub project: String,
+    /// A list (board column) of the project; empty: the project's default.
+    pub list: String,
+    /// Who new tasks are given to (login or e-mail); empty: nobody yet.
+    pub responsible: String,
+    /// Per-call timeout in seconds.
+    pub timeout_secs: u64,
+    /// Calls per minute from this instance (EvaTeam documents no limit).
     pub max_calls_per_minute: u32,
 }
 
@@ -406,6 +433,16 @@ impl Default for Config {
                 timeout_secs: 30,
                 max_calls_per_minute: 90,
             },
+            evateam: EvaTeamConfig {
+                mode: HubexMode::Simulator,
+                base_url: String::new(),
+                token: Secret::default(),
+                project: String::new(),
+                list: String::new(),
+                responsible: String::new(),
+                timeout_secs: 30,
+                max_calls_per_minute: 120,
+            },
             hubex: HubexConfig {
                 mode: HubexMode::Simulator,
                 base_url: "https://api.hubex.ru/fsm".into(),
@@ -587,6 +624,27 @@ impl Config {
                 );
             }
         }
+        let e = &self.evateam;
+        if self.backend.kind == BackendKind::Evateam && e.mode == HubexMode::Live {
+            if !(e.base_url.starts_with("https://") || e.base_url.starts_with("http://")) {
+                return invalid(
+                    "evateam.base_url",
+                    "must be the installation's address, e.g. https://eva.example.ru (set QRDESK_EVATEAM__BASE_URL)",
+                );
+            }
+            if e.token.is_empty() {
+                return invalid(
+                    "evateam.token",
+                    "is required: generate an API token under Моя страница → Безопасность (set QRDESK_EVATEAM__TOKEN)",
+                );
+            }
+            if e.project.trim().is_empty() {
+                return invalid(
+                    "evateam.project",
+                    "is required: the code of the project new tasks go to",
+                );
+            }
+        }
         if self.backend.kind == BackendKind::Hubex && self.hubex.mode == HubexMode::Live {
             if self.hubex.service_token.is_empty() {
                 return invalid(
@@ -687,6 +745,8 @@ impl Config {
             BackendKind::Hubex => {
                 (self.hubex.mode == HubexMode::Live).then(|| self.hubex.base_url.clone())
             }
+            BackendKind::Evateam => (self.evateam.mode == HubexMode::Live)
+                .then(|| self.evateam.base_url.trim_end_matches('/').to_owned()),
             BackendKind::Bitrix24 => (self.bitrix24.mode == HubexMode::Live).then(|| {
                 crate::backend::bitrix24::Hook::parse(self.bitrix24.webhook_url.expose())
                     .map_or_else(String::new, |h| h.portal)

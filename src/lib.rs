@@ -169,6 +169,8 @@ pub struct App {
     pub sim: Option<Simulator>,
     /// The in-process Bitrix24 portal, with `backend.kind = "bitrix24"` in simulator mode.
     pub bitrix24_sim: Option<backend::bitrix24::sim::Simulator>,
+    /// The in-process EvaTeam, with `backend.kind = "evateam"` in simulator mode.
+    pub evateam_sim: Option<backend::evateam::sim::Simulator>,
     /// Where the simulator listens, in simulator mode.
     pub sim_addr: Option<SocketAddr>,
     /// The task system client every part of the app shares (one call budget).
@@ -206,6 +208,7 @@ where
 pub struct Simulators {
     pub hubex: Option<Simulator>,
     pub bitrix24: Option<backend::bitrix24::sim::Simulator>,
+    pub evateam: Option<backend::evateam::sim::Simulator>,
 }
 
 /// The task backend the configuration asks for, started.
@@ -233,7 +236,7 @@ pub async fn connect(
                 backend: Arc::new(client),
                 sims: Simulators {
                     hubex: sim,
-                    bitrix24: None,
+                    ..Simulators::default()
                 },
                 sim_addr,
             })
@@ -264,8 +267,33 @@ pub async fn connect(
             Ok(Connected {
                 backend: Arc::new(client),
                 sims: Simulators {
-                    hubex: None,
                     bitrix24: sim,
+                    ..Simulators::default()
+                },
+                sim_addr,
+            })
+        }
+        BackendKind::Evateam => {
+            let mut e = config.evateam.clone();
+            let (base, sim, sim_addr) = match e.mode {
+                HubexMode::Live => (e.base_url.clone(), None, None),
+                HubexMode::Simulator => {
+                    let sim = sims.evateam.unwrap_or_default();
+                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+                    let addr = sim.spawn(listener);
+                    e.token = backend::evateam::sim::TOKEN.into();
+                    if e.project.is_empty() {
+                        e.project = backend::evateam::sim::PROJECT.into();
+                    }
+                    (format!("http://{addr}"), Some(sim), Some(addr))
+                }
+            };
+            let client = backend::evateam::EvaTeamClient::new(&base, e, catalog.cloned())?;
+            Ok(Connected {
+                backend: Arc::new(client),
+                sims: Simulators {
+                    evateam: sim,
+                    ..Simulators::default()
                 },
                 sim_addr,
             })
@@ -346,7 +374,7 @@ impl App {
     pub async fn start(config: Config, sim: Option<Simulator>) -> anyhow::Result<App> {
         let sims = Simulators {
             hubex: sim,
-            bitrix24: None,
+            ..Simulators::default()
         };
         App::start_with(config, sims).await
     }
@@ -392,11 +420,13 @@ impl App {
             let report = catalog::sync(&pool, backend.as_ref(), &backend::NoProgress).await?;
             tracing::info!(%report, "demo catalog loaded from the simulator");
         }
-        if sims.bitrix24.is_some() && store::catalog::asset_count(&pool).await? == 0 {
+        let own_sim = sims.bitrix24.is_some() || sims.evateam.is_some();
+        if own_sim && store::catalog::asset_count(&pool).await? == 0 {
             let n = catalog::own::seed_demo(&pool).await?;
             tracing::info!(
                 assets = n,
-                "demo catalog created for the Bitrix24 simulator"
+                backend = backend.name(),
+                "demo catalog created for the simulator"
             );
         }
 
@@ -587,6 +617,7 @@ impl App {
             pool,
             sim,
             bitrix24_sim: sims.bitrix24,
+            evateam_sim: sims.evateam,
             sim_addr,
             backend,
             sync,

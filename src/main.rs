@@ -78,8 +78,14 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9001")]
         listen: String,
     },
+    /// Run the EvaTeam simulator alone.
+    #[command(name = "evateam-sim")]
+    EvateamSim {
+        #[arg(long, default_value = "127.0.0.1:9002")]
+        listen: String,
+    },
     /// qrdesk's own equipment catalog (for task systems without one, such
-    /// as Bitrix24).
+    /// as Bitrix24 and EvaTeam).
     #[command(subcommand)]
     Assets(AssetsCommand),
 }
@@ -403,6 +409,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             shutdown_signal().await;
             Ok(())
         }
+        Command::EvateamSim { listen } => {
+            let sim = qrdesk::backend::evateam::sim::Simulator::new();
+            let listener = tokio::net::TcpListener::bind(&listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            let addr = sim.spawn(listener);
+            println!("EvaTeam simulator at http://{addr} (evateam.base_url)");
+            println!(
+                "token: {} · project: {}",
+                qrdesk::backend::evateam::sim::TOKEN,
+                qrdesk::backend::evateam::sim::PROJECT
+            );
+            println!("control: GET http://{addr}/__sim/tasks, POST http://{addr}/__sim/tasks/SUP-000001/status/CLOSED, POST http://{addr}/__sim/tasks/SUP-000001/reply");
+            shutdown_signal().await;
+            Ok(())
+        }
         Command::HubexSim { listen } => {
             let sim = qrdesk::backend::hubex::sim::Simulator::new();
             sim.set_shape(config.hubex.sim_shape);
@@ -560,6 +582,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             BackendKind::Bitrix24 => println!(
                 "Bitrix24 simulator (demo portal): webhook {}, its tasks at http://{addr}/__sim/tasks",
                 qrdesk::backend::bitrix24::sim::Simulator::webhook_url(addr)
+            ),
+            BackendKind::Evateam => println!(
+                "EvaTeam simulator (demo installation): http://{addr}/api/, its tasks at http://{addr}/__sim/tasks"
             ),
         }
         if let Some(code) = demo {
@@ -807,6 +832,9 @@ async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
                             .await?;
                     }
                     BackendKind::Bitrix24 if config.bitrix24.mode == HubexMode::Simulator => {
+                        catalog::own::seed_demo(&pool).await?;
+                    }
+                    BackendKind::Evateam if config.evateam.mode == HubexMode::Simulator => {
                         catalog::own::seed_demo(&pool).await?;
                     }
                     _ => {}

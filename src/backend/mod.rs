@@ -6,7 +6,9 @@
 
 pub mod bitrix24;
 pub mod budget;
+pub mod evateam;
 pub mod hubex;
+pub mod json;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -1,7 +1,11 @@
 //! The core stories, run against every task system qrdesk delivers to: one
-//! set of tests, each run for HubEx and for Bitrix24 (each on both engines).
+//! set of tests, each run for HubEx, Bitrix24 and EvaTeam (each on both
+//! engines).
 
 use qrdesk::backend::bitrix24::sim::Simulator as Portal;
+use qrdesk::backend::evateam::client::plain_text;
+use qrdesk::backend::evateam::local_id;
+use qrdesk::backend::evateam::sim::Simulator as Eva;
 use qrdesk::backend::hubex::sim::Fault;
 use qrdesk::backend::AssetId;
 use qrdesk::codes::Code;
@@ -11,11 +15,15 @@ use qrdesk::store::codes::Target;
 use qrdesk::store::Engine;
 
 use crate::helpers::{
-    engine, on_each_engine, simulator, start_with_portal, test_config, wait_for, TempDir, TestApp,
+    engine, on_each_engine, simulator, start_with_sims, test_config, wait_for, TempDir, TestApp,
     TestDb,
 };
 
-const KINDS: [BackendKind; 2] = [BackendKind::Hubex, BackendKind::Bitrix24];
+const KINDS: [BackendKind; 3] = [
+    BackendKind::Hubex,
+    BackendKind::Bitrix24,
+    BackendKind::Evateam,
+];
 
 /// A task as the task system holds it, whatever the system.
 #[derive(Debug, Clone)]
@@ -46,12 +54,19 @@ async fn spawn(kind: BackendKind, tweak: impl FnOnce(&mut Config)) -> TestApp {
     // The portal's own limit is what paces the tests, not ours.
     config.bitrix24.max_calls_per_minute = 6000;
     config.bitrix24.timeout_secs = 2;
+    config.evateam.max_calls_per_minute = 6000;
+    config.evateam.timeout_secs = 2;
     tweak(&mut config);
     let portal = (kind == BackendKind::Bitrix24).then(Portal::new);
     if let Some(p) = &portal {
         p.set_rate_limit(200.0, 500.0);
     }
-    start_with_portal(config, dir, db, simulator(), portal).await
+    let others = qrdesk::Simulators {
+        hubex: None,
+        bitrix24: portal,
+        evateam: (kind == BackendKind::Evateam).then(Eva::new),
+    };
+    start_with_sims(config, dir, db, simulator(), others).await
 }
 
 /// What each story needs of the system behind the app.
@@ -70,12 +85,46 @@ trait System {
     fn asset(&self) -> AssetId;
 }
 
+/// The EvaTeam task behind qrdesk's numeric id.
+fn eva_id(eva: &Eva, task: i64) -> String {
+    eva.tasks()
+        .into_iter()
+        .find(|t| local_id(&t.id) == task)
+        .map(|t| t.id)
+        .unwrap_or_else(|| panic!("EvaTeam task {task} exists"))
+}
+
 impl System for TestApp {
     fn kind(&self) -> BackendKind {
         self.config.backend.kind
     }
 
     fn seen(&self) -> Vec<Seen> {
+        if let Some(eva) = &self.evateam {
+            let files = eva.attachments();
+            return eva
+                .tasks()
+                .into_iter()
+                .map(|t| {
+                    let text = plain_text(&t.text);
+                    Seen {
+                        id: local_id(&t.id),
+                        title: t.name,
+                        // EvaTeam has no field for it: the text carries it.
+                        reference: text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("Заявка qrdesk: "))
+                            .unwrap_or("")
+                            .to_owned(),
+                        text,
+                        files: files
+                            .iter()
+                            .filter(|a| a.parent == t.id && a.size > 0)
+                            .count(),
+                    }
+                })
+                .collect();
+        }
         match &self.bitrix24 {
             Some(p) => p
                 .tasks()
@@ -106,30 +155,41 @@ impl System for TestApp {
     }
 
     fn reply(&self, task: i64, text: &str) {
-        let ok = match &self.bitrix24 {
-            Some(p) => p.staff_reply(task, text),
-            None => self.sim.staff_reply(task, text),
+        let ok = match (&self.evateam, &self.bitrix24) {
+            (Some(e), _) => e.staff_reply(&eva_id(e, task), text),
+            (_, Some(p)) => p.staff_reply(task, text),
+            _ => self.sim.staff_reply(task, text),
         };
         assert!(ok, "task {task} exists");
     }
 
     fn in_progress(&self, task: i64) {
-        match &self.bitrix24 {
-            Some(p) => p.set_status(task, 3),
-            None => self.sim.set_status(task, 2),
+        match (&self.evateam, &self.bitrix24) {
+            (Some(e), _) => e.set_status(&eva_id(e, task), "IN_PROGRESS"),
+            (_, Some(p)) => p.set_status(task, 3),
+            _ => self.sim.set_status(task, 2),
         };
     }
 
     fn completed(&self, task: i64) {
-        match &self.bitrix24 {
-            Some(p) => p.set_status(task, 4),
-            None => self.sim.set_status(task, 3),
+        match (&self.evateam, &self.bitrix24) {
+            (Some(e), _) => e.set_status(&eva_id(e, task), "IN_REVIEW"),
+            (_, Some(p)) => p.set_status(task, 4),
+            _ => self.sim.set_status(task, 3),
         };
     }
 
     fn our_comments(&self, task: i64) -> Vec<String> {
-        match &self.bitrix24 {
-            Some(p) => p
+        match (&self.evateam, &self.bitrix24) {
+            (Some(e), _) => {
+                let id = eva_id(e, task);
+                e.comments()
+                    .into_iter()
+                    .filter(|c| c.parent == id && c.by_api)
+                    .map(|c| plain_text(&c.text))
+                    .collect()
+            }
+            (_, Some(p)) => p
                 .comments()
                 .into_iter()
                 .filter(|c| {
@@ -137,7 +197,7 @@ impl System for TestApp {
                 })
                 .map(|c| c.text)
                 .collect(),
-            None => self
+            _ => self
                 .sim
                 .messages()
                 .into_iter()
@@ -148,9 +208,10 @@ impl System for TestApp {
     }
 
     fn fail_create(&self, fault: Fault, times: u32) {
-        match &self.bitrix24 {
-            Some(p) => p.fail("tasks.task.add", fault, times),
-            None => self.sim.fail("POST", "/WORK/Tasks", fault, times),
+        match (&self.evateam, &self.bitrix24) {
+            (Some(e), _) => e.fail("CmfTask.create", fault, times),
+            (_, Some(p)) => p.fail("tasks.task.add", fault, times),
+            _ => self.sim.fail("POST", "/WORK/Tasks", fault, times),
         }
     }
 
@@ -158,7 +219,7 @@ impl System for TestApp {
         match self.kind() {
             BackendKind::Hubex => AssetId(1002),
             // The first asset of the demo catalog qrdesk keeps itself.
-            BackendKind::Bitrix24 => AssetId(1),
+            BackendKind::Bitrix24 | BackendKind::Evateam => AssetId(1),
         }
     }
 }
@@ -194,9 +255,19 @@ async fn a_request_becomes_one_task_with_its_fields_and_its_photos_once() {
             assert_eq!(t.reference, format!("qrdesk-{}", r.id), "{kind:?}");
             assert!(t.text.starts_with("Не включается насос\nгорит красная лампа"), "{kind:?}: {}", t.text);
             assert!(t.text.contains(&format!("QR-код: {code}")), "{kind:?}: {}", t.text);
-            assert!(t.text.contains("Контакт: Иван"), "{kind:?}: {}", t.text);
+            assert!(t.text.contains("Иван"), "{kind:?}: the contact: {}", t.text);
             assert!(t.text.contains("Оборудование: "), "{kind:?}: {}", t.text);
             assert_eq!(t.files, 2, "{kind:?}: each photo attached once");
+            if kind != BackendKind::Hubex {
+                assert_eq!(t.title, "Не включается насос", "{kind:?}");
+                assert!(t.text.contains("Адрес: Москва, ул. Лесная, 5, котельная"), "{kind:?}: {}", t.text);
+            }
+            if kind == BackendKind::Evateam {
+                let task = &app.evateam.as_ref().unwrap().tasks()[0];
+                assert_eq!(task.project, "SUP");
+                assert!(task.text.starts_with("<p>Не включается насос<br>горит красная лампа</p>"), "HTML, escaped: {}", task.text);
+                assert_eq!(r.task_number.as_deref(), Some("SUP-000001"), "the human code is the number");
+            }
             if kind == BackendKind::Bitrix24 {
                 assert_eq!(t.title, "Не включается насос");
                 let portal = app.bitrix24.as_ref().unwrap();
@@ -352,4 +423,69 @@ async fn a_crash_during_delivery_still_ends_in_one_task() {
         })
         .await;
     }
+}
+
+#[tokio::test]
+async fn refusals_are_read_as_each_system_means_them() {
+    on_each_engine(|| async {
+        // EvaTeam: an application error arrives with HTTP 200 and is final.
+        let app = spawn(BackendKind::Evateam, |c| c.evateam.project = "NOPE".into()).await;
+        let path = app
+            .report(&code(&app).await, "Не работает кондиционер в переговорной")
+            .await;
+        let r = app.wait_status(&path, "failed", 15).await;
+        assert!(
+            r.failure_reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("Проект NOPE не найден"),
+            "{r:?}"
+        );
+        assert!(app.seen().is_empty());
+
+        // Bitrix24: a webhook without the task scope is final, with what to fix.
+        let app = spawn(BackendKind::Bitrix24, |_| {}).await;
+        app.bitrix24.as_ref().unwrap().revoke_scope("task");
+        let path = app
+            .report(&code(&app).await, "Не работает кондиционер в переговорной")
+            .await;
+        let r = app.wait_status(&path, "failed", 15).await;
+        let reason = r.failure_reason.unwrap_or_default();
+        assert!(
+            reason.contains("insufficient_scope") && reason.contains("task, disk and user"),
+            "{reason}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bitrix24_s_rate_limit_is_waited_out_and_nothing_is_lost() {
+    on_each_engine(|| async {
+        let app = spawn(BackendKind::Bitrix24, |c| {
+            c.delivery.concurrency = 4;
+            c.delivery.base_delay_ms = 50;
+            c.delivery.max_delay_secs = 1;
+        })
+        .await;
+        let portal = app.bitrix24.as_ref().unwrap();
+        // A small bucket that drains quickly: several answers are 503.
+        portal.set_rate_limit(20.0, 3.0);
+        let code = code(&app).await;
+        let mut paths = Vec::new();
+        for i in 0..8 {
+            paths.push(
+                app.report(&code, &format!("Заявка номер {i} при лимите"))
+                    .await,
+            );
+        }
+        for p in &paths {
+            app.wait_status(p, "delivered", 30).await;
+        }
+        app.drain_outbox(15).await;
+        assert_eq!(app.seen().len(), 8, "one task each");
+        let limited = portal.calls().iter().filter(|c| c.status == 503).count();
+        assert!(limited > 0, "the portal did refuse some calls");
+    })
+    .await;
 }

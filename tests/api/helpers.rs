@@ -177,6 +177,8 @@ pub struct TestApp {
     pub sim: Simulator,
     /// The Bitrix24 portal, when `backend.kind = "bitrix24"`.
     pub bitrix24: Option<qrdesk::backend::bitrix24::sim::Simulator>,
+    /// The EvaTeam installation, when `backend.kind = "evateam"`.
+    pub evateam: Option<qrdesk::backend::evateam::sim::Simulator>,
     pub client: reqwest::Client,
     pub config: Config,
     pub dir: TempDir,
@@ -305,20 +307,23 @@ pub async fn spawn_with_sim(sim: Simulator, tweak: impl FnOnce(&mut Config)) -> 
 
 /// Starts qrdesk on `config` (its `database.url` may name `db`).
 pub async fn start(config: Config, dir: TempDir, db: Option<TestDb>, sim: Simulator) -> TestApp {
-    start_with_portal(config, dir, db, sim, None).await
+    start_with_sims(config, dir, db, sim, qrdesk::Simulators::default()).await
 }
 
-/// Like [`start`], with a Bitrix24 portal for `backend.kind = "bitrix24"`.
-pub async fn start_with_portal(
+/// Like [`start`], with the simulators of the other task systems
+/// (`others.hubex` is not used: `sim` is).
+pub async fn start_with_sims(
     config: Config,
     dir: TempDir,
     db: Option<TestDb>,
     sim: Simulator,
-    bitrix24: Option<qrdesk::backend::bitrix24::sim::Simulator>,
+    others: qrdesk::Simulators,
 ) -> TestApp {
+    let (bitrix24, evateam) = (others.bitrix24, others.evateam);
     let sims = qrdesk::Simulators {
         hubex: Some(sim.clone()),
         bitrix24: bitrix24.clone(),
+        evateam: evateam.clone(),
     };
     let app = App::start_with(config.clone(), sims)
         .await
@@ -332,6 +337,7 @@ pub async fn start_with_portal(
         app: Some(app),
         sim,
         bitrix24,
+        evateam,
         client: phone_client(),
         config,
         dir,
@@ -516,9 +522,15 @@ impl TestApp {
             db,
             sim,
             bitrix24,
+            evateam,
             ..
         } = self;
-        start_with_portal(config, dir, db, sim, bitrix24).await
+        let others = qrdesk::Simulators {
+            hubex: None,
+            bitrix24,
+            evateam,
+        };
+        start_with_sims(config, dir, db, sim, others).await
     }
 
     /// Ends without clean-up, as a crash would, and starts again.
@@ -531,9 +543,15 @@ impl TestApp {
             db,
             sim,
             bitrix24,
+            evateam,
             ..
         } = self;
-        start_with_portal(config, dir, db, sim, bitrix24).await
+        let others = qrdesk::Simulators {
+            hubex: None,
+            bitrix24,
+            evateam,
+        };
+        start_with_sims(config, dir, db, sim, others).await
     }
 }
 

@@ -8,7 +8,7 @@ use qrdesk::store::catalog;
 use qrdesk::store::codes::Target;
 
 use crate::admin::StaffClient;
-use crate::helpers::{on_each_engine, start_with_portal, test_config, TempDir};
+use crate::helpers::{on_each_engine, start_with_sims, test_config, TempDir};
 
 async fn bitrix24_app() -> crate::helpers::TestApp {
     let dir = TempDir::new();
@@ -23,7 +23,11 @@ async fn bitrix24_app() -> crate::helpers::TestApp {
     };
     config.backend.kind = BackendKind::Bitrix24;
     let portal = qrdesk::backend::bitrix24::sim::Simulator::new();
-    start_with_portal(config, dir, db, crate::helpers::simulator(), Some(portal)).await
+    let others = qrdesk::Simulators {
+        bitrix24: Some(portal),
+        ..Default::default()
+    };
+    start_with_sims(config, dir, db, crate::helpers::simulator(), others).await
 }
 
 #[tokio::test]

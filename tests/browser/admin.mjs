@@ -487,6 +487,29 @@ try {
       await stopServer(b24);
     }
   });
+  await test('EvaTeam: a scan of the demo sticker becomes one task there, and the status page follows it', async () => {
+    const eva = await startServer({ QRDESK_BACKEND__KIND: 'evateam', QRDESK_LIMITS__MIN_FILL_MS: '0' });
+    try {
+      const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, locale: 'ru-RU' });
+      const page = await phone.newPage();
+      await page.goto(eva.formUrl);
+      await page.fill('#description', 'Кондиционер капает на стол');
+      await page.check('#consent');
+      await page.click('form button[type=submit]');
+      await page.waitForURL(/\/t\//);
+      await page.waitForSelector('.number', { timeout: 30000 });
+      check((await page.textContent('.number')).includes('SUP-000001'), 'the EvaTeam code is the number');
+      const axe = await accessibilityProblems(page);
+      check(axe.length === 0, 'status page: axe ' + axe.join('; '));
+      const origin = new URL(eva.sim).origin;
+      const tasks = (await (await fetch(origin + '/__sim/tasks')).json()).tasks;
+      check(tasks.length === 1 && tasks[0].name === 'Кондиционер капает на стол', 'one EvaTeam task: ' + JSON.stringify(tasks.map((t) => t.name)));
+      await page.screenshot({ path: join(shots, 'eva-status-phone.png'), fullPage: true });
+      await phone.close();
+    } finally {
+      await stopServer(eva);
+    }
+  });
 } finally {
   await browser.close();
   await stopServer(server);

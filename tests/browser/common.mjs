@@ -45,7 +45,7 @@ export function startServer(env = {}) {
     const done = () => {
       const base = out.match(/running at (\S+?)\/?\n/);
       const form = out.match(/Demo form:\s+(\S+)/);
-      const sim = out.match(/simulator \(demo tenant\) at (\S+)\/fsm/) || out.match(/simulator \(demo portal\): webhook (\S+)/);
+      const sim = out.match(/simulator \(demo tenant\) at (\S+)\/fsm/) || out.match(/simulator \(demo portal\): webhook (\S+)/) || out.match(/simulator \(demo installation\): (\S+)/);
       const setup = err.match(/open (\S+\/admin\/setup\?token=\S+)/);
       if (base && form && sim && setup) {
         clearTimeout(timer);

@@ -14,6 +14,8 @@ use serde_json::{json, Map, Value};
 
 use super::{status_color, status_name, Hook};
 use crate::backend::budget::CallBudget;
+pub use crate::backend::json::int;
+use crate::backend::json::{field, items, text, time_of};
 use crate::backend::{
     BackendError, BoxFuture, CallObserver, Capabilities, CatalogSnapshot, CheckItem, CheckReport,
     CreatedTask, FileUpload, KnownCatalog, Message, NewTask, Priority, Progress, TaskBackend,
@@ -64,46 +66,6 @@ fn network_error(e: reqwest::Error) -> BackendError {
     };
     // Never with the URL: it holds the webhook's secret.
     BackendError::transient(format!("Bitrix24 {kind}: {}", e.without_url()))
-}
-
-/// An integer sent as a number or a string.
-pub fn int(v: Option<&Value>) -> Option<i64> {
-    match v? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A field under any of its spellings (`status`, `STATUS`).
-fn field<'a>(o: &'a Value, names: &[&str]) -> Option<&'a Value> {
-    names
-        .iter()
-        .find_map(|n| o.get(*n))
-        .filter(|v| !v.is_null())
-}
-
-fn text(o: &Value, names: &[&str]) -> Option<String> {
-    match field(o, names)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn time_of(o: &Value, names: &[&str]) -> Option<i64> {
-    text(o, names)
-        .filter(|s| !s.is_empty())
-        .and_then(|s| crate::backend::hubex::types::parse_time(&s))
-}
-
-/// The items of a list answer: an array, or a map keyed by id.
-fn items(v: Option<&Value>) -> Vec<&Value> {
-    match v {
-        Some(Value::Array(a)) => a.iter().collect(),
-        Some(Value::Object(m)) => m.values().collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// A time for a filter: RFC 3339 in UTC.
