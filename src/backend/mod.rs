@@ -7,6 +7,7 @@
 pub mod bitrix24;
 pub mod budget;
 pub mod evateam;
+pub mod faults;
 pub mod hubex;
 pub mod json;
 

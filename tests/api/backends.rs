@@ -12,12 +12,7 @@ use qrdesk::codes::Code;
 use qrdesk::config::{BackendKind, Config};
 use qrdesk::store::codes::Target;
 
-use qrdesk::store::Engine;
-
-use crate::helpers::{
-    engine, on_each_engine, simulator, start_with_sims, test_config, wait_for, TempDir, TestApp,
-    TestDb,
-};
+use crate::helpers::{on_each_engine, simulator, start_with_sims, wait_for, TestApp};
 
 const KINDS: [BackendKind; 3] = [
     BackendKind::Hubex,
@@ -40,16 +35,7 @@ struct Seen {
 
 /// Starts qrdesk delivering to `kind`'s simulator.
 async fn spawn(kind: BackendKind, tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = TempDir::new();
-    let mut config = test_config(&dir);
-    let db = match engine() {
-        Engine::Sqlite => None,
-        Engine::Postgres => {
-            let db = TestDb::create().await;
-            config.database.url = db.url.clone();
-            Some(db)
-        }
-    };
+    let (dir, mut config, db) = crate::helpers::test_setup().await;
     config.backend.kind = kind;
     // The portal's own limit is what paces the tests, not ours.
     config.bitrix24.max_calls_per_minute = 6000;

@@ -291,6 +291,14 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 
 /// Like [`spawn_with`], with a simulator prepared by the test.
 pub async fn spawn_with_sim(sim: Simulator, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let (dir, mut config, db) = test_setup().await;
+    tweak(&mut config);
+    start(config, dir, db, sim).await
+}
+
+/// A test's directory and configuration, on the engine this run tests
+/// (on PostgreSQL, with a database of its own).
+pub async fn test_setup() -> (TempDir, Config, Option<TestDb>) {
     let dir = TempDir::new();
     let mut config = test_config(&dir);
     let db = match engine() {
@@ -301,8 +309,7 @@ pub async fn spawn_with_sim(sim: Simulator, tweak: impl FnOnce(&mut Config)) -> 
             Some(db)
         }
     };
-    tweak(&mut config);
-    start(config, dir, db, sim).await
+    (dir, config, db)
 }
 
 /// Starts qrdesk on `config` (its `database.url` may name `db`).

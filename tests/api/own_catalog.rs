@@ -8,19 +8,10 @@ use qrdesk::store::catalog;
 use qrdesk::store::codes::Target;
 
 use crate::admin::StaffClient;
-use crate::helpers::{on_each_engine, start_with_sims, test_config, TempDir};
+use crate::helpers::{on_each_engine, start_with_sims};
 
 async fn bitrix24_app() -> crate::helpers::TestApp {
-    let dir = TempDir::new();
-    let mut config = test_config(&dir);
-    let db = match crate::helpers::engine() {
-        qrdesk::store::Engine::Sqlite => None,
-        qrdesk::store::Engine::Postgres => {
-            let db = crate::helpers::TestDb::create().await;
-            config.database.url = db.url.clone();
-            Some(db)
-        }
-    };
+    let (dir, mut config, db) = crate::helpers::test_setup().await;
     config.backend.kind = BackendKind::Bitrix24;
     let portal = qrdesk::backend::bitrix24::sim::Simulator::new();
     let others = qrdesk::Simulators {

@@ -6,7 +6,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -18,7 +18,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use super::client::int;
-pub use crate::backend::hubex::sim::Fault;
+use crate::backend::faults;
+pub use crate::backend::faults::Fault;
 
 /// The webhook user and secret the simulator accepts.
 pub const USER_ID: i64 = 1;
@@ -74,12 +75,6 @@ pub struct Call {
     pub at_ms: i64,
 }
 
-struct Rule {
-    method: String,
-    fault: Fault,
-    times: u32,
-}
-
 struct Portal {
     users: Vec<(i64, &'static str, bool)>,
     scopes: Vec<&'static str>,
@@ -92,7 +87,7 @@ struct Portal {
     bucket: (f64, Instant),
     drain_per_sec: f64,
     bucket_size: f64,
-    faults: Vec<Rule>,
+    faults: faults::Rules,
     calls: Vec<Call>,
     /// The old comment methods answer as on portals where they are frozen.
     comments_frozen: bool,
@@ -172,7 +167,7 @@ impl Simulator {
                 bucket: (0.0, Instant::now()),
                 drain_per_sec: 2.0,
                 bucket_size: 50.0,
-                faults: Vec::new(),
+                faults: faults::Rules::default(),
                 calls: Vec::new(),
                 comments_frozen: false,
                 ignore_xml_filter: true,
@@ -191,11 +186,7 @@ impl Simulator {
 
     /// The next `times` calls of `method` (empty: any) get `fault`.
     pub fn fail(&self, method: &str, fault: Fault, times: u32) {
-        self.lock().faults.push(Rule {
-            method: method.to_owned(),
-            fault,
-            times,
-        });
+        self.lock().faults.push(method, fault, times);
     }
 
     pub fn clear_faults(&self) {
@@ -276,14 +267,7 @@ impl Simulator {
 
     /// Serves the simulator on `listener` until the process ends.
     pub fn spawn(&self, listener: tokio::net::TcpListener) -> SocketAddr {
-        let addr = listener.local_addr().expect("bound listener");
-        let app = self.router();
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "Bitrix24 simulator stopped");
-            }
-        });
-        addr
+        faults::spawn(self.router(), listener, "Bitrix24")
     }
 
     /// Auth, scope, rate limit and faults around one method call.
@@ -335,57 +319,16 @@ impl Simulator {
         if let Some(r) = refused {
             return self.log(&method, r);
         }
-        let fault = {
-            let mut p = self.lock();
-            let pos = p
-                .faults
-                .iter()
-                .position(|r| r.times > 0 && (r.method.is_empty() || r.method == method));
-            pos.map(|i| {
-                p.faults[i].times -= 1;
-                let f = p.faults[i].fault.clone();
-                p.faults.retain(|r| r.times > 0);
-                f
-            })
+        let fault = self.lock().faults.take(&method);
+        let error = |status: u16, _| {
+            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            match status {
+                503 => error(code, "QUERY_LIMIT_EXCEEDED", "Too many requests"),
+                504 => error(code, "OPERATION_TIME_LIMIT", "Timeout"),
+                _ => error(code, "INTERNAL_SERVER_ERROR", "Internal server error"),
+            }
         };
-        let response = match fault {
-            Some(Fault::Status {
-                status,
-                retry_after,
-            }) => {
-                let code =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let mut r = if status == 503 {
-                    error(code, "QUERY_LIMIT_EXCEEDED", "Too many requests")
-                } else {
-                    error(code, "INTERNAL_SERVER_ERROR", "Internal server error")
-                };
-                if let Some(s) = retry_after {
-                    r.headers_mut()
-                        .insert("retry-after", s.to_string().parse().expect("digits"));
-                }
-                r
-            }
-            Some(Fault::Timeout { millis }) => {
-                tokio::time::sleep(Duration::from_millis(millis)).await;
-                error(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "OPERATION_TIME_LIMIT",
-                    "Timeout",
-                )
-            }
-            Some(Fault::Drop) => crate::backend::hubex::sim::dropped(),
-            Some(Fault::CreatedThenDrop) => {
-                let _ = self.handle(&method, &params);
-                crate::backend::hubex::sim::dropped()
-            }
-            Some(Fault::CreatedThenHang { millis }) => {
-                let _ = self.handle(&method, &params);
-                tokio::time::sleep(Duration::from_millis(millis)).await;
-                crate::backend::hubex::sim::dropped()
-            }
-            None => self.handle(&method, &params),
-        };
+        let response = faults::play(fault, error, || self.handle(&method, &params)).await;
         self.log(&method, response)
     }
 

@@ -6,7 +6,6 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -16,7 +15,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-pub use crate::backend::hubex::sim::Fault;
+use crate::backend::faults;
+pub use crate::backend::faults::Fault;
 
 /// The token the simulator accepts, and the demo project.
 pub const TOKEN: &str = "sim-evateam-api-token";
@@ -57,18 +57,12 @@ pub struct SimAttachment {
     pub size: usize,
 }
 
-struct Rule {
-    method: String,
-    fault: Fault,
-    times: u32,
-}
-
 #[derive(Default)]
 struct Installation {
     tasks: Vec<SimTask>,
     comments: Vec<SimComment>,
     attachments: Vec<SimAttachment>,
-    faults: Vec<Rule>,
+    faults: faults::Rules,
     calls: Vec<String>,
     next: u64,
 }
@@ -156,11 +150,7 @@ impl Simulator {
 
     /// The next `times` calls of `method` (empty: any) get `fault`.
     pub fn fail(&self, method: &str, fault: Fault, times: u32) {
-        self.lock().faults.push(Rule {
-            method: method.to_owned(),
-            fault,
-            times,
-        });
+        self.lock().faults.push(method, fault, times);
     }
 
     pub fn tasks(&self) -> Vec<SimTask> {
@@ -232,14 +222,7 @@ impl Simulator {
     }
 
     pub fn spawn(&self, listener: tokio::net::TcpListener) -> SocketAddr {
-        let addr = listener.local_addr().expect("bound listener");
-        let app = self.router();
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, app).await {
-                tracing::error!(error = %e, "EvaTeam simulator stopped");
-            }
-        });
-        addr
+        faults::spawn(self.router(), listener, "EvaTeam")
     }
 
     fn handle(&self, method: &str, callid: &Value, k: &Value) -> Response {
@@ -492,42 +475,16 @@ async fn api(
     if req.get("jsonrpc").and_then(Value::as_str) != Some("2.2") {
         return app_error(&callid, -32600, "jsonrpc: ожидается 2.2");
     }
-    let fault = {
-        let mut s = sim.lock();
-        let pos = s
-            .faults
-            .iter()
-            .position(|r| r.times > 0 && (r.method.is_empty() || r.method == method));
-        pos.map(|i| {
-            s.faults[i].times -= 1;
-            let f = s.faults[i].fault.clone();
-            s.faults.retain(|r| r.times > 0);
-            f
-        })
-    };
+    let fault = sim.lock().faults.take(&method);
     let kwargs = req.get("kwargs").cloned().unwrap_or_else(|| json!({}));
-    match fault {
-        Some(Fault::Status { status, .. }) => (
+    let error = |status: u16, _| {
+        (
             StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             Json(json!({ "error": { "code": status, "message": "Внутренняя ошибка" } })),
         )
-            .into_response(),
-        Some(Fault::Timeout { millis }) => {
-            tokio::time::sleep(Duration::from_millis(millis)).await;
-            (StatusCode::INTERNAL_SERVER_ERROR, "timeout").into_response()
-        }
-        Some(Fault::Drop) => crate::backend::hubex::sim::dropped(),
-        Some(Fault::CreatedThenDrop) => {
-            let _ = sim.handle(&method, &callid, &kwargs);
-            crate::backend::hubex::sim::dropped()
-        }
-        Some(Fault::CreatedThenHang { millis }) => {
-            let _ = sim.handle(&method, &callid, &kwargs);
-            tokio::time::sleep(Duration::from_millis(millis)).await;
-            crate::backend::hubex::sim::dropped()
-        }
-        None => sim.handle(&method, &callid, &kwargs),
-    }
+            .into_response()
+    };
+    faults::play(fault, error, || sim.handle(&method, &callid, &kwargs)).await
 }
 
 /// The attachment's upload URL: a multipart POST with the file as `file`.
