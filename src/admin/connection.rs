@@ -38,6 +38,9 @@ struct Page {
     report: Option<CheckReport>,
     checked: String,
     target: String,
+    /// The task system's name; the catalog is synced from it.
+    backend: &'static str,
+    synced: bool,
     district_source: String,
     sync_calls: String,
     mail_on: bool,
@@ -126,6 +129,8 @@ async fn view(
         checked: super::when(state, report.as_ref().map(|r| r.checked_at)),
         report,
         target,
+        backend: state.backend.name(),
+        synced: state.backend.capabilities().synced_catalog,
         district_source: crate::catalog::source_text(
             &setting("catalog_district_source").await,
             crate::web::tr::lang(),

@@ -475,3 +475,111 @@ async fn bitrix24_s_rate_limit_is_waited_out_and_nothing_is_lost() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn on_a_bitrix24_portal_with_frozen_comments_the_task_chat_is_used() {
+    on_each_engine(|| async {
+        let app = spawn(BackendKind::Bitrix24, |_| {}).await;
+        let portal = app.bitrix24.as_ref().unwrap();
+        portal.freeze_old_comments();
+        let path = app
+            .report(&code(&app).await, "Не работает кондиционер в переговорной")
+            .await;
+        let task = app
+            .wait_status(&path, "delivered", 15)
+            .await
+            .task_id
+            .unwrap()
+            .0;
+        let sent =
+            crate::conversation::post_comment(&app, &path, "Стало ещё хуже, течёт вода", None)
+                .await;
+        assert_eq!(sent.status, 303, "{}", sent.body);
+        app.drain_outbox(15).await;
+        let ours: Vec<_> = portal
+            .comments()
+            .into_iter()
+            .filter(|c| c.task_id == task)
+            .collect();
+        assert_eq!(ours.len(), 1, "{ours:?}");
+        assert!(
+            ours[0].chat && ours[0].text.starts_with("Стало ещё хуже"),
+            "{ours:?}"
+        );
+        portal.staff_reply(task, "Инженер уже едет");
+        wait_for(15, "the chat reply on the status page", || async {
+            app.get(&path)
+                .await
+                .body
+                .contains("Инженер уже едет")
+                .then_some(())
+        })
+        .await;
+        assert!(portal
+            .calls()
+            .iter()
+            .any(|c| c.method == "tasks.task.chat.message.send" && c.status == 200));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_connection_check_names_what_each_system_lacks() {
+    let lang = qrdesk::web::i18n::Lang::En;
+    // EvaTeam: an unknown responsible fails the check, a known one passes.
+    let app = spawn(BackendKind::Evateam, |c| {
+        c.evateam.responsible = "nobody".into()
+    })
+    .await;
+    let report = app.app.as_ref().unwrap().backend.check(lang, false).await;
+    assert!(!report.can_create, "{:?}", report.items);
+    assert!(report
+        .items
+        .iter()
+        .any(|i| i.what == "Responsible" && i.detail.contains("no such user")));
+    let app = spawn(BackendKind::Evateam, |c| {
+        c.evateam.responsible = "petrov@example.ru".into()
+    })
+    .await;
+    let report = app.app.as_ref().unwrap().backend.check(lang, true).await;
+    assert!(
+        report.can_create && report.created.is_some(),
+        "{:?}",
+        report.items
+    );
+    assert_eq!(
+        app.evateam.as_ref().unwrap().tasks()[0]
+            .responsible
+            .as_deref(),
+        Some("petrov@example.ru")
+    );
+    // Bitrix24: an inactive responsible, and a webhook without the disk scope.
+    let app = spawn(BackendKind::Bitrix24, |c| c.bitrix24.responsible_id = 4).await;
+    app.bitrix24.as_ref().unwrap().revoke_scope("disk");
+    let report = app.app.as_ref().unwrap().backend.check(lang, false).await;
+    assert!(!report.can_create);
+    assert!(
+        report
+            .items
+            .iter()
+            .any(|i| i.what == "Responsible" && i.detail.contains("inactive")),
+        "{:?}",
+        report.items
+    );
+    assert!(report
+        .items
+        .iter()
+        .any(|i| i.what == "Folder for photos"
+            && i.fix.as_deref().unwrap_or("").contains("disk scope")));
+    let app = spawn(BackendKind::Bitrix24, |_| {}).await;
+    let report = app.app.as_ref().unwrap().backend.check(lang, true).await;
+    assert!(
+        report.can_create && report.created.is_some(),
+        "{:?}",
+        report.items
+    );
+    assert!(report
+        .items
+        .iter()
+        .any(|i| i.detail.contains("RESPONSIBLE_ID = 2")));
+}

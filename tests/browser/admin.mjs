@@ -463,6 +463,10 @@ try {
         await look('import-preview');
         await page.click('form[action="/admin/catalog/import/confirm"] button[type=submit]');
         await page.waitForURL(/done=imported/);
+        await page.goto(b24.base + '/admin/settings/integrations');
+        check((await page.textContent('main')).includes('встроенный симулятор Bitrix24'), device + ': the integrations page names Bitrix24');
+        check(!(await page.textContent('main')).includes('HubEx'), device + ': and says nothing of HubEx');
+        await look('integrations');
         check(errors.length === 0, 'no page errors: ' + errors.join('; '));
         await context.close();
       }

@@ -108,6 +108,21 @@ pub fn task_state(t: &Value) -> TaskState {
     }
 }
 
+/// An employee's `ACTIVE` (a boolean, `Y`/`N` or `1`/`0`); missing: active.
+fn active(u: &Value) -> bool {
+    match field(u, &["ACTIVE", "active"]) {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => {
+            v.as_i64() == Some(1)
+                || matches!(
+                    v.as_str().map(str::to_ascii_lowercase).as_deref(),
+                    Some("y" | "true" | "1")
+                )
+        }
+    }
+}
+
 /// What to do about a permanent error code, for the admin.
 fn fix_for(code: &str) -> &'static str {
     match code {
@@ -720,20 +735,15 @@ impl Bitrix24Client {
                     .iter()
                     .find(|u| int(field(u, &["ID"])) == Some(responsible))
                 {
-                    Some(u)
-                        if text(u, &["ACTIVE"])
-                            .is_none_or(|v| v == "true" || v == "Y" || v == "1") =>
-                    {
-                        push(
-                            Verdict::Ok,
-                            t("Ответственный", "Responsible"),
-                            format!(
-                                "id {responsible} · {}",
-                                text(u, &["NAME"]).unwrap_or_default()
-                            ),
-                            None,
-                        )
-                    }
+                    Some(u) if active(u) => push(
+                        Verdict::Ok,
+                        t("Ответственный", "Responsible"),
+                        format!(
+                            "id {responsible} · {}",
+                            text(u, &["NAME"]).unwrap_or_default()
+                        ),
+                        None,
+                    ),
                     found => {
                         ok = false;
                         push(

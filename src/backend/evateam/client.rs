@@ -583,7 +583,59 @@ impl EvaTeamClient {
                 return report;
             }
         }
-        // 2. A dry run of what a task carries.
+        // 2. The responsible, when one is set: by login, else by e-mail.
+        let r = self.cfg.responsible.trim();
+        if !r.is_empty() {
+            let mut found = None;
+            for key in ["login", "email"] {
+                match self
+                    .call(
+                        Priority::Background,
+                        "CmfPerson.get",
+                        json!({ "filter": [key, "==", r], "fields": ["id", "login", "name"] }),
+                    )
+                    .await
+                {
+                    Ok(p) if p.is_object() => {
+                        found = Some(p);
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        report.items.push(line(
+                            Verdict::Warn,
+                            t("Ответственный", "Responsible"),
+                            e.to_string(),
+                            None,
+                        ));
+                        found = Some(Value::Null);
+                        break;
+                    }
+                }
+            }
+            match found {
+                Some(Value::Null) => {}
+                Some(p) => report.items.push(line(
+                    Verdict::Ok,
+                    t("Ответственный", "Responsible"),
+                    format!("{r} · {}", text(&p, &["name"]).unwrap_or_default()),
+                    None,
+                )),
+                None => {
+                    report.can_create = false;
+                    report.items.push(line(
+                        Verdict::Fail,
+                        t("Ответственный", "Responsible"),
+                        format!("{r}: {}", t("такого пользователя нет", "no such user")),
+                        Some(t(
+                            "Укажите в evateam.responsible логин или e-mail пользователя EvaTeam, или оставьте пустым",
+                            "Set evateam.responsible to an EvaTeam user's login or e-mail, or leave it empty",
+                        )),
+                    ));
+                }
+            }
+        }
+        // 3. A dry run of what a task carries.
         let mut carries = vec![format!("name, text (HTML), project = {}", self.cfg.project)];
         if !self.cfg.list.is_empty() {
             carries.push(format!("lists = [{}]", self.cfg.list));

@@ -21,6 +21,11 @@ pub use crate::backend::faults::Fault;
 /// The token the simulator accepts, and the demo project.
 pub const TOKEN: &str = "sim-evateam-api-token";
 pub const PROJECT: &str = "SUP";
+/// The installation's users: login, e-mail, name.
+const PEOPLE: [(&str, &str, &str); 2] = [
+    ("ivanova", "ivanova@example.ru", "Ольга Иванова"),
+    ("petrov", "petrov@example.ru", "Павел Петров"),
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SimTask {
@@ -254,6 +259,14 @@ impl Simulator {
                     },
                 )
             }
+            "CmfPerson.get" => {
+                let conds = conditions(k.get("filter"));
+                let found = PEOPLE
+                    .iter()
+                    .map(|(login, email, name)| json!({ "id": format!("CmfPerson:{login}"), "login": login, "email": email, "name": name }))
+                    .find(|p| matches(p, &conds));
+                ok(callid, found.unwrap_or(Value::Null))
+            }
             "CmfTask.create" => {
                 const KNOWN: [&str; 10] = [
                     "name",
@@ -284,6 +297,18 @@ impl Simulator {
                     .unwrap_or("");
                 if project != PROJECT && project != "CmfProject:demo" {
                     return app_error(callid, 404, &format!("Проект {project} не найден"));
+                }
+                if let Some(r) = k.get("responsible").and_then(Value::as_str) {
+                    if !PEOPLE
+                        .iter()
+                        .any(|(login, email, _)| *login == r || *email == r)
+                    {
+                        return app_error(
+                            callid,
+                            404,
+                            &format!("responsible: пользователь {r} не найден"),
+                        );
+                    }
                 }
                 let id = s.id("CmfTask");
                 let code = format!("{PROJECT}-{:06}", s.tasks.len() + 1);
