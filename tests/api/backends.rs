@@ -583,3 +583,53 @@ async fn the_connection_check_names_what_each_system_lacks() {
         .iter()
         .any(|i| i.detail.contains("RESPONSIBLE_ID = 2")));
 }
+
+#[tokio::test]
+async fn wrong_credentials_are_named_by_the_check() {
+    let lang = qrdesk::web::i18n::Lang::En;
+    // Bitrix24: a webhook URL with a wrong secret.
+    let portal = Portal::new();
+    let addr = portal.spawn(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
+    let mut config = Config::default();
+    config.backend.kind = BackendKind::Bitrix24;
+    config.bitrix24.mode = qrdesk::config::HubexMode::Live;
+    config.bitrix24.webhook_url = format!("http://{addr}/rest/1/wrongsecret1/").into();
+    config.bitrix24.responsible_id = 2;
+    let backend = qrdesk::connect(&config, None, Default::default())
+        .await
+        .unwrap()
+        .backend;
+    let report = backend.check(lang, false).await;
+    assert!(!report.can_create);
+    let first = &report.items[0];
+    assert!(
+        first.detail.contains("NO_AUTH_FOUND")
+            && first.detail.contains("create the inbound webhook again"),
+        "{first:?}"
+    );
+    assert!(
+        !format!("{:?}", report.items).contains("wrongsecret1"),
+        "the secret is never shown"
+    );
+    // EvaTeam: a wrong token is a 401.
+    let eva = Eva::new();
+    let addr = eva.spawn(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
+    let mut config = Config::default();
+    config.backend.kind = BackendKind::Evateam;
+    config.evateam.mode = qrdesk::config::HubexMode::Live;
+    config.evateam.base_url = format!("http://{addr}");
+    config.evateam.token = "not-the-token".into();
+    config.evateam.project = "SUP".into();
+    let backend = qrdesk::connect(&config, None, Default::default())
+        .await
+        .unwrap()
+        .backend;
+    let report = backend.check(lang, false).await;
+    assert!(!report.can_create);
+    assert!(
+        report.items[0].detail.contains("the token is not accepted"),
+        "{:?}",
+        report.items
+    );
+    assert!(eva.tasks().is_empty());
+}
