@@ -14,13 +14,18 @@ struct Rule {
     times: u32,
 }
 
-/// Faults waiting for the calls of a method (an empty method: any call).
+/// Faults waiting for the calls of a method (an empty method: any call),
+/// and random ones on writes.
 #[derive(Default)]
-pub struct Rules(Vec<Rule>);
+pub struct Rules {
+    rules: Vec<Rule>,
+    chaos: Option<(u32, Vec<Fault>)>,
+    played: usize,
+}
 
 impl Rules {
     pub fn push(&mut self, method: &str, fault: Fault, times: u32) {
-        self.0.push(Rule {
+        self.rules.push(Rule {
             method: method.to_owned(),
             fault,
             times,
@@ -28,19 +33,43 @@ impl Rules {
     }
 
     pub fn clear(&mut self) {
-        self.0.clear();
+        self.rules.clear();
+        self.chaos = None;
     }
 
-    /// The fault this call of `method` gets, if any (counted).
-    pub fn take(&mut self, method: &str) -> Option<Fault> {
-        let i = self
-            .0
+    /// From now on `percent` % of writes get one of `kinds`, at random.
+    pub fn chaos(&mut self, percent: u32, kinds: Vec<Fault>) {
+        self.chaos = Some((percent.min(100), kinds));
+    }
+
+    /// The fault this call of `method` gets, if any (counted); a `write`
+    /// may also get a random one.
+    pub fn take(&mut self, method: &str, write: bool) -> Option<Fault> {
+        let found = self
+            .rules
             .iter()
-            .position(|r| r.times > 0 && (r.method.is_empty() || r.method == method))?;
-        self.0[i].times -= 1;
-        let fault = self.0[i].fault.clone();
-        self.0.retain(|r| r.times > 0);
-        Some(fault)
+            .position(|r| r.times > 0 && (r.method.is_empty() || r.method == method));
+        if let Some(i) = found {
+            self.rules[i].times -= 1;
+            let fault = self.rules[i].fault.clone();
+            self.rules.retain(|r| r.times > 0);
+            self.played += 1;
+            return Some(fault);
+        }
+        let (percent, kinds) = self.chaos.as_ref().filter(|_| write)?;
+        if kinds.is_empty() {
+            return None;
+        }
+        let roll = u32::from_le_bytes(crate::codes::random_bytes::<4>());
+        let fault =
+            (roll % 100 < *percent).then(|| kinds[(roll / 100) as usize % kinds.len()].clone());
+        self.played += usize::from(fault.is_some());
+        fault
+    }
+
+    /// Faults given out so far.
+    pub fn played(&self) -> usize {
+        self.played
     }
 }
 

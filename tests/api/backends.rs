@@ -633,3 +633,71 @@ async fn wrong_credentials_are_named_by_the_check() {
     );
     assert!(eva.tasks().is_empty());
 }
+
+#[tokio::test]
+async fn a_fault_matrix_leaves_one_task_per_request_and_every_photo_once() {
+    for kind in KINDS {
+        on_each_engine(|| async move {
+            let mut app = spawn(kind, |c| {
+                c.delivery.concurrency = 4;
+                c.delivery.base_delay_ms = 20;
+                c.delivery.max_delay_secs = 1;
+            })
+            .await;
+            let kinds = vec![
+                Fault::Status {
+                    status: 500,
+                    retry_after: None,
+                },
+                Fault::Drop,
+                Fault::CreatedThenDrop,
+            ];
+            match (&app.bitrix24, &app.evateam) {
+                (Some(p), _) => p.chaos(25, kinds),
+                (_, Some(e)) => e.chaos(25, kinds),
+                _ => app.sim.chaos(25, kinds),
+            }
+            let code = code(&app).await;
+            let mut paths = Vec::new();
+            for i in 0..24 {
+                let page = crate::photos::send(
+                    &app,
+                    &code,
+                    &format!("Неисправность номер {i}, фото прилагаю"),
+                    vec![("p.jpg", crate::photos::phone_jpeg(320 + i, 240))],
+                )
+                .await;
+                assert_eq!(page.status, 303, "{kind:?}: {}", page.body);
+                paths.push(page.location.unwrap());
+            }
+            for p in &paths {
+                app.wait_status(p, "delivered", 60).await;
+            }
+            app.drain_outbox(60).await;
+            let seen = app.seen();
+            assert_eq!(seen.len(), 24, "{kind:?}: one task each");
+            for i in 0..24 {
+                let t: Vec<_> = seen
+                    .iter()
+                    .filter(|t| t.text.starts_with(&format!("Неисправность номер {i},")))
+                    .collect();
+                assert_eq!(t.len(), 1, "{kind:?}: request {i}");
+                assert_eq!(t[0].files, 1, "{kind:?}: request {i}'s photo once");
+            }
+            let played = match (&app.bitrix24, &app.evateam) {
+                (Some(p), _) => p.faults_played(),
+                (_, Some(e)) => e.faults_played(),
+                _ => app
+                    .sim
+                    .calls()
+                    .iter()
+                    .filter(|c| c.status >= 500 || c.status == 0)
+                    .count(),
+            };
+            eprintln!("{kind:?}: {played} faults in 24 requests");
+            assert!(played > 0, "{kind:?}: the matrix did inject faults");
+            app.leave_jobs();
+        })
+        .await;
+    }
+}

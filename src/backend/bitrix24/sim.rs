@@ -189,6 +189,16 @@ impl Simulator {
         self.lock().faults.push(method, fault, times);
     }
 
+    /// From now on `percent` % of writes get one of `kinds`, at random.
+    pub fn chaos(&self, percent: u32, kinds: Vec<Fault>) {
+        self.lock().faults.chaos(percent, kinds);
+    }
+
+    /// Faults given out so far.
+    pub fn faults_played(&self) -> usize {
+        self.lock().faults.played()
+    }
+
     pub fn clear_faults(&self) {
         self.lock().faults.clear();
     }
@@ -319,7 +329,10 @@ impl Simulator {
         if let Some(r) = refused {
             return self.log(&method, r);
         }
-        let fault = self.lock().faults.take(&method);
+        let write = [".add", ".attach", ".uploadfile", ".send", ".renew"]
+            .iter()
+            .any(|w| method.ends_with(w));
+        let fault = self.lock().faults.take(&method, write);
         let error = |status: u16, _| {
             let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             match status {

@@ -158,6 +158,16 @@ impl Simulator {
         self.lock().faults.push(method, fault, times);
     }
 
+    /// From now on `percent` % of writes get one of `kinds`, at random.
+    pub fn chaos(&self, percent: u32, kinds: Vec<Fault>) {
+        self.lock().faults.chaos(percent, kinds);
+    }
+
+    /// Faults given out so far.
+    pub fn faults_played(&self) -> usize {
+        self.lock().faults.played()
+    }
+
     pub fn tasks(&self) -> Vec<SimTask> {
         self.lock().tasks.clone()
     }
@@ -500,7 +510,7 @@ async fn api(
     if req.get("jsonrpc").and_then(Value::as_str) != Some("2.2") {
         return app_error(&callid, -32600, "jsonrpc: ожидается 2.2");
     }
-    let fault = sim.lock().faults.take(&method);
+    let fault = sim.lock().faults.take(&method, method.ends_with(".create"));
     let kwargs = req.get("kwargs").cloned().unwrap_or_else(|| json!({}));
     let error = |status: u16, _| {
         (
@@ -531,15 +541,24 @@ async fn upload(
     let Some(size) = size.filter(|n| *n > 0) else {
         return (StatusCode::BAD_REQUEST, "no file").into_response();
     };
-    let mut s = sim.lock();
     let full = format!("CmfAttachment:{id}");
-    match s.attachments.iter_mut().find(|a| a.id == full) {
-        Some(a) => {
-            a.size = size;
-            StatusCode::OK.into_response()
+    let fault = sim.lock().faults.take("upload", true);
+    let error = |status: u16, _| {
+        StatusCode::from_u16(status)
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            .into_response()
+    };
+    faults::play(fault, error, || {
+        let mut s = sim.lock();
+        match s.attachments.iter_mut().find(|a| a.id == full) {
+            Some(a) => {
+                a.size = size;
+                StatusCode::OK.into_response()
+            }
+            None => StatusCode::NOT_FOUND.into_response(),
         }
-        None => StatusCode::NOT_FOUND.into_response(),
-    }
+    })
+    .await
 }
 
 async fn control_tasks(State(sim): State<Simulator>) -> Json<Value> {
