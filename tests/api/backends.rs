@@ -701,3 +701,30 @@ async fn a_fault_matrix_leaves_one_task_per_request_and_every_photo_once() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn the_background_poller_brings_status_and_replies_without_a_page_view() {
+    for kind in KINDS {
+        on_each_engine(|| async move {
+            let app = spawn(kind, |c| c.hubex.status_poll_secs = 1).await;
+            let path = app.report(&code(&app).await, "Не работает вытяжка на кухне").await;
+            let r = app.wait_status(&path, "delivered", 15).await;
+            let task = r.task_id.unwrap().0;
+            app.reply(task, "Заменили мотор вытяжки");
+            app.completed(task);
+            wait_for(20, "the poller to see the completed task and the reply", || async {
+                let r = app.request_by_status_path(&path).await;
+                let replies: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM task_messages WHERE request_id = $1 AND text LIKE '%мотор%'",
+                )
+                .bind(&r.id)
+                .fetch_one(app.pool())
+                .await
+                .unwrap();
+                (r.task_completed_at.is_some() && replies == 1).then_some(())
+            })
+            .await;
+        })
+        .await;
+    }
+}
