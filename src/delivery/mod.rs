@@ -2,10 +2,12 @@
 //! the task system, retrying what may succeed later and never doing the same
 //! thing twice.
 //!
-//! A `create_task` job sends the request's UUID as the idempotency stamp and a
-//! reference in `erpID` and the notes. After an attempt whose outcome is
-//! unknown (timeout, dropped connection, 409 on the stamp) the worker looks the
-//! task up by that reference before creating anything.
+//! A `create_task` job hands the backend qrdesk's request with its UUID as the
+//! idempotency stamp and a reference the backend stores with the task (HubEx:
+//! `erpID` and the notes; Bitrix24: `XML_ID` and the description; EvaTeam: the
+//! text). After an attempt whose outcome is unknown (timeout, dropped
+//! connection, 409 on the stamp) the worker looks the task up by that
+//! reference before creating anything.
 
 mod mail;
 pub mod retry;
