@@ -447,12 +447,21 @@ pub trait TaskBackend: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<i64, BackendError>>;
 
     /// Finds a comment (in either chat) whose text contains `marker`, after
-    /// an unknown outcome.
+    /// an unknown outcome. By default: in the conversation.
     fn find_comment<'a>(
         &'a self,
         task: TaskId,
         marker: &'a str,
-    ) -> BoxFuture<'a, Result<Option<i64>, BackendError>>;
+    ) -> BoxFuture<'a, Result<Option<i64>, BackendError>> {
+        Box::pin(async move {
+            Ok(self
+                .conversation(task, Priority::Delivery)
+                .await?
+                .into_iter()
+                .find(|m| m.text.contains(marker))
+                .map(|m| m.id))
+        })
+    }
 
     /// Reopens a task the customer says is still not working, where the
     /// backend can; `Ok(false)`: it cannot or is not set to (a comment says it).
@@ -472,12 +481,57 @@ pub trait TaskBackend: Send + Sync + 'static {
     fn capabilities(&self) -> Capabilities;
 
     /// Reads the whole catalog, reporting how far it got; what `known` says
-    /// is unchanged is not read again.
+    /// is unchanged is not read again. By default there is none: qrdesk
+    /// keeps its own (`Capabilities::synced_catalog` is false).
     fn fetch_catalog<'a>(
         &'a self,
-        known: &'a KnownCatalog,
-        progress: &'a dyn Progress,
-    ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>>;
+        _known: &'a KnownCatalog,
+        _progress: &'a dyn Progress,
+    ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>> {
+        Box::pin(async {
+            Err(BackendError::Permanent {
+                reason: format!(
+                    "{} keeps no equipment catalog: qrdesk keeps its own (Каталог → Добавить, qrdesk assets create / import)",
+                    self.name()
+                ),
+            })
+        })
+    }
+}
+
+/// A transport failure talking to `system`, worth another try. Never with
+/// the URL: a Bitrix24 webhook's holds its secret.
+pub fn network_error(system: &str, e: reqwest::Error) -> BackendError {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else if e.is_decode() {
+        "unreadable answer"
+    } else {
+        "connection error"
+    };
+    BackendError::transient(format!("{system} {kind}: {}", e.without_url()))
+}
+
+/// `Retry-After` in seconds (the HTTP-date form falls back to our own backoff).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let secs: u64 = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs.min(3600)))
+}
+
+/// A connection check's text in the report's language.
+pub fn in_lang(lang: crate::web::i18n::Lang, ru: &str, en: &str) -> String {
+    match lang {
+        crate::web::i18n::Lang::Ru => ru.to_owned(),
+        crate::web::i18n::Lang::En => en.to_owned(),
+    }
 }
 
 /// Only `#rgb`/`#rrggbb` colours reach a page's style attribute.

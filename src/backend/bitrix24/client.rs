@@ -17,9 +17,8 @@ use crate::backend::budget::CallBudget;
 pub use crate::backend::json::int;
 use crate::backend::json::{field, items, text, time_of};
 use crate::backend::{
-    BackendError, BoxFuture, CallObserver, Capabilities, CatalogSnapshot, CheckItem, CheckReport,
-    CreatedTask, FileUpload, KnownCatalog, Message, NewTask, Priority, Progress, TaskBackend,
-    TaskId, TaskState, Verdict,
+    BackendError, BoxFuture, CallObserver, Capabilities, CheckItem, CheckReport, CreatedTask,
+    FileUpload, Message, NewTask, Priority, TaskBackend, TaskId, TaskState, Verdict,
 };
 use crate::config::{Bitrix24Config, CommentApi};
 use crate::web::i18n::Lang;
@@ -57,15 +56,7 @@ const OLD_COMMENTS: u8 = 1;
 const CHAT: u8 = 2;
 
 fn network_error(e: reqwest::Error) -> BackendError {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "connection error"
-    };
-    // Never with the URL: it holds the webhook's secret.
-    BackendError::transient(format!("Bitrix24 {kind}: {}", e.without_url()))
+    crate::backend::network_error("Bitrix24", e)
 }
 
 /// A time for a filter: RFC 3339 in UTC.
@@ -204,7 +195,7 @@ impl Bitrix24Client {
         }
         let resp = sent.map_err(network_error)?;
         let status = resp.status();
-        let retry_after = crate::backend::hubex::client::retry_after(resp.headers());
+        let retry_after = crate::backend::retry_after(resp.headers());
         let bytes = resp.bytes().await.map_err(network_error)?;
         let body: Option<Value> = serde_json::from_slice(&bytes).ok();
         if let Some(code) = body.as_ref().and_then(|b| text(b, &["error"])) {
@@ -514,25 +505,22 @@ impl Bitrix24Client {
 
     /// Under `auto`, a portal whose old comment methods are frozen or gone
     /// answers with a method error: from then on the task chat is used.
-    fn comments_unavailable(&self, e: &BackendError) -> bool {
+    /// `true`: switched, try the chat.
+    fn switch_to_chat_if_frozen(&self, e: &BackendError) -> bool {
         let BackendError::Permanent { reason } = e else {
             return false;
         };
-        let gone = [
-            "METHOD_NOT_FOUND",
-            "ERROR_METHOD_NOT_FOUND",
-            "frozen",
-            "deprecated",
-        ]
-        .iter()
-        .any(|s| reason.contains(s));
-        if gone && self.cfg.comments == CommentApi::Auto {
+        let gone = ["METHOD_NOT_FOUND", "frozen", "deprecated"]
+            .iter()
+            .any(|s| reason.contains(s));
+        let switch = gone && self.cfg.comments == CommentApi::Auto;
+        if switch {
             self.comment_api.store(CHAT, Ordering::Relaxed);
             tracing::info!(
                 "Bitrix24: the old comment methods are not available; using the task chat"
             );
         }
-        gone && self.cfg.comments == CommentApi::Auto
+        switch
     }
 
     async fn messages(
@@ -564,7 +552,7 @@ impl Bitrix24Client {
                     out.sort_by_key(|m| m.id);
                     return Ok(out);
                 }
-                Err(e) if self.comments_unavailable(&e) => {}
+                Err(e) if self.switch_to_chat_if_frozen(&e) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -625,7 +613,7 @@ impl Bitrix24Client {
                 .await
             {
                 Ok(answer) => return Ok(int(answer.get("result")).unwrap_or(0)),
-                Err(e) if self.comments_unavailable(&e) => {}
+                Err(e) if self.switch_to_chat_if_frozen(&e) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -663,12 +651,7 @@ impl Bitrix24Client {
     }
 
     async fn run_check(&self, lang: Lang, create_test_task: bool) -> CheckReport {
-        let t = |ru: &'static str, en: &'static str| -> String {
-            match lang {
-                Lang::Ru => ru.into(),
-                Lang::En => en.into(),
-            }
-        };
+        let t = |ru: &str, en: &str| crate::backend::in_lang(lang, ru, en);
         let mut report = CheckReport {
             checked_at: crate::store::now_ms(),
             ..CheckReport::default()
@@ -681,7 +664,6 @@ impl Bitrix24Client {
                 fix,
             })
         };
-        let fail_fix = |e: &BackendError| Some(e.to_string());
         // 1. The webhook itself, and the user scope.
         let me = self
             .call(Priority::Background, "user.current", json!({}))
@@ -767,7 +749,7 @@ impl Bitrix24Client {
                     Verdict::Fail,
                     t("Ответственный", "Responsible"),
                     e.to_string(),
-                    fail_fix(&e),
+                    None,
                 );
             }
         }
@@ -783,7 +765,7 @@ impl Bitrix24Client {
             Ok(_) => push(Verdict::Ok, t("Задачи", "Tasks"), t("чтение разрешено", "reading allowed"), None),
             Err(e) => {
                 ok = false;
-                push(Verdict::Fail, t("Задачи", "Tasks"), e.to_string(), fail_fix(&e));
+                push(Verdict::Fail, t("Задачи", "Tasks"), e.to_string(), None);
             }
         }
         // 4. The Drive folder for photos (scope disk).
@@ -937,20 +919,6 @@ impl TaskBackend for Bitrix24Client {
         Box::pin(self.comment(task, text, attachments))
     }
 
-    fn find_comment<'a>(
-        &'a self,
-        task: TaskId,
-        marker: &'a str,
-    ) -> BoxFuture<'a, Result<Option<i64>, BackendError>> {
-        Box::pin(async move {
-            let all = self.messages(task, Priority::Delivery).await?;
-            Ok(all
-                .into_iter()
-                .find(|m| m.text.contains(marker))
-                .map(|m| m.id))
-        })
-    }
-
     fn reopen(&self, task: TaskId) -> BoxFuture<'_, Result<bool, BackendError>> {
         Box::pin(self.renew(task))
     }
@@ -970,18 +938,6 @@ impl TaskBackend for Bitrix24Client {
             reopen: true,
             synced_catalog: false,
         }
-    }
-
-    fn fetch_catalog<'a>(
-        &'a self,
-        _known: &'a KnownCatalog,
-        _progress: &'a dyn Progress,
-    ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>> {
-        Box::pin(async {
-            Err(BackendError::Permanent {
-                reason: "Bitrix24 keeps no equipment catalog: qrdesk keeps its own (Каталог → Добавить, qrdesk assets create / import)".into(),
-            })
-        })
     }
 }
 

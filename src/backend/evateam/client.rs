@@ -16,9 +16,8 @@ use super::{local_id, status_color, status_name};
 use crate::backend::budget::CallBudget;
 use crate::backend::json::{field, items, text, time_of};
 use crate::backend::{
-    BackendError, BoxFuture, CallObserver, Capabilities, CatalogSnapshot, CheckItem, CheckReport,
-    CreatedTask, FileUpload, KnownCatalog, Message, NewTask, Priority, Progress, TaskBackend,
-    TaskId, TaskState, Verdict,
+    BackendError, BoxFuture, CallObserver, Capabilities, CheckItem, CheckReport, CreatedTask,
+    FileUpload, Message, NewTask, Priority, TaskBackend, TaskId, TaskState, Verdict,
 };
 use crate::config::EvaTeamConfig;
 use crate::store::Pool;
@@ -60,14 +59,7 @@ impl std::fmt::Debug for EvaTeamClient {
 }
 
 fn network_error(e: reqwest::Error) -> BackendError {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else {
-        "connection error"
-    };
-    BackendError::transient(format!("EvaTeam {kind}: {}", e.without_url()))
+    crate::backend::network_error("EvaTeam", e)
 }
 
 /// An EvaTeam id as sent: a string, or an object with `id`.
@@ -186,7 +178,7 @@ impl EvaTeamClient {
         }
         let resp = sent.map_err(network_error)?;
         let status = resp.status();
-        let retry_after = crate::backend::hubex::client::retry_after(resp.headers());
+        let retry_after = crate::backend::retry_after(resp.headers());
         let bytes = resp.bytes().await.map_err(network_error)?;
         let answer: Option<Value> = serde_json::from_slice(&bytes).ok();
         let error = answer
@@ -526,12 +518,7 @@ impl EvaTeamClient {
     }
 
     async fn run_check(&self, lang: Lang, create_test_task: bool) -> CheckReport {
-        let t = |ru: &'static str, en: &'static str| -> String {
-            match lang {
-                Lang::Ru => ru.into(),
-                Lang::En => en.into(),
-            }
-        };
+        let t = |ru: &str, en: &str| crate::backend::in_lang(lang, ru, en);
         let mut report = CheckReport {
             checked_at: crate::store::now_ms(),
             ..CheckReport::default()
@@ -758,21 +745,6 @@ impl TaskBackend for EvaTeamClient {
         Box::pin(self.comment(task, text))
     }
 
-    fn find_comment<'a>(
-        &'a self,
-        task: TaskId,
-        marker: &'a str,
-    ) -> BoxFuture<'a, Result<Option<i64>, BackendError>> {
-        Box::pin(async move {
-            Ok(self
-                .messages(task, Priority::Delivery)
-                .await?
-                .into_iter()
-                .find(|m| m.text.contains(marker))
-                .map(|m| m.id))
-        })
-    }
-
     fn reopen(&self, _task: TaskId) -> BoxFuture<'_, Result<bool, BackendError>> {
         // No documented way to set a status: the comment says it.
         Box::pin(async { Ok(false) })
@@ -793,18 +765,6 @@ impl TaskBackend for EvaTeamClient {
             reopen: false,
             synced_catalog: false,
         }
-    }
-
-    fn fetch_catalog<'a>(
-        &'a self,
-        _known: &'a KnownCatalog,
-        _progress: &'a dyn Progress,
-    ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>> {
-        Box::pin(async {
-            Err(BackendError::Permanent {
-                reason: "EvaTeam keeps no equipment catalog: qrdesk keeps its own (Каталог → Добавить, qrdesk assets create / import)".into(),
-            })
-        })
     }
 }
 

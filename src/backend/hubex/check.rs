@@ -17,12 +17,7 @@ use crate::catalog::{self, Why};
 use crate::config::HubexConfig;
 use crate::web::i18n::Lang;
 
-fn t(lang: Lang, ru: &str, en: &str) -> String {
-    match lang {
-        Lang::Ru => ru.to_owned(),
-        Lang::En => en.to_owned(),
-    }
-}
+use crate::backend::in_lang as t;
 
 /// Lists read by the check and the right (API.md §9) each needs.
 const RIGHTS: [(&str, &str); 5] = [

@@ -896,29 +896,10 @@ fn classify(status: StatusCode, retry_after: Option<Duration>) -> Option<Backend
 }
 
 fn network_error(e: reqwest::Error) -> BackendError {
-    let kind = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "cannot connect"
-    } else if e.is_decode() {
-        "unreadable answer"
-    } else {
-        "connection error"
-    };
-    BackendError::transient(format!("HubEx {kind}: {}", e.without_url()))
+    crate::backend::network_error("HubEx", e)
 }
 
-/// `Retry-After` in seconds (the HTTP-date form falls back to our own backoff).
-pub fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
-    let secs: u64 = headers
-        .get(header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    Some(Duration::from_secs(secs.min(3600)))
-}
+pub use crate::backend::retry_after;
 
 /// `items=A-B/TOTAL` → (A, B, TOTAL).
 pub fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
