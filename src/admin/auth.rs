@@ -221,6 +221,31 @@ pub mod need {
 #[derive(Debug, Deserialize)]
 pub struct Button {}
 
+/// What every state-changing admin form is checked for: posted from our
+/// own pages, carrying the session's CSRF token (else a page saying the form
+/// is out of date), by a role that may (else a 403 saying what to do).
+/// [`AdminForm`] runs it; a form it cannot read (a file upload) calls it.
+/// `None`: the form may go on.
+pub fn form_refusal(
+    headers: &axum::http::HeaderMap,
+    staff: &Session,
+    csrf: &str,
+    role: Role,
+) -> Option<Response> {
+    let token_ok = hex_sha256(csrf.as_bytes()) == hex_sha256(staff.csrf.as_bytes());
+    if !web::same_origin(headers) || !token_ok {
+        return Some(super::message(
+            StatusCode::FORBIDDEN,
+            tr("Форма устарела"),
+            tr("Обновите страницу и повторите действие."),
+        ));
+    }
+    if staff.admin.role < role {
+        return Some(super::not_allowed());
+    }
+    None
+}
+
 /// A state-changing admin form, checked before the handler runs: signed in
 /// (else the sign-in page), posted from our own pages, carrying the
 /// session's CSRF token, by a role that may do it (else a 403 page that says
@@ -272,16 +297,8 @@ where
             .map_err(|_| web::Error::TooLarge.into_response())?;
         let Csrf { csrf } = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| web::Error::BadRequest.into_response())?;
-        let token_ok = hex_sha256(csrf.as_bytes()) == hex_sha256(staff.csrf.as_bytes());
-        if !web::same_origin(&parts.headers) || !token_ok {
-            return Err(super::message(
-                StatusCode::FORBIDDEN,
-                tr("Форма устарела"),
-                tr("Обновите страницу и повторите действие."),
-            ));
-        }
-        if staff.admin.role < N::ROLE {
-            return Err(super::not_allowed());
+        if let Some(refused) = form_refusal(&parts.headers, &staff, &csrf, N::ROLE) {
+            return Err(refused);
         }
         let form = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| web::Error::BadRequest.into_response())?;

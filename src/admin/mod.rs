@@ -263,6 +263,15 @@ pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
 }
 
 /// The page for an action the role may not do.
+/// A page shown again with a problem is a 422; otherwise a 200.
+pub fn status_for(refused: bool) -> StatusCode {
+    if refused {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
 pub fn not_allowed() -> Response {
     message(
         StatusCode::FORBIDDEN,

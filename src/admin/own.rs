@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use validator::Validate;
 
-use super::auth::{need::Need, AdminForm, Staff};
+use super::auth::{AdminForm, Staff};
 use super::Frame;
 use crate::backend::AssetId;
 use crate::catalog::own::{self, Preview, Problem};
+use crate::store::admins::Role;
 use crate::store::catalog::{self as store_catalog, KeepReason};
 use crate::web::{self, render};
 use crate::AppState;
@@ -168,11 +169,7 @@ fn form_page(
         ),
         None => (tr("Добавить оборудование"), "/admin/catalog/new".to_owned()),
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::status_for(!errors.is_empty());
     let page = FormPage {
         f: Frame::new(s, title, "catalog"),
         action,
@@ -186,7 +183,7 @@ fn form_page(
 /// `GET /admin/catalog/new`.
 pub async fn new_page(State(state): State<AppState>, Staff(s): Staff) -> web::Result {
     own_catalog(&state)?;
-    if s.admin.role < super::auth::need::Admin::ROLE {
+    if !s.admin.role.can_edit() {
         return Ok(super::not_allowed());
     }
     Ok(form_page(&s, None, AssetForm::default(), Vec::new()))
@@ -216,7 +213,7 @@ pub async fn edit_page(
     Path(id): Path<i64>,
 ) -> web::Result {
     own_catalog(&state)?;
-    if s.admin.role < super::auth::need::Admin::ROLE {
+    if !s.admin.role.can_edit() {
         return Ok(super::not_allowed());
     }
     let id = AssetId(id);
@@ -349,11 +346,7 @@ fn import_page(
     preview: Option<(Preview, String)>,
     error: Option<String>,
 ) -> Response {
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_for(error.is_some());
     let page = ImportPage {
         f: Frame::new(s, tr("Загрузка оборудования из CSV"), "catalog"),
         preview,
@@ -365,7 +358,7 @@ fn import_page(
 /// `GET /admin/catalog/import`.
 pub async fn import_form(State(state): State<AppState>, Staff(s): Staff) -> web::Result {
     own_catalog(&state)?;
-    if s.admin.role < super::auth::need::Admin::ROLE {
+    if !s.admin.role.can_edit() {
         return Ok(super::not_allowed());
     }
     Ok(import_page(&s, None, None))
@@ -389,17 +382,8 @@ pub async fn import_preview(
         Ok(Some(field)) if field.name() == Some("csrf") => field.text().await.unwrap_or_default(),
         _ => String::new(),
     };
-    let token_ok =
-        crate::codes::hex_sha256(csrf.as_bytes()) == crate::codes::hex_sha256(s.csrf.as_bytes());
-    if !web::same_origin(&headers) || !token_ok {
-        return Ok(super::message(
-            StatusCode::FORBIDDEN,
-            tr("Форма устарела"),
-            tr("Обновите страницу и повторите действие."),
-        ));
-    }
-    if s.admin.role < super::auth::need::Admin::ROLE {
-        return Ok(super::not_allowed());
+    if let Some(refused) = super::auth::form_refusal(&headers, &s, &csrf, Role::Admin) {
+        return Ok(refused);
     }
     let mut bytes = Vec::new();
     while let Ok(Some(mut field)) = multipart.next_field().await {

@@ -30,15 +30,6 @@ pub fn event_title(e: &WebhookEvent) -> &'static str {
     }
 }
 
-/// A page shown again with a problem is a 422; otherwise a 200.
-fn status_for(error: &Option<String>) -> StatusCode {
-    if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    }
-}
-
 // ---------------------------------------------------------------- webhooks
 
 #[derive(Template)]
@@ -199,7 +190,7 @@ async fn webhooks_page(
     error: Option<String>,
     created: Option<(i64, String)>,
 ) -> web::Result {
-    let status = status_for(&error);
+    let status = super::status_for(error.is_some());
     let page = WebhooksPage {
         f,
         endpoints: hooks::list(&state.pool).await?,
@@ -244,7 +235,7 @@ async fn webhook_page(
     form: Option<WebhookForm>,
     error: Option<String>,
 ) -> web::Result {
-    let status = status_for(&error);
+    let status = super::status_for(error.is_some());
     let log = hooks::log(&state.pool, endpoint.id, 100)
         .await?
         .into_iter()
@@ -371,7 +362,7 @@ async fn tokens_page(
     description: String,
     created: Option<(i64, String)>,
 ) -> web::Result {
-    let status = status_for(&error);
+    let status = super::status_for(error.is_some());
     let tokens = api_tokens::list(&state.pool)
         .await?
         .into_iter()
