@@ -251,8 +251,7 @@ pub async fn connect(
                 }
                 HubexMode::Simulator => {
                     let sim = sims.bitrix24.unwrap_or_default();
-                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                    let addr = sim.spawn(listener);
+                    let addr = on_loopback(|l| sim.spawn(l)).await?;
                     let url = backend::bitrix24::sim::Simulator::webhook_url(addr);
                     let hook = backend::bitrix24::Hook::parse(&url).context("simulator URL")?;
                     (hook, Some(sim), Some(addr))
@@ -279,8 +278,7 @@ pub async fn connect(
                 HubexMode::Live => (e.base_url.clone(), None, None),
                 HubexMode::Simulator => {
                     let sim = sims.evateam.unwrap_or_default();
-                    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-                    let addr = sim.spawn(listener);
+                    let addr = on_loopback(|l| sim.spawn(l)).await?;
                     e.token = backend::evateam::sim::TOKEN.into();
                     if e.project.is_empty() {
                         e.project = backend::evateam::sim::PROJECT.into();
@@ -312,6 +310,13 @@ pub async fn connect_backend(
     Ok((Arc::new(client), sim, addr))
 }
 
+/// Serves a simulator on a free loopback port; returns where.
+async fn on_loopback(
+    spawn: impl FnOnce(tokio::net::TcpListener) -> SocketAddr,
+) -> anyhow::Result<SocketAddr> {
+    Ok(spawn(tokio::net::TcpListener::bind("127.0.0.1:0").await?))
+}
+
 async fn hubex_client(
     config: &Config,
     sim: Option<Simulator>,
@@ -333,8 +338,7 @@ async fn hubex_client(
         HubexMode::Simulator => {
             let sim = sim.unwrap_or_default();
             sim.set_shape(h.sim_shape);
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let addr = sim.spawn(listener);
+            let addr = on_loopback(|l| sim.spawn(l)).await?;
             let client = HubexClient::new(
                 &format!("http://{addr}"),
                 &sim.service_token(),
@@ -420,8 +424,8 @@ impl App {
             let report = catalog::sync(&pool, backend.as_ref(), &backend::NoProgress).await?;
             tracing::info!(%report, "demo catalog loaded from the simulator");
         }
-        let own_sim = sims.bitrix24.is_some() || sims.evateam.is_some();
-        if own_sim && store::catalog::asset_count(&pool).await? == 0 {
+        // A simulator of a system without a catalog: a demo one of our own.
+        if !synced && sim_addr.is_some() && store::catalog::asset_count(&pool).await? == 0 {
             let n = catalog::own::seed_demo(&pool).await?;
             tracing::info!(
                 assets = n,

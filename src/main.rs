@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use qrdesk::backend::{AssetId, DistrictId, LocationId};
 use qrdesk::codes::Code;
-use qrdesk::config::{BackendKind, Config, HubexMode};
+use qrdesk::config::{BackendKind, Config};
 use qrdesk::store::codes::{self as code_store, Target};
 use qrdesk::{catalog, store, App};
 
@@ -396,49 +396,60 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Assets(cmd) => assets(config, cmd).await,
         Command::Bitrix24Sim { listen } => {
-            let sim = qrdesk::backend::bitrix24::sim::Simulator::new();
-            let listener = tokio::net::TcpListener::bind(&listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}"))?;
-            let addr = sim.spawn(listener);
-            println!(
-                "Bitrix24 simulator: webhook URL {}",
-                qrdesk::backend::bitrix24::sim::Simulator::webhook_url(addr)
-            );
-            println!("control: GET http://{addr}/__sim/tasks, POST http://{addr}/__sim/tasks/ID/status/5, POST http://{addr}/__sim/tasks/ID/reply");
-            shutdown_signal().await;
-            Ok(())
+            use qrdesk::backend::bitrix24::sim::Simulator;
+            run_alone(&listen, |listener| {
+                let addr = Simulator::new().spawn(listener);
+                vec![
+                    format!("Bitrix24 simulator: webhook URL {}", Simulator::webhook_url(addr)),
+                    format!("control: GET http://{addr}/__sim/tasks, POST http://{addr}/__sim/tasks/ID/status/5, POST http://{addr}/__sim/tasks/ID/reply"),
+                ]
+            })
+            .await
         }
         Command::EvateamSim { listen } => {
-            let sim = qrdesk::backend::evateam::sim::Simulator::new();
-            let listener = tokio::net::TcpListener::bind(&listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}"))?;
-            let addr = sim.spawn(listener);
-            println!("EvaTeam simulator at http://{addr} (evateam.base_url)");
-            println!(
-                "token: {} · project: {}",
-                qrdesk::backend::evateam::sim::TOKEN,
-                qrdesk::backend::evateam::sim::PROJECT
-            );
-            println!("control: GET http://{addr}/__sim/tasks, POST http://{addr}/__sim/tasks/SUP-000001/status/CLOSED, POST http://{addr}/__sim/tasks/SUP-000001/reply");
-            shutdown_signal().await;
-            Ok(())
+            use qrdesk::backend::evateam::sim::{Simulator, PROJECT, TOKEN};
+            run_alone(&listen, |listener| {
+                let addr = Simulator::new().spawn(listener);
+                vec![
+                    format!("EvaTeam simulator at http://{addr} (evateam.base_url)"),
+                    format!("token: {TOKEN} · project: {PROJECT}"),
+                    format!("control: GET http://{addr}/__sim/tasks, POST http://{addr}/__sim/tasks/SUP-000001/status/CLOSED, POST http://{addr}/__sim/tasks/SUP-000001/reply"),
+                ]
+            })
+            .await
         }
         Command::HubexSim { listen } => {
-            let sim = qrdesk::backend::hubex::sim::Simulator::new();
-            sim.set_shape(config.hubex.sim_shape);
-            let listener = tokio::net::TcpListener::bind(&listen)
-                .await
-                .with_context(|| format!("cannot listen on {listen}"))?;
-            let addr = sim.spawn(listener);
-            println!("HubEx simulator at http://{addr}/fsm");
-            println!("service token: {}", sim.service_token());
-            println!("control: POST http://{addr}/__sim/faults, GET http://{addr}/__sim/tasks");
-            shutdown_signal().await;
-            Ok(())
+            run_alone(&listen, |listener| {
+                let sim = qrdesk::backend::hubex::sim::Simulator::new();
+                sim.set_shape(config.hubex.sim_shape);
+                let addr = sim.spawn(listener);
+                vec![
+                    format!("HubEx simulator at http://{addr}/fsm"),
+                    format!("service token: {}", sim.service_token()),
+                    format!(
+                        "control: POST http://{addr}/__sim/faults, GET http://{addr}/__sim/tasks"
+                    ),
+                ]
+            })
+            .await
         }
     }
+}
+
+/// Runs a simulator alone on `listen` until stopped, after printing how to
+/// reach it.
+async fn run_alone(
+    listen: &str,
+    start: impl FnOnce(tokio::net::TcpListener) -> Vec<String>,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    for line in start(listener) {
+        println!("{line}");
+    }
+    shutdown_signal().await;
+    Ok(())
 }
 
 /// `qrdesk assets`: the own catalog; refused while the catalog comes from HubEx.
@@ -480,15 +491,7 @@ async fn assets(config: Config, cmd: AssetsCommand) -> anyhow::Result<()> {
             }
         }
         AssetsCommand::Import { file, dry_run } => {
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let text = String::from_utf8(bytes).map_err(|_| {
-                anyhow::anyhow!("{} is not UTF-8 text: save it as CSV UTF-8", file.display())
-            })?;
-            let preview = catalog::own::preview(&text);
-            if let Some(p) = &preview.refusal {
-                anyhow::bail!("{}", p.en);
-            }
+            let preview = catalog::own::read_file(&file)?;
             for row in &preview.rows {
                 if let Err(problems) = &row.result {
                     for p in problems {
@@ -824,20 +827,13 @@ async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
                 ),
             };
             // A fresh demo database has no catalog yet: the simulator fills it.
-            if store::catalog::asset_count(&pool).await? == 0 {
-                match config.backend.kind {
-                    BackendKind::Hubex if config.hubex.mode == HubexMode::Simulator => {
-                        let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
-                        catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress)
-                            .await?;
-                    }
-                    BackendKind::Bitrix24 if config.bitrix24.mode == HubexMode::Simulator => {
-                        catalog::own::seed_demo(&pool).await?;
-                    }
-                    BackendKind::Evateam if config.evateam.mode == HubexMode::Simulator => {
-                        catalog::own::seed_demo(&pool).await?;
-                    }
-                    _ => {}
+            let simulator = config.backend_target().is_none();
+            if simulator && store::catalog::asset_count(&pool).await? == 0 {
+                if config.backend.kind == BackendKind::Hubex {
+                    let (backend, _sim, _) = qrdesk::connect_backend(&config, None).await?;
+                    catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress).await?;
+                } else {
+                    catalog::own::seed_demo(&pool).await?;
                 }
             }
             catalog::check_target(&pool, &config.hubex, target).await?;

@@ -242,6 +242,21 @@ pub fn preview(text: &str) -> Preview {
     }
 }
 
+/// Reads a CSV file for import (`qrdesk assets import`): refused when it is
+/// not UTF-8 or cannot be taken as a whole; nothing is stored.
+pub fn read_file(path: &std::path::Path) -> anyhow::Result<Preview> {
+    use anyhow::Context;
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!("{} is not UTF-8 text: save it as CSV UTF-8", path.display())
+    })?;
+    let preview = preview(&text);
+    if let Some(p) = &preview.refusal {
+        anyhow::bail!("{}", p.en);
+    }
+    Ok(preview)
+}
+
 /// Stores the good rows of a preview; returns how many were added.
 pub async fn import(pool: &Pool, preview: &Preview) -> anyhow::Result<usize> {
     let good = preview.good();
