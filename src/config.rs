@@ -298,6 +298,13 @@ pub struct LimitsConfig {
     pub photo_max_bytes: usize,
     /// Largest request with photos, in bytes.
     pub request_max_bytes: usize,
+    /// A body with photos must come in at least this fast on average, after
+    /// the first `server.body_stall_secs`; a slower one is cut off (408).
+    pub upload_min_bytes_per_sec: u64,
+    /// Photo bytes waiting on disk for all uploads together, and for one
+    /// client address; an upload past either gets "busy, try again" (503).
+    pub spool_max_bytes: u64,
+    pub spool_client_max_bytes: u64,
     /// Largest photo, in megapixels (checked before decoding).
     pub photo_max_megapixels: u64,
     /// Days a delivered photo is kept before its file is removed.
@@ -478,6 +485,9 @@ impl Default for Config {
                 photos_max: 5,
                 photo_max_bytes: 15 * 1024 * 1024,
                 request_max_bytes: 50 * 1024 * 1024,
+                upload_min_bytes_per_sec: 2048,
+                spool_max_bytes: 1024 * 1024 * 1024,
+                spool_client_max_bytes: 100 * 1024 * 1024,
                 photo_max_megapixels: 40,
                 photo_retention_days: 30,
                 posts_per_minute: 10,

@@ -56,8 +56,13 @@ pub struct AppState {
     pub sync: Arc<catalog::SyncTracker>,
     /// Photos on disk, by content hash.
     pub blobs: media::BlobStore,
-    /// Photos decoded at once (each may take hundreds of MB).
+    /// Heavy renders at once: photos decoded (each may take hundreds of
+    /// MB), label sheets, image archives.
     pub media_permits: Arc<tokio::sync::Semaphore>,
+    /// Photo bytes being received, held to caps.
+    pub spool: Arc<intake::upload::SpoolBudget>,
+    /// Image archives being made, one per staff session.
+    pub exports: Arc<admin::codes::Exports>,
     /// Per-IP quotas on the public pages.
     pub limits: web::limits::SharedLimits,
     /// Customer e-mail; `None` when `mail.smtp_url` is empty.
@@ -105,8 +110,20 @@ pub fn router(state: AppState) -> Router {
         .merge(compressed)
         .merge(admin::router(&state.limits))
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readyz));
+    // `metrics.listen` moves /metrics to a listener of its own. Here it is
+    // inside the layers, with the security headers and a request id.
+    let router = if state.config.metrics.listen.is_empty() {
+        router.route("/metrics", get(web::metrics::page))
+    } else {
+        router
+    };
+    let router = router
         .fallback(web::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::nul::refuse,
+        ))
         .layer(DefaultBodyLimit::max(state.config.limits.form_body_bytes))
         .layer(web::trace::layer())
         .layer(axum::middleware::from_fn(web::error::pages))
@@ -126,12 +143,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(web::limit_headers))
         .layer(axum::middleware::from_fn(web::security_headers))
         .layer(axum::middleware::from_fn(web::trace::request_id));
-    // `metrics.listen` moves /metrics to a listener of its own.
-    let router = if state.config.metrics.listen.is_empty() {
-        router.route("/metrics", get(web::metrics::page))
-    } else {
-        router
-    };
     let router = if state.public_url.starts_with("https://") {
         router.layer(axum::middleware::from_fn(web::strict_transport))
     } else {
@@ -443,6 +454,11 @@ impl App {
         let worker_handle = WorkerHandle::default();
         let mut background = Vec::new();
 
+        store::make_private(
+            std::path::Path::new(&config.server.data_dir),
+            &config.database_url(),
+        )
+        .with_context(|| format!("cannot make {} private", config.server.data_dir))?;
         let blobs = media::BlobStore::new(std::path::Path::new(&config.server.data_dir));
         blobs
             .clear_incoming()
@@ -550,6 +566,8 @@ impl App {
             media_permits: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, |n| n.get()),
             )),
+            exports: Default::default(),
+            spool: Default::default(),
         };
         let (org, org_pool) = (state.org.clone(), pool.clone());
         background.push(every(web::org::REFRESH, shutdown_rx.clone(), move || {
@@ -598,6 +616,8 @@ impl App {
             let only_metrics = Router::new()
                 .route("/metrics", get(web::metrics::page))
                 .fallback(web::not_found)
+                .layer(axum::middleware::from_fn(web::security_headers))
+                .layer(axum::middleware::from_fn(web::trace::request_id))
                 .with_state(state.clone());
             background.push(tokio::spawn(web::serve::serve(
                 listener,

@@ -304,6 +304,13 @@ struct CreateArgs {
 }
 
 fn main() -> std::process::ExitCode {
+    // Everything qrdesk writes (the database, photos, backups, keys) holds
+    // contacts or secrets: readable by this user alone.
+    // SAFETY: umask only sets the process's file creation mask.
+    #[cfg(unix)]
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     // The log format is the one setting read before logging starts; a bad
     // configuration is reported by `run` as usual.
@@ -972,6 +979,8 @@ async fn backup(config: &Config, to: &std::path::Path) -> anyhow::Result<()> {
     let pool = store::open(&url, 1).await?;
     let started = std::time::Instant::now();
     let target = to.to_str().context("the backup path must be valid UTF-8")?;
+    // Made empty and private first: VACUUM INTO fills an empty file.
+    store::create_private(to).with_context(|| format!("cannot create {}", to.display()))?;
     sqlx::query("VACUUM INTO $1")
         .bind(target)
         .execute(&pool)
@@ -990,7 +999,10 @@ async fn backup(config: &Config, to: &std::path::Path) -> anyhow::Result<()> {
         let mut name = to.as_os_str().to_owned();
         name.push(".mail-link.key");
         let key_to = PathBuf::from(name);
-        std::fs::copy(&key, &key_to)
+        let bytes =
+            std::fs::read(&key).with_context(|| format!("cannot read {}", key.display()))?;
+        store::create_private(&key_to)
+            .and_then(|_| std::fs::write(&key_to, bytes))
             .with_context(|| format!("cannot copy {} to {}", key.display(), key_to.display()))?;
         println!(
             "mail link key copied to {} (keep it apart from the database copy)",

@@ -34,15 +34,20 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<String
     ))
 }
 
-/// Addresses a webhook must not reach unless private targets are allowed:
-/// loopback, private, shared (CGNAT), link-local (cloud metadata lives at
-/// 169.254.169.254), unspecified, broadcast, multicast, documentation, and
-/// the IPv6 unique-local and link-local ranges, also behind an IPv4-mapped
-/// IPv6 address.
+/// Addresses a webhook must not reach unless private targets are allowed.
+/// IPv4: loopback, private, shared (CGNAT), link-local (cloud metadata lives
+/// at 169.254.169.254), unspecified, broadcast, multicast, documentation,
+/// benchmarking (198.18.0.0/15), the 6to4 relay and the reserved ranges.
+/// IPv6: only global unicast (2000::/3) gets through — so IPv4-compatible
+/// (`::127.0.0.1`) and translated (`::ffff:0:…`) forms, NAT64 prefixes,
+/// site-local `fec0::/10`, unique-local and link-local are all refused —
+/// and of that, not the IETF protocol block `2001::/23` (Teredo, ORCHID,
+/// benchmarking), documentation, nor 6to4 (`2002::/16`) around an internal
+/// IPv4. An IPv4-mapped address is judged as its IPv4.
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -53,20 +58,31 @@ pub fn is_internal(ip: IpAddr) -> bool {
                 || a == 0
                 || (a == 100 && (64..128).contains(&b))
                 || (a == 192 && b == 0)
+                || (a == 192 && b == 88 && c == 99)
+                || (a == 198 && (b == 18 || b == 19))
                 || a >= 240
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_internal(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8
-                || first == 0x0064 && v6.segments()[1] == 0xff9b
+            let s = v6.segments();
+            let global_unicast = (s[0] & 0xe000) == 0x2000;
+            if !global_unicast {
+                return true;
+            }
+            if s[0] == 0x2002 {
+                // 6to4: the IPv4 address sits in the next 32 bits.
+                let embedded = std::net::Ipv4Addr::new(
+                    (s[1] >> 8) as u8,
+                    s[1] as u8,
+                    (s[2] >> 8) as u8,
+                    s[2] as u8,
+                );
+                return is_internal(IpAddr::V4(embedded));
+            }
+            (s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8))
+                || (s[0] == 0x3fff && s[1] < 0x1000)
         }
     }
 }
@@ -280,10 +296,37 @@ mod tests {
             "fe80::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            // The review's: IPv4-compatible, translated, 6to4 around
+            // loopback, site-local, benchmarking.
+            "::127.0.0.1",
+            "::ffff:0:7f00:1",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "fec0::1",
+            "198.18.0.1",
+            "198.19.255.254",
+            // And the rest of what is not global unicast.
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::1",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:10::1",
+            "2001:db8::1",
+            "3fff::1",
+            "192.88.99.1",
+            "::",
+            "ff02::1",
+            "100::1",
         ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["8.8.8.8", "93.184.216.34", "2a00:1450:4010::64"] {
+        for ip in [
+            "8.8.8.8",
+            "93.184.216.34",
+            "2a00:1450:4010::64",
+            "2002:5db8:d822::1",
+            "2606:4700::1111",
+        ] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip}");
         }
     }
@@ -294,6 +337,17 @@ mod tests {
         assert!(check_url("ftp://example.ru/", false).is_err());
         assert!(check_url("http://127.0.0.1:9000/", false).is_err());
         assert!(check_url("http://[::1]/", false).is_err());
+        for refused in [
+            "http://[::127.0.0.1]/",
+            "http://[::ffff:0:7f00:1]/",
+            "http://[2002:7f00:1::]/",
+            "http://[fec0::1]/",
+            "http://198.18.0.1/",
+            "http://[64:ff9b:1::1]/",
+            "http://[2001::1]/",
+        ] {
+            assert!(check_url(refused, false).is_err(), "{refused}");
+        }
         assert!(check_url("http://169.254.169.254/latest/meta-data", false).is_err());
         assert!(check_url("http://user:pw@example.ru/", false).is_err());
         assert!(check_url("http://127.0.0.1:9000/", true).is_ok());

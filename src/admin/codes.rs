@@ -250,8 +250,8 @@ pub async fn create(
     let now = store::now_ms();
     let admin_id = Some(f.staff.admin.id);
 
-    // Viewers may print and download what exists; creating needs an admin.
-    if !matches!(mode, "print" | "zip") && !f.staff.admin.role.can_edit() {
+    // Viewers may print what exists; creating and image exports need an admin.
+    if mode != "print" && !f.staff.admin.role.can_edit() {
         return Err(super::not_allowed().into());
     }
     if matches!(mode, "print" | "zip") {
@@ -267,7 +267,7 @@ pub async fn create(
         return if mode == "print" {
             Ok(Redirect::to(&format!("/admin/print?codes={list}")).into_response())
         } else {
-            images_zip(&state, &list, 300, 30.0).await
+            images_zip(&state, &f.staff, &list, 300, 30.0).await
         };
     }
 
@@ -432,7 +432,7 @@ pub async fn bulk(
     ) {
         return Err(refused(tr("Неизвестное действие.")));
     }
-    if !matches!(action, "print" | "zip") && !f.staff.admin.role.can_edit() {
+    if action != "print" && !f.staff.admin.role.can_edit() {
         return Err(super::not_allowed().into());
     }
     // The codes: a selection saved by the confirmation, the whole filter, or
@@ -472,7 +472,7 @@ pub async fn bulk(
         }
         "zip" => {
             let list = codes.iter().map(Code::as_str).collect::<Vec<_>>().join(",");
-            return images_zip(&state, &list, 300, 30.0).await;
+            return images_zip(&state, &f.staff, &list, 300, 30.0).await;
         }
         _ => {}
     }
@@ -937,18 +937,64 @@ pub async fn image(
 const ZIP_MAX_SIDE_PX: f32 = 4096.0;
 /// All PNG pixels of one ZIP together (300 codes of 1,150 px, say).
 const ZIP_MAX_TOTAL_PX: f64 = 400e6;
+/// The largest archive written (it goes to a file on the data disk first).
+pub const ZIP_MAX_BYTES: u64 = 100_000_000;
 
-/// SVG and PNG of existing codes, in one ZIP, rendered on the blocking pool
-/// within a pixel budget.
-async fn images_zip(state: &AppState, list: &str, dpi: u32, mm: f32) -> web::Result {
+/// The image exports running now, by session: one at a time each.
+#[derive(Default)]
+pub struct Exports(std::sync::Mutex<std::collections::HashSet<String>>);
+
+/// A session's running export; dropping it lets the session start another.
+struct ExportTurn<'a>(&'a Exports, String);
+
+impl Exports {
+    fn start(&self, session: &str) -> Option<ExportTurn<'_>> {
+        let mut running = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        running
+            .insert(session.to_owned())
+            .then(|| ExportTurn(self, session.to_owned()))
+    }
+}
+
+impl Drop for ExportTurn<'_> {
+    fn drop(&mut self) {
+        let mut running = self.0 .0.lock().unwrap_or_else(|e| e.into_inner());
+        running.remove(&self.1);
+    }
+}
+
+/// SVG and PNG of existing codes, each once, in one ZIP: rendered one image
+/// at a time on the blocking pool under a heavy-work permit (shared with
+/// photos and label sheets), one export per session at a time, within a
+/// pixel and a byte budget, written to a file and streamed from there.
+async fn images_zip(
+    state: &AppState,
+    staff: &admins::Session,
+    list: &str,
+    dpi: u32,
+    mm: f32,
+) -> web::Result {
     let mut codes = Vec::new();
     let mut unknown = Vec::new();
-    for raw in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    let mut raw: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    raw.sort_unstable();
+    raw.dedup();
+    if raw.len() > crate::labels::templates::MAX_LABELS_PER_JOB {
+        return Err(job::LabelError::TooMany(raw.len()).into());
+    }
+    for raw in raw {
         match Code::parse(raw) {
             Some(code) if code_store::get(&state.pool, &code).await?.is_some() => codes.push(code),
             _ => unknown.push(raw.to_owned()),
         }
     }
+    // The same code spelt twice (lower and upper case) is one image.
+    codes.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    codes.dedup();
     if !unknown.is_empty() {
         let mut shown: Vec<String> = unknown.iter().take(5).cloned().collect();
         if unknown.len() > 5 {
@@ -966,20 +1012,67 @@ async fn images_zip(state: &AppState, list: &str, dpi: u32, mm: f32) -> web::Res
     if side > ZIP_MAX_SIDE_PX || total > ZIP_MAX_TOTAL_PX {
         return Err(refused(&trf("Картинки получаются слишком большими: {} {} по {} пикселей. Уменьшите размер или разрешение, или выберите меньше кодов.", &[&codes.len(), &super::noun(codes.len() as i64, &["код", "кода", "кодов"]), &format!("{:.0}", side)])));
     }
-    let public_url = state.public_url.clone();
-    let bytes = tokio::task::spawn_blocking(move || job::images_zip(&public_url, &codes, dpi, mm))
+    let Some(_turn) = state.exports.start(&staff.id_hash) else {
+        let mut busy = super::message(
+            StatusCode::TOO_MANY_REQUESTS,
+            tr("Архив уже готовится"),
+            tr("Дождитесь, пока скачается предыдущий архив, и попробуйте снова."),
+        );
+        busy.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("10"));
+        return Err(busy.into());
+    };
+    let _permit = state
+        .media_permits
+        .acquire()
         .await
-        .map_err(anyhow::Error::from)?
         .map_err(anyhow::Error::from)?;
+    let public_url = state.public_url.clone();
+    let dir = state.blobs.incoming();
+    let path = dir.join(format!("{}.zip", uuid::Uuid::now_v7()));
+    let spool = path.clone();
+    let written = tokio::task::spawn_blocking(move || -> Result<u64, job::LabelError> {
+        std::fs::create_dir_all(&dir).map_err(|e| job::LabelError::Write(e.to_string()))?;
+        let file =
+            std::fs::File::create(&spool).map_err(|e| job::LabelError::Write(e.to_string()))?;
+        let out = std::io::BufWriter::new(file);
+        let done = job::images_zip_into(&public_url, &codes, dpi, mm, out, ZIP_MAX_BYTES);
+        let size = done.and_then(|w| {
+            let file = w
+                .into_inner()
+                .map_err(|e| job::LabelError::Write(e.to_string()))?;
+            file.metadata()
+                .map(|m| m.len())
+                .map_err(|e| job::LabelError::Write(e.to_string()))
+        });
+        if size.is_err() {
+            let _ = std::fs::remove_file(&spool);
+        }
+        size
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    let size = match written {
+        Ok(size) => size,
+        Err(e) => return Err(e.into()),
+    };
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(anyhow::Error::from);
+    // Unlinked at once: the open file is read to its end, and nothing is
+    // left on disk if the client goes away.
+    let _ = tokio::fs::remove_file(&path).await;
+    let file = file?;
     Ok((
         [
-            (header::CONTENT_TYPE, "application/zip"),
+            (header::CONTENT_TYPE, "application/zip".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                "attachment; filename=\"qr-codes.zip\"",
+                "attachment; filename=\"qr-codes.zip\"".to_owned(),
             ),
+            (header::CONTENT_LENGTH, size.to_string()),
         ],
-        bytes,
+        axum::body::Body::from_stream(web::file_stream(file)),
     )
         .into_response())
 }
@@ -998,11 +1091,12 @@ pub struct ZipForm {
 /// make a browser start the work.
 pub async fn zip(
     State(state): State<AppState>,
-    AdminForm { form, .. }: AdminForm<ZipForm, need::Viewer>,
+    AdminForm { form, staff, .. }: AdminForm<ZipForm, need::Admin>,
 ) -> web::Result {
     form.validate().map_err(|e| refused(super::problem(&e)))?;
     images_zip(
         &state,
+        &staff,
         &form.codes,
         form.dpi.unwrap_or(300),
         form.mm.unwrap_or(30.0),

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::auth::Staff;
+use super::auth::{need, StaffAs};
 use super::auth::{AdminForm, Button};
 use super::{notice, Frame};
 use crate::backend::CheckReport;
@@ -50,28 +50,100 @@ struct Page {
     env: Vec<(String, String)>,
 }
 
-/// The `QRDESK_…` variables of this process, secrets only as "задано".
-fn environment() -> Vec<(String, String)> {
-    let secret = |name: &str| {
-        ["TOKEN", "PASSWORD", "SECRET", "SMTP_URL", "KEY"]
-            .iter()
-            .any(|s| name.contains(s))
+/// Settings whose values are safe to show to an admin as they are: numbers,
+/// switches, kinds, names. Whole sections are listed where every key is of
+/// that sort; anything not named here (tokens, webhook URLs, passwords in a
+/// query string, and every key added later) shows only as set or not set.
+const SHOWN_SECTIONS: [&str; 5] = [
+    "QRDESK_LIMITS__",
+    "QRDESK_DELIVERY__",
+    "QRDESK_PRIVACY__",
+    "QRDESK_LOG__",
+    "QRDESK_ORGANISATION__",
+];
+const SHOWN_KEYS: [&str; 41] = [
+    "QRDESK_SERVER__LISTEN",
+    "QRDESK_SERVER__DATA_DIR",
+    "QRDESK_SERVER__SHUTDOWN_GRACE_SECS",
+    "QRDESK_SERVER__UTC_OFFSET_MINUTES",
+    "QRDESK_SERVER__TRUSTED_PROXIES",
+    "QRDESK_SERVER__HEADER_READ_TIMEOUT_SECS",
+    "QRDESK_SERVER__BODY_STALL_SECS",
+    "QRDESK_SERVER__REQUEST_TIMEOUT_SECS",
+    "QRDESK_DATABASE__MAX_CONNECTIONS",
+    "QRDESK_BACKEND__KIND",
+    "QRDESK_HUBEX__MODE",
+    "QRDESK_HUBEX__APPLICATION_ID",
+    "QRDESK_HUBEX__REQUEST_METHOD_ID",
+    "QRDESK_HUBEX__TASK_TYPE_ID",
+    "QRDESK_HUBEX__CRITICALITY_ID",
+    "QRDESK_HUBEX__ALLOWED_DISTRICTS",
+    "QRDESK_HUBEX__TIMEOUT_SECS",
+    "QRDESK_HUBEX__SYNC_INTERVAL_SECS",
+    "QRDESK_HUBEX__STATUS_POLL_SECS",
+    "QRDESK_HUBEX__PAGE_SIZE",
+    "QRDESK_HUBEX__MAX_CALLS_PER_MINUTE",
+    "QRDESK_HUBEX__STATUS_MAX_AGE_SECS",
+    "QRDESK_HUBEX__REOPEN_STAGE_ID",
+    "QRDESK_HUBEX__SAME_PROBLEM",
+    "QRDESK_HUBEX__SIM_SHAPE",
+    "QRDESK_BITRIX24__MODE",
+    "QRDESK_BITRIX24__RESPONSIBLE_ID",
+    "QRDESK_BITRIX24__GROUP_ID",
+    "QRDESK_BITRIX24__CREATED_BY",
+    "QRDESK_BITRIX24__AUDITORS",
+    "QRDESK_BITRIX24__FOLDER_ID",
+    "QRDESK_BITRIX24__COMMENTS",
+    "QRDESK_BITRIX24__TIMEOUT_SECS",
+    "QRDESK_BITRIX24__MAX_CALLS_PER_MINUTE",
+    "QRDESK_EVATEAM__MODE",
+    "QRDESK_EVATEAM__PROJECT",
+    "QRDESK_EVATEAM__TIMEOUT_SECS",
+    "QRDESK_EVATEAM__MAX_CALLS_PER_MINUTE",
+    "QRDESK_MAIL__STATUS_CHANGES",
+    "QRDESK_MAIL__TIMEOUT_SECS",
+    "QRDESK_WEBHOOKS__TIMEOUT_SECS",
+];
+/// Addresses shown as scheme and host only: where they point is useful to
+/// see, while a path or query may hold a credential.
+const SHOWN_AS_ORIGIN: [&str; 6] = [
+    "QRDESK_SERVER__PUBLIC_URL",
+    "QRDESK_DATABASE__URL",
+    "QRDESK_HUBEX__BASE_URL",
+    "QRDESK_EVATEAM__BASE_URL",
+    "QRDESK_BITRIX24__WEBHOOK_URL",
+    "QRDESK_METRICS__LISTEN",
+];
+
+/// How one `QRDESK_…` variable is shown: its value only where the key is
+/// known to be harmless, an address as its origin, else set / not set.
+fn shown_value(key: &str, value: &str) -> String {
+    let set_or_not = || {
+        if value.trim().is_empty() {
+            tr("не задано")
+        } else {
+            tr("задано")
+        }
+        .to_owned()
     };
+    if SHOWN_KEYS.contains(&key) || SHOWN_SECTIONS.iter().any(|s| key.starts_with(s)) {
+        value.chars().take(200).collect()
+    } else if SHOWN_AS_ORIGIN.contains(&key) {
+        match crate::store::url_origin(value) {
+            Some(origin) if value.contains("://") => origin,
+            _ => set_or_not(),
+        }
+    } else {
+        set_or_not()
+    }
+}
+
+/// The `QRDESK_…` variables of this process, each as [`shown_value`] allows.
+fn environment() -> Vec<(String, String)> {
     let mut vars: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| k.starts_with("QRDESK_") && !k.starts_with("QRDESK_TEST_"))
         .map(|(k, v)| {
-            let shown = if secret(&k) {
-                if v.is_empty() {
-                    tr("не задано")
-                } else {
-                    tr("задано")
-                }
-                .to_owned()
-            } else if k == "QRDESK_DATABASE__URL" {
-                crate::store::redact_url(&v)
-            } else {
-                v.chars().take(200).collect()
-            };
+            let shown = shown_value(&k, &v);
             (k, shown)
         })
         .collect();
@@ -86,7 +158,7 @@ pub struct DoneQuery {
 
 pub async fn page(
     State(state): State<AppState>,
-    Staff(s): Staff,
+    StaffAs(s, _): StaffAs<need::Admin>,
     Query(q): Query<DoneQuery>,
 ) -> Response {
     render(
@@ -213,4 +285,35 @@ pub async fn check_now(State(state): State<AppState>, _: AdminForm<Button>) -> R
         });
     }
     Redirect::to("/admin/settings/integrations?done=check").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_value;
+
+    #[test]
+    fn only_harmless_settings_show_their_values() {
+        let hook = "https://portal.bitrix24.ru/rest/1/s3cretw3bhook/";
+        assert_eq!(
+            shown_value("QRDESK_BITRIX24__WEBHOOK_URL", hook),
+            "https://portal.bitrix24.ru"
+        );
+        let db = "postgres://qrdesk@db:5432/qrdesk?password=s3cret";
+        assert_eq!(
+            shown_value("QRDESK_DATABASE__URL", db),
+            "postgres://db:5432"
+        );
+        assert_eq!(shown_value("QRDESK_LIMITS__PHOTOS_MAX", "5"), "5");
+        assert_eq!(shown_value("QRDESK_BACKEND__KIND", "bitrix24"), "bitrix24");
+        // Unknown, new or secret keys: set or not, never the value.
+        for key in [
+            "QRDESK_HUBEX__SERVICE_TOKEN",
+            "QRDESK_MAIL__SMTP_URL",
+            "QRDESK_TELEGRAM__BOT",
+            "QRDESK_SOMETHING_NEW",
+        ] {
+            assert_eq!(shown_value(key, "s3cret"), "задано", "{key}");
+            assert_eq!(shown_value(key, ""), "не задано", "{key}");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 pub mod auth;
 mod catalog;
-mod codes;
+pub mod codes;
 pub mod connection;
 pub mod own;
 mod print;
@@ -53,7 +53,10 @@ pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
         .route("/admin/catalog/assets/{id}/remove", post(own::remove))
         .route(
             "/admin/catalog/import",
-            get(own::import_form).post(own::import_preview),
+            // The CSV file has a limit of its own, above the forms' one.
+            get(own::import_form).post(own::import_preview).layer(
+                axum::extract::DefaultBodyLimit::max(own::MAX_CSV_BYTES + 64 * 1024),
+            ),
         )
         .route("/admin/catalog/import/confirm", post(own::import_confirm))
         .route("/admin/photos/{id}", get(catalog::photo))
@@ -308,6 +311,10 @@ pub fn label_message(e: &crate::labels::job::LabelError) -> Option<String> {
             ],
         )),
         LabelError::Empty => Some(tr("Нечего печатать: выберите хотя бы один код.").to_owned()),
+        LabelError::TooLarge(max) => Some(trf(
+            "Архив получается больше {} МБ: выберите меньше кодов или уменьшите размер.",
+            &[&(max / 1_000_000)],
+        )),
         LabelError::SelectionExpired => Some(
             tr("Выбор кодов устарел (он хранится сутки): отметьте коды в списке ещё раз.")
                 .to_owned(),

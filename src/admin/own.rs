@@ -21,7 +21,7 @@ use crate::web::{self, render};
 use crate::AppState;
 
 /// Largest CSV file taken (about 20,000 rows).
-const MAX_CSV_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_CSV_BYTES: usize = 4 * 1024 * 1024;
 
 /// The asset form. Lengths are checked here; names and spaces are tidied
 /// by [`own::validate`].
@@ -364,6 +364,22 @@ pub async fn import_form(State(state): State<AppState>, Staff(s): Staff) -> web:
     Ok(import_page(&s, None, None))
 }
 
+/// The import form again, saying why the file was not read: too large
+/// (413), or not received whole (400).
+fn upload_failed(s: &crate::store::admins::Session, status: StatusCode) -> Response {
+    let (status, text) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        (status, tr("Файл больше 4 МБ: разделите его на части."))
+    } else {
+        (
+            StatusCode::BAD_REQUEST,
+            tr("Файл пришёл не целиком: проверьте связь и загрузите его ещё раз."),
+        )
+    };
+    let mut page = import_page(s, None, Some(text.to_owned()));
+    *page.status_mut() = status;
+    page
+}
+
 fn upload_dir(state: &AppState) -> std::path::PathBuf {
     std::path::Path::new(&state.config.server.data_dir).join("imports")
 }
@@ -385,20 +401,29 @@ pub async fn import_preview(
     if let Some(refused) = super::auth::form_refusal(&headers, &s, &csrf, Role::Admin) {
         return Ok(refused);
     }
+    // Any read error is said, never taken for the end of the file: a file
+    // cut short would import fewer rows without a word.
     let mut bytes = Vec::new();
-    while let Ok(Some(mut field)) = multipart.next_field().await {
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return Ok(upload_failed(&s, e.status())),
+        };
         if field.name() != Some("file") {
             continue;
         }
-        while let Ok(Some(chunk)) = field.chunk().await {
-            if bytes.len() + chunk.len() > MAX_CSV_BYTES {
-                return Ok(import_page(
-                    &s,
-                    None,
-                    Some(tr("Файл больше 4 МБ: разделите его на части.").to_owned()),
-                ));
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    if bytes.len() + chunk.len() > MAX_CSV_BYTES {
+                        return Ok(upload_failed(&s, StatusCode::PAYLOAD_TOO_LARGE));
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Ok(upload_failed(&s, e.status())),
             }
-            bytes.extend_from_slice(&chunk);
         }
     }
     if bytes.is_empty() {

@@ -385,6 +385,11 @@ pub async fn pdf(
     let (labels, opts) = job_parts(&state, &q).await?;
     // Rendering a big job is CPU work: keep it off the async threads.
     let name = format!("labels-{}.pdf", opts.template.id);
+    let _permit = state
+        .media_permits
+        .acquire()
+        .await
+        .map_err(anyhow::Error::from)?;
     let (bytes, _) = tokio::task::spawn_blocking(move || job::sheet_pdf(&labels, &opts))
         .await
         .map_err(anyhow::Error::from)??;

@@ -252,28 +252,26 @@ pub async fn change(
             tr("Обновите список."),
         ));
     };
-    let owners = admins::count_owners(pool).await?;
-    let last_owner = user.role == Role::Owner && owners <= 1;
     let now = store::now_ms();
+    // The store refuses to leave no owner, in one statement that concurrent
+    // changes cannot slip past.
     let done = if form.op == "role" {
         let role = Role::parse(&form.role)
             .ok_or_else(|| refused(StatusCode::UNPROCESSABLE_ENTITY, tr("Выберите роль.")))?;
-        if last_owner && role != Role::Owner {
+        if !admins::set_role(pool, id, role).await? {
             return Err(refused(
                 StatusCode::CONFLICT,
                 tr("Нельзя убрать последнего владельца: сначала назначьте другого."),
             ));
         }
-        admins::set_role(pool, id, role).await?;
         "user-changed"
     } else {
-        if last_owner || id == staff.admin.id {
+        if id == staff.admin.id || !admins::delete(pool, id).await? {
             return Err(refused(
                 StatusCode::CONFLICT,
                 tr("Нельзя удалить себя или последнего владельца."),
             ));
         }
-        admins::delete(pool, id).await?;
         "user-removed"
     };
     let _ = admins::audit_from(

@@ -6,7 +6,7 @@ pub mod form;
 mod photos;
 mod status;
 mod submit;
-mod upload;
+pub mod upload;
 
 pub use status::format_local;
 

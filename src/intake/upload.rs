@@ -3,7 +3,7 @@
 //! is reported at the photo field; the text always comes through.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::header;
@@ -22,9 +22,82 @@ pub struct Incoming {
 }
 
 /// A photo as received, written to a file while it streams in, so uploads
-/// waiting for their turn at the decoder hold no memory. Removed when dropped.
+/// waiting for their turn at the decoder hold no memory. Removed when
+/// dropped, and its bytes given back to the spool's budget.
 pub struct Spooled {
     path: PathBuf,
+    _claim: SpoolClaim,
+}
+
+/// Photo bytes on disk that have not been processed yet: all uploads
+/// together and each client address are held to a cap, so a slow or
+/// abandoned upload cannot fill the disk.
+#[derive(Default)]
+pub struct SpoolBudget {
+    held: std::sync::Mutex<(u64, HashMap<std::net::IpAddr, u64>)>,
+}
+
+impl SpoolBudget {
+    /// Bytes held now, by everyone.
+    pub fn held(&self) -> u64 {
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+}
+
+/// One upload's share of the [`SpoolBudget`]; given back when dropped.
+pub struct SpoolClaim {
+    budget: std::sync::Arc<SpoolBudget>,
+    client: std::net::IpAddr,
+    bytes: u64,
+}
+
+impl SpoolClaim {
+    fn new(budget: std::sync::Arc<SpoolBudget>, client: std::net::IpAddr) -> SpoolClaim {
+        SpoolClaim {
+            budget,
+            client,
+            bytes: 0,
+        }
+    }
+
+    /// Takes `n` more bytes, unless that passes a cap.
+    fn grow(&mut self, n: u64, limits: &LimitsConfig) -> Result<(), ReadError> {
+        let mut held = self.budget.held.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = held.1.get(&self.client).copied().unwrap_or(0);
+        if held.0 + n > limits.spool_max_bytes || mine + n > limits.spool_client_max_bytes {
+            return Err(ReadError::Busy);
+        }
+        held.0 += n;
+        *held.1.entry(self.client).or_insert(0) += n;
+        self.bytes += n;
+        Ok(())
+    }
+
+    /// Splits off what this claim holds, for one finished file.
+    fn take(&mut self) -> SpoolClaim {
+        let bytes = std::mem::take(&mut self.bytes);
+        SpoolClaim {
+            budget: self.budget.clone(),
+            client: self.client,
+            bytes,
+        }
+    }
+}
+
+impl Drop for SpoolClaim {
+    fn drop(&mut self) {
+        if self.bytes == 0 {
+            return;
+        }
+        let mut held = self.budget.held.lock().unwrap_or_else(|e| e.into_inner());
+        held.0 = held.0.saturating_sub(self.bytes);
+        if let Some(mine) = held.1.get_mut(&self.client) {
+            *mine = mine.saturating_sub(self.bytes);
+            if *mine == 0 {
+                held.1.remove(&self.client);
+            }
+        }
+    }
 }
 
 impl Spooled {
@@ -51,6 +124,10 @@ pub enum PhotoProblem {
 pub enum ReadError {
     TooLarge,
     Malformed,
+    /// Slower than `limits.upload_min_bytes_per_sec`.
+    TooSlow,
+    /// The spool's caps are reached.
+    Busy,
     /// Our disk failed (full, unwritable): not the sender's fault.
     Io(std::io::Error),
 }
@@ -60,6 +137,8 @@ impl From<ReadError> for web::Error {
         match e {
             ReadError::TooLarge => web::Error::TooLarge,
             ReadError::Malformed => web::Error::BadRequest,
+            ReadError::TooSlow => web::Error::TooSlow,
+            ReadError::Busy => web::Error::Busy,
             ReadError::Io(e) => web::Error::Internal(e.into()),
         }
     }
@@ -78,8 +157,39 @@ pub async fn read_signed(
     let token_ok = move |token: &str| {
         super::form::verify_form_token(&secret, &scope, token, crate::store::now_ms()).is_some()
     };
-    let spool = state.blobs.incoming();
+    let spool = Spool {
+        dir: state.blobs.incoming(),
+        budget: state.spool.clone(),
+        client: body
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| {
+                web::limits::client_ip(c.0, body.headers(), &state.limits.trusted)
+            }),
+        grace: std::time::Duration::from_secs(state.config.server.body_stall_secs),
+    };
     Ok(read(body, &state.config.limits, &spool, &token_ok).await?)
+}
+
+/// Where and under which budget photos are spooled, for whom.
+struct Spool {
+    dir: PathBuf,
+    budget: std::sync::Arc<SpoolBudget>,
+    client: std::net::IpAddr,
+    /// How long a body may take before the least rate applies.
+    grace: std::time::Duration,
+}
+
+/// When the body must have sent more than `received` bytes by, at the least
+/// average rate after the grace period.
+fn deadline(
+    started: tokio::time::Instant,
+    spool: &Spool,
+    limits: &LimitsConfig,
+    received: usize,
+) -> tokio::time::Instant {
+    let rate = limits.upload_min_bytes_per_sec.max(1);
+    started + spool.grace + std::time::Duration::from_millis(received as u64 * 1000 / rate)
 }
 
 /// Reads the body; photo files go to `spool` (a directory on the data disk).
@@ -91,9 +201,10 @@ pub async fn read_signed(
 async fn read(
     req: Request,
     limits: &LimitsConfig,
-    spool: &Path,
+    spool: &Spool,
     token_ok: &(dyn Fn(&str) -> bool + Send + Sync),
 ) -> Result<Incoming, ReadError> {
+    let started = tokio::time::Instant::now();
     let multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -133,8 +244,13 @@ async fn read(
     let mut text_total = 0usize;
     // None: no token read yet.
     let mut token_valid: Option<bool> = None;
+    let mut claim = SpoolClaim::new(spool.budget.clone(), spool.client);
     loop {
-        let mut field = match multipart.next_field().await {
+        let next = tokio::time::timeout_at(
+            deadline(started, spool, limits, total + text_total),
+            multipart.next_field(),
+        );
+        let mut field = match next.await.map_err(|_| ReadError::TooSlow)? {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
@@ -154,7 +270,11 @@ async fn read(
             let mut len = 0usize;
             let mut dropped = false;
             loop {
-                match field.chunk().await {
+                let next = tokio::time::timeout_at(
+                    deadline(started, spool, limits, total + text_total),
+                    field.chunk(),
+                );
+                match next.await.map_err(|_| ReadError::TooSlow)? {
                     Ok(Some(chunk)) => {
                         total += chunk.len();
                         if dropped {
@@ -164,21 +284,31 @@ async fn read(
                             problem = Some(PhotoProblem::TotalTooLarge);
                             dropped = true;
                             file = None;
+                            drop(claim.take());
                         } else if len + chunk.len() > limits.photo_max_bytes {
                             problem.get_or_insert(PhotoProblem::FileTooLarge);
                             dropped = true;
                             file = None;
+                            drop(claim.take());
                         } else {
                             len += chunk.len();
                             if over_count {
                                 continue;
                             }
+                            claim.grow(chunk.len() as u64, limits)?;
                             if file.is_none() {
-                                let path = spool.join(uuid::Uuid::now_v7().to_string());
+                                let path = spool.dir.join(uuid::Uuid::now_v7().to_string());
                                 let f = tokio::fs::File::create(&path)
                                     .await
                                     .map_err(ReadError::Io)?;
-                                file = Some((Spooled { path }, f));
+                                let claim = SpoolClaim::new(spool.budget.clone(), spool.client);
+                                file = Some((
+                                    Spooled {
+                                        path,
+                                        _claim: claim,
+                                    },
+                                    f,
+                                ));
                             }
                             if let Some((_, f)) = file.as_mut() {
                                 f.write_all(&chunk).await.map_err(ReadError::Io)?;
@@ -202,8 +332,10 @@ async fn read(
                 }
                 continue;
             }
-            if let Some((spooled, mut f)) = file {
+            if let Some((mut spooled, mut f)) = file {
                 f.flush().await.map_err(ReadError::Io)?;
+                // The file keeps its bytes' share until it is processed.
+                spooled._claim = claim.take();
                 photos.push(spooled);
             }
         } else {
@@ -211,7 +343,11 @@ async fn read(
             // is refused at its first 64 KB.
             let mut value = Vec::new();
             loop {
-                match field.chunk().await {
+                let next = tokio::time::timeout_at(
+                    deadline(started, spool, limits, total + text_total),
+                    field.chunk(),
+                );
+                match next.await.map_err(|_| ReadError::TooSlow)? {
                     Ok(Some(chunk)) => {
                         text_total += chunk.len();
                         if value.len() + chunk.len() > TEXT_FIELD_MAX

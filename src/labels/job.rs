@@ -20,6 +20,10 @@ pub enum LabelError {
     Qr(#[from] super::qr::QrError),
     #[error(transparent)]
     Pdf(#[from] pdf::PdfError),
+    #[error("the archive would be larger than {} MB: choose fewer codes or a smaller size", .0 / 1_000_000)]
+    TooLarge(u64),
+    #[error("cannot write the archive: {0}")]
+    Write(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -215,16 +219,33 @@ pub fn images_zip(
     dpi: u32,
     side_mm: f32,
 ) -> Result<Vec<u8>, LabelError> {
+    images_zip_into(public_url, codes, dpi, side_mm, Vec::new(), u64::MAX)
+}
+
+/// [`images_zip`] written to `out` one image at a time, so memory holds one
+/// image whatever the count; refused once the archive would pass `max_bytes`.
+pub fn images_zip_into<W: std::io::Write>(
+    public_url: &str,
+    codes: &[Code],
+    dpi: u32,
+    side_mm: f32,
+    out: W,
+    max_bytes: u64,
+) -> Result<W, LabelError> {
     check_count(codes.len())?;
-    let mut files = Vec::with_capacity(codes.len() * 2);
+    let mut zip = super::zip::Writer::new(out);
     for code in codes {
         let url = code.qr_url(public_url);
-        files.push((format!("{code}.svg"), super::qr::svg(&url)?.into_bytes()));
+        let svg = super::qr::svg(&url)?;
         let scale = super::qr::scale_for(&url, dpi, side_mm)?;
-        files.push((
-            format!("{code}.png"),
-            super::qr::png(&url, scale, Some(dpi))?,
-        ));
+        let png = super::qr::png(&url, scale, Some(dpi))?;
+        for (ext, data) in [("svg", svg.as_bytes()), ("png", &png[..])] {
+            if zip.written() + data.len() as u64 > max_bytes {
+                return Err(LabelError::TooLarge(max_bytes));
+            }
+            zip.add(&format!("{code}.{ext}"), data)
+                .map_err(|e| LabelError::Write(e.to_string()))?;
+        }
     }
-    Ok(super::zip::write(&files))
+    zip.finish().map_err(|e| LabelError::Write(e.to_string()))
 }

@@ -1,28 +1,71 @@
 //! A minimal ZIP writer (stored entries): QR images are already compressed, so
 //! deflating them again would only cost time.
 
+use std::io::{self, Write};
+
 /// Writes `files` (name, bytes) as a ZIP archive.
 pub fn write(files: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut central = Vec::new();
+    let mut zip = Writer::new(Vec::new());
     for (name, data) in files {
+        zip.add(name, data).expect("writing to memory");
+    }
+    zip.finish().expect("writing to memory")
+}
+
+/// A ZIP archive written entry by entry to `out` (a file, say): only the
+/// central directory (a few dozen bytes an entry) is kept in memory.
+pub struct Writer<W: Write> {
+    out: W,
+    written: u64,
+    central: Vec<u8>,
+    entries: u16,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(out: W) -> Writer<W> {
+        Writer {
+            out,
+            written: 0,
+            central: Vec::new(),
+            entries: 0,
+        }
+    }
+
+    /// Bytes written to `out` so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.out.write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Adds one stored entry. Past 4 GiB or 65,535 entries (ZIP64) it refuses.
+    pub fn add(&mut self, name: &str, data: &[u8]) -> io::Result<()> {
+        let too_big = || io::Error::other("the archive is larger than a plain ZIP holds");
         let crc = crc32fast::hash(data);
-        let offset = out.len() as u32;
-        let size = data.len() as u32;
+        let offset = u32::try_from(self.written).map_err(|_| too_big())?;
+        let size = u32::try_from(data.len()).map_err(|_| too_big())?;
+        self.entries = self.entries.checked_add(1).ok_or_else(too_big)?;
         let name = name.as_bytes();
         // Local file header; flag bit 11: names are UTF-8.
-        out.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        let mut head = Vec::with_capacity(30 + name.len());
+        head.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
         for v in [20u16, 0x0800, 0, 0, 0x21] {
-            out.extend_from_slice(&v.to_le_bytes());
+            head.extend_from_slice(&v.to_le_bytes());
         }
         for v in [crc, size, size] {
-            out.extend_from_slice(&v.to_le_bytes());
+            head.extend_from_slice(&v.to_le_bytes());
         }
-        out.extend_from_slice(&(name.len() as u16).to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(name);
-        out.extend_from_slice(data);
+        head.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        head.extend_from_slice(&0u16.to_le_bytes());
+        head.extend_from_slice(name);
+        self.put(&head)?;
+        self.put(data)?;
 
+        let central = &mut self.central;
         central.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
         for v in [20u16, 20, 0x0800, 0, 0, 0x21] {
             central.extend_from_slice(&v.to_le_bytes());
@@ -36,17 +79,27 @@ pub fn write(files: &[(String, Vec<u8>)]) -> Vec<u8> {
         central.extend_from_slice(&0u32.to_le_bytes());
         central.extend_from_slice(&offset.to_le_bytes());
         central.extend_from_slice(name);
+        Ok(())
     }
-    let central_offset = out.len() as u32;
-    out.extend_from_slice(&central);
-    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
-    for v in [0u16, 0, files.len() as u16, files.len() as u16] {
-        out.extend_from_slice(&v.to_le_bytes());
+
+    /// Writes the central directory and hands `out` back.
+    pub fn finish(mut self) -> io::Result<W> {
+        let central_offset = u32::try_from(self.written)
+            .map_err(|_| io::Error::other("the archive is larger than a plain ZIP holds"))?;
+        let central = std::mem::take(&mut self.central);
+        let mut end = Vec::with_capacity(22);
+        end.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        for v in [0u16, 0, self.entries, self.entries] {
+            end.extend_from_slice(&v.to_le_bytes());
+        }
+        end.extend_from_slice(&(central.len() as u32).to_le_bytes());
+        end.extend_from_slice(&central_offset.to_le_bytes());
+        end.extend_from_slice(&0u16.to_le_bytes());
+        self.put(&central)?;
+        self.put(&end)?;
+        self.out.flush()?;
+        Ok(self.out)
     }
-    out.extend_from_slice(&(central.len() as u32).to_le_bytes());
-    out.extend_from_slice(&central_offset.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out
 }
 
 #[cfg(test)]

@@ -103,6 +103,41 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Pool> {
     Ok(pool)
 }
 
+/// Creates `path` as a new empty file only its owner may read and write.
+pub fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
+}
+
+/// Makes the data folder (0700) and the database files in it (0600)
+/// private, also where an older version made them readable by everyone.
+pub fn make_private(data_dir: &std::path::Path, database_url: &str) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(data_dir)?;
+        std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700))?;
+        let file = database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| database_url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or(rest));
+        if let Some(file) = file.filter(|f| *f != ":memory:") {
+            for suffix in ["", "-wal", "-shm"] {
+                let path = format!("{file}{suffix}");
+                if std::path::Path::new(&path).exists() {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (data_dir, database_url);
+    Ok(())
+}
+
 /// An SQLite URL that creates the file (and its folder) when missing.
 fn sqlite_url(url: &str) -> anyhow::Result<String> {
     let rest = url
@@ -277,21 +312,56 @@ pub async fn set_org(pool: &Pool, org: &Org) -> sqlx::Result<()> {
     set_setting(pool, "org_privacy_url", &org.privacy_url).await
 }
 
-/// A database URL fit for logs and messages: any password replaced by `***`.
+/// A database URL fit for logs and messages: any password replaced by `***`,
+/// in the user part (`user:pass@`) and in the query (`?password=…`, which
+/// libpq and sqlx both accept), where every value but a few harmless ones is
+/// hidden.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
+    let (rest, query) = rest
+        .split_once('?')
+        .map_or((rest, None), |(r, q)| (r, Some(q)));
     let (authority, tail) = rest.split_once('/').map_or((rest, ""), |(a, t)| (a, t));
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return url.to_owned();
-    };
-    let user = userinfo.split(':').next().unwrap_or_default();
     let slash = if rest.contains('/') { "/" } else { "" };
-    if userinfo.contains(':') {
-        format!("{scheme}://{user}:***@{host}{slash}{tail}")
-    } else {
-        url.to_owned()
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{user}:***@{host}")
+        }
+        _ => authority.to_owned(),
+    };
+    let query = query.map_or_else(String::new, |q| {
+        const HARMLESS: [&str; 5] = [
+            "sslmode",
+            "application_name",
+            "connect_timeout",
+            "mode",
+            "statement_timeout",
+        ];
+        let pairs: Vec<String> = q
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, v)) if HARMLESS.contains(&k) => format!("{k}={v}"),
+                Some((k, _)) => format!("{k}=***"),
+                None => pair.to_owned(),
+            })
+            .collect();
+        format!("?{}", pairs.join("&"))
+    });
+    format!("{scheme}://{authority}{slash}{tail}{query}")
+}
+
+/// Only where a URL points: `scheme://host[:port]`, without user, path or
+/// query (any of which may carry a credential: a Bitrix24 webhook's secret
+/// is in its path). A value that is not a URL gives `None`.
+pub fn url_origin(url: &str) -> Option<String> {
+    let u = url::Url::parse(url.trim()).ok()?;
+    match (u.host_str(), u.port()) {
+        (Some(host), Some(port)) => Some(format!("{}://{host}:{port}", u.scheme())),
+        (Some(host), None) => Some(format!("{}://{host}", u.scheme())),
+        (None, _) => Some(format!("{}:", u.scheme())),
     }
 }
 
@@ -456,6 +526,24 @@ mod tests {
             redact_url("sqlite://data/qrdesk.db"),
             "sqlite://data/qrdesk.db"
         );
+        // libpq takes the password from the query too.
+        assert_eq!(
+            redact_url("postgres://qrdesk@db/qrdesk?password=s3cret&sslmode=require"),
+            "postgres://qrdesk@db/qrdesk?password=***&sslmode=require"
+        );
+    }
+
+    #[test]
+    fn an_origin_keeps_no_credential() {
+        assert_eq!(
+            url_origin("https://portal.bitrix24.ru/rest/1/s3cret/").as_deref(),
+            Some("https://portal.bitrix24.ru")
+        );
+        assert_eq!(
+            url_origin("postgres://u:p@db:5433/x?password=q").as_deref(),
+            Some("postgres://db:5433")
+        );
+        assert_eq!(url_origin("not a url"), None);
     }
 
     #[test]

@@ -29,6 +29,12 @@ pub enum Error {
     /// A body over its limit: the friendly 413.
     #[error("too large")]
     TooLarge,
+    /// A body that came in slower than the least rate allowed: a 408.
+    #[error("too slow")]
+    TooSlow,
+    /// Uploads hold all the room they may: a 503 to try again later.
+    #[error("busy")]
+    Busy,
     /// The request ends with a finished page: usually the form again with a
     /// message at each field and everything typed kept, or a step's answer
     /// that stops the rest (a "thank you" for a report joined to another).
@@ -73,6 +79,8 @@ pub enum Kind {
     Forbidden,
     BadRequest,
     TooLarge,
+    TooSlow,
+    Busy,
     Internal,
 }
 
@@ -84,6 +92,8 @@ impl IntoResponse for Error {
             Error::Forbidden => (StatusCode::FORBIDDEN, Kind::Forbidden),
             Error::BadRequest => (StatusCode::BAD_REQUEST, Kind::BadRequest),
             Error::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, Kind::TooLarge),
+            Error::TooSlow => (StatusCode::REQUEST_TIMEOUT, Kind::TooSlow),
+            Error::Busy => (StatusCode::SERVICE_UNAVAILABLE, Kind::Busy),
             Error::Internal(e) => {
                 tracing::error!(error = format!("{e:#}"), "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, Kind::Internal)
@@ -127,6 +137,24 @@ pub fn page(kind: Kind, lang: Lang, admin: bool) -> Response {
             t.too_large_title,
             t.too_large_text,
         ),
+        Kind::TooSlow => (
+            StatusCode::REQUEST_TIMEOUT,
+            t.too_slow_title,
+            t.too_slow_text,
+        ),
+        Kind::Busy => {
+            let mut page = super::message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                lang,
+                t.busy_title,
+                t.busy_text,
+            );
+            page.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("60"),
+            );
+            return page;
+        }
         Kind::Internal if admin => {
             return crate::admin::message(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -5,6 +5,7 @@ pub mod error;
 pub mod i18n;
 pub mod limits;
 pub mod metrics;
+pub mod nul;
 pub mod org;
 pub mod serve;
 pub mod tr;
@@ -292,6 +293,26 @@ pub async fn static_file(
 
 /// `Set-Cookie` that remembers an explicit language choice for a year.
 /// The value of the request's cookie `name`, if it sent one.
+/// An open file as a response body, read in 64 KiB pieces as the client
+/// takes them: a slow reader holds one piece, not the whole file.
+pub fn file_stream(
+    file: tokio::fs::File,
+) -> impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send {
+    use tokio::io::AsyncReadExt;
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut buf = vec![0; 64 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(buf), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
+
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)

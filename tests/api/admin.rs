@@ -31,9 +31,13 @@ async fn page(resp: reqwest::Response) -> Page {
 
 impl StaffClient {
     async fn sign_in(app: &TestApp, email: &str, password: &str) -> (Page, StaffClient) {
+        StaffClient::sign_in_at(&app.url, email, password).await
+    }
+
+    async fn sign_in_at(base: &str, email: &str, password: &str) -> (Page, StaffClient) {
         let client = browser();
         let resp = client
-            .post(format!("{}/admin/login", app.url))
+            .post(format!("{base}/admin/login"))
             .form(&[("email", email), ("password", password)])
             .send()
             .await
@@ -41,7 +45,7 @@ impl StaffClient {
         let login = page(resp).await;
         let mut staff = StaffClient {
             client,
-            base: app.url.clone(),
+            base: base.to_owned(),
             csrf: String::new(),
         };
         if login.status == 303 {
@@ -52,17 +56,23 @@ impl StaffClient {
     }
 
     pub(crate) async fn new(app: &TestApp, role: Role) -> StaffClient {
+        StaffClient::at(&app.url, app.pool(), role).await
+    }
+
+    /// A new account of `role` in the database at `pool`, signed in to the
+    /// qrdesk at `base` (a `qrdesk serve` process, say).
+    pub(crate) async fn at(base: &str, pool: &qrdesk::store::Pool, role: Role) -> StaffClient {
         let email = format!(
             "{}-{}@example.ru",
             role.as_str(),
             Code::generate().as_str().to_lowercase()
         );
         let hash = hash_password(PASSWORD).unwrap();
-        admins::create(app.pool(), &email, &hash, role, qrdesk::store::now_ms())
+        admins::create(pool, &email, &hash, role, qrdesk::store::now_ms())
             .await
             .unwrap()
             .unwrap();
-        let (login, staff) = StaffClient::sign_in(app, &email, PASSWORD).await;
+        let (login, staff) = StaffClient::sign_in_at(base, &email, PASSWORD).await;
         assert_eq!(login.status, 303, "{}", login.body);
         staff
     }
@@ -88,6 +98,37 @@ impl StaffClient {
             .unwrap();
         assert_eq!(resp.status(), 200, "{path}");
         resp.bytes().await.unwrap().to_vec()
+    }
+
+    /// A form's binary answer (a ZIP, say), which must be 200.
+    pub(crate) async fn client_post_bytes(&self, path: &str, fields: &[(&str, &str)]) -> Vec<u8> {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        let resp = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .form(&all)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{path}");
+        resp.bytes().await.unwrap().to_vec()
+    }
+
+    /// A form's answer with its body not read yet.
+    pub(crate) async fn post_unread(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut all = vec![("csrf", self.csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.client
+            .post(format!("{}{}", self.base, path))
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// A file upload, the session's CSRF token first as the forms send it.

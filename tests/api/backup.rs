@@ -16,6 +16,16 @@ fn backup(data_dir: &std::path::Path, to: &std::path::Path) -> std::process::Out
         .unwrap()
 }
 
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
 #[tokio::test]
 async fn an_online_backup_restores_to_a_working_installation() {
     if engine() != qrdesk::store::Engine::Sqlite {
@@ -67,6 +77,13 @@ async fn an_online_backup_restores_to_a_working_installation() {
         std::fs::read(&key_copy).unwrap(),
         std::fs::read(&key).unwrap()
     );
+    // Review finding: the backup was readable by everyone (0644). It holds
+    // contacts and webhook secrets: the owner's alone, like the key copy.
+    assert_eq!(mode(&to), 0o600, "the backup");
+    assert_eq!(mode(&key_copy), 0o600, "the key copy");
+    // The live data folder and database too.
+    assert_eq!(mode(&app.dir.0), 0o700, "the data folder");
+    assert_eq!(mode(&app.dir.0.join("qrdesk.db")), 0o600, "the database");
     // A second backup to the same name is refused, the first one kept.
     let again = backup(&app.dir.0, &to);
     assert!(!again.status.success());
@@ -92,9 +109,16 @@ async fn an_online_backup_restores_to_a_working_installation() {
     // Restore: the copy and the key into a new data directory, then start.
     let restored_dir = TempDir::new();
     std::fs::copy(&to, restored_dir.0.join("qrdesk.db")).unwrap();
+    // As an older version left it: readable by everyone.
+    set_mode(&restored_dir.0.join("qrdesk.db"), 0o644);
+    set_mode(&restored_dir.0, 0o755);
+    let restored_db = restored_dir.0.join("qrdesk.db");
+    let restored_folder = restored_dir.0.clone();
     std::fs::copy(&key_copy, restored_dir.0.join("mail-link.key")).unwrap();
     let config = test_config(&restored_dir);
     let restored = start(config, restored_dir, None, simulator()).await;
+    assert_eq!(mode(&restored_db), 0o600, "made private at start");
+    assert_eq!(mode(&restored_folder), 0o700, "made private at start");
     // The customer's private link still opens their request.
     let page = restored.get(&path).await;
     assert_eq!(page.status, 200, "{}", page.body);

@@ -347,7 +347,13 @@ async fn the_images_zip_is_a_bounded_post_for_existing_codes_that_never_stalls_t
         use qrdesk::backend::AssetId;
         use qrdesk::store::codes::Target;
         let app = spawn_with(|_| {}).await;
-        let staff = crate::admin::StaffClient::new(&app, Role::Viewer).await;
+        // Review finding: viewers could run it; now it is an admin's action.
+        let viewer = crate::admin::StaffClient::new(&app, Role::Viewer).await;
+        let refused = viewer
+            .post("/admin/codes/images.zip", &[("codes", "AAAAAAAA")])
+            .await;
+        assert_eq!(refused.status, 403);
+        let staff = crate::admin::StaffClient::new(&app, Role::Admin).await;
         // A cross-site navigation cannot start it any more.
         let get = staff.get("/admin/codes/images.zip?codes=AAAAAAAA").await;
         assert_eq!(get.status, 405);
@@ -363,6 +369,13 @@ async fn the_images_zip_is_a_bounded_post_for_existing_codes_that_never_stalls_t
         for _ in 0..300 {
             codes.push(app.code_for(Target::Asset(AssetId(1001))).await.to_string());
         }
+        // One code 5,000 times is one code: two files in the archive.
+        let repeated = vec![codes[0].as_str(); 5_000].join(",");
+        let zip = staff
+            .client_post_bytes("/admin/codes/images.zip", &[("codes", &repeated)])
+            .await;
+        let entries = zip.windows(4).filter(|w| *w == b"PK\x01\x02").count();
+        assert_eq!(entries, 2, "one SVG and one PNG");
         let list = codes.join(",");
         let huge = staff
             .post(
@@ -372,10 +385,22 @@ async fn the_images_zip_is_a_bounded_post_for_existing_codes_that_never_stalls_t
             .await;
         assert_eq!(huge.status, 422);
         assert!(huge.body.contains("слишком большими"), "{}", huge.body);
-        // Two big but allowed exports at once, and the server still answers.
+        // One session, two exports at once: never both rendered together.
         let fields = [("codes", list.as_str()), ("dpi", "300"), ("mm", "30")];
-        let exports = futures_util::future::join_all(
+        let same = futures_util::future::join_all(
             (0..2).map(|_| staff.post("/admin/codes/images.zip", &fields)),
+        )
+        .await;
+        let statuses: Vec<u16> = same.iter().map(|p| p.status).collect();
+        assert!(statuses.contains(&200), "{statuses:?}");
+        assert!(
+            statuses.iter().all(|s| [200, 429].contains(s)),
+            "{statuses:?}"
+        );
+        // Two sessions, big but allowed exports at once, and the server still answers.
+        let other = crate::admin::StaffClient::new(&app, Role::Admin).await;
+        let exports = futures_util::future::join_all(
+            [&staff, &other].map(|s| s.post("/admin/codes/images.zip", &fields)),
         );
         // /healthz, again and again for as long as the exports run: the slowest answer.
         let finished = std::sync::atomic::AtomicBool::new(false);
@@ -739,6 +764,159 @@ async fn oversized_heads_get_our_431_with_the_security_headers() {
         .await;
         assert!(answer.starts_with("http/1.1 431"), "{answer}");
         assert!(answer.contains("content-security-policy:"), "{answer}");
+    })
+    .await;
+}
+
+/// Review finding: eight parallel demotions from one owner's session left
+/// no owner in one round of ten (counted, then updated). Now the store's
+/// one conditional statement takes its turn: an owner always stays.
+#[tokio::test]
+async fn parallel_demotions_always_leave_an_owner() {
+    on_each_engine(|| async {
+        let app = spawn_with(|_| {}).await;
+        let me = crate::admin::StaffClient::new(&app, Role::Owner).await;
+        let other = admins::create(
+            app.pool(),
+            "second.owner@example.ru",
+            &hash_password(RIGHT).unwrap(),
+            Role::Owner,
+            qrdesk::store::now_ms(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let owners = || async {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM admins WHERE role = 'owner' ORDER BY id")
+                .fetch_all(app.pool())
+                .await
+                .unwrap()
+        };
+        let mine = *owners().await.iter().find(|id| **id != other).unwrap();
+        for round in 0..10 {
+            sqlx::query("UPDATE admins SET role = 'owner' WHERE id IN ($1, $2)")
+                .bind(mine)
+                .bind(other)
+                .execute(app.pool())
+                .await
+                .unwrap();
+            let demotions = (0..8).map(|i| {
+                let id = if i % 2 == 0 { mine } else { other };
+                let path = format!("/admin/users/{id}");
+                let me = &me;
+                async move {
+                    me.post(&path, &[("op", "role"), ("role", "viewer")])
+                        .await
+                        .status
+                }
+            });
+            let statuses = futures_util::future::join_all(demotions).await;
+            let left = owners().await;
+            assert_eq!(
+                left.len(),
+                1,
+                "round {round}: owners {left:?}, answers {statuses:?}"
+            );
+            assert!(
+                statuses.iter().all(|s| [303, 403, 409].contains(s)),
+                "{statuses:?}"
+            );
+            // The demoted session may act no more; restore for the next round.
+        }
+    })
+    .await;
+}
+
+/// Review finding: a valid form token and photos trickled at one byte per
+/// ten seconds kept 44 MB on disk for up to ten minutes from one address.
+/// Now a body slower than the least rate is cut off (408) and its spooled
+/// bytes go, and one address cannot hold more than its share of the spool.
+#[tokio::test]
+async fn a_trickled_upload_is_cut_off_and_the_spool_is_capped_per_client() {
+    on_each_engine(|| async {
+        use qrdesk::backend::AssetId;
+        use qrdesk::store::codes::Target;
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let app = spawn_with(|c| {
+            // Two seconds of grace, then at least 50 KB/s on average.
+            c.server.body_stall_secs = 2;
+            c.limits.upload_min_bytes_per_sec = 50_000;
+            c.limits.spool_client_max_bytes = 3_000_000;
+            c.limits.min_fill_ms = 0;
+        })
+        .await;
+        let addr = app.app.as_ref().unwrap().addr;
+        let incoming = app.dir.0.join("photos").join("incoming");
+        let spooled = || std::fs::read_dir(&incoming).map(|d| d.count()).unwrap_or(0);
+        let code = app.code_for(Target::Asset(AssetId(1001))).await;
+        let form = app.get(&format!("/q/{code}")).await;
+        let token = form.input("form_token").unwrap();
+
+        // 100 KB at once, then a byte every 500 ms (the attacker's pace):
+        // never silent long enough for the stall cut-off, but far too slow.
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let head = format!(
+            "POST /q/{code} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 44000000\r\n\r\n"
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&part("form_token", token.as_bytes())).await.unwrap();
+        s.write_all(&photo_start(100_000)).await.unwrap();
+        let started = std::time::Instant::now();
+        let (mut rd, mut wr) = s.into_split();
+        let trickle = tokio::spawn(async move {
+            let mut pace = tokio::time::interval(std::time::Duration::from_millis(500));
+            for _ in 0..60 {
+                pace.tick().await;
+                if wr.write_all(&[0xff]).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let mut answer = vec![0u8; 1024];
+        let n = tokio::time::timeout(std::time::Duration::from_secs(20), rd.read(&mut answer))
+            .await
+            .expect("an answer before the trickle ends")
+            .unwrap();
+        trickle.abort();
+        let status = String::from_utf8_lossy(&answer[..n]).to_string();
+        assert!(status.starts_with("HTTP/1.1 408"), "{status}");
+        let took = started.elapsed();
+        // Grace (2 s) + 100 KB at 50 KB/s (2 s), and a little.
+        assert!(took < std::time::Duration::from_secs(8), "cut off after {took:?}");
+        crate::helpers::wait_for(5, "the spooled part removed", || async {
+            (spooled() == 0).then_some(())
+        })
+        .await;
+
+        // One address may hold 3 MB of the spool: a 4 MB photo is refused
+        // with "busy" and nothing stays behind.
+        let mut body = part("form_token", token.as_bytes());
+        body.extend(part("description", "Не работает кондиционер в зале".as_bytes()));
+        body.extend(photo_start(4_000_000));
+        body.extend_from_slice(b"\r\n--XyZ--\r\n");
+        let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut rd, mut wr) = s.into_split();
+        let head = format!(
+            "POST /q/{code} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        // Written alongside the read: the server answers before it has all.
+        let writer = tokio::spawn(async move {
+            let _ = wr.write_all(head.as_bytes()).await;
+            let _ = wr.write_all(&body).await;
+        });
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), rd.read(&mut answer))
+            .await
+            .expect("an answer")
+            .unwrap();
+        writer.abort();
+        let answer = String::from_utf8_lossy(&answer[..n]).to_lowercase();
+        assert!(answer.starts_with("http/1.1 503"), "{answer}");
+        assert!(answer.contains("retry-after"), "{answer}");
+        crate::helpers::wait_for(5, "nothing left in the spool", || async {
+            (spooled() == 0).then_some(())
+        })
+        .await;
     })
     .await;
 }

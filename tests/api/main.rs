@@ -22,6 +22,7 @@ mod labels;
 mod limits;
 mod logs;
 mod mail;
+mod memory;
 mod metrics;
 mod own_catalog;
 mod photos;

@@ -113,7 +113,22 @@ async fn metrics_ask_for_their_token_when_one_is_set() {
         .await
         .unwrap();
     assert_eq!(right.status(), 200);
+    assert_has_edge_headers(&right);
     assert!(right.text().await.unwrap().contains("qrdesk_scans_total"));
+}
+
+/// Review finding: /metrics was routed outside the layers, so it came
+/// without the security headers and a request id.
+fn assert_has_edge_headers(resp: &reqwest::Response) {
+    let h = resp.headers();
+    for name in [
+        "content-security-policy",
+        "x-content-type-options",
+        "x-frame-options",
+        "x-request-id",
+    ] {
+        assert!(h.contains_key(name), "/metrics without {name}: {h:?}");
+    }
 }
 
 #[tokio::test]
@@ -135,6 +150,7 @@ async fn metrics_listen_moves_the_page_to_its_own_address() {
             .await
             .unwrap();
         assert_eq!(own.status(), 200);
+        assert_has_edge_headers(&own);
         assert!(own.text().await.unwrap().contains("qrdesk_scans_total"));
         let other = app
             .client

@@ -7,7 +7,9 @@ use qrdesk::store::codes::Target;
 use qrdesk::store::{self, webhooks as hooks};
 
 use crate::admin::StaffClient;
-use crate::helpers::{on_each_engine, spawn_app, spawn_with, unescape};
+use qrdesk::store::Engine;
+
+use crate::helpers::{engine, on_each_engine, spawn_app, spawn_with, unescape, TempDir, TestDb};
 use crate::webhooks::Receiver;
 
 #[tokio::test]
@@ -16,10 +18,20 @@ async fn every_settings_page_opens_for_every_role() {
         let app = spawn_app().await;
         for role in [Role::Owner, Role::Admin, Role::Viewer] {
             let staff = StaffClient::new(&app, role).await;
+            let integrations = staff.get("/admin/settings/integrations").await;
+            if role == Role::Viewer {
+                assert_eq!(integrations.status, 403, "integrations are for admins");
+                assert!(!staff
+                    .get("/admin/settings")
+                    .await
+                    .body
+                    .contains("/admin/settings/integrations"));
+            } else {
+                assert_eq!(integrations.status, 200, "{role:?}");
+            }
             for path in [
                 "/admin/settings",
                 "/admin/settings/cabinet",
-                "/admin/settings/integrations",
                 "/admin/settings/webhooks",
                 "/admin/settings/tokens",
                 "/admin/settings/privacy",
@@ -44,6 +56,56 @@ async fn every_settings_page_opens_for_every_role() {
         // The old addresses still lead there.
         assert_eq!(owner.get("/admin/users").await.status, 303);
         assert_eq!(owner.get("/admin/connection").await.status, 200);
+    })
+    .await;
+}
+
+/// Review finding: a viewer saw the Bitrix24 webhook URL (the portal's
+/// credential) and a database URL with `?password=` on Интеграции. The real
+/// binary, configured by environment as an integrator would.
+#[tokio::test]
+async fn the_integrations_page_shows_no_credential_and_only_to_admins() {
+    on_each_engine(|| async {
+        let dir = TempDir::new();
+        let pg = match engine() {
+            Engine::Postgres => Some(TestDb::create().await),
+            Engine::Sqlite => None,
+        };
+        let hook = "https://portal.example.ru/rest/7/w3bh00ks3cret/";
+        let mut env = vec![
+            ("QRDESK_SERVER__LISTEN", "127.0.0.1:0".to_owned()),
+            ("QRDESK_SERVER__DATA_DIR", dir.0.display().to_string()),
+            ("QRDESK_BACKEND__KIND", "bitrix24".into()),
+            ("QRDESK_BITRIX24__WEBHOOK_URL", hook.into()),
+            ("QRDESK_HUBEX__SERVICE_TOKEN", "t0kens3cret".into()),
+        ];
+        let db_url = match &pg {
+            // Trust authentication ignores the password; the page must not show it.
+            Some(db) => {
+                let sep = if db.url.contains('?') { '&' } else { '?' };
+                format!("{}{sep}password=pgpas5s3cret", db.url)
+            }
+            None => format!("sqlite://{}/qrdesk.db", dir.0.display()),
+        };
+        env.push(("QRDESK_DATABASE__URL", db_url.clone()));
+        let (_serve, base) = crate::crash::start(&["serve"], &env, "qrdesk is running at");
+        let base = base.trim_end_matches('/').to_owned();
+        let pool = qrdesk::store::connect(&db_url, 2).await.unwrap();
+
+        let viewer = StaffClient::at(&base, &pool, Role::Viewer).await;
+        let refused = viewer.get("/admin/settings/integrations").await;
+        assert_eq!(refused.status, 403);
+        let admin = StaffClient::at(&base, &pool, Role::Admin).await;
+        let page = admin.get("/admin/settings/integrations").await;
+        assert_eq!(page.status, 200);
+        for secret in ["w3bh00ks3cret", "pgpas5s3cret", "t0kens3cret"] {
+            assert!(!refused.body.contains(secret), "{secret} shown to a viewer");
+            assert!(!page.body.contains(secret), "{secret} shown to an admin");
+        }
+        assert!(page.body.contains("QRDESK_BITRIX24__WEBHOOK_URL"));
+        assert!(page.body.contains("https://portal.example.ru"));
+        assert!(page.body.contains("QRDESK_HUBEX__SERVICE_TOKEN"));
+        pool.close().await;
     })
     .await;
 }
