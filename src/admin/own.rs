@@ -442,6 +442,15 @@ pub async fn import_preview(
             ),
         ));
     };
+    if text.contains('\0') {
+        return Ok(import_page(
+            &s,
+            None,
+            Some(
+                tr("В файле есть нулевые байты: сохраните его заново как «CSV UTF-8».").to_owned(),
+            ),
+        ));
+    }
     let preview = own::preview(&text);
     let name = uuid::Uuid::now_v7().to_string();
     let dir = upload_dir(&state);

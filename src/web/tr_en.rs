@@ -553,6 +553,7 @@ pub const EN: &[(&str, &str)] = &[
     ("Таких кодов нет: {}. Выберите коды в списке.", "No such codes: {}. Choose codes in the list."),
     ("Архив получается больше {} МБ: выберите меньше кодов или уменьшите размер.", "The archive comes out larger than {} MB: choose fewer codes or a smaller size."),
     ("Файл пришёл не целиком: проверьте связь и загрузите его ещё раз.", "The file did not arrive whole: check the connection and upload it again."),
+    ("В файле есть нулевые байты: сохраните его заново как «CSV UTF-8».", "The file holds NUL bytes: save it again as “CSV UTF-8”."),
     ("Архив уже готовится", "The archive is being made"),
     ("Дождитесь, пока скачается предыдущий архив, и попробуйте снова.", "Wait until the previous archive has downloaded, then try again."),
     ("Картинки получаются слишком большими: {} {} по {} пикселей. Уменьшите размер или разрешение, или выберите меньше кодов.", "The images come out too large: {} {} of {} pixels. Lower the size or resolution, or choose fewer codes."),

@@ -920,3 +920,67 @@ async fn a_trickled_upload_is_cut_off_and_the_spool_is_capped_per_client() {
     })
     .await;
 }
+
+/// Review finding: a NUL in a query or form value answered 500/503 on
+/// PostgreSQL (with an ERROR line each), 200 on SQLite. Now it is refused
+/// at the edge alike on both: 400, the API's JSON error, 401 at sign-in.
+#[tokio::test]
+async fn a_nul_character_is_refused_alike_on_both_engines() {
+    on_each_engine(|| async {
+        let app = spawn_with(|_| {}).await;
+        let admin = crate::admin::StaffClient::new(&app, Role::Admin).await;
+        for path in [
+            "/admin/catalog?q=%00",
+            "/admin/codes?q=a%00b",
+            "/admin/requests?q=%00",
+            "/admin/requests.csv?q=%00",
+            "/admin/settings/audit?who=%00",
+            "/admin/settings/privacy?who=%00",
+            "/admin/codes/AAAAAAAA/pick?q=%00",
+        ] {
+            let page = admin.get(path).await;
+            assert_eq!(page.status, 400, "{path}: {}", page.body);
+        }
+        let saved = admin
+            .post("/admin/settings/profile", &[("name", "Ольга\u{0}")])
+            .await;
+        assert_eq!(saved.status, 400);
+        let (_, token) = qrdesk::store::api_tokens::create(
+            app.pool(),
+            "nul",
+            qrdesk::store::ApiRole::Admin,
+            qrdesk::store::now_ms(),
+        )
+        .await
+        .unwrap();
+        for path in [
+            "/api/v1/requests?code=%00",
+            "/api/v1/requests?cursor=%00",
+            "/api/v1/assets?q=%00",
+        ] {
+            let resp = phone_client()
+                .get(format!("{}{path}", app.url))
+                .bearer_auth(token.expose())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 400, "{path}");
+            let body: serde_json::Value = resp.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "bad_request", "{path}");
+        }
+        let json = phone_client()
+            .post(format!("{}/api/v1/codes", app.url))
+            .bearer_auth(token.expose())
+            .header("content-type", "application/json")
+            .body(r#"{"target": {"kind": "unassigned"}, "label": "a\u0000b"}"#)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(json.status(), 400);
+        assert_eq!(
+            sign_in(&app, None, "a\u{0}@x.ru", "whatever-password").await,
+            401
+        );
+    })
+    .await;
+}
