@@ -28,23 +28,30 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// GETs `url` from `workers` tasks for `secs`; returns requests per second.
-async fn throughput(client: &reqwest::Client, url: &str, workers: usize, secs: u64) -> f64 {
+/// GETs `url` from `workers` tasks for `secs`, asking for `encoding` (as a
+/// phone does: `br`), reading each answer whole; returns requests per second.
+async fn throughput_in(
+    client: &reqwest::Client,
+    url: &str,
+    encoding: &str,
+    workers: usize,
+    secs: u64,
+) -> f64 {
     let until = Instant::now() + Duration::from_secs(secs);
     let mut tasks = Vec::new();
     for _ in 0..workers {
-        let (client, url) = (client.clone(), url.to_owned());
+        let (client, url, encoding) = (client.clone(), url.to_owned(), encoding.to_owned());
         tasks.push(tokio::spawn(async move {
             let mut n = 0u64;
             while Instant::now() < until {
-                if client
-                    .get(&url)
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false)
-                {
-                    n += 1;
+                let mut get = client.get(&url);
+                if !encoding.is_empty() {
+                    get = get.header("accept-encoding", &encoding);
+                }
+                if let Ok(r) = get.send().await {
+                    if r.status().is_success() && r.bytes().await.is_ok() {
+                        n += 1;
+                    }
                 }
             }
             n
@@ -262,10 +269,17 @@ fn main() {
             }
             path
         };
-        let base_rps = throughput(&client, &format!("http://{addr}/"), 16, 5).await;
-        let health_rps = throughput(&client, &format!("{origin}/healthz"), 16, 5).await;
-        let form_rps = throughput(&client, &form_url, 16, 5).await;
-        let status_rps = throughput(&client, &format!("{origin}{status_path}"), 16, 5).await;
+        let throughput = |url: String, encoding: &'static str| {
+            let client = client.clone();
+            async move { throughput_in(&client, &url, encoding, 16, 5).await }
+        };
+        let base_rps = throughput(format!("http://{addr}/"), "").await;
+        let health_rps = throughput(format!("{origin}/healthz"), "").await;
+        // What phones send: brotli first; then gzip and none for comparison.
+        let form_rps = throughput(form_url.clone(), "br").await;
+        let form_gzip = throughput(form_url.clone(), "gzip").await;
+        let form_plain = throughput(form_url.clone(), "").await;
+        let status_rps = throughput(format!("{origin}{status_path}"), "br").await;
         println!("load: page views, 16 connections, 5 s each");
         println!("  minimal axum handler: {base_rps:>8.0} req/s");
         println!(
@@ -273,11 +287,16 @@ fn main() {
             health_rps / base_rps
         );
         println!(
-            "  qrdesk form GET:      {form_rps:>8.0} req/s  (form/healthz {:.2}; target ≥ 0.5)",
+            "  qrdesk form GET, br:  {form_rps:>8.0} req/s  (form/healthz {:.2}; target ≥ 0.5)",
             form_rps / health_rps
         );
         println!(
-            "  qrdesk status page:   {status_rps:>8.0} req/s  (status/healthz {:.2}; target ≥ 0.3)",
+            "  form GET, gzip:       {form_gzip:>8.0} req/s  ({:.2}); uncompressed {form_plain:.0} req/s ({:.2})",
+            form_gzip / health_rps,
+            form_plain / health_rps
+        );
+        println!(
+            "  status page, br:      {status_rps:>8.0} req/s  (status/healthz {:.2}; target ≥ 0.3)",
             status_rps / health_rps
         );
 

@@ -121,32 +121,11 @@ pub fn password_work_peak() -> usize {
 #[error("too many password checks at once; try again in a minute")]
 pub struct Busy;
 
-type PasswordJob = Box<dyn FnOnce() + Send>;
-
 /// The threads that hash passwords, each keeping its argon2 memory for the
-/// next hash; on the shared blocking pool every thread that ever hashed
-/// kept an allocator arena with a freed 19 MiB buffer in it.
-fn password_threads() -> &'static std::sync::mpsc::Sender<PasswordJob> {
-    static THREADS: std::sync::OnceLock<std::sync::mpsc::Sender<PasswordJob>> =
-        std::sync::OnceLock::new();
-    THREADS.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<PasswordJob>();
-        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-        for i in 0..PASSWORD_THREADS {
-            let rx = rx.clone();
-            std::thread::Builder::new()
-                .name(format!("qrdesk-password-{i}"))
-                .spawn(move || loop {
-                    let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => break,
-                    }
-                })
-                .expect("a thread for password hashing");
-        }
-        tx
-    })
+/// next hash (see [`crate::heavy`]).
+fn password_threads() -> &'static crate::heavy::Threads {
+    static THREADS: std::sync::OnceLock<crate::heavy::Threads> = std::sync::OnceLock::new();
+    THREADS.get_or_init(|| crate::heavy::Threads::new("password", PASSWORD_THREADS))
 }
 
 /// Runs a password hash on the password threads, two at a time.
@@ -159,18 +138,17 @@ async fn password_work<T: Send + 'static>(
         .await
         .map_err(|_| Busy)?
         .map_err(|_| Busy)?;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let job: PasswordJob = Box::new(move || {
-        let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
-        PASSWORD_PEAK.fetch_max(now, Ordering::SeqCst);
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-        RUNNING.fetch_sub(1, Ordering::SeqCst);
-        if let Ok(out) = out {
-            let _ = tx.send(out);
-        }
-    });
-    password_threads().send(job).map_err(|_| Busy)?;
-    rx.await.map_err(|_| Busy)
+    password_threads()
+        .run(move || {
+            let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+            PASSWORD_PEAK.fetch_max(now, Ordering::SeqCst);
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+            RUNNING.fetch_sub(1, Ordering::SeqCst);
+            out
+        })
+        .await
+        .and_then(Result::ok)
+        .ok_or(Busy)
 }
 
 /// Hashing is deliberately slow: keep it off the async threads.

@@ -1031,27 +1031,28 @@ async fn images_zip(
     let dir = state.blobs.incoming();
     let path = dir.join(format!("{}.zip", uuid::Uuid::now_v7()));
     let spool = path.clone();
-    let written = tokio::task::spawn_blocking(move || -> Result<u64, job::LabelError> {
-        std::fs::create_dir_all(&dir).map_err(|e| job::LabelError::Write(e.to_string()))?;
-        let file =
-            std::fs::File::create(&spool).map_err(|e| job::LabelError::Write(e.to_string()))?;
-        let out = std::io::BufWriter::new(file);
-        let done = job::images_zip_into(&public_url, &codes, dpi, mm, out, ZIP_MAX_BYTES);
-        let size = done.and_then(|w| {
-            let file = w
-                .into_inner()
-                .map_err(|e| job::LabelError::Write(e.to_string()))?;
-            file.metadata()
-                .map(|m| m.len())
-                .map_err(|e| job::LabelError::Write(e.to_string()))
-        });
-        if size.is_err() {
-            let _ = std::fs::remove_file(&spool);
-        }
-        size
-    })
-    .await
-    .map_err(anyhow::Error::from)?;
+    let written = crate::heavy::media()
+        .run(move || -> Result<u64, job::LabelError> {
+            std::fs::create_dir_all(&dir).map_err(|e| job::LabelError::Write(e.to_string()))?;
+            let file =
+                std::fs::File::create(&spool).map_err(|e| job::LabelError::Write(e.to_string()))?;
+            let out = std::io::BufWriter::new(file);
+            let done = job::images_zip_into(&public_url, &codes, dpi, mm, out, ZIP_MAX_BYTES);
+            let size = done.and_then(|w| {
+                let file = w
+                    .into_inner()
+                    .map_err(|e| job::LabelError::Write(e.to_string()))?;
+                file.metadata()
+                    .map(|m| m.len())
+                    .map_err(|e| job::LabelError::Write(e.to_string()))
+            });
+            if size.is_err() {
+                let _ = std::fs::remove_file(&spool);
+            }
+            size
+        })
+        .await
+        .ok_or_else(|| anyhow::anyhow!("the archive's render failed"))?;
     let size = match written {
         Ok(size) => size,
         Err(e) => return Err(e.into()),

@@ -390,9 +390,10 @@ pub async fn pdf(
         .acquire()
         .await
         .map_err(anyhow::Error::from)?;
-    let (bytes, _) = tokio::task::spawn_blocking(move || job::sheet_pdf(&labels, &opts))
+    let (bytes, _) = crate::heavy::media()
+        .run(move || job::sheet_pdf(&labels, &opts))
         .await
-        .map_err(anyhow::Error::from)??;
+        .ok_or_else(|| anyhow::anyhow!("the label sheet's render failed"))??;
     Ok(pdf_response(bytes, &name))
 }
 

@@ -691,16 +691,16 @@ async fn labels_pdf(
             "shutting down",
         )
     })?;
-    let (pdf, _) =
-        tokio::task::spawn_blocking(move || crate::labels::job::sheet_pdf(&contents, &opts))
-            .await
-            .map_err(|_| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "the PDF could not be made",
-                )
-            })?
-            .map_err(label_error)?;
+    let (pdf, _) = crate::heavy::media()
+        .run(move || crate::labels::job::sheet_pdf(&contents, &opts))
+        .await
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the PDF could not be made",
+            )
+        })?
+        .map_err(label_error)?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }

@@ -59,9 +59,10 @@ pub async fn process_all(
             t.error_text.to_owned()
         })?;
         drop(spooled);
-        let result = tokio::task::spawn_blocking(move || media::process(&bytes, &limits))
+        let result = crate::heavy::media()
+            .run(move || media::process(&bytes, &limits))
             .await
-            .map_err(|_| t.error_text.to_owned())?;
+            .ok_or_else(|| t.error_text.to_owned())?;
         match result {
             Ok(p) => out.push(p),
             Err(e) => {
