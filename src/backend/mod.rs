@@ -254,6 +254,9 @@ pub struct FileUpload {
 pub struct CreatedTask {
     pub id: TaskId,
     pub number: Option<String>,
+    /// The new task's state where the create answer (or a read the create
+    /// needed anyway) gave it: delivery then reads nothing more.
+    pub state: Option<TaskState>,
 }
 
 /// What the status page shows of a task. Times are Unix milliseconds.

@@ -572,15 +572,17 @@ impl Worker {
         requests::mark_delivered(&self.pool, request_id, &task, now).await?;
         self.metrics.delivered_after(now - request.created_at);
         tracing::info!(task = %task.id, number = task.number.as_deref().unwrap_or(""), "task created");
-        // Best effort: the status page can show the task's status at once.
-        let _ = refresh(
-            &self.pool,
-            self.backend.as_ref(),
-            request_id,
-            task.id,
-            self.mail_on_change(),
-        )
-        .await;
+        // One call a delivery: the state comes with the create answer where
+        // the task system gives it; otherwise the next poll round or page
+        // view reads it. A new task has no conversation to read.
+        if let Some(state) = &task.state {
+            if let Err(e) =
+                requests::save_state(&self.pool, request_id, state, self.mail_on_change(), now)
+                    .await
+            {
+                tracing::warn!(error = %e, "cannot keep the new task's state");
+            }
+        }
         Ok(Outcome::Done)
     }
 

@@ -406,3 +406,40 @@ async fn fault_matrix_two_hundred_submissions_one_task_each_every_photo_once() {
     })
     .await;
 }
+
+/// Review finding: each delivery read the new task back (its state and its
+/// conversation) right after creating it, three calls where one does, so
+/// HubEx's 60 calls a minute delivered about 20 requests a minute. Now a
+/// delivery is its create call (and its photos), nothing more.
+#[tokio::test]
+async fn one_delivery_costs_one_call_to_the_task_system() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let code = app.code_for(Target::Asset(AssetId(1002))).await;
+        let before = app.sim.calls().len();
+        for i in 0..16 {
+            app.report(&code, &format!("Не работает вентилятор номер {i}"))
+                .await;
+        }
+        app.drain_outbox(20).await;
+        let calls: Vec<_> = app.sim.calls().into_iter().skip(before).collect();
+        let count = |method: &str, prefix: &str| {
+            calls
+                .iter()
+                .filter(|c| c.method == method && c.path.starts_with(prefix))
+                .count()
+        };
+        let creates = count("POST", "/WORK/Tasks");
+        let reads = count("GET", "/WORK/Tasks/");
+        let lists = count("GET", "/WORK/Tasks") - reads;
+        assert_eq!(app.tasks().len(), 16);
+        assert_eq!(creates, 16, "one create a request");
+        assert_eq!(reads, 0, "no task read back: {calls:?}");
+        assert_eq!(lists, 0, "no list read either");
+        let per_minute = 60 * 16 / (creates + reads + lists);
+        eprintln!(
+            "16 deliveries: {creates} creates, {reads} reads, {lists} lists: {per_minute} deliveries a minute at 60 calls a minute"
+        );
+    })
+    .await;
+}

@@ -313,9 +313,14 @@ impl Bitrix24Client {
                 // Created or not, we cannot tell: the retry looks it up first.
                 BackendError::transient("Bitrix24 tasks.task.add: no task id in the answer")
             })?;
+        // The answer carries the new task's fields: its state, for free.
+        let state = t
+            .filter(|t| field(t, &["status", "STATUS", "realStatus", "REAL_STATUS"]).is_some())
+            .map(task_state);
         Ok(CreatedTask {
             id: TaskId(id),
             number: Some(id.to_string()),
+            state,
         })
     }
 
@@ -347,6 +352,7 @@ impl Bitrix24Client {
             .map(|id| CreatedTask {
                 id: TaskId(id),
                 number: Some(id.to_string()),
+                state: None,
             }))
     }
 

@@ -292,6 +292,7 @@ impl EvaTeamClient {
         CreatedTask {
             id,
             number: t.and_then(|t| text(t, &["code"])),
+            state: t.map(task_state),
         }
     }
 

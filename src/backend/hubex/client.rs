@@ -594,9 +594,15 @@ impl HubexClient {
         let id = created.id.ok_or_else(|| {
             BackendError::transient("HubEx created the task but did not say its id")
         })?;
+        // Where HubEx answers with the task itself, its state comes free.
+        let state = read::parse_one::<wire::TaskInfo>(&bytes)
+            .ok()
+            .filter(|t| t.task_status.is_some() || t.task_stage.is_some())
+            .map(task_state);
         Ok(CreatedTask {
             id: TaskId(id),
             number: created.number,
+            state,
         })
     }
 

@@ -36,6 +36,7 @@ impl HubexClient {
                     found.push(CreatedTask {
                         id: TaskId(id),
                         number: t.number,
+                        state: None,
                     });
                     return ControlFlow::Break(());
                 }
