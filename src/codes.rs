@@ -108,9 +108,20 @@ impl TrackingToken {
     /// the same token, so it lands on the same status page. Unguessable
     /// without the installation secret.
     pub fn for_form(secret: &[u8], form_token: &str) -> TrackingToken {
+        TrackingToken::for_form_as(secret, "tracking", form_token)
+    }
+
+    /// A follower's token for "the same problem" pressed on the form signed
+    /// `form_token`: pressing again gives the same link, not another row.
+    pub fn for_follower(secret: &[u8], form_token: &str) -> TrackingToken {
+        TrackingToken::for_form_as(secret, "follower", form_token)
+    }
+
+    fn for_form_as(secret: &[u8], purpose: &str, form_token: &str) -> TrackingToken {
         use hmac::{Hmac, Mac};
         let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
-        mac.update(b"tracking|");
+        mac.update(purpose.as_bytes());
+        mac.update(b"|");
         mac.update(form_token.as_bytes());
         let tag = mac.finalize().into_bytes();
         TrackingToken(encode_base32(&tag[..16]).to_ascii_lowercase())

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::auth::{AdminForm, Button, Staff};
-use super::{notice, paging, status_title, Frame};
+use super::{notice, status_title, Frame};
 use crate::store;
 use crate::store::requests::{self, RequestListItem};
 use crate::web::{self, render};
@@ -33,11 +33,14 @@ struct ListPage {
     f: Frame,
     rows: Vec<Row>,
     q: ListQuery,
+    /// How many match, up to [`requests::COUNT_CAP`] (past it: "more than").
     total: i64,
-    page: i64,
-    last: i64,
+    many: bool,
+    /// Newer, older, the newest and the oldest page, where there is one.
     prev: Option<String>,
     next: Option<String>,
+    first: Option<String>,
+    oldest: Option<String>,
     /// The filters as a query string, for the CSV link and the tabs.
     query: String,
     locations: Vec<crate::store::catalog::LocationView>,
@@ -81,7 +84,11 @@ pub struct ListQuery {
     /// `1`: only where the customer says it still does not work.
     #[serde(default)]
     not_fixed: String,
-    page: Option<i64>,
+    /// Keyset paging: `<created_at>_<id>` of the row to go past.
+    after: Option<String>,
+    before: Option<String>,
+    /// `1`: the oldest page.
+    last: Option<String>,
     done: Option<String>,
 }
 
@@ -176,23 +183,34 @@ pub async fn list(
 ) -> web::Result {
     let pool = &state.pool;
     let (filter, date_error) = q.filter(state.config.server.utc_offset_minutes);
-    let requested = q.page.unwrap_or(1).max(1);
-    let (mut items, total) =
-        requests::search(pool, &filter, PER_PAGE, (requested - 1) * PER_PAGE).await?;
-    let (page, last, prev, next) = paging(total, requested, PER_PAGE);
-    if page != requested {
-        (items, _) = requests::search(pool, &filter, PER_PAGE, (page - 1) * PER_PAGE).await?;
-    }
-    let rows = items
-        .into_iter()
-        .map(|r| Row {
-            created: super::when(&state, Some(r.created_at)),
-            status: status_title(&r.status),
-            short: short(&r.description),
-            word: customer_word(r.feedback),
-            r,
-        })
-        .collect();
+    let cursor = |raw: &Option<String>| {
+        let (t, id) = raw.as_deref()?.split_once('_')?;
+        Some((t.parse::<i64>().ok()?, id.to_owned()))
+    };
+    let at = if let Some((t, id)) = cursor(&q.after) {
+        requests::PageAt::After(t, id)
+    } else if let Some((t, id)) = cursor(&q.before) {
+        requests::PageAt::Before(t, id)
+    } else if q.last.as_deref() == Some("1") {
+        requests::PageAt::Last
+    } else {
+        requests::PageAt::First
+    };
+    // One row more than a page tells whether there is another beyond it.
+    let (mut items, total) = requests::search(pool, &filter, &at, PER_PAGE + 1).await?;
+    let beyond = items.len() as i64 > PER_PAGE;
+    let (newer, older) = match at {
+        requests::PageAt::First | requests::PageAt::After(..) => {
+            items.truncate(PER_PAGE as usize);
+            (at != requests::PageAt::First, beyond)
+        }
+        requests::PageAt::Before(..) | requests::PageAt::Last => {
+            if beyond {
+                items.remove(0);
+            }
+            (beyond, matches!(at, requests::PageAt::Before(..)))
+        }
+    };
     let asset_name = match filter.asset {
         Some(id) => Some(
             crate::store::catalog::asset(pool, id)
@@ -203,21 +221,44 @@ pub async fn list(
         None => None,
     };
     let query = q.query_string();
-    let link = |p: i64| {
+    let link = |paging: String| {
         if query.is_empty() {
-            format!("/admin/requests?page={p}")
+            format!("/admin/requests?{paging}")
         } else {
-            format!("/admin/requests?{query}&page={p}")
+            format!("/admin/requests?{query}&{paging}")
         }
     };
+    let mark = |r: &RequestListItem| format!("{}_{}", r.created_at, r.id);
+    let prev = newer
+        .then(|| items.first().map(|r| link(format!("before={}", mark(r)))))
+        .flatten();
+    let next = older
+        .then(|| items.last().map(|r| link(format!("after={}", mark(r)))))
+        .flatten();
+    let first = newer.then(|| match query.as_str() {
+        "" => "/admin/requests".to_owned(),
+        q => format!("/admin/requests?{q}"),
+    });
+    let oldest = older.then(|| link("last=1".into()));
+    let rows = items
+        .into_iter()
+        .map(|r| Row {
+            created: super::when(&state, Some(r.created_at)),
+            status: status_title(&r.status),
+            short: short(&r.description),
+            word: customer_word(r.feedback),
+            r,
+        })
+        .collect();
     let view = ListPage {
         f: Frame::new(&s, tr("Заявки"), "requests").with_notice(notice(q.done.as_deref())),
         rows,
-        total,
-        page,
-        last,
-        prev: prev.map(link),
-        next: next.map(link),
+        total: total.min(requests::COUNT_CAP),
+        many: total > requests::COUNT_CAP,
+        prev,
+        next,
+        first,
+        oldest,
         locations: crate::store::catalog::locations(pool).await?,
         asset_name,
         date_error,
@@ -245,7 +286,8 @@ pub async fn csv(
     Query(q): Query<ListQuery>,
 ) -> web::Result {
     let (filter, _) = q.filter(state.config.server.utc_offset_minutes);
-    let (items, _) = requests::search(&state.pool, &filter, CSV_MAX, 0).await?;
+    let (items, _) =
+        requests::search(&state.pool, &filter, &requests::PageAt::First, CSV_MAX).await?;
     let mut out = String::from("\u{feff}");
     out.push_str(tr("Когда;Заявка qrdesk;Код;Оборудование;Описание;Состояние;Номер задачи;Статус задачи;Клиент сказал\r\n"));
     for r in &items {
@@ -310,13 +352,19 @@ pub async fn detail(
 ) -> web::Result {
     use crate::store::{attachments, comments, CommentKind};
     let pool = &state.pool;
-    let r = requests::get(pool, &id).await?.ok_or_else(|| {
+    let mut r = requests::get(pool, &id).await?.ok_or_else(|| {
         web::Error::from(super::message(
             StatusCode::NOT_FOUND,
             tr("Нет такой заявки"),
             tr("Найдите заявку в списке заявок."),
         ))
     })?;
+    // A customer's contacts are for admins, as viewer API tokens get none.
+    if !s.admin.role.can_edit() {
+        r.contact_name = None;
+        r.contact_phone = None;
+        r.contact_email = None;
+    }
     let asset = match r.asset_id {
         Some(a) => crate::store::catalog::asset(pool, a).await?,
         None => None,

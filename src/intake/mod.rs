@@ -607,7 +607,8 @@ async fn same_problem(
         .await?;
         state.worker.wake.notify_one();
     }
-    let token = crate::codes::TrackingToken::generate();
+    // One link per form: pressing again (30 times, say) lands on the same one.
+    let token = crate::codes::TrackingToken::for_follower(&state.secret, &form.form_token);
     requests::follow(&state.pool, &form.request, &token.hash(), now).await?;
     Ok(Redirect::to(&format!("/t/{}?lang={}", token.as_str(), lang.code())).into_response())
 }

@@ -166,12 +166,15 @@ pub async fn by_status_link(
 
 /// Gives someone with the same problem a status link of their own.
 pub async fn follow(pool: &Pool, request_id: &str, token_hash: &str, now: i64) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO followers (token_hash, request_id, created_at) VALUES ($1, $2, $3)")
-        .bind(token_hash)
-        .bind(request_id)
-        .bind(now)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO followers (token_hash, request_id, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (token_hash) DO NOTHING",
+    )
+    .bind(token_hash)
+    .bind(request_id)
+    .bind(now)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -464,49 +467,99 @@ pub struct RequestFilter {
     pub not_fixed: bool,
 }
 
-impl RequestFilter {
-    /// The WHERE clause over `requests r`, `$1`…`$9` as [`Self::bind`] binds them.
-    fn sql(engine: super::dialect::Engine) -> String {
-        let contains = |column: &str, arg: &str| super::dialect::contains(engine, column, arg);
-        format!(
-            "($1 IS NULL OR r.status = $1)
-             AND ($2 = ''
-                  OR {words}
-                  OR r.code = $3
-                  OR COALESCE(r.task_number, '') = $4
-                  OR r.asset_id IN (SELECT id FROM catalog_assets WHERE {asset}))
-             AND ($5 IS NULL OR r.location_id = $5
-                  OR r.asset_id IN (SELECT id FROM catalog_assets WHERE location_id = $5))
-             AND ($6 IS NULL OR r.asset_id = $6)
-             AND ($7 IS NULL OR r.created_at >= $7)
-             AND ($8 IS NULL OR r.created_at < $8)
-             AND ($9 = 0 OR ({LAST_WORD}) = 'not_fixed')",
-            words = contains("r.search_text", "$2"),
-            asset = contains("search_text", "$2"),
-        )
+/// A value bound to a numbered parameter of a query built at run time.
+enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// A WHERE clause built from the filters actually given: a catch-all
+/// `$n IS NULL OR …` per filter made PostgreSQL's planner expect one row
+/// and join `jobs` in a nested loop over every row.
+#[derive(Default)]
+struct Clauses {
+    parts: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Clauses {
+    /// The next parameter's placeholder, bound to `arg`.
+    fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    fn sql(&self) -> String {
+        if self.parts.is_empty() {
+            "TRUE".into()
+        } else {
+            self.parts.join(" AND ")
+        }
     }
 
     fn bind<'q, O>(
         &self,
-        query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+        mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
     ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
-        let q = self.q.trim();
-        let code: String = q
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect::<String>()
-            .to_uppercase();
-        let number = q.trim_start_matches(['#', '№']).trim();
+        for arg in &self.args {
+            query = match arg {
+                Arg::Text(t) => query.bind(t.clone()),
+                Arg::Int(i) => query.bind(*i),
+            };
+        }
         query
-            .bind(self.status)
-            .bind(q.to_lowercase())
-            .bind(code)
-            .bind(number.to_owned())
-            .bind(self.location)
-            .bind(self.asset)
-            .bind(self.from)
-            .bind(self.until)
-            .bind(i64::from(self.not_fixed))
+    }
+}
+
+impl RequestFilter {
+    /// The conditions over `requests r` for the filters that are set.
+    fn clauses(&self, engine: super::dialect::Engine) -> Clauses {
+        let mut c = Clauses::default();
+        if let Some(status) = self.status {
+            let p = c.arg(Arg::Text(status.as_str().to_owned()));
+            c.parts.push(format!("r.status = {p}"));
+        }
+        let q = self.q.trim();
+        if !q.is_empty() {
+            let words = c.arg(Arg::Text(q.to_lowercase()));
+            let code: String = q
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_uppercase();
+            let code = c.arg(Arg::Text(code));
+            let number = c.arg(Arg::Text(
+                q.trim_start_matches(['#', '№']).trim().to_owned(),
+            ));
+            c.parts.push(format!(
+                "({in_text} OR r.code = {code} OR r.task_number = {number}
+                  OR r.asset_id IN (SELECT id FROM catalog_assets WHERE {in_asset}))",
+                in_text = super::dialect::contains(engine, "r.search_text", &words),
+                in_asset = super::dialect::contains(engine, "search_text", &words),
+            ));
+        }
+        if let Some(location) = self.location {
+            let p = c.arg(Arg::Int(location.0));
+            c.parts.push(format!(
+                "(r.location_id = {p} OR r.asset_id IN (SELECT id FROM catalog_assets WHERE location_id = {p}))"
+            ));
+        }
+        if let Some(asset) = self.asset {
+            let p = c.arg(Arg::Int(asset.0));
+            c.parts.push(format!("r.asset_id = {p}"));
+        }
+        if let Some(from) = self.from {
+            let p = c.arg(Arg::Int(from));
+            c.parts.push(format!("r.created_at >= {p}"));
+        }
+        if let Some(until) = self.until {
+            let p = c.arg(Arg::Int(until));
+            c.parts.push(format!("r.created_at < {p}"));
+        }
+        if self.not_fixed {
+            c.parts.push(format!("({LAST_WORD}) = 'not_fixed'"));
+        }
+        c
     }
 }
 
@@ -515,21 +568,57 @@ const LAST_WORD: &str =
     "SELECT c.kind FROM comments c WHERE c.request_id = r.id AND c.kind IN ('fixed', 'not_fixed')
     ORDER BY c.created_at DESC LIMIT 1";
 
-/// One page of requests matching `f`, newest first, and how many match.
+/// Which page of the newest-first list: keyset paging by `(created_at, id)`,
+/// so a page deep in a long history costs what the first one does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageAt {
+    /// The newest.
+    First,
+    /// Older than this row.
+    After(i64, String),
+    /// Newer than this row (the page before).
+    Before(i64, String),
+    /// The oldest.
+    Last,
+}
+
+/// Counts past this are shown as "more than": counting every match of a
+/// long history would cost more than the page itself.
+pub const COUNT_CAP: i64 = 1_000;
+
+/// One page of requests matching `f`, newest first, and how many match up
+/// to [`COUNT_CAP`] + 1. Each row's job, mail problem and last word are
+/// looked up for the page's rows only.
 pub async fn search(
     pool: &Pool,
     f: &RequestFilter,
+    at: &PageAt,
     limit: i64,
-    offset: i64,
 ) -> sqlx::Result<(Vec<RequestListItem>, i64)> {
-    let filter = RequestFilter::sql(super::dialect::Engine::of(pool));
-    let (total,): (i64,) = f
+    let engine = super::dialect::Engine::of(pool);
+    let counted = f.clauses(engine);
+    let (total,): (i64,) = counted
         .bind(sqlx::query_as(&format!(
-            "SELECT COUNT(*) FROM requests r WHERE {filter}"
+            "SELECT COUNT(*) FROM (SELECT 1 FROM requests r WHERE {} LIMIT {}) t",
+            counted.sql(),
+            COUNT_CAP + 1
         )))
         .fetch_one(pool)
         .await?;
-    let rows = f
+    let mut c = f.clauses(engine);
+    let newest_first = !matches!(at, PageAt::Before(..) | PageAt::Last);
+    match at {
+        PageAt::After(t, id) | PageAt::Before(t, id) => {
+            let (t, id) = (c.arg(Arg::Int(*t)), c.arg(Arg::Text(id.clone())));
+            let op = if newest_first { "<" } else { ">" };
+            c.parts
+                .push(format!("(r.created_at, r.id) {op} ({t}, {id})"));
+        }
+        PageAt::First | PageAt::Last => {}
+    }
+    let order = if newest_first { "DESC" } else { "ASC" };
+    let limit = c.arg(Arg::Int(limit));
+    let mut rows: Vec<RequestListItem> = c
         .bind(sqlx::query_as(&format!(
             "SELECT r.id, r.code, r.asset_id, a.name AS asset_name, r.description, r.status, r.failure_reason,
                     r.task_number, r.task_status_name, r.created_at, j.last_error, j.attempts,
@@ -538,16 +627,18 @@ pub async fn search(
                     (SELECT mj.last_error FROM jobs mj WHERE mj.request_id = r.id AND mj.kind = 'send_mail'
                       AND mj.last_error IS NOT NULL LIMIT 1) AS mail_error,
                     ({LAST_WORD}) AS feedback
-               FROM requests r
+               FROM (SELECT * FROM requests r WHERE {filter}
+                      ORDER BY r.created_at {order}, r.id {order} LIMIT {limit}) r
                LEFT JOIN catalog_assets a ON a.id = r.asset_id
                LEFT JOIN jobs j ON j.request_id = r.id AND j.kind = 'create_task'
-              WHERE {filter}
-              ORDER BY r.created_at DESC, r.id LIMIT $10 OFFSET $11"
+              ORDER BY r.created_at {order}, r.id {order}",
+            filter = c.sql(),
         )))
-        .bind(limit)
-        .bind(offset)
         .fetch_all(pool)
         .await?;
+    if !newest_first {
+        rows.reverse();
+    }
     Ok((rows, total))
 }
 

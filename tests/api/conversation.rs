@@ -459,6 +459,38 @@ async fn a_form_sent_twice_is_one_comment_and_same_problem_notes_are_capped() {
         .await;
         app.drain_outbox(10).await;
         assert_eq!(customer_notes(&app), 6, "capped at five notes an hour");
+
+        // Review finding: one form token minted a follower link per press
+        // (30 presses, 30 rows). Now one form is one link, however often.
+        let followers = || async {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM followers")
+                .fetch_one(app.pool())
+                .await
+                .unwrap()
+        };
+        let before = followers().await;
+        let token = app
+            .get(&format!("/q/{code}"))
+            .await
+            .input("form_token")
+            .unwrap();
+        let mut links = std::collections::HashSet::new();
+        for _ in 0..30 {
+            let resp = app
+                .client
+                .post(format!("{}/q/{code}/same", app.url))
+                .form(&[
+                    ("form_token", token.as_str()),
+                    ("request", request_id.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 303);
+            links.insert(resp.headers()["location"].to_str().unwrap().to_owned());
+        }
+        assert_eq!(links.len(), 1, "the same link each time");
+        assert_eq!(followers().await, before + 1, "one follower row");
     })
     .await;
 }
