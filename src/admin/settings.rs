@@ -559,7 +559,7 @@ fn person_key(who: &str) -> Option<store::requests::Person> {
 
 pub async fn privacy(
     State(state): State<AppState>,
-    Staff(s): Staff,
+    super::auth::StaffAs(s, _): super::auth::StaffAs<super::auth::need::Admin>,
     Query(q): Query<PrivacyQuery>,
 ) -> web::Result {
     let f =

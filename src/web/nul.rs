@@ -11,16 +11,16 @@ use axum::response::{IntoResponse, Response};
 
 use crate::AppState;
 
-/// Refuses a request whose path, query, form body or JSON body carries a
+/// Refuses a request whose query, form body or JSON body carries a
 /// NUL: 400 (the API's JSON error under `/api`), 401 at sign-in, which
 /// tells nothing about the account.
 pub async fn refuse(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let in_uri = has_encoded_nul(parts.uri.path().as_bytes())
-        || parts
-            .uri
-            .query()
-            .is_some_and(|q| has_encoded_nul(q.as_bytes()));
+    // The path is left to its routes: a malformed code is a friendly 404.
+    let in_uri = parts
+        .uri
+        .query()
+        .is_some_and(|q| has_encoded_nul(q.as_bytes()));
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
