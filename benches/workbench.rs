@@ -71,8 +71,18 @@ async fn fill(pool: &Pool, n: i64, jobs: i64) {
         .await
         .unwrap();
     }
-    if qrdesk::store::Engine::of(pool) == qrdesk::store::Engine::Postgres {
-        sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    // As a running installation would be: statistics gathered, and
+    // SQLite's write-ahead log folded into the database.
+    match qrdesk::store::Engine::of(pool) {
+        qrdesk::store::Engine::Postgres => {
+            sqlx::query("ANALYZE").execute(pool).await.unwrap();
+        }
+        qrdesk::store::Engine::Sqlite => {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(pool)
+                .await
+                .unwrap();
+        }
     }
 }
 

@@ -321,6 +321,12 @@ pub async fn save_state(
     .map_or((None, false), |(name, done)| (name, done == 1));
     let changed = match (&before, &s.status_name) {
         (Some(old), Some(new)) => old != new,
+        // Never read before (a delivery reads nothing back where the create
+        // answer has no state): a task already taken up, done or closed has
+        // moved since qrdesk created it.
+        (None, Some(_)) => {
+            s.in_work_at.is_some() || s.completed_at.is_some() || s.closed_at.is_some()
+        }
         _ => false,
     };
     // HubEx may not say when the work started; the first move on from the
@@ -583,8 +589,9 @@ pub enum PageAt {
 }
 
 /// Counts past this are shown as "more than": counting every match of a
-/// long history would cost more than the page itself.
-pub const COUNT_CAP: i64 = 1_000;
+/// long history (a word in one request of ten: 10,000 rows read for 1,000
+/// matches) would cost many times the page itself.
+pub const COUNT_CAP: i64 = 200;
 
 /// One page of requests matching `f`, newest first, and how many match up
 /// to [`COUNT_CAP`] + 1. Each row's job, mail problem and last word are
@@ -827,20 +834,34 @@ pub async fn api_page(
     cursor: Option<(i64, String)>,
     limit: i64,
 ) -> sqlx::Result<Vec<RequestRecord>> {
-    let (after_at, after_id) = cursor.unzip();
-    sqlx::query_as(&format!(
-        "{SELECT} WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR code = $2)
-            AND ($3 IS NULL OR asset_id = $3) AND ($4 IS NULL OR created_at >= $4)
-            AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6))
-          ORDER BY created_at DESC, id DESC LIMIT $7"
-    ))
-    .bind(f.status)
-    .bind(&f.code)
-    .bind(f.asset)
-    .bind(f.since)
-    .bind(after_at)
-    .bind(after_id)
-    .bind(limit)
+    // Only the filters given, as the workbench does: catch-all predicates
+    // kept the (status, created_at) index out of use.
+    let mut c = Clauses::default();
+    if let Some(status) = f.status {
+        let p = c.arg(Arg::Text(status.as_str().to_owned()));
+        c.parts.push(format!("status = {p}"));
+    }
+    if let Some(code) = &f.code {
+        let p = c.arg(Arg::Text(code.clone()));
+        c.parts.push(format!("code = {p}"));
+    }
+    if let Some(asset) = f.asset {
+        let p = c.arg(Arg::Int(asset.0));
+        c.parts.push(format!("asset_id = {p}"));
+    }
+    if let Some(since) = f.since {
+        let p = c.arg(Arg::Int(since));
+        c.parts.push(format!("created_at >= {p}"));
+    }
+    if let Some((at, id)) = cursor {
+        let (at, id) = (c.arg(Arg::Int(at)), c.arg(Arg::Text(id)));
+        c.parts.push(format!("(created_at, id) < ({at}, {id})"));
+    }
+    let limit = c.arg(Arg::Int(limit));
+    c.bind(sqlx::query_as(&format!(
+        "{SELECT} WHERE {} ORDER BY created_at DESC, id DESC LIMIT {limit}",
+        c.sql()
+    )))
     .fetch_all(pool)
     .await
 }

@@ -185,7 +185,7 @@ pub const EN: &[(&str, &str)] = &[
     ("и", "and"),
     ("и перезапустите qrdesk.", "and restart qrdesk."),
     ("Заданное окружением", "Set by the environment"),
-    ("Эти значения задаются переменными окружения и здесь не меняются; секреты показаны только как «задано».", "These values come from environment variables and are not changed here; secrets are shown only as “set”."),
+    ("Эти значения задаются переменными окружения и здесь не меняются. Значение видно только у настроек без секретов, у адресов — только сервер; остальное показано как «задано».", "These values come from environment variables and are not changed here. A value is shown only for settings without secrets, an address only as its server; the rest shows as “set”."),
     ("Нет данных: qrdesk работает на настройках из файла и значениях по умолчанию.", "No data: qrdesk runs on the settings file and defaults."),
     ("Переменная", "Variable"),
     ("Значение", "Value"),

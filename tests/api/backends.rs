@@ -455,8 +455,9 @@ async fn bitrix24_s_rate_limit_is_waited_out_and_nothing_is_lost() {
         })
         .await;
         let portal = app.bitrix24.as_ref().unwrap();
-        // A small bucket that drains quickly: several answers are 503.
-        portal.set_rate_limit(20.0, 3.0);
+        // A bucket of two that drains two calls a second, and four
+        // deliveries at once (one call each): several answers are 503.
+        portal.set_rate_limit(2.0, 2.0);
         let code = code(&app).await;
         let mut paths = Vec::new();
         for i in 0..8 {

@@ -400,6 +400,21 @@ async fn timeline_shows_each_step_as_the_task_moves() {
     .await;
 }
 
+/// "I have the same problem" pressed on the form signed `token`.
+async fn same_problem(
+    app: &TestApp,
+    code: &qrdesk::codes::Code,
+    token: &str,
+    request_id: &str,
+) -> reqwest::Response {
+    app.client
+        .post(format!("{}/q/{code}/same", app.url))
+        .form(&[("form_token", token), ("request", request_id)])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_form_sent_twice_is_one_comment_and_same_problem_notes_are_capped() {
     on_each_engine(|| async {
@@ -440,16 +455,7 @@ async fn a_form_sent_twice_is_one_comment_and_same_problem_notes_are_capped() {
                 .unwrap();
             let times = if i == 0 { 2 } else { 1 };
             for _ in 0..times {
-                let resp = app
-                    .client
-                    .post(format!("{}/q/{code}/same", app.url))
-                    .form(&[
-                        ("form_token", token.as_str()),
-                        ("request", request_id.as_str()),
-                    ])
-                    .send()
-                    .await
-                    .unwrap();
+                let resp = same_problem(&app, &code, &token, &request_id).await;
                 assert_eq!(resp.status(), 303, "every person gets a link");
             }
         }
@@ -476,16 +482,7 @@ async fn a_form_sent_twice_is_one_comment_and_same_problem_notes_are_capped() {
             .unwrap();
         let mut links = std::collections::HashSet::new();
         for _ in 0..30 {
-            let resp = app
-                .client
-                .post(format!("{}/q/{code}/same", app.url))
-                .form(&[
-                    ("form_token", token.as_str()),
-                    ("request", request_id.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap();
+            let resp = same_problem(&app, &code, &token, &request_id).await;
             assert_eq!(resp.status(), 303);
             links.insert(resp.headers()["location"].to_str().unwrap().to_owned());
         }

@@ -257,16 +257,11 @@ async fn parallel_photo_uploads_keep_the_peak_bounded() {
                 .header("x-forwarded-for", &ip)
                 .send()
                 .await
-                .unwrap()
-                .text()
-                .await
                 .unwrap();
-            let token = form
-                .split("name=\"form_token\" value=\"")
-                .nth(1)
-                .and_then(|r| r.split('"').next())
-                .unwrap()
-                .to_owned();
+            let token = crate::helpers::into_page(form)
+                .await
+                .input("form_token")
+                .unwrap();
             let body = reqwest::multipart::Form::new()
                 .text("form_token", token)
                 .text("description", format!("Течёт кран в умывальной, фото {i}"))

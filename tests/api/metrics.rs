@@ -18,6 +18,8 @@ async fn metrics_count_submissions_deliveries_and_calls() {
         let short = app.submit(&code, &[("description", "ой")]).await;
         assert_eq!(short.status, 422);
         app.drain_outbox(10).await;
+        // The status page reads the task (a delivery reads nothing back).
+        assert_eq!(app.get(&path).await.status, 200);
 
         let resp = app
             .client

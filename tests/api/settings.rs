@@ -399,6 +399,16 @@ async fn internal_webhook_addresses_are_refused_on_the_page() {
             "http://127.0.0.1:9000/hook",
             "http://169.254.169.254/latest/meta-data",
             "http://[::1]/hook",
+            // The review's: IPv4-compatible, translated, 6to4 around
+            // loopback, site-local, benchmarking, NAT64, Teredo. Refused
+            // where saved: nothing is ever sent to them by this test.
+            "http://[::127.0.0.1]/hook",
+            "http://[::ffff:0:7f00:1]/hook",
+            "http://[2002:7f00:1::]/hook",
+            "http://[fec0::1]/hook",
+            "http://198.18.0.1/hook",
+            "http://[64:ff9b:1::a00:1]/hook",
+            "http://[2001::1]/hook",
         ] {
             let page = admin
                 .post(
