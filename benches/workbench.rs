@@ -25,7 +25,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// `n` requests, one in ten about a pump and one in a hundred failed, and
+/// `n` requests, one in ten about a pump and one in twenty failed (so every
+/// list fills a page at 1,000 too), and
 /// `jobs` waiting create jobs on the newest ones.
 async fn fill(pool: &Pool, n: i64, jobs: i64) {
     sqlx::query("DELETE FROM jobs").execute(pool).await.unwrap();
@@ -43,7 +44,7 @@ async fn fill(pool: &Pool, n: i64, jobs: i64) {
          SELECT 'req-' || CAST(i AS TEXT), $2,
                 CASE WHEN i % 10 = 0 THEN 'Насос не качает воду ' ELSE 'Не работает свет ' END || CAST(i AS TEXT),
                 CASE WHEN i % 10 = 0 THEN 'насос не качает воду ' ELSE 'не работает свет ' END || CAST(i AS TEXT),
-                CASE WHEN i % 100 = 0 THEN 'failed' ELSE 'delivered' END,
+                CASE WHEN i % 20 = 0 THEN 'failed' ELSE 'delivered' END,
                 'h' || CAST(i AS TEXT), 1800000000000 + i * 1000, 1800000000000 + i * 1000,
                 CAST(5000 + i AS TEXT)
            FROM n",

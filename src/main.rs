@@ -311,15 +311,16 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::umask(0o077);
     }
-    // Buffers of a quarter megabyte and more (photo bodies and decodes,
-    // archives, argon2's 19 MiB) are mapped and given back when freed. By
-    // default glibc raises this threshold after each large free, so those
-    // buffers land in per-thread heaps and stay: 20 photo uploads at once
-    // left the process 300 MB larger.
+    // Buffers of 4 MB and more (photo bodies and decodes, argon2's 19 MiB)
+    // are mapped and given back when freed. By default glibc raises this
+    // threshold after each large free, so those buffers land in per-thread
+    // heaps and stay: 20 photo uploads at once left the process 300 MB
+    // larger. Below it (a compressor's few hundred KB, made for every
+    // page) the heap reuses memory without a system call.
     // SAFETY: mallopt only tunes the allocator; called before any thread.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 * 1024 * 1024);
     }
     let cli = Cli::parse();
     // The log format is the one setting read before logging starts; a bad
