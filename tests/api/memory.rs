@@ -31,7 +31,12 @@ fn status_mb(proc: &Proc, field: &str) -> f64 {
 /// Settings that let a flood through the per-client limits, so what is
 /// measured is the work behind them.
 fn serve(dir: &TempDir) -> (Proc, String) {
-    let env = vec![
+    serve_with(dir, &[])
+}
+
+/// [`serve`] with `extra` settings on top.
+fn serve_with(dir: &TempDir, extra: &[(&'static str, &str)]) -> (Proc, String) {
+    let mut env = vec![
         ("QRDESK_SERVER__LISTEN", "127.0.0.1:0".to_owned()),
         ("QRDESK_SERVER__DATA_DIR", dir.0.display().to_string()),
         ("QRDESK_SERVER__TRUSTED_PROXIES", "127.0.0.1".into()),
@@ -40,6 +45,7 @@ fn serve(dir: &TempDir) -> (Proc, String) {
         ("QRDESK_HUBEX__SYNC_INTERVAL_SECS", "0".into()),
         ("QRDESK_HUBEX__STATUS_POLL_SECS", "0".into()),
     ];
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let (proc, base) = start(&["serve"], &env, "qrdesk is running at");
     (proc, base.trim_end_matches('/').to_owned())
 }
@@ -220,19 +226,15 @@ async fn parallel_photo_uploads_keep_the_peak_bounded() {
         return;
     }
     let dir = TempDir::new();
-    let env = vec![
-        ("QRDESK_SERVER__LISTEN", "127.0.0.1:0".to_owned()),
-        ("QRDESK_SERVER__DATA_DIR", dir.0.display().to_string()),
-        ("QRDESK_SERVER__TRUSTED_PROXIES", "127.0.0.1".into()),
-        ("QRDESK_HUBEX__SYNC_INTERVAL_SECS", "0".into()),
-        ("QRDESK_HUBEX__STATUS_POLL_SECS", "0".into()),
-        ("QRDESK_LIMITS__MIN_FILL_MS", "0".into()),
-        ("QRDESK_LIMITS__CHALLENGE", "off".into()),
-        ("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0".into()),
-        ("QRDESK_LIMITS__CODE_REQUESTS_PER_HOUR", "100000".into()),
-    ];
-    let (proc, base) = start(&["serve"], &env, "qrdesk is running at");
-    let base = base.trim_end_matches('/').to_owned();
+    let (proc, base) = serve_with(
+        &dir,
+        &[
+            ("QRDESK_LIMITS__MIN_FILL_MS", "0"),
+            ("QRDESK_LIMITS__CHALLENGE", "off"),
+            ("QRDESK_LIMITS__DUPLICATE_WINDOW_SECS", "0"),
+            ("QRDESK_LIMITS__CODE_REQUESTS_PER_HOUR", "100000"),
+        ],
+    );
     let pool = qrdesk::store::connect(&format!("sqlite://{}/qrdesk.db", dir.0.display()), 2)
         .await
         .unwrap();
