@@ -964,7 +964,7 @@ impl Drop for ExportTurn<'_> {
 }
 
 /// SVG and PNG of existing codes, each once, in one ZIP: rendered one image
-/// at a time on the blocking pool under a heavy-work permit (shared with
+/// at a time on the heavy-work threads under a permit (shared with
 /// photos and label sheets), one export per session at a time, within a
 /// pixel and a byte budget, written to a file and streamed from there.
 async fn images_zip(

@@ -37,15 +37,8 @@ pub struct SpoolBudget {
     held: std::sync::Mutex<(u64, HashMap<std::net::IpAddr, u64>)>,
 }
 
-impl SpoolBudget {
-    /// Bytes held now, by everyone.
-    pub fn held(&self) -> u64 {
-        self.held.lock().unwrap_or_else(|e| e.into_inner()).0
-    }
-}
-
 /// One upload's share of the [`SpoolBudget`]; given back when dropped.
-pub struct SpoolClaim {
+struct SpoolClaim {
     budget: std::sync::Arc<SpoolBudget>,
     client: std::net::IpAddr,
     bytes: u64,

@@ -212,18 +212,9 @@ pub async fn save_offset(
     .await
 }
 
-/// SVG and PNG of every code, for a selection download.
-pub fn images_zip(
-    public_url: &str,
-    codes: &[Code],
-    dpi: u32,
-    side_mm: f32,
-) -> Result<Vec<u8>, LabelError> {
-    images_zip_into(public_url, codes, dpi, side_mm, Vec::new(), u64::MAX)
-}
-
-/// [`images_zip`] written to `out` one image at a time, so memory holds one
-/// image whatever the count; refused once the archive would pass `max_bytes`.
+/// SVG and PNG of every code, for a selection download, written to `out`
+/// one image at a time, so memory holds one image whatever the count;
+/// refused once the archive would pass `max_bytes`.
 pub fn images_zip_into<W: std::io::Write>(
     public_url: &str,
     codes: &[Code],

@@ -3,15 +3,6 @@
 
 use std::io::{self, Write};
 
-/// Writes `files` (name, bytes) as a ZIP archive.
-pub fn write(files: &[(String, Vec<u8>)]) -> Vec<u8> {
-    let mut zip = Writer::new(Vec::new());
-    for (name, data) in files {
-        zip.add(name, data).expect("writing to memory");
-    }
-    zip.finish().expect("writing to memory")
-}
-
 /// A ZIP archive written entry by entry to `out` (a file, say): only the
 /// central directory (a few dozen bytes an entry) is kept in memory.
 pub struct Writer<W: Write> {
@@ -110,7 +101,11 @@ mod tests {
             ("A.svg".to_string(), b"<svg/>".to_vec()),
             ("Б.png".to_string(), vec![1, 2, 3]),
         ];
-        let zip = super::write(&files);
+        let mut writer = super::Writer::new(Vec::new());
+        for (name, data) in &files {
+            writer.add(name, data).unwrap();
+        }
+        let zip = writer.finish().unwrap();
         assert_eq!(&zip[..4], b"PK\x03\x04");
         let dir = std::env::temp_dir().join(format!("qrdesk-zip-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
