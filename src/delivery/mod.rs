@@ -25,7 +25,8 @@ use crate::backend::{
 };
 use crate::config::DeliveryConfig;
 use crate::store::{
-    self, attachments, catalog as cat, comments, jobs, requests, CommentKind, Pool, RequestStatus,
+    self, attachments, catalog as cat, comments, jobs, requests, CommentKind, JobKind, Pool,
+    RequestStatus,
 };
 use retry::RetryPolicy;
 
@@ -164,17 +165,13 @@ impl Worker {
     }
 
     async fn handle_job_inner(&self, job: jobs::Job) {
-        let outcome = match job.kind.as_str() {
-            "create_task" => self.create_task(&job).await,
-            "upload_attachment" => self.upload_attachment(&job).await,
-            "post_comment" => self.post_comment(&job).await,
-            "post_note" => self.post_note(&job).await,
-            "send_mail" => self.send_mail(&job).await,
-            "deliver_webhook" => self.deliver_webhook(&job).await,
-            other => {
-                tracing::error!(kind = other, "unknown job kind; removing it");
-                Ok(Outcome::Done)
-            }
+        let outcome = match job.kind {
+            JobKind::CreateTask => self.create_task(&job).await,
+            JobKind::UploadAttachment => self.upload_attachment(&job).await,
+            JobKind::PostComment => self.post_comment(&job).await,
+            JobKind::PostNote => self.post_note(&job).await,
+            JobKind::SendMail => self.send_mail(&job).await,
+            JobKind::DeliverWebhook => self.deliver_webhook(&job).await,
         };
         let result = match outcome {
             Ok(Outcome::Done) => jobs::finish(&self.pool, job.id, &self.owner)
