@@ -63,7 +63,7 @@ pub struct AppState {
     /// Photo bytes being received, held to caps.
     pub spool: Arc<intake::upload::SpoolBudget>,
     /// Image archives being made, one per staff session.
-    pub exports: Arc<admin::codes::Exports>,
+    pub exports: Arc<admin::Exports>,
     /// Per-IP quotas on the public pages.
     pub limits: web::limits::SharedLimits,
     /// Customer e-mail; `None` when `mail.smtp_url` is empty.

@@ -3,8 +3,10 @@
 
 pub mod auth;
 mod catalog;
-pub mod codes;
+mod codes;
 pub mod connection;
+mod images;
+pub use images::Exports;
 pub mod own;
 mod print;
 mod requests;
@@ -64,7 +66,7 @@ pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
         .route("/admin/connection", get(connection::page))
         .route("/admin/connection/check", post(connection::check_now))
         .route("/admin/codes", get(codes::list).post(codes::create))
-        .route("/admin/codes/images.zip", post(codes::zip))
+        .route("/admin/codes/images.zip", post(images::zip))
         .route("/admin/codes/bulk", post(codes::bulk))
         .route("/admin/codes/{code}/pick", get(codes::pick))
         .route("/admin/codes/{code}", get(codes::detail))
