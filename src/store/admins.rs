@@ -202,37 +202,44 @@ pub async fn signed_in(pool: &Pool, id: i64, now: i64) -> sqlx::Result<()> {
 }
 
 /// Gives account `id` a new role unless that would leave no owner; `false`
-/// then. One conditional statement in a transaction that takes its turn on
-/// PostgreSQL: two owners demoting each other at once must not both win.
+/// then.
 pub async fn set_role(pool: &Pool, id: i64, role: Role) -> sqlx::Result<bool> {
-    let mut tx = pool.begin().await?;
-    super::dialect::serialize_on(&mut tx, super::Engine::of(pool), "owners").await?;
-    let done = sqlx::query(
-        "UPDATE admins SET role = $1 WHERE id = $2 AND ($1 = 'owner' OR role <> 'owner'
-           OR (SELECT COUNT(*) FROM admins o WHERE o.role = 'owner' AND o.id <> $2) > 0)",
+    keeping_an_owner(
+        pool,
+        sqlx::query(
+            "UPDATE admins SET role = $1 WHERE id = $2 AND ($1 = 'owner' OR role <> 'owner'
+               OR (SELECT COUNT(*) FROM admins o WHERE o.role = 'owner' AND o.id <> $2) > 0)",
+        )
+        .bind(role.as_str())
+        .bind(id),
     )
-    .bind(role.as_str())
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    tx.commit().await?;
-    Ok(done == 1)
+    .await
 }
 
 /// Removes account `id` unless it is the last owner; `false` then (or when
 /// there is no such account).
 pub async fn delete(pool: &Pool, id: i64) -> sqlx::Result<bool> {
+    keeping_an_owner(
+        pool,
+        sqlx::query(
+            "DELETE FROM admins WHERE id = $1 AND (role <> 'owner'
+               OR (SELECT COUNT(*) FROM admins o WHERE o.role = 'owner' AND o.id <> $1) > 0)",
+        )
+        .bind(id),
+    )
+    .await
+}
+
+/// Runs one statement whose condition keeps an owner, in a transaction
+/// that takes its turn on PostgreSQL: two owners demoting each other at
+/// once must not both win. Whether it changed a row.
+async fn keeping_an_owner<'q>(
+    pool: &Pool,
+    statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+) -> sqlx::Result<bool> {
     let mut tx = pool.begin().await?;
     super::dialect::serialize_on(&mut tx, super::Engine::of(pool), "owners").await?;
-    let done = sqlx::query(
-        "DELETE FROM admins WHERE id = $1 AND (role <> 'owner'
-           OR (SELECT COUNT(*) FROM admins o WHERE o.role = 'owner' AND o.id <> $1) > 0)",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    let done = statement.execute(&mut *tx).await?.rows_affected();
     tx.commit().await?;
     Ok(done == 1)
 }
