@@ -558,6 +558,7 @@ pub const EN: &[(&str, &str)] = &[
     ("Архив получается больше {} МБ: выберите меньше кодов или уменьшите размер.", "The archive comes out larger than {} MB: choose fewer codes or a smaller size."),
     ("Файл пришёл не целиком: проверьте связь и загрузите его ещё раз.", "The file did not arrive whole: check the connection and upload it again."),
     ("В файле есть нулевые байты: сохраните его заново как «CSV UTF-8».", "The file holds NUL bytes: save it again as “CSV UTF-8”."),
+    ("Проверьте e-mail и пароль и войдите снова.", "Check the e-mail and password and sign in again."),
     ("контакты видят администраторы", "contacts are for admins"),
     ("Архив уже готовится", "The archive is being made"),
     ("Дождитесь, пока скачается предыдущий архив, и попробуйте снова.", "Wait until the previous archive has downloaded, then try again."),
