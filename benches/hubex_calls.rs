@@ -137,7 +137,7 @@ async fn open_tasks(t: &Tenant, n: usize) {
             consent: false,
             client_ip_hash: None,
             lang: "ru".into(),
-            token_hash: qrdesk::codes::hex_sha256(id.as_bytes()),
+            token_hash: qrdesk::domain::codes::hex_sha256(id.as_bytes()),
             mail_link: None,
         };
         store::requests::insert_with_job(&t.pool, &request, &[], store::now_ms())

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use qrdesk::codes::Code;
+use qrdesk::domain::codes::Code;
 use qrdesk::labels::job::{self, JobOptions};
 use qrdesk::labels::layout::{self, display_code, LabelContent, QrMatrix, Style, DEFAULT_CTA};
 use qrdesk::labels::templates;

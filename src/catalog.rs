@@ -33,8 +33,8 @@ pub const SOURCE_PER_ASSET: &str = "per_asset";
 pub const SOURCE_UNCHANGED: &str = "unchanged";
 
 /// A district source key in words.
-pub fn source_text(key: &str, lang: crate::web::i18n::Lang) -> String {
-    use crate::web::i18n::Lang;
+pub fn source_text(key: &str, lang: crate::domain::lang::Lang) -> String {
+    use crate::domain::lang::Lang;
     let (kind, n) = key.split_once(':').unwrap_or((key, ""));
     match (kind, lang) {
         (SOURCE_EXPORT, Lang::Ru) => "участками, GET /EXPORT/Assets?districtID=".into(),
@@ -55,8 +55,8 @@ pub fn source_text(key: &str, lang: crate::web::i18n::Lang) -> String {
 
 impl SyncReport {
     /// The report in words, for the admin in its language.
-    pub fn text(&self, lang: crate::web::i18n::Lang) -> String {
-        use crate::web::i18n::{plural, Lang};
+    pub fn text(&self, lang: crate::domain::lang::Lang) -> String {
+        use crate::i18n::{plural, Lang};
         let n = |n: usize, ru: [&'static str; 3], en: [&'static str; 2]| {
             format!("{n} {}", plural(lang, n as u64, ru, en))
         };
@@ -103,7 +103,7 @@ impl SyncReport {
 
 impl std::fmt::Display for SyncReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.text(crate::web::i18n::Lang::En))
+        f.write_str(&self.text(crate::domain::lang::Lang::En))
     }
 }
 
@@ -123,7 +123,7 @@ pub struct SyncState {
 impl SyncState {
     /// What the sync is doing, in the page's language.
     pub fn phase_title(&self) -> &str {
-        use crate::web::tr::tr;
+        use crate::i18n::tr::tr;
         match self.phase.as_str() {
             "starting" => tr("начало"),
             "districts" => tr("участки"),
@@ -139,7 +139,7 @@ impl SyncState {
     /// Why the last sync failed, in the page's language (the task system's
     /// own words kept).
     pub fn error_text(&self) -> Option<String> {
-        use crate::web::tr::{tr, trf};
+        use crate::i18n::tr::{tr, trf};
         let e = self.error.as_deref()?;
         Some(if e.starts_with(ANOTHER_INSTANCE) {
             tr("Каталог сейчас синхронизирует другой экземпляр qrdesk: его результат появится здесь же. Попробуйте позже.").to_owned()

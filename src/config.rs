@@ -266,7 +266,7 @@ pub struct HubexConfig {
     pub task_link: String,
     /// In simulator mode: answer lists in HubEx's documented shapes, or in
     /// the other ones (arrays for keyed maps and back, PascalCase names).
-    pub sim_shape: crate::backend::hubex::sim::Shape,
+    pub sim_shape: SimShape,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -468,7 +468,7 @@ impl Default for Config {
                 reopen_stage_id: 0,
                 same_problem: true,
                 task_link: String::new(),
-                sim_shape: crate::backend::hubex::sim::Shape::Documented,
+                sim_shape: SimShape::Documented,
             },
             delivery: DeliveryConfig {
                 concurrency: 2,
@@ -621,7 +621,7 @@ impl Config {
         }
         let b = &self.bitrix24;
         if self.backend.kind == BackendKind::Bitrix24 && b.mode == HubexMode::Live {
-            if crate::backend::bitrix24::Hook::parse(b.webhook_url.expose()).is_none() {
+            if Bitrix24Hook::parse(b.webhook_url.expose()).is_none() {
                 return invalid(
                     "bitrix24.webhook_url",
                     "must be the inbound webhook's URL, https://PORTAL/rest/USER_ID/SECRET/ (set QRDESK_BITRIX24__WEBHOOK_URL)",
@@ -683,7 +683,7 @@ impl Config {
             );
         }
         for p in &self.server.trusted_proxies {
-            if crate::web::limits::IpRange::parse(p).is_none() {
+            if crate::domain::net::IpRange::parse(p).is_none() {
                 return invalid(
                     "server.trusted_proxies",
                     "must list IP addresses or CIDR ranges, e.g. 10.0.0.0/8",
@@ -702,7 +702,7 @@ impl Config {
             if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
                 return invalid("mail.smtp_url", "must start with smtp:// or smtps://");
             }
-            if crate::mail::password_in_clear(u) {
+            if password_in_clear(u) {
                 return invalid(
                     "mail.smtp_url",
                     "would send the SMTP password unencrypted: add ?tls=required (or use smtps://); \
@@ -758,7 +758,7 @@ impl Config {
             BackendKind::Evateam => (self.evateam.mode == HubexMode::Live)
                 .then(|| self.evateam.base_url.trim_end_matches('/').to_owned()),
             BackendKind::Bitrix24 => (self.bitrix24.mode == HubexMode::Live).then(|| {
-                crate::backend::bitrix24::Hook::parse(self.bitrix24.webhook_url.expose())
+                Bitrix24Hook::parse(self.bitrix24.webhook_url.expose())
                     .map_or_else(String::new, |h| h.portal)
             }),
         }
@@ -869,6 +869,94 @@ fn set_from_env(
     };
     *slot = value;
     Ok(())
+}
+
+/// How the built-in HubEx simulator answers lists: as documented, or in the
+/// other shape HubEx is known to use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimShape {
+    #[default]
+    Documented,
+    Other,
+}
+
+impl std::str::FromStr for SimShape {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SimShape, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "documented" | "" => Ok(SimShape::Documented),
+            "other" => Ok(SimShape::Other),
+            other => Err(format!("unknown shape {other:?} (documented or other)")),
+        }
+    }
+}
+
+/// An inbound webhook URL, split into what calls are made of.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Bitrix24Hook {
+    /// `https://portal.bitrix24.ru`, without a trailing slash.
+    pub portal: String,
+    pub user_id: i64,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for Bitrix24Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The secret is the credential: never printed.
+        write!(f, "{}/rest/{}/***/", self.portal, self.user_id)
+    }
+}
+
+impl Bitrix24Hook {
+    /// `https://PORTAL/rest/USER_ID/SECRET/` (a method name after it, or
+    /// the trailing slash, may be left off).
+    pub fn parse(url: &str) -> Option<Bitrix24Hook> {
+        let url = url.trim();
+        let (scheme, rest) = url.split_once("://")?;
+        if scheme != "https" && scheme != "http" {
+            return None;
+        }
+        let (host, path) = rest.split_once('/')?;
+        if host.is_empty() {
+            return None;
+        }
+        let mut parts = path.split('/').filter(|p| !p.is_empty());
+        if parts.next()? != "rest" {
+            return None;
+        }
+        let user_id: i64 = parts.next()?.parse().ok().filter(|&id| id > 0)?;
+        let secret = parts.next()?;
+        if secret.len() < 4 || !secret.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        Some(Bitrix24Hook {
+            portal: format!("{scheme}://{host}"),
+            user_id,
+            secret: secret.to_owned(),
+        })
+    }
+}
+
+/// An `smtp://` URL with a password and no TLS: the password would go over
+/// the network in clear text. `?tls=none` says that is meant.
+pub fn password_in_clear(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("smtp://") else {
+        return false;
+    };
+    let (authority, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, q),
+        None => (rest, ""),
+    };
+    let userinfo = authority.split('/').next().unwrap_or("");
+    let has_password = userinfo
+        .rsplit_once('@')
+        .is_some_and(|(user, _)| user.contains(':'));
+    let tls = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("tls="))
+        .unwrap_or("");
+    has_password && !matches!(tls, "required" | "opportunistic" | "none")
 }
 
 #[cfg(test)]

@@ -10,15 +10,17 @@ pub mod admin;
 pub mod api;
 pub mod backend;
 pub mod catalog;
-pub mod codes;
 pub mod config;
 pub mod delivery;
+pub mod domain;
 pub mod heavy;
+pub mod i18n;
 pub mod intake;
 pub mod labels;
 pub mod mail;
 pub mod media;
 pub mod store;
+pub mod trace;
 pub mod web;
 pub mod webhooks;
 
@@ -498,7 +500,7 @@ impl App {
             pool: pool.clone(),
             backend: backend.clone(),
             delivery: config.delivery.clone(),
-            owner: format!("{}-{}", std::process::id(), codes::Code::generate()),
+            owner: format!("{}-{}", std::process::id(), domain::codes::Code::generate()),
             handle: worker_handle.clone(),
             mailer: mailer.clone(),
             webhooks: webhooks::Sender::new(&config.webhooks)?,

@@ -17,9 +17,9 @@ use lettre::message::{Mailbox, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sha2::Sha256;
 
-use crate::codes::TrackingToken;
 use crate::config::MailConfig;
-use crate::web::i18n::Lang;
+use crate::domain::codes::TrackingToken;
+use crate::domain::lang::Lang;
 
 /// Seals status tokens kept for e-mail: the token XOR an HMAC of the request
 /// id, a pad used for that one request only.
@@ -39,7 +39,7 @@ impl LinkKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-                let hex = crate::codes::hex(&key);
+                let hex = crate::domain::codes::hex(&key);
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir)?;
                 }
@@ -263,27 +263,6 @@ pub fn compose(
         subject: subject.replace(['\r', '\n'], " "),
         body: body.join("\r\n"),
     }
-}
-
-/// An `smtp://` URL with a password and no TLS: the password would go over
-/// the network in clear text. `?tls=none` says that is meant.
-pub fn password_in_clear(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("smtp://") else {
-        return false;
-    };
-    let (authority, query) = match rest.split_once('?') {
-        Some((a, q)) => (a, q),
-        None => (rest, ""),
-    };
-    let userinfo = authority.split('/').next().unwrap_or("");
-    let has_password = userinfo
-        .rsplit_once('@')
-        .is_some_and(|(user, _)| user.contains(':'));
-    let tls = query
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("tls="))
-        .unwrap_or("");
-    has_password && !matches!(tls, "required" | "opportunistic" | "none")
 }
 
 /// The URL as lettre takes it (it knows no `tls=none`), and whether it was there.

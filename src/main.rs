@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use qrdesk::backend::{AssetId, DistrictId, LocationId};
-use qrdesk::codes::Code;
 use qrdesk::config::{BackendKind, Config};
+use qrdesk::domain::codes::Code;
 use qrdesk::store::codes::{self as code_store, Target};
 use qrdesk::{catalog, store, App};
 
@@ -533,7 +533,7 @@ async fn assets(config: Config, cmd: AssetsCommand) -> anyhow::Result<()> {
 /// not be created.
 async fn check(config: Config, create_test_task: bool, lang: &str) -> anyhow::Result<()> {
     let lang =
-        qrdesk::web::i18n::Lang::parse(lang).ok_or_else(|| anyhow::anyhow!("--lang: ru or en"))?;
+        qrdesk::i18n::Lang::parse(lang).ok_or_else(|| anyhow::anyhow!("--lang: ru or en"))?;
     let backend = qrdesk::connect(&config, None, Default::default())
         .await?
         .backend;
@@ -556,7 +556,7 @@ async fn check(config: Config, create_test_task: bool, lang: &str) -> anyhow::Re
             println!("        → {fix}");
         }
     }
-    let ru = lang == qrdesk::web::i18n::Lang::Ru;
+    let ru = lang == qrdesk::i18n::Lang::Ru;
     if report.can_create {
         println!(
             "{}",

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qrdesk::codes::{Code, TrackingToken};
+use qrdesk::domain::codes::{Code, TrackingToken};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -1,8 +1,8 @@
 //! Signing staff in and out: argon2id passwords, session cookies, CSRF tokens,
 //! sign-in throttling, and the one-time link that creates the first owner.
 
-use crate::web::tr::filters;
-use crate::web::tr::tr;
+use crate::i18n::tr::filters;
+use crate::i18n::tr::tr;
 use std::net::SocketAddr;
 
 use argon2::password_hash::{PasswordHash, SaltString};
@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use crate::codes::{encode_base32, hex_sha256, random_bytes};
+use crate::domain::codes::{encode_base32, hex_sha256, random_bytes};
 use crate::store::admins::{self, Role, Session};
 use crate::store::{self, get_setting, set_setting};
 use crate::web::{self, render};
@@ -210,7 +210,7 @@ pub fn password_length(password: &str) -> Result<(), validator::ValidationError>
 
 pub fn normalise_email(email: &str) -> Option<String> {
     let e = email.trim().to_lowercase();
-    crate::intake::form::Email::parse(&e).map(|e| e.as_str().to_owned())
+    crate::domain::contact::Email::parse(&e).map(|e| e.as_str().to_owned())
 }
 
 fn cookie_value(headers: &HeaderMap) -> Option<String> {

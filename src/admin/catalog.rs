@@ -1,8 +1,8 @@
 //! The synced catalog: search, filters, paging, selection for codes and
 //! printing, and "sync now".
 
-use crate::web::tr::filters;
-use crate::web::tr::tr;
+use crate::i18n::tr::filters;
+use crate::i18n::tr::tr;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;

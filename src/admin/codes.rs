@@ -2,8 +2,8 @@
 //! in bulk, for sites, blank), revoking, rotating, moving, assigning blanks,
 //! and their images and posters.
 
-use crate::web::tr::filters;
-use crate::web::tr::{tr, trf};
+use crate::i18n::tr::filters;
+use crate::i18n::tr::{tr, trf};
 use std::collections::HashMap;
 
 use askama::Template;
@@ -18,7 +18,7 @@ use super::catalog::FilterQuery;
 use super::{notice, paging, Frame};
 use crate::backend::{AssetId, DistrictId, LocationId};
 use crate::catalog as scope;
-use crate::codes::Code;
+use crate::domain::codes::Code;
 use crate::labels::{job, layout};
 use crate::store::admins;
 use crate::store::catalog::{self, DistrictView, LocationView};
@@ -490,7 +490,7 @@ pub async fn bulk(
         }
         _ => None,
     };
-    let message: String = crate::intake::form::clean_text(get("message"))
+    let message: String = crate::domain::contact::clean_text(get("message"))
         .chars()
         .take(500)
         .collect();

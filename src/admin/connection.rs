@@ -4,8 +4,8 @@
 //! The check runs in the background (it spends a dozen calls of the shared
 //! budget) and the page refreshes itself until it is done.
 
-use crate::web::tr::filters;
-use crate::web::tr::{tr, trf};
+use crate::i18n::tr::filters;
+use crate::i18n::tr::{tr, trf};
 use std::sync::{Arc, Mutex};
 
 use askama::Template;
@@ -190,7 +190,7 @@ async fn view(
     };
     let kind = state.config.backend.kind;
     let target = state.config.backend_target().unwrap_or_else(|| {
-        crate::web::tr::trf(
+        crate::i18n::tr::trf(
             "встроенный симулятор {} ({}.mode = \"simulator\")",
             &[&kind.name(), &kind.section()],
         )
@@ -205,7 +205,7 @@ async fn view(
         synced: state.backend.capabilities().synced_catalog,
         district_source: crate::catalog::source_text(
             &setting("catalog_district_source").await,
-            crate::web::tr::lang(),
+            crate::i18n::tr::lang(),
         ),
         sync_calls: setting("catalog_sync_calls").await,
         mail_on: state.mailer.is_some(),
@@ -275,7 +275,7 @@ pub async fn check_now(State(state): State<AppState>, _: AdminForm<Button>) -> R
     };
     if start {
         // The report is written in the language of whoever asked for it.
-        let lang = crate::web::tr::lang();
+        let lang = crate::i18n::tr::lang();
         let (backend, shared) = (state.backend.clone(), state.connection.clone());
         tokio::spawn(async move {
             let report = backend.check(lang, false).await;

@@ -2,7 +2,7 @@
 //! print shop: bounded in pixels and bytes, one archive per session at a
 //! time, rendered on the heavy-work threads into a file and streamed.
 
-use crate::web::tr::{tr, trf};
+use crate::i18n::tr::{tr, trf};
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -12,7 +12,7 @@ use validator::Validate;
 
 use super::auth::{need, AdminForm};
 use super::codes::refused;
-use crate::codes::Code;
+use crate::domain::codes::Code;
 use crate::labels::job;
 use crate::store::admins;
 use crate::store::codes as code_store;

@@ -13,8 +13,8 @@ mod requests;
 pub mod settings;
 mod users;
 
-use crate::web::tr::filters;
-use crate::web::tr::{tr, trf};
+use crate::i18n::tr::filters;
+use crate::i18n::tr::{tr, trf};
 use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -125,7 +125,7 @@ pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
             "/admin/settings/privacy/erase",
             post(settings::erase_person),
         )
-        .layer(axum::middleware::from_fn(crate::web::tr::scope))
+        .layer(axum::middleware::from_fn(crate::i18n::tr::scope))
 }
 
 /// The settings area's pages: (nav key, address, tab text).
@@ -261,7 +261,7 @@ impl ConfirmPage<'_> {
 /// The word for `n` things in the page's language:
 /// `noun(21, ["актив", "актива", "активов"])` is "актив", 3 → "актива",
 /// 5 → "активов"; in English "asset" / "assets".
-pub use crate::web::tr::noun;
+pub use crate::i18n::tr::noun;
 
 pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
     render(status, &MessagePage { title, text })
@@ -467,7 +467,7 @@ pub struct PauseForm {
 }
 
 fn pause_has_message(f: &PauseForm) -> Result<(), validator::ValidationError> {
-    (f.op == "resume" || !crate::intake::form::clean_text(&f.message).is_empty())
+    (f.op == "resume" || !crate::domain::contact::clean_text(&f.message).is_empty())
         .then_some(())
         .ok_or_else(|| validator::ValidationError::new("pause_message"))
 }
@@ -485,7 +485,7 @@ async fn pause(State(state): State<AppState>, f: AdminForm<PauseForm>) -> crate:
             problem(&e),
         )
     })?;
-    let text: String = crate::intake::form::clean_text(&form.message)
+    let text: String = crate::domain::contact::clean_text(&form.message)
         .chars()
         .take(500)
         .collect();
@@ -494,7 +494,8 @@ async fn pause(State(state): State<AppState>, f: AdminForm<PauseForm>) -> crate:
     if form.code.is_empty() {
         store::set_setting(&state.pool, "intake_pause", value.unwrap_or("")).await?;
     } else {
-        let code = crate::codes::Code::parse(&form.code).ok_or(crate::web::Error::NotFound)?;
+        let code =
+            crate::domain::codes::Code::parse(&form.code).ok_or(crate::web::Error::NotFound)?;
         code_store::set_paused(&state.pool, &code, value).await?;
     }
     let what = if form.code.is_empty() {

@@ -2,8 +2,8 @@
 //! add, change and remove an asset, and import a CSV file after a preview
 //! that shows each row's problems before anything is stored.
 
-use crate::web::tr::filters;
-use crate::web::tr::tr;
+use crate::i18n::tr::filters;
+use crate::i18n::tr::tr;
 use askama::Template;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -64,9 +64,9 @@ impl AssetForm {
 }
 
 fn text(p: &Problem) -> String {
-    match crate::web::tr::lang() {
-        crate::web::i18n::Lang::En => p.en.clone(),
-        crate::web::i18n::Lang::Ru => p.ru.clone(),
+    match crate::i18n::tr::lang() {
+        crate::i18n::Lang::En => p.en.clone(),
+        crate::i18n::Lang::Ru => p.ru.clone(),
     }
 }
 
@@ -286,7 +286,7 @@ pub async fn remove(
         return Ok(super::ConfirmPage {
             f: Frame::new(&f.staff, a.name.clone(), "catalog"),
             question: tr("Удалить оборудование из каталога?"),
-            consequence: crate::web::tr::trf(
+            consequence: crate::i18n::tr::trf(
                 "«{}» исчезнет из каталога и из выбора при привязке кодов. Заявки по нему останутся. Это нельзя отменить.",
                 &[&a.name],
             ),
@@ -308,7 +308,7 @@ pub async fn remove(
         Err(KeepReason::HasCodes(n)) => Ok(super::message(
             StatusCode::CONFLICT,
             tr("Оборудование не удалено"),
-            &crate::web::tr::trf(
+            &crate::i18n::tr::trf(
                 "К нему привязаны действующие коды ({}): отключите их или перенесите на другое оборудование, затем удалите.",
                 &[&n],
             ),

@@ -1,8 +1,8 @@
 //! The print page: choose codes, a template (or a custom sheet), skip used
 //! labels, calibrate, preview in the browser, and download PDF or ZPL.
 
-use crate::web::tr::filters;
-use crate::web::tr::{tr, trf};
+use crate::i18n::tr::filters;
+use crate::i18n::tr::{tr, trf};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -13,7 +13,7 @@ use validator::{Validate, ValidationError};
 use super::auth::{AdminForm, Staff};
 use super::codes::pdf_response;
 use super::{notice, Frame};
-use crate::codes::Code;
+use crate::domain::codes::Code;
 use crate::labels::font::{FontId, MM_PER_PT};
 use crate::labels::job::{self, JobOptions, LabelError};
 use crate::labels::layout::{self, Item, Style, DEFAULT_CTA};

@@ -1,7 +1,7 @@
 //! Every request with its delivery state, and "retry now" for failed ones.
 
-use crate::web::tr::filters;
-use crate::web::tr::{tr, trf};
+use crate::i18n::tr::filters;
+use crate::i18n::tr::{tr, trf};
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};

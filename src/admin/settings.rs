@@ -2,8 +2,8 @@
 //! and Кабинет live with the users in `users.rs`, Интеграции in
 //! `connection.rs`.) Every change is written to the audit log.
 
-use crate::web::tr::filters;
-use crate::web::tr::tr;
+use crate::i18n::tr::filters;
+use crate::i18n::tr::tr;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
@@ -549,10 +549,10 @@ pub struct PrivacyQuery {
 fn person_key(who: &str) -> Option<store::requests::Person> {
     let who = who.trim();
     if who.contains('@') {
-        crate::intake::form::Email::parse(&who.to_lowercase())
+        crate::domain::contact::Email::parse(&who.to_lowercase())
             .map(|e| store::requests::Person::Email(e.as_str().to_owned()))
     } else {
-        crate::intake::form::Phone::parse(who)
+        crate::domain::contact::Phone::parse(who)
             .map(|p| store::requests::Person::Phone(p.as_str().to_owned()))
     }
 }

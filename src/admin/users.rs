@@ -1,7 +1,7 @@
 //! People and their roles (owners only), and each person's own password.
 
-use crate::web::tr::filters;
-use crate::web::tr::tr;
+use crate::i18n::tr::filters;
+use crate::i18n::tr::tr;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -138,7 +138,7 @@ pub async fn save_org(State(state): State<AppState>, form: AdminForm<OrgForm>) -
     let org = crate::store::Org {
         name: one_line(&form.form.name),
         description: one_line(&form.form.description),
-        phone: crate::intake::form::Phone::parse(&form.form.phone)
+        phone: crate::domain::contact::Phone::parse(&form.form.phone)
             .map(|_| one_line(&form.form.phone))
             .unwrap_or_default(),
         privacy_url: form.form.privacy_url.trim().to_owned(),
@@ -328,7 +328,7 @@ pub struct ProfileForm {
 
 fn phone_shape(phone: &str) -> Result<(), ValidationError> {
     let p = phone.trim();
-    if p.is_empty() || crate::intake::form::Phone::parse(p).is_some() {
+    if p.is_empty() || crate::domain::contact::Phone::parse(p).is_some() {
         Ok(())
     } else {
         Err(ValidationError::new("phone"))
@@ -353,7 +353,7 @@ pub async fn save_profile(
         return Ok(refuse(super::problem(&e)));
     }
     let email = auth::normalise_email(&f.email).unwrap_or_default();
-    let phone = crate::intake::form::Phone::parse(&f.phone)
+    let phone = crate::domain::contact::Phone::parse(&f.phone)
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     let (name, phone) = (f.name.trim(), phone.as_str());
@@ -444,4 +444,15 @@ pub async fn change_password(
     )
     .await;
     Ok(Redirect::to("/admin/settings?done=password").into_response())
+}
+
+/// A role's name as staff read it, in their language.
+impl crate::store::admins::Role {
+    pub fn title(self) -> &'static str {
+        match self {
+            Role::Owner => crate::i18n::tr::tr("Владелец"),
+            Role::Admin => crate::i18n::tr::tr("Администратор"),
+            Role::Viewer => crate::i18n::tr::tr("Наблюдатель"),
+        }
+    }
 }

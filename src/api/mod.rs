@@ -4,7 +4,6 @@
 //! limit (tower-governor keyed by the token).
 
 pub mod docs;
-pub mod token;
 
 use std::sync::Arc;
 
@@ -22,12 +21,12 @@ use tower_governor::key_extractor::KeyExtractor;
 use tower_governor::{GovernorError, GovernorLayer};
 
 use crate::backend::{AssetId, DistrictId, LocationId};
-use crate::codes::Code;
 use crate::config::LimitsConfig;
+use crate::domain::api_token::ApiToken;
+use crate::domain::codes::Code;
 use crate::store::codes::{CodeRecord, Target};
 use crate::store::{self, api_tokens, ApiRole};
 use crate::AppState;
-use token::ApiToken;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -435,28 +434,6 @@ struct RequestQuery {
     limit: Option<i64>,
 }
 
-/// A request as the API and webhooks show it; contact data only when asked
-/// for (admin tokens, webhooks that include it). Never the status-page token.
-pub fn request_json(r: &store::requests::RequestRecord, with_contact: bool) -> Value {
-    let time = |t: Option<i64>| t.map(store::rfc3339);
-    let mut body = json!({
-        "id": r.id, "code": r.code, "asset_id": r.asset_id.map(|a| a.0), "status": r.status.as_str(),
-        "failure_reason": r.failure_reason, "description": r.description,
-        "task": r.task_id.map(|t| json!({
-            "id": t.0, "number": r.task_number, "status": r.task_status_name,
-            "created_at": time(r.task_created_at), "completed_at": time(r.task_completed_at),
-            "closed_at": time(r.task_closed_at),
-        })),
-        "created_at": store::rfc3339(r.created_at), "delivered_at": time(r.delivered_at),
-    });
-    if with_contact {
-        body["contact"] = json!({
-            "name": r.contact_name, "phone": r.contact_phone, "email": r.contact_email,
-        });
-    }
-    body
-}
-
 /// `GET /api/v1/requests?status=&code=&asset=&since=&limit=&cursor=`: newest
 /// first; `next_cursor` fetches the next page.
 /// Requests, newest first, a page at a time: `next_cursor` fetches the next.
@@ -524,7 +501,7 @@ async fn list_requests(
     };
     let items: Vec<Value> = rows
         .iter()
-        .map(|r| request_json(r, caller.0.role == ApiRole::Admin))
+        .map(|r| r.json(caller.0.role == ApiRole::Admin))
         .collect();
     Ok(Json(json!({ "items": items, "next_cursor": next })).into_response())
 }
@@ -555,7 +532,7 @@ async fn get_request(
     let photos = store::attachments::for_request(&state.pool, &r.id)
         .await?
         .len();
-    let mut body = request_json(&r, caller.0.role == ApiRole::Admin);
+    let mut body = r.json(caller.0.role == ApiRole::Admin);
     body["photos"] = photos.into();
     Ok(Json(body).into_response())
 }

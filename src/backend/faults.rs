@@ -60,7 +60,7 @@ impl Rules {
         if kinds.is_empty() {
             return None;
         }
-        let roll = u32::from_le_bytes(crate::codes::random_bytes::<4>());
+        let roll = u32::from_le_bytes(crate::domain::codes::random_bytes::<4>());
         let fault =
             (roll % 100 < *percent).then(|| kinds[(roll / 100) as usize % kinds.len()].clone());
         self.played += usize::from(fault.is_some());

@@ -75,7 +75,7 @@ impl Worker {
             ("fixed", _) => crate::mail::MailKind::Fixed,
             _ => crate::mail::MailKind::Accepted,
         };
-        let lang = crate::web::i18n::Lang::parse(&lang).unwrap_or_default();
+        let lang = crate::domain::lang::Lang::parse(&lang).unwrap_or_default();
         let org = self.org.get();
         let composed = crate::mail::compose(
             lang,

@@ -161,7 +161,7 @@ impl Worker {
     async fn handle_job(&self, job: jobs::Job) {
         let span = tracing::info_span!("job", id = job.id, kind = %job.kind, request = %job.request_id, attempt = job.attempts, trace = job.trace_id.as_deref().unwrap_or(""));
         let trace = job.trace_id.clone();
-        crate::web::trace::scope(trace, self.handle_job_inner(job).instrument(span)).await
+        crate::trace::scope(trace, self.handle_job_inner(job).instrument(span)).await
     }
 
     async fn handle_job_inner(&self, job: jobs::Job) {
@@ -638,15 +638,7 @@ fn retry_outcome(e: BackendError) -> Outcome {
     }
 }
 
-/// Written under each comment we post, so a retry can find it.
-pub fn comment_marker(comment_id: &str) -> String {
-    format!("— заявитель через qrdesk · {comment_id}")
-}
-
-/// Whether a message of the task's conversation is one qrdesk posted.
-pub fn is_ours(text: &str) -> bool {
-    text.contains("через qrdesk ·")
-}
+pub use crate::domain::marker::{comment_marker, is_ours};
 
 /// Reads the task's status, and its conversation when the task moved since
 /// the last read, and keeps a copy, which the status page shows when the

@@ -28,7 +28,7 @@ impl RetryPolicy {
 
 /// A number in [0, 1) from the operating system's random source.
 pub fn jitter() -> f64 {
-    let bytes = crate::codes::random_bytes::<8>();
+    let bytes = crate::domain::codes::random_bytes::<8>();
     (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
 }
 

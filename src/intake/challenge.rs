@@ -16,7 +16,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::config::{ChallengeMode, LimitsConfig};
-use crate::web::i18n::Texts;
+use crate::i18n::Texts;
 
 /// What the form shows when proof is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +52,7 @@ fn operands(secret: &[u8], form_token: &str) -> (u32, u32) {
 
 /// The hash a solver looks for: hex SHA-256 of `salt` followed by `number` in decimal.
 pub fn hash_hex(salt: &str, number: u32) -> String {
-    crate::codes::hex_sha256(format!("{salt}{number}").as_bytes())
+    crate::domain::codes::hex_sha256(format!("{salt}{number}").as_bytes())
 }
 
 pub fn issue(secret: &[u8], form_token: &str, max: u32, t: &Texts) -> Challenge {
@@ -109,7 +109,7 @@ pub fn needed(limits: &LimitsConfig, code_last_hour: i64, everywhere_last_minute
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::i18n::Lang;
+    use crate::i18n::Lang;
 
     fn limits() -> LimitsConfig {
         let mut l = crate::config::Config::default().limits;

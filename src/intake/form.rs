@@ -8,7 +8,8 @@ use validator::{Validate, ValidateArgs, ValidationError, ValidationErrors};
 
 use crate::backend::AssetId;
 use crate::config::LimitsConfig;
-use crate::web::i18n::Texts;
+use crate::domain::contact::{clean_text, Email, Phone};
+use crate::i18n::Texts;
 
 /// What the browser posts. Every field is text so that nothing a client sends
 /// fails deserialisation; meaning is given by [`validate`].
@@ -51,80 +52,6 @@ pub fn decode(body: &[u8]) -> Option<RawForm> {
 impl RawForm {
     pub fn consent_given(&self) -> bool {
         self.consent.as_deref().is_some_and(|v| !v.is_empty())
-    }
-}
-
-/// A phone number: digits with an optional leading `+`; Russian `8…` and
-/// ten-digit mobile numbers become `+7…`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phone(String);
-
-impl Phone {
-    pub fn parse(input: &str) -> Option<Phone> {
-        let s = input.trim();
-        let plus = s.starts_with('+');
-        let mut digits = String::new();
-        for (i, c) in s.chars().enumerate() {
-            match c {
-                '0'..='9' => digits.push(c),
-                '+' if i == 0 => {}
-                ' ' | '-' | '(' | ')' | '.' => {}
-                _ => return None,
-            }
-        }
-        if !(10..=15).contains(&digits.len()) {
-            return None;
-        }
-        let normalised = if !plus && digits.len() == 11 && digits.starts_with('8') {
-            format!("+7{}", &digits[1..])
-        } else if !plus && digits.len() == 10 && digits.starts_with('9') {
-            format!("+7{digits}")
-        } else if plus {
-            format!("+{digits}")
-        } else {
-            digits
-        };
-        Some(Phone(normalised))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// An e-mail address, checked for shape only (delivery is the proof).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email(String);
-
-impl Email {
-    pub fn parse(input: &str) -> Option<Email> {
-        let s = input.trim();
-        if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return None;
-        }
-        let (local, domain) = s.rsplit_once('@')?;
-        let local_ok = !local.is_empty()
-            && local.len() <= 64
-            && !local.contains('@')
-            && !local.starts_with('.')
-            && !local.ends_with('.')
-            && !local.contains("..")
-            && !local.contains(['<', '>', '(', ')', '[', ']', ',', ';', ':', '\\', '"']);
-        let labels: Vec<&str> = domain.split('.').collect();
-        let domain_ok = labels.len() >= 2
-            && labels.iter().all(|l| {
-                !l.is_empty()
-                    && l.len() <= 63
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-                    && l.chars().all(|c| c.is_alphanumeric() || c == '-')
-            })
-            && labels.last().is_some_and(|tld| tld.chars().count() >= 2);
-        (local_ok && domain_ok).then(|| Email(format!("{local}@{}", domain.to_lowercase())))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -197,18 +124,6 @@ impl FieldErrors {
         .filter_map(|(id, e)| e.as_deref().map(|e| (id, e)))
         .collect()
     }
-}
-
-/// Drops control characters (but newlines and tabs), bidi overrides and
-/// zero-width tricks; normalises line ends; trims.
-pub fn clean_text(s: &str) -> String {
-    let s = s.replace("\r\n", "\n").replace('\r', "\n");
-    let unwanted = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{FEFF}')
-    };
-    let cleaned: String = s.chars().filter(|&c| !unwanted(c)).collect();
-    cleaned.trim().to_owned()
 }
 
 /// One-line fields also lose newlines and tabs.
@@ -423,7 +338,7 @@ pub const FORM_TOKEN_MAX_AGE_MS: i64 = 24 * 3600 * 1000;
 /// when. The random nonce makes every rendered form distinct, so two people
 /// who open the same sticker in the same millisecond never share a status page.
 pub fn form_token(secret: &[u8], code: &str, issued_ms: i64) -> String {
-    let nonce = crate::codes::encode_base32(&crate::codes::random_bytes::<5>());
+    let nonce = crate::domain::codes::encode_base32(&crate::domain::codes::random_bytes::<5>());
     signed_form_token(secret, code, issued_ms, &nonce)
 }
 
@@ -431,7 +346,10 @@ fn signed_form_token(secret: &[u8], code: &str, issued_ms: i64, nonce: &str) -> 
     let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC takes any key length");
     mac.update(format!("form|{code}|{issued_ms}|{nonce}").as_bytes());
     let tag = mac.finalize().into_bytes();
-    format!("{issued_ms}.{nonce}.{}", crate::codes::encode_base32(&tag))
+    format!(
+        "{issued_ms}.{nonce}.{}",
+        crate::domain::codes::encode_base32(&tag)
+    )
 }
 
 /// The issue time of a valid token for `code`, or `None`.
@@ -458,7 +376,7 @@ pub fn verify_form_token(secret: &[u8], code: &str, token: &str, now_ms: i64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::i18n::RU;
+    use crate::i18n::RU;
 
     fn limits() -> LimitsConfig {
         crate::config::Config::default().limits

@@ -20,12 +20,12 @@ use serde::Deserialize;
 
 use crate::backend::AssetId;
 use crate::catalog;
-use crate::codes::Code;
+use crate::domain::codes::Code;
+use crate::i18n::{Lang, Texts};
 use crate::store::catalog::AssetView;
 use crate::store::codes::{self as code_store, CodeRecord, State as CodeState, Target};
 use crate::store::memo::Memo;
 use crate::store::{self, comments, requests};
-use crate::web::i18n::{Lang, Texts};
 use crate::web::{self, render};
 use crate::AppState;
 use form::{FieldErrors, RawForm};
@@ -366,7 +366,7 @@ impl FormPage<'_> {
     /// "Исправьте 2 ошибки" / "Please fix 2 problems".
     fn errors_heading(&self, n: usize) -> String {
         let (verb, ru, en) = self.t.errors_count;
-        let noun = crate::web::i18n::plural(self.lang, n as u64, ru, en);
+        let noun = crate::i18n::plural(self.lang, n as u64, ru, en);
         format!("{verb} {n} {noun}:")
     }
 }
@@ -608,7 +608,7 @@ async fn same_problem(
         state.worker.wake.notify_one();
     }
     // One link per form: pressing again (30 times, say) lands on the same one.
-    let token = crate::codes::TrackingToken::for_follower(&state.secret, &form.form_token);
+    let token = crate::domain::codes::TrackingToken::for_follower(&state.secret, &form.form_token);
     requests::follow(&state.pool, &form.request, &token.hash(), now).await?;
     Ok(Redirect::to(&format!("/t/{}?lang={}", token.as_str(), lang.code())).into_response())
 }

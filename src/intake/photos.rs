@@ -2,9 +2,9 @@
 //! then stored by content hash before the request's transaction.
 
 use crate::config::LimitsConfig;
+use crate::i18n::Texts;
 use crate::media::{self, MediaError, MediaLimits, Processed};
 use crate::store::attachments::NewAttachment;
-use crate::web::i18n::Texts;
 use crate::AppState;
 
 use super::upload::PhotoProblem;

@@ -14,12 +14,12 @@ use validator::{Validate, ValidationError};
 
 use super::{form, photos, upload, LangQuery};
 use crate::backend::is_css_color;
-use crate::codes::TrackingToken;
+use crate::domain::codes::TrackingToken;
+use crate::i18n::{Lang, Texts};
 use crate::store::catalog::AssetView;
 use crate::store::{
     self, attachments, comments, requests, requests::RequestRecord, CommentKind, RequestStatus,
 };
-use crate::web::i18n::{Lang, Texts};
 use crate::web::{self, render};
 use crate::AppState;
 
@@ -631,7 +631,7 @@ pub struct FollowForm {
 }
 
 fn follow_email(s: &str) -> Result<(), ValidationError> {
-    form::Email::parse(s)
+    crate::domain::contact::Email::parse(s)
         .map(|_| ())
         .ok_or_else(|| ValidationError::new("email"))
 }
@@ -671,7 +671,7 @@ pub async fn follow(
             _ => t.err_follow_consent,
         }));
     }
-    let email = form::Email::parse(&form.email).ok_or(web::Error::BadRequest)?;
+    let email = crate::domain::contact::Email::parse(&form.email).ok_or(web::Error::BadRequest)?;
     let hash = token.hash();
     let sealed = mailer
         .key()

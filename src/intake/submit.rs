@@ -12,11 +12,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::form::{self, AssetChoice, FieldErrors, RawForm, Submission};
 use super::{challenge, code_view, paused_page, photos, upload, Shown};
-use crate::codes::TrackingToken;
+use crate::domain::codes::TrackingToken;
+use crate::i18n::Lang;
 use crate::media::Processed;
 use crate::store::codes::{CodeRecord, Target};
 use crate::store::{self, comments, requests};
-use crate::web::{self, i18n::Lang};
+use crate::web;
 use crate::AppState;
 
 /// A form post, counted by how it ended (`/metrics`).
@@ -249,8 +250,9 @@ impl Submit<'_> {
             contact_email: submission.email.map(|e| e.as_str().to_owned()),
             consent: submission.consent,
             client_ip_hash: Some(
-                crate::codes::hex_sha256(&[state.secret.as_slice(), client.as_bytes()].concat())
-                    [..16]
+                crate::domain::codes::hex_sha256(
+                    &[state.secret.as_slice(), client.as_bytes()].concat(),
+                )[..16]
                     .to_owned(),
             ),
             lang: self.form.lang.code().to_owned(),

@@ -4,7 +4,7 @@
 use super::layout::{self, display_code, JobFit, LabelContent, PosterSize, PosterText, Style};
 use super::templates::{Template, MAX_LABELS_PER_JOB};
 use super::{pdf, zpl};
-use crate::codes::Code;
+use crate::domain::codes::Code;
 use crate::store::codes::{CodeRecord, Target};
 use crate::store::{self, catalog, Pool};
 

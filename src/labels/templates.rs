@@ -553,7 +553,7 @@ impl Template {
         v_pitch: f32,
         shape: Shape,
     ) -> Result<Template, TemplateError> {
-        let err = |m: &'static str| Err(TemplateError(crate::web::tr::tr(m).into()));
+        let err = |m: &'static str| Err(TemplateError(crate::i18n::tr::tr(m).into()));
         let all = [
             page.0, page.1, label.0, label.1, top, left, h_pitch, v_pitch,
         ];

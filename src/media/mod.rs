@@ -181,7 +181,7 @@ fn finish(decoded: Oriented, limits: &MediaLimits) -> Result<Processed, MediaErr
         .encode_image(&rgb)
         .map_err(|_| MediaError::Corrupt)?;
     Ok(Processed {
-        sha256: crate::codes::hex_sha256(&jpeg),
+        sha256: crate::domain::codes::hex_sha256(&jpeg),
         width: rgb.width(),
         height: rgb.height(),
         jpeg,
@@ -317,7 +317,7 @@ async fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tokio::fs::create_dir_all(dir).await?;
     let tmp = dir.join(format!(
         ".{}.tmp",
-        crate::codes::encode_base32(&crate::codes::random_bytes::<8>())
+        crate::domain::codes::encode_base32(&crate::domain::codes::random_bytes::<8>())
     ));
     tokio::fs::write(&tmp, bytes).await?;
     tokio::fs::rename(&tmp, path).await

@@ -1,8 +1,7 @@
 //! Staff accounts, their sessions, sign-in throttling and the audit log.
 
 use super::Pool;
-use crate::codes::{encode_base32, hex_sha256, random_bytes};
-use crate::web::tr::tr;
+use crate::domain::codes::{encode_base32, hex_sha256, random_bytes};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
@@ -26,14 +25,6 @@ impl Role {
             Role::Owner => "owner",
             Role::Admin => "admin",
             Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Role::Owner => tr("Владелец"),
-            Role::Admin => tr("Администратор"),
-            Role::Viewer => tr("Наблюдатель"),
         }
     }
 

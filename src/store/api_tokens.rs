@@ -2,7 +2,7 @@
 //! it, its first characters tell it apart in the list.
 
 use super::{ApiRole, Pool};
-use crate::api::token::ApiToken;
+use crate::domain::api_token::ApiToken;
 
 #[derive(Debug, Clone)]
 pub struct TokenRow {

@@ -83,7 +83,7 @@ pub async fn for_comment(pool: &Pool, comment_id: &str) -> sqlx::Result<Vec<Atta
 /// Photos still kept of the given requests' asset, newest request first.
 pub async fn for_asset(
     pool: &Pool,
-    asset: crate::backend::AssetId,
+    asset: crate::domain::task::AssetId,
     limit: i64,
 ) -> sqlx::Result<Vec<AttachmentRecord>> {
     sqlx::query_as(

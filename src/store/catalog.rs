@@ -2,7 +2,9 @@
 //! tables, so the form opens while HubEx is down.
 
 use super::Pool;
-use crate::backend::{AssetId, CatalogSnapshot, CompanyId, DistrictId, KnownCatalog, LocationId};
+use crate::domain::task::{
+    AssetId, CatalogSnapshot, CompanyId, DistrictId, KnownCatalog, LocationId,
+};
 
 /// An asset as the form shows it, joined with its site and company.
 #[derive(Debug, Clone)]

@@ -1,8 +1,8 @@
 //! The `codes` table: what each sticker points at, and whether it still works.
 
 use super::Pool;
-use crate::backend::{AssetId, DistrictId, LocationId};
-use crate::codes::Code;
+use crate::domain::codes::Code;
+use crate::domain::task::{AssetId, DistrictId, LocationId};
 
 /// What a code opens the form for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -501,7 +501,8 @@ pub async fn save_selection(
     codes: &[Code],
     now: i64,
 ) -> sqlx::Result<String> {
-    let id = crate::codes::encode_base32(&crate::codes::random_bytes::<10>()).to_lowercase();
+    let id = crate::domain::codes::encode_base32(&crate::domain::codes::random_bytes::<10>())
+        .to_lowercase();
     let list = codes.iter().map(Code::as_str).collect::<Vec<_>>().join(",");
     sqlx::query("DELETE FROM selections WHERE created_at < $1")
         .bind(now - SELECTION_TTL_MS)

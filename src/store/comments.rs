@@ -3,7 +3,7 @@
 
 use super::attachments::{self, NewAttachment};
 use super::{CommentKind, Pool};
-use crate::backend::Message;
+use crate::domain::task::Message;
 
 #[derive(Debug, Clone)]
 pub struct CommentRecord {
@@ -226,7 +226,7 @@ pub async fn save_messages(
         .bind(m.id)
         .fetch_optional(&mut *tx)
         .await?;
-        if known.is_none() && !crate::delivery::is_ours(&m.text) {
+        if known.is_none() && !crate::domain::marker::is_ours(&m.text) {
             let message = serde_json::json!({ "message": {
                 "id": m.id, "author": m.author, "text": m.text,
                 "created_at": m.created_at.map(super::rfc3339),

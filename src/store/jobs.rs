@@ -40,7 +40,7 @@ pub async fn enqueue(
     .bind(ref_id)
     .bind(now)
     .bind(now)
-    .bind(crate::web::trace::current())
+    .bind(crate::trace::current())
     .execute(&mut **tx)
     .await?;
     super::shared::announce_job(tx).await

@@ -5,7 +5,8 @@ use uuid::Uuid;
 use serde_json::json;
 
 use super::{JobKind, Pool, RequestStatus, WebhookEvent};
-use crate::backend::{AssetId, CompanyId, CreatedTask, LocationId, TaskId, TaskState};
+pub use crate::domain::request::RequestRecord;
+use crate::domain::task::{AssetId, CompanyId, CreatedTask, LocationId, TaskId, TaskState};
 
 /// A validated submission, ready to be stored with its delivery job.
 #[derive(Debug, Clone)]
@@ -27,32 +28,6 @@ pub struct NewRequest {
     pub mail_link: Option<Vec<u8>>,
 }
 
-#[derive(Debug, Clone)]
-pub struct RequestRecord {
-    pub id: String,
-    pub code: String,
-    pub asset_id: Option<AssetId>,
-    pub location_id: Option<LocationId>,
-    pub company_id: Option<CompanyId>,
-    pub description: String,
-    pub contact_name: Option<String>,
-    pub contact_phone: Option<String>,
-    pub contact_email: Option<String>,
-    pub lang: String,
-    pub status: RequestStatus,
-    pub failure_reason: Option<String>,
-    pub task_id: Option<TaskId>,
-    pub task_number: Option<String>,
-    pub task_status_name: Option<String>,
-    pub task_status_color: Option<String>,
-    pub task_created_at: Option<i64>,
-    pub task_in_work_at: Option<i64>,
-    pub task_completed_at: Option<i64>,
-    pub task_closed_at: Option<i64>,
-    pub status_checked_at: Option<i64>,
-    pub created_at: i64,
-    pub delivered_at: Option<i64>,
-}
 super::from_row!(RequestRecord {
     id,
     code,
@@ -464,7 +439,7 @@ pub struct RequestFilter {
     /// serial or inventory number.
     pub q: String,
     /// A site: requests from it or about one of its assets.
-    pub location: Option<crate::backend::LocationId>,
+    pub location: Option<crate::domain::task::LocationId>,
     pub asset: Option<AssetId>,
     /// Sent at or after, before (Unix ms).
     pub from: Option<i64>,
@@ -700,7 +675,7 @@ super::from_row!(AssetRequest {
 /// its codes, newest first, at most `limit`; and how many there are.
 pub async fn for_asset(
     pool: &Pool,
-    asset: crate::backend::AssetId,
+    asset: crate::domain::task::AssetId,
     limit: i64,
 ) -> sqlx::Result<(Vec<AssetRequest>, i64)> {
     const OF_ASSET: &str = "(r.asset_id = $1 OR r.code IN
@@ -954,7 +929,7 @@ pub async fn of_person(pool: &Pool, person: &Person) -> sqlx::Result<Vec<Request
 pub async fn export_person(pool: &Pool, person: &Person) -> sqlx::Result<serde_json::Value> {
     let mut requests = Vec::new();
     for r in of_person(pool, person).await? {
-        let mut item = crate::api::request_json(&r, true);
+        let mut item = r.json(true);
         let comments: Vec<serde_json::Value> = super::comments::for_request(pool, &r.id)
             .await?
             .into_iter()

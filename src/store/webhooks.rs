@@ -89,7 +89,7 @@ const SELECT: &str = "SELECT id, url, description, events, include_contact, acti
 /// A signing secret: `whsec_` and the base64 of 24 random bytes.
 pub fn generate_secret() -> String {
     use base64::Engine as _;
-    let bytes = crate::codes::random_bytes::<24>();
+    let bytes = crate::domain::codes::random_bytes::<24>();
     format!(
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -215,7 +215,7 @@ pub async fn emit(
         return Ok(());
     };
     for endpoint in endpoints {
-        let mut data = crate::api::request_json(&request, endpoint.includes_contact());
+        let mut data = request.json(endpoint.includes_contact());
         if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), &extra) {
             data.extend(extra.clone());
         }

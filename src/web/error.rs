@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::i18n::Lang;
+use crate::i18n::Lang;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -1,15 +1,14 @@
 //! Shared HTTP plumbing: security headers, page rendering, friendly error
 //! pages, the same-origin check on form posts, and the embedded static files.
 
+pub use crate::i18n::{cookie, lang_cookie};
+
 pub mod error;
-pub mod i18n;
 pub mod limits;
 pub mod metrics;
 pub mod nul;
 pub mod org;
 pub mod serve;
-pub mod tr;
-mod tr_en;
 pub mod trace;
 
 pub use error::{Error, Result};
@@ -20,7 +19,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use i18n::{Lang, Texts};
+use crate::i18n::{Lang, Texts};
 
 /// Everything comes from our own origin; no inline script or style.
 pub const CSP: &str =
@@ -243,7 +242,7 @@ pub fn same_origin_or_refuse(headers: &HeaderMap) -> Result<()> {
 }
 
 /// A sticker code from the path, parsed once; anything else is the 404 page.
-pub struct CodePath(pub crate::codes::Code);
+pub struct CodePath(pub crate::domain::codes::Code);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CodePath {
     type Rejection = Error;
@@ -255,7 +254,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CodePath {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
             .map_err(|_| Error::NotFound)?;
-        crate::codes::Code::parse(&raw)
+        crate::domain::codes::Code::parse(&raw)
             .map(CodePath)
             .ok_or(Error::NotFound)
     }
@@ -313,30 +312,8 @@ pub fn file_stream(
     })
 }
 
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|kv| {
-            let (k, v) = kv.trim().split_once('=')?;
-            (k == name).then_some(v)
-        })
-}
-
 pub fn has_cookie(headers: &HeaderMap, name: &str) -> bool {
     cookie(headers, name).is_some()
-}
-
-pub fn lang_cookie(lang: Lang) -> (header::HeaderName, String) {
-    (
-        header::SET_COOKIE,
-        format!(
-            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
-            lang.code()
-        ),
-    )
 }
 
 #[cfg(test)]

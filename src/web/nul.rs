@@ -59,8 +59,8 @@ pub async fn refuse(State(state): State<AppState>, req: Request, next: Next) -> 
     } else if path == "/admin/login" {
         crate::admin::message(
             StatusCode::UNAUTHORIZED,
-            crate::web::tr::tr("Неверный e-mail или пароль."),
-            crate::web::tr::tr("Проверьте e-mail и пароль и войдите снова."),
+            crate::i18n::tr::tr("Неверный e-mail или пароль."),
+            crate::i18n::tr::tr("Проверьте e-mail и пароль и войдите снова."),
         )
     } else {
         super::Error::BadRequest.into_response()

@@ -88,7 +88,7 @@ fn page_address(method: &axum::http::Method, uri: &axum::http::Uri) -> String {
 }
 
 /// The page's address in `lang` (outside a request: none).
-pub fn switch_href(lang: crate::web::i18n::Lang) -> Option<String> {
+pub fn switch_href(lang: crate::i18n::Lang) -> Option<String> {
     PAGE.try_with(|p| {
         let sep = if p.contains('?') { '&' } else { '?' };
         format!("{p}{sep}lang={}", lang.code())

@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 use tower_http::timeout::TimeoutBody;
 
-use super::i18n::Lang;
+use crate::i18n::Lang;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {

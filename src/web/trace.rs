@@ -4,8 +4,6 @@
 //! with the task-system calls those jobs make, so one id follows a report
 //! from the phone to the task.
 
-use std::future::Future;
-
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
@@ -13,28 +11,12 @@ use axum::response::Response;
 use tower_http::classify::{ServerErrorsAsFailures, SharedClassifier};
 use tower_http::trace::{HttpMakeClassifier, TraceLayer};
 
-pub const HEADER: &str = "x-request-id";
-
-tokio::task_local! {
-    static CURRENT: String;
-}
-
-/// The id of the request (or job) this task works for, if any.
-pub fn current() -> Option<String> {
-    CURRENT.try_with(Clone::clone).ok()
-}
-
-/// Runs `work` on behalf of `id`.
-pub async fn scope<F: Future>(id: Option<String>, work: F) -> F::Output {
-    match id {
-        Some(id) => CURRENT.scope(id, work).await,
-        None => work.await,
-    }
-}
+pub use crate::trace::{current, scope, HEADER};
 
 /// Outermost: gives the request its id.
 pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = crate::codes::encode_base32(&crate::codes::random_bytes::<10>()).to_lowercase();
+    let id = crate::domain::codes::encode_base32(&crate::domain::codes::random_bytes::<10>())
+        .to_lowercase();
     let value = HeaderValue::from_str(&id).expect("base32 is a valid header value");
     req.headers_mut().insert(HEADER, value.clone());
     let mut resp = scope(Some(id), next.run(req)).await;

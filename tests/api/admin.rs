@@ -2,7 +2,7 @@
 
 use qrdesk::admin::auth::hash_password;
 use qrdesk::backend::{AssetId, LocationId};
-use qrdesk::codes::Code;
+use qrdesk::domain::codes::Code;
 use qrdesk::store::admins::{self, Role};
 use qrdesk::store::codes::{self as code_store, State as CodeState, Target};
 

@@ -8,8 +8,8 @@ use qrdesk::backend::evateam::local_id;
 use qrdesk::backend::evateam::sim::Simulator as Eva;
 use qrdesk::backend::hubex::sim::Fault;
 use qrdesk::backend::AssetId;
-use qrdesk::codes::Code;
 use qrdesk::config::{BackendKind, Config};
+use qrdesk::domain::codes::Code;
 use qrdesk::store::codes::Target;
 
 use crate::helpers::{on_each_engine, simulator, start_with_sims, wait_for, TestApp};
@@ -526,7 +526,7 @@ async fn on_a_bitrix24_portal_with_frozen_comments_the_task_chat_is_used() {
 
 #[tokio::test]
 async fn the_connection_check_names_what_each_system_lacks() {
-    let lang = qrdesk::web::i18n::Lang::En;
+    let lang = qrdesk::i18n::Lang::En;
     // EvaTeam: an unknown responsible fails the check, a known one passes.
     let app = spawn(BackendKind::Evateam, |c| {
         c.evateam.responsible = "nobody".into()
@@ -587,7 +587,7 @@ async fn the_connection_check_names_what_each_system_lacks() {
 
 #[tokio::test]
 async fn wrong_credentials_are_named_by_the_check() {
-    let lang = qrdesk::web::i18n::Lang::En;
+    let lang = qrdesk::i18n::Lang::En;
     // Bitrix24: a webhook URL with a wrong secret.
     let portal = Portal::new();
     let addr = portal.spawn(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());

@@ -403,7 +403,7 @@ async fn timeline_shows_each_step_as_the_task_moves() {
 /// "I have the same problem" pressed on the form signed `token`.
 async fn same_problem(
     app: &TestApp,
-    code: &qrdesk::codes::Code,
+    code: &qrdesk::domain::codes::Code,
     token: &str,
     request_id: &str,
 ) -> reqwest::Response {
@@ -444,7 +444,7 @@ async fn a_form_sent_twice_is_one_comment_and_same_problem_notes_are_capped() {
         // capped at limits.same_problem_per_hour (5).
         let code = {
             let r = app.request_by_status_path(&path).await;
-            qrdesk::codes::Code::parse(&r.code).unwrap()
+            qrdesk::domain::codes::Code::parse(&r.code).unwrap()
         };
         let request_id = app.request_by_status_path(&path).await.id;
         for i in 0..8 {

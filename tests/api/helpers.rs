@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use qrdesk::backend::hubex::sim::{SimTask, Simulator};
-use qrdesk::codes::Code;
 use qrdesk::config::Config;
+use qrdesk::domain::codes::Code;
 use qrdesk::store::codes::{self as code_store, Target};
 use qrdesk::store::requests::{self, RequestRecord};
 use qrdesk::store::Engine;
@@ -482,7 +482,7 @@ impl TestApp {
 
     pub async fn request_by_status_path(&self, path: &str) -> RequestRecord {
         let token = path.trim_start_matches("/t/");
-        let token = qrdesk::codes::TrackingToken::parse(token).expect("token");
+        let token = qrdesk::domain::codes::TrackingToken::parse(token).expect("token");
         requests::by_token_hash(self.pool(), &token.hash())
             .await
             .unwrap()

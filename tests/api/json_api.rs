@@ -1,8 +1,8 @@
 //! The JSON API under /api/v1: bearer tokens, viewer against admin, errors as
 //! `{"error": {"code", "message"}}`, a quota per token.
 
-use qrdesk::api::token::ApiToken;
 use qrdesk::backend::AssetId;
+use qrdesk::domain::api_token::ApiToken;
 use qrdesk::store::codes::Target;
 use qrdesk::store::{api_tokens, ApiRole};
 use serde_json::{json, Value};

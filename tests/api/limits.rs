@@ -208,7 +208,7 @@ pub(crate) fn answer_question(page: &crate::helpers::Page) -> u32 {
 
 pub(crate) async fn post_with(
     app: &crate::helpers::TestApp,
-    code: &qrdesk::codes::Code,
+    code: &qrdesk::domain::codes::Code,
     form: &crate::helpers::Page,
     extra: &[(&str, &str)],
 ) -> crate::helpers::Page {

@@ -5,7 +5,7 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use qrdesk::backend::hubex::sim::Fault;
 use qrdesk::backend::AssetId;
-use qrdesk::codes::Code;
+use qrdesk::domain::codes::Code;
 use qrdesk::store::codes::Target;
 
 use crate::helpers::{on_each_engine, spawn_app, Page, TestApp};

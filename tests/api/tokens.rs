@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use qrdesk::api::token::ApiToken;
+use qrdesk::domain::api_token::ApiToken;
 use qrdesk::store::{self, api_tokens, schema, ApiRole, Engine};
 
 use crate::helpers::{engine, on_each_engine, TempDir, TestDb};

@@ -2,7 +2,7 @@
 //! what a code points at, the picker, the asset page.
 
 use qrdesk::backend::{AssetId, LocationId};
-use qrdesk::codes::Code;
+use qrdesk::domain::codes::Code;
 use qrdesk::store::admins::Role;
 use qrdesk::store::catalog::{self, AssetFilter};
 use qrdesk::store::codes::{self as code_store, State as CodeState, Target};
@@ -593,7 +593,7 @@ async fn the_catalog_page_reports_the_sync_in_russian() {
 /// Russian words of the admin texts long enough not to be found by chance
 /// in the demo catalog's names.
 fn russian_pieces() -> Vec<&'static str> {
-    let mut pieces: Vec<&str> = qrdesk::web::tr::entries()
+    let mut pieces: Vec<&str> = qrdesk::i18n::tr::entries()
         .iter()
         .flat_map(|(ru, _)| ru.split(['{', '}', '|', '\r', '\n']))
         .map(str::trim)

@@ -21,7 +21,7 @@ use crate::backend::{
     FileUpload, Message, NewTask, Priority, TaskBackend, TaskId, TaskState, Verdict,
 };
 use crate::config::{Bitrix24Config, CommentApi};
-use crate::web::i18n::Lang;
+use crate::domain::lang::Lang;
 
 /// Bitrix24 pages lists by 50.
 const PAGE: usize = 50;

@@ -7,53 +7,10 @@
 pub mod client;
 pub mod sim;
 
+pub use crate::config::Bitrix24Hook as Hook;
 pub use client::Bitrix24Client;
 
-/// An inbound webhook URL, split into what calls are made of.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Hook {
-    /// `https://portal.bitrix24.ru`, without a trailing slash.
-    pub portal: String,
-    pub user_id: i64,
-    pub secret: String,
-}
-
-impl std::fmt::Debug for Hook {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The secret is the credential: never printed.
-        write!(f, "{}/rest/{}/***/", self.portal, self.user_id)
-    }
-}
-
 impl Hook {
-    /// `https://PORTAL/rest/USER_ID/SECRET/` (a method name after it, or
-    /// the trailing slash, may be left off).
-    pub fn parse(url: &str) -> Option<Hook> {
-        let url = url.trim();
-        let (scheme, rest) = url.split_once("://")?;
-        if scheme != "https" && scheme != "http" {
-            return None;
-        }
-        let (host, path) = rest.split_once('/')?;
-        if host.is_empty() {
-            return None;
-        }
-        let mut parts = path.split('/').filter(|p| !p.is_empty());
-        if parts.next()? != "rest" {
-            return None;
-        }
-        let user_id: i64 = parts.next()?.parse().ok().filter(|&id| id > 0)?;
-        let secret = parts.next()?;
-        if secret.len() < 4 || !secret.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return None;
-        }
-        Some(Hook {
-            portal: format!("{scheme}://{host}"),
-            user_id,
-            secret: secret.to_owned(),
-        })
-    }
-
     /// The URL of a method (`tasks.task.add`).
     pub fn method(&self, name: &str) -> String {
         format!(

@@ -20,8 +20,8 @@ use crate::backend::{
     FileUpload, Message, NewTask, Priority, TaskBackend, TaskId, TaskState, Verdict,
 };
 use crate::config::EvaTeamConfig;
+use crate::domain::lang::Lang;
 use crate::store::Pool;
-use crate::web::i18n::Lang;
 
 /// Lists are read in slices of this many.
 const SLICE: usize = 100;

@@ -15,7 +15,7 @@ use crate::backend::{
 };
 use crate::catalog::{self, Why};
 use crate::config::HubexConfig;
-use crate::web::i18n::Lang;
+use crate::domain::lang::Lang;
 
 use crate::backend::in_lang as t;
 

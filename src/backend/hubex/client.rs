@@ -365,7 +365,7 @@ impl HubexClient {
                 .bearer_auth(&token)
                 .header("X-Application-ID", application_id);
             // The id of the qrdesk request this call serves, for both sides' logs.
-            if let Some(id) = crate::web::trace::current() {
+            if let Some(id) = crate::trace::current() {
                 request = request.header("X-Request-Id", id);
             }
             let request = request.build().map_err(network_error)?;
@@ -842,7 +842,7 @@ impl TaskBackend for HubexClient {
 
     fn check(
         &self,
-        lang: crate::web::i18n::Lang,
+        lang: crate::domain::lang::Lang,
         create_test_task: bool,
     ) -> BoxFuture<'_, crate::backend::CheckReport> {
         Box::pin(super::check::run(

@@ -35,7 +35,7 @@ fn fingerprint(a: &Asset) -> String {
     }
     h.update(a.company_id.map_or(-1, |c| c.0).to_le_bytes());
     h.update(a.location_id.map_or(-1, |l| l.0).to_le_bytes());
-    crate::codes::hex(&h.finalize()[..12])
+    crate::domain::codes::hex(&h.finalize()[..12])
 }
 
 /// What a probe of a `districtID` filter found.

@@ -86,24 +86,7 @@ pub struct SimTask {
 /// array and which an id-keyed map, but says it is not reliable; `Other`
 /// answers every list in the other shape, in PascalCase, with coordinates as
 /// objects and fields nobody reads, so the client is tested against both.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Shape {
-    #[default]
-    Documented,
-    Other,
-}
-
-impl std::str::FromStr for Shape {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Shape, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "documented" | "" => Ok(Shape::Documented),
-            "other" => Ok(Shape::Other),
-            other => Err(format!("unknown shape {other:?} (documented or other)")),
-        }
-    }
-}
+pub use crate::config::SimShape as Shape;
 
 /// A file attached to a task.
 #[derive(Debug, Clone, Serialize)]
@@ -529,7 +512,7 @@ async fn gate(State(sim): State<Simulator>, req: Request, next: Next) -> Respons
             {
                 return None;
             }
-            let roll = u32::from_le_bytes(crate::codes::random_bytes::<4>());
+            let roll = u32::from_le_bytes(crate::domain::codes::random_bytes::<4>());
             (roll % 100 < *percent).then(|| kinds[(roll / 100) as usize % kinds.len()].clone())
         })
     };
@@ -644,7 +627,8 @@ async fn access_token(
     let mut s = sim.lock();
     match body {
         Some(Json(b)) if b.service_token == s.service_token => {
-            let token = crate::codes::encode_base32(&crate::codes::random_bytes::<20>());
+            let token =
+                crate::domain::codes::encode_base32(&crate::domain::codes::random_bytes::<20>());
             let lifetime = s.token_lifetime;
             s.tokens.insert(token.clone(), Instant::now() + lifetime);
             let body = json!({ "access_token": token, "expires_in": lifetime.as_secs() });

@@ -18,7 +18,7 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::i18n::Lang;
+use super::Lang;
 
 tokio::task_local! {
     static LANG: Lang;
@@ -86,8 +86,8 @@ pub fn noun(n: impl std::borrow::Borrow<i64>, forms: &[&'static str; 3]) -> &'st
         Lang::En => english(&forms.join("|")).and_then(|e| e.split_once('|')),
     };
     match en {
-        Some((one, many)) => super::i18n::plural(lang, n, *forms, [one, many]),
-        None => super::i18n::plural(Lang::Ru, n, *forms, ["", ""]),
+        Some((one, many)) => super::plural(lang, n, *forms, [one, many]),
+        None => super::plural(Lang::Ru, n, *forms, ["", ""]),
     }
 }
 

@@ -5,62 +5,12 @@
 
 use axum::http::{header, HeaderMap};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    Ru,
-    En,
-}
+pub use crate::domain::lang::{plural, Lang};
 
-/// The word for `n` things: Russian has three forms (одна заявка, две
-/// заявки, пять заявок), English two.
-pub fn plural<'a>(lang: Lang, n: u64, ru: [&'a str; 3], en: [&'a str; 2]) -> &'a str {
-    match lang {
-        Lang::Ru => {
-            let (tens, ones) = (n % 100, n % 10);
-            if (11..=14).contains(&tens) {
-                ru[2]
-            } else if ones == 1 {
-                ru[0]
-            } else if (2..=4).contains(&ones) {
-                ru[1]
-            } else {
-                ru[2]
-            }
-        }
-        Lang::En => {
-            if n == 1 {
-                en[0]
-            } else {
-                en[1]
-            }
-        }
-    }
-}
+pub mod tr;
+mod tr_en;
 
 impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Ru => "ru",
-            Lang::En => "en",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "ru" => Some(Lang::Ru),
-            "en" => Some(Lang::En),
-            _ => None,
-        }
-    }
-
-    pub fn other(self) -> Lang {
-        match self {
-            Lang::Ru => Lang::En,
-            Lang::En => Lang::Ru,
-        }
-    }
-
     pub fn texts(self) -> &'static Texts {
         match self {
             Lang::Ru => &RU,
@@ -70,7 +20,7 @@ impl Lang {
 
     /// The language remembered in the `lang` cookie.
     pub fn from_cookie(headers: &HeaderMap) -> Option<Lang> {
-        crate::web::cookie(headers, "lang").and_then(Lang::parse)
+        cookie(headers, "lang").and_then(Lang::parse)
     }
 
     /// An explicit choice (`?lang=`, a form field) wins, then the `lang`
@@ -88,6 +38,29 @@ impl Lang {
             .unwrap_or("");
         from_accept_language(accept).unwrap_or_default()
     }
+}
+
+/// A cookie's value as the browser sent it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| {
+            let (k, v) = kv.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
+}
+
+pub fn lang_cookie(lang: Lang) -> (header::HeaderName, String) {
+    (
+        header::SET_COOKIE,
+        format!(
+            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
+            lang.code()
+        ),
+    )
 }
 
 /// The supported language with the highest q-value in `Accept-Language`.

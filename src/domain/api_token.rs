@@ -40,7 +40,7 @@ impl ApiToken {
     pub fn generate() -> ApiToken {
         let mut body = String::with_capacity(BODY_LEN);
         while body.len() < BODY_LEN {
-            for b in crate::codes::random_bytes::<32>() {
+            for b in crate::domain::codes::random_bytes::<32>() {
                 // 248 = 4 × 62: below it every character is equally likely.
                 if b < 248 && body.len() < BODY_LEN {
                     body.push(BASE62[(b % 62) as usize] as char);
