@@ -19,6 +19,7 @@ pub mod intake;
 pub mod labels;
 pub mod mail;
 pub mod media;
+pub mod metrics;
 pub mod store;
 pub mod trace;
 pub mod web;

@@ -21,7 +21,7 @@ use crate::store::{self, get_setting, set_setting};
 use crate::web::{self, render};
 use crate::AppState;
 
-pub const COOKIE: &str = "qrdesk_session";
+pub use crate::web::staff::COOKIE;
 const SESSION_MS: i64 = 12 * 3600 * 1000;
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
 pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
@@ -213,18 +213,7 @@ pub fn normalise_email(email: &str) -> Option<String> {
     crate::domain::contact::Email::parse(&e).map(|e| e.as_str().to_owned())
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
-    crate::web::cookie(headers, COOKIE).map(str::to_owned)
-}
-
-/// The signed-in staff member behind a request's cookie, if any.
-pub async fn session_from(state: &AppState, headers: &HeaderMap) -> Option<Session> {
-    let token = cookie_value(headers)?;
-    admins::session(&state.pool, &token, store::now_ms())
-        .await
-        .ok()
-        .flatten()
-}
+pub use crate::web::staff::session_from;
 
 fn session_cookie(
     state: &AppState,

@@ -14,7 +14,8 @@ use serde::Deserialize;
 use validator::{Validate, ValidationError};
 
 use super::auth::{need, AdminForm, Staff};
-use super::catalog::FilterQuery;
+use super::query::FilterQuery;
+use super::refused;
 use super::{notice, paging, Frame};
 use crate::backend::{AssetId, DistrictId, LocationId};
 use crate::catalog as scope;
@@ -146,7 +147,7 @@ impl ListQuery {
     /// The filters that are set, as (name, value): hidden fields of the bulk
     /// form and its confirmation.
     fn fields(&self) -> Vec<(&'static str, String)> {
-        super::catalog::set_fields([
+        super::query::set_fields([
             ("state", &self.state),
             ("q", &self.q),
             ("location", &self.location),
@@ -158,7 +159,7 @@ impl ListQuery {
     /// The filters as a query string (paging links, the way back from a
     /// confirmation).
     fn query_string(&self) -> String {
-        super::catalog::query_string(&self.fields())
+        super::query::query_string(&self.fields())
     }
 }
 
@@ -230,10 +231,6 @@ fn ticked<'a>(form: &'a HashMap<String, String>, prefix: &str) -> impl Iterator<
     let prefix = prefix.to_owned();
     form.keys()
         .filter_map(move |k| k.strip_prefix(prefix.as_str()))
-}
-
-pub(super) fn refused(text: &str) -> web::Error {
-    super::message(StatusCode::UNPROCESSABLE_ENTITY, tr("Не получилось"), text).into()
 }
 
 /// `POST /admin/codes`: create for ticked assets, for every asset of a filter

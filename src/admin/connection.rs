@@ -203,7 +203,7 @@ async fn view(
         target,
         backend: state.backend.name(),
         synced: state.backend.capabilities().synced_catalog,
-        district_source: crate::catalog::source_text(
+        district_source: crate::backend::hubex::defaults::source_text(
             &setting("catalog_district_source").await,
             crate::i18n::tr::lang(),
         ),

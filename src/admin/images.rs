@@ -11,7 +11,7 @@ use serde::Deserialize;
 use validator::Validate;
 
 use super::auth::{need, AdminForm};
-use super::codes::refused;
+use super::refused;
 use crate::domain::codes::Code;
 use crate::labels::job;
 use crate::store::admins;

@@ -9,6 +9,7 @@ mod images;
 pub use images::Exports;
 pub mod own;
 mod print;
+mod query;
 mod requests;
 pub mod settings;
 mod users;
@@ -220,13 +221,6 @@ pub fn notice(key: Option<&str>) -> Option<String> {
     Some(text.to_owned())
 }
 
-#[derive(Template)]
-#[template(path = "admin/message.html")]
-struct MessagePage<'a> {
-    title: &'a str,
-    text: &'a str,
-}
-
 /// "Are you sure?" for an action that cannot simply be taken back: what will
 /// happen, the same form again with `confirm=1`, and a way back.
 #[derive(Template)]
@@ -263,8 +257,11 @@ impl ConfirmPage<'_> {
 /// 5 → "активов"; in English "asset" / "assets".
 pub use crate::i18n::tr::noun;
 
-pub fn message(status: StatusCode, title: &str, text: &str) -> Response {
-    render(status, &MessagePage { title, text })
+pub use crate::web::staff_message as message;
+
+/// A refusal the person can act on: the page says what to change.
+pub(crate) fn refused(text: &str) -> crate::web::Error {
+    message(StatusCode::UNPROCESSABLE_ENTITY, tr("Не получилось"), text).into()
 }
 
 /// The page for an action the role may not do.
@@ -397,7 +394,7 @@ pub fn message_for(code: &str) -> &'static str {
 
 /// Formats Unix milliseconds for staff, in the configured time zone.
 pub fn when(state: &AppState, ms: Option<i64>) -> String {
-    ms.map(|ms| crate::intake::format_local(ms, state.config.server.utc_offset_minutes))
+    ms.map(|ms| crate::domain::time::format_local(ms, state.config.server.utc_offset_minutes))
         .unwrap_or_else(|| "—".into())
 }
 

@@ -6,12 +6,13 @@ use crate::i18n::tr::{tr, trf};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 use validator::{Validate, ValidationError};
 
 use super::auth::{AdminForm, Staff};
 use super::codes::pdf_response;
+use super::refused;
 use super::{notice, Frame};
 use crate::domain::codes::Code;
 use crate::labels::font::{FontId, MM_PER_PT};
@@ -196,7 +197,7 @@ impl PrintQuery {
 
     /// This query as a string, to reuse for the preview and downloads.
     fn encoded(&self) -> String {
-        let e = super::catalog::urlencode;
+        let e = super::query::urlencode;
         let cta = self.cta.clone().unwrap_or_else(|| DEFAULT_CTA.to_owned());
         let pairs = [
             ("codes", &self.codes),
@@ -357,10 +358,6 @@ pub async fn page(
     Ok(render(StatusCode::OK, &page))
 }
 
-fn refused(text: &str) -> Response {
-    super::message(StatusCode::UNPROCESSABLE_ENTITY, tr("Не получилось"), text)
-}
-
 async fn job_parts(
     state: &AppState,
     q: &PrintQuery,
@@ -370,7 +367,7 @@ async fn job_parts(
         .records(state)
         .await
         .map_err(|e| match super::label_message(&e) {
-            Some(text) => web::Error::from(refused(&text)),
+            Some(text) => refused(&text),
             None => e.into(),
         })?;
     let labels = job::contents(&state.pool, &state.public_url, &records).await?;
@@ -467,7 +464,7 @@ pub async fn save_calibration(
     AdminForm { form, .. }: AdminForm<CalibrationForm>,
 ) -> web::Result {
     form.validate()
-        .map_err(|e| web::Error::from(refused(super::problem(&e))))?;
+        .map_err(|e| refused(super::problem(&e)))?;
     let (x, y) = (num(&form.ox).unwrap_or(0.0), num(&form.oy).unwrap_or(0.0));
     job::save_offset(&state.pool, &form.template, (x, y)).await?;
     // Back to the same print settings, now using the saved offset.
@@ -532,7 +529,7 @@ pub async fn preview(
         opts.offset,
     )?;
     let Some(page) = pages.into_iter().next() else {
-        return Err(refused(tr("Нечего показывать.")).into());
+        return Err(refused(tr("Нечего показывать.")));
     };
     let t = &opts.template;
     let slots = (0..t.per_page())

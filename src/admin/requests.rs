@@ -94,7 +94,7 @@ pub struct ListQuery {
 
 impl ListQuery {
     fn fields(&self) -> Vec<(&'static str, String)> {
-        super::catalog::set_fields([
+        super::query::set_fields([
             ("status", &self.status),
             ("q", &self.q),
             ("location", &self.location),
@@ -106,7 +106,7 @@ impl ListQuery {
     }
 
     fn query_string(&self) -> String {
-        super::catalog::query_string(&self.fields())
+        super::query::query_string(&self.fields())
     }
 
     /// The filter, or what is wrong with a date.
@@ -414,7 +414,7 @@ pub async fn detail(
         (Some(task), t) if t.starts_with("https://") || t.starts_with("http://") => {
             Some(t.replace("{id}", &task.to_string()).replace(
                 "{number}",
-                &super::catalog::urlencode(r.task_number.as_deref().unwrap_or_default()),
+                &super::query::urlencode(r.task_number.as_deref().unwrap_or_default()),
             ))
         }
         _ => None,

@@ -516,7 +516,7 @@ pub async fn audit(
 
 impl AuditPage {
     fn older_href(&self, before: i64) -> String {
-        let e = super::catalog::urlencode;
+        let e = super::query::urlencode;
         format!(
             "/admin/settings/audit?person={}&action={}&before={before}",
             self.person.map(|p| p.to_string()).unwrap_or_default(),
@@ -610,6 +610,47 @@ pub struct PersonForm {
     who: String,
 }
 
+/// Everything kept about the person: each request with its contact fields,
+/// the customer's comments and the mails sent to them, and what they follow.
+async fn person_export(
+    pool: &store::Pool,
+    person: &store::requests::Person,
+) -> sqlx::Result<serde_json::Value> {
+    use serde_json::json;
+    use store::requests::Person;
+    let mut requests = Vec::new();
+    for r in store::requests::of_person(pool, person).await? {
+        let mut item = r.json(true);
+        let comments: Vec<serde_json::Value> = store::comments::for_request(pool, &r.id)
+            .await?
+            .into_iter()
+            .map(|c| json!({ "kind": c.kind.as_str(), "text": c.text, "created_at": store::rfc3339(c.created_at) }))
+            .collect();
+        let mails: Vec<serde_json::Value> = store::mails::for_request(pool, &r.id)
+            .await?
+            .into_iter()
+            .map(|m| json!({ "kind": m.kind, "status": m.status_name, "sent_at": m.sent_at.map(store::rfc3339) }))
+            .collect();
+        item["comments"] = comments.into();
+        item["mails"] = mails.into();
+        requests.push(item);
+    }
+    let following = match person {
+        Person::Email(email) => store::requests::followed_by(pool, email).await?,
+        Person::Phone(_) => Vec::new(),
+    };
+    let following: Vec<serde_json::Value> = following
+        .into_iter()
+        .map(|(request, at)| json!({ "request_id": request, "since": store::rfc3339(at) }))
+        .collect();
+    Ok(json!({
+        "following": following,
+        "exported_at": store::rfc3339(store::now_ms()),
+        "person": match person { Person::Email(e) => json!({"email": e}), Person::Phone(p) => json!({"phone": p}) },
+        "requests": requests,
+    }))
+}
+
 /// Everything qrdesk holds about one person, as a JSON download.
 pub async fn export_person(
     State(state): State<AppState>,
@@ -622,7 +663,7 @@ pub async fn export_person(
             super::message_for("who"),
         ));
     };
-    let export = store::requests::export_person(&state.pool, &person).await?;
+    let export = person_export(&state.pool, &person).await?;
     form.audit(&state, "personal-data-export", &person.masked())
         .await;
     let body = serde_json::to_string_pretty(&export).map_err(anyhow::Error::from)?;

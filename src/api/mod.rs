@@ -169,10 +169,7 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
 }
 
 /// The routes nested under `/api/v1`.
-pub fn router(
-    limit: &TokenLimit,
-    metrics: &crate::web::metrics::SharedMetrics,
-) -> Router<AppState> {
+pub fn router(limit: &TokenLimit, metrics: &crate::metrics::SharedMetrics) -> Router<AppState> {
     let metrics = metrics.clone();
     let layer = GovernorLayer::new(limit.clone()).error_handler(move |e| match e {
         GovernorError::TooManyRequests { wait_time, .. } => {

@@ -58,7 +58,7 @@ impl WorkerHandle {
 
 #[derive(Clone)]
 pub struct Worker {
-    pub metrics: crate::web::metrics::SharedMetrics,
+    pub metrics: crate::metrics::SharedMetrics,
     pub pool: Pool,
     pub backend: Arc<dyn TaskBackend>,
     pub delivery: DeliveryConfig,
@@ -70,7 +70,7 @@ pub struct Worker {
     pub webhooks: crate::webhooks::Sender,
     pub webhook_config: crate::config::WebhooksConfig,
     /// The organisation's name, written under every mail.
-    pub org: Arc<crate::web::org::OrgCell>,
+    pub org: Arc<crate::store::org::OrgCell>,
 }
 
 enum Outcome {

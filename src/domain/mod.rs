@@ -11,3 +11,4 @@ pub mod marker;
 pub mod net;
 pub mod request;
 pub mod task;
+pub mod time;

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::kinds::RequestStatus;
 use super::task::{AssetId, CompanyId, LocationId, TaskId};
+use super::time::rfc3339;
 
 #[derive(Debug, Clone)]
 pub struct RequestRecord {
@@ -31,14 +32,6 @@ pub struct RequestRecord {
     pub status_checked_at: Option<i64>,
     pub created_at: i64,
     pub delivered_at: Option<i64>,
-}
-
-/// A timestamp column as RFC 3339 in UTC, for JSON (`2026-12-02T06:40:00.123Z`).
-pub fn rfc3339(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// A request as the API and webhooks show it; contact data only when asked

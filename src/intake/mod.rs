@@ -471,7 +471,7 @@ async fn show_code(
         Ok((_, target)) => target,
         // Staff scanning a blank sticker get to assign it.
         Err(Unusable::Unassigned)
-            if crate::admin::auth::session_from(&state, &headers)
+            if crate::web::staff::session_from(&state, &headers)
                 .await
                 .is_some() =>
         {

@@ -737,20 +737,7 @@ pub async fn qr(State(state): State<AppState>, Path(raw): Path<String>) -> Respo
     }
 }
 
-/// `22.11.2026 14:05` at the configured offset from UTC.
-pub fn format_local(ms: i64, offset_minutes: i32) -> String {
-    use time::macros::format_description;
-    let offset =
-        time::UtcOffset::from_whole_seconds(offset_minutes * 60).unwrap_or(time::UtcOffset::UTC);
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .map(|t| t.to_offset(offset))
-        .ok()
-        .and_then(|t| {
-            t.format(format_description!("[day].[month].[year] [hour]:[minute]"))
-                .ok()
-        })
-        .unwrap_or_default()
-}
+pub use crate::domain::time::format_local;
 
 #[cfg(test)]
 mod tests {

@@ -79,7 +79,7 @@ pub async fn insert_with_job(
     .await?;
     let comment =
         serde_json::json!({ "comment": { "id": id, "kind": kind.as_str(), "text": text } });
-    super::webhooks::emit(
+    super::requests::emit(
         &mut tx,
         super::WebhookEvent::Commented,
         request_id,
@@ -231,7 +231,7 @@ pub async fn save_messages(
                 "id": m.id, "author": m.author, "text": m.text,
                 "created_at": m.created_at.map(super::rfc3339),
             }});
-            super::webhooks::emit(
+            super::requests::emit(
                 &mut tx,
                 super::WebhookEvent::Replied,
                 request_id,

@@ -37,6 +37,7 @@ pub mod dialect;
 pub mod jobs;
 pub mod mails;
 pub mod memo;
+pub mod org;
 pub mod requests;
 pub mod schema;
 pub mod shared;
@@ -218,7 +219,7 @@ pub fn now_ms() -> i64 {
     d.as_millis() as i64
 }
 
-pub use crate::domain::request::rfc3339;
+pub use crate::domain::time::rfc3339;
 
 pub async fn get_setting(pool: &Pool, key: &str) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")

@@ -98,7 +98,7 @@ pub async fn insert_with_job(
         super::attachments::insert(&mut tx, &r.id.to_string(), None, photo, now).await?;
     }
     super::jobs::enqueue(&mut tx, JobKind::CreateTask, &r.id.to_string(), None, now).await?;
-    super::webhooks::emit(
+    emit(
         &mut tx,
         WebhookEvent::Accepted,
         &r.id.to_string(),
@@ -179,6 +179,25 @@ pub async fn get_in(
         .await
 }
 
+/// Queues `event` about request `id` for the endpoints that listen for it,
+/// inside the caller's transaction (see [`super::webhooks::queue`]).
+pub(super) async fn emit(
+    tx: &mut super::Transaction<'_>,
+    event: WebhookEvent,
+    id: &str,
+    extra: serde_json::Value,
+    now: i64,
+) -> sqlx::Result<()> {
+    let endpoints = super::webhooks::listeners(tx, event).await?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    match get_in(tx, id).await? {
+        Some(request) => super::webhooks::queue(tx, endpoints, event, &request, extra, now).await,
+        None => Ok(()),
+    }
+}
+
 pub async fn mark_delivering(pool: &Pool, id: &str, now: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE requests SET status = 'delivering', updated_at = $1 WHERE id = $2 AND status = 'accepted'")
         .bind(now)
@@ -225,7 +244,7 @@ pub async fn mark_delivered(
         )
         .await?;
     }
-    super::webhooks::emit(&mut tx, WebhookEvent::Delivered, id, json!({}), now).await?;
+    emit(&mut tx, WebhookEvent::Delivered, id, json!({}), now).await?;
     tx.commit().await?;
     super::memo::changed();
     Ok(())
@@ -241,7 +260,7 @@ pub async fn mark_failed(pool: &Pool, id: &str, reason: &str, now: i64) -> sqlx:
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    super::webhooks::emit(&mut tx, WebhookEvent::Failed, id, json!({}), now).await?;
+    emit(&mut tx, WebhookEvent::Failed, id, json!({}), now).await?;
     tx.commit().await?;
     super::memo::changed();
     Ok(())
@@ -337,7 +356,7 @@ pub async fn save_state(
     }
     if changed {
         let extra = json!({ "previous_status": before });
-        super::webhooks::emit(&mut tx, WebhookEvent::StatusChanged, id, extra, now).await?;
+        emit(&mut tx, WebhookEvent::StatusChanged, id, extra, now).await?;
     }
     tx.commit().await?;
     super::memo::changed();
@@ -924,46 +943,15 @@ pub async fn of_person(pool: &Pool, person: &Person) -> sqlx::Result<Vec<Request
     .await
 }
 
-/// Everything kept about the person: each request with its contact fields,
-/// the customer's comments and the mails sent to them.
-pub async fn export_person(pool: &Pool, person: &Person) -> sqlx::Result<serde_json::Value> {
-    let mut requests = Vec::new();
-    for r in of_person(pool, person).await? {
-        let mut item = r.json(true);
-        let comments: Vec<serde_json::Value> = super::comments::for_request(pool, &r.id)
-            .await?
-            .into_iter()
-            .map(|c| json!({ "kind": c.kind.as_str(), "text": c.text, "created_at": super::rfc3339(c.created_at) }))
-            .collect();
-        let mails: Vec<serde_json::Value> = super::mails::for_request(pool, &r.id)
-            .await?
-            .into_iter()
-            .map(|m| json!({ "kind": m.kind, "status": m.status_name, "sent_at": m.sent_at.map(super::rfc3339) }))
-            .collect();
-        item["comments"] = comments.into();
-        item["mails"] = mails.into();
-        requests.push(item);
-    }
-    // Requests they follow with their e-mail ("the same problem").
-    let mut following = Vec::new();
-    if let Person::Email(email) = person {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT request_id, created_at FROM followers WHERE LOWER(email) = $1 ORDER BY created_at",
-        )
-        .bind(email.to_lowercase())
-        .fetch_all(pool)
-        .await?;
-        following = rows
-            .into_iter()
-            .map(|(request, at)| json!({ "request_id": request, "since": super::rfc3339(at) }))
-            .collect();
-    }
-    Ok(json!({
-        "following": following,
-        "exported_at": super::rfc3339(super::now_ms()),
-        "person": match person { Person::Email(e) => json!({"email": e}), Person::Phone(p) => json!({"phone": p}) },
-        "requests": requests,
-    }))
+/// The requests a person follows with their e-mail ("the same problem"):
+/// request id and since when.
+pub async fn followed_by(pool: &Pool, email: &str) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT request_id, created_at FROM followers WHERE LOWER(email) = $1 ORDER BY created_at",
+    )
+    .bind(email.to_lowercase())
+    .fetch_all(pool)
+    .await
 }
 
 /// Erases the person's name, phone and e-mail from every request of theirs

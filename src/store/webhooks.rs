@@ -7,6 +7,7 @@
 use serde_json::{json, Value};
 
 use super::{DeliveryState, JobKind, Pool, Transaction, WebhookEvent};
+use crate::domain::request::RequestRecord;
 
 #[derive(Debug, Clone)]
 pub struct WebhookRow {
@@ -191,29 +192,32 @@ pub async fn disable(pool: &Pool, id: i64, reason: &str, now: i64) -> sqlx::Resu
     Ok(())
 }
 
-/// Queues `event` about `request_id` for every active endpoint that listens
-/// for it, inside the caller's transaction. `extra` adds to the request's
-/// fields in `data` (the comment, the message, the previous status).
-pub async fn emit(
+/// The active endpoints that listen for `event`.
+pub async fn listeners(
     tx: &mut Transaction<'_>,
     event: WebhookEvent,
-    request_id: &str,
-    extra: Value,
-    now: i64,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<Vec<WebhookRow>> {
     let endpoints: Vec<WebhookRow> = sqlx::query_as(&format!("{SELECT} WHERE active = 1"))
         .fetch_all(&mut **tx)
         .await?;
-    let endpoints: Vec<WebhookRow> = endpoints
+    Ok(endpoints
         .into_iter()
         .filter(|w| w.listens_for(event))
-        .collect();
-    if endpoints.is_empty() {
-        return Ok(());
-    }
-    let Some(request) = super::requests::get_in(tx, request_id).await? else {
-        return Ok(());
-    };
+        .collect())
+}
+
+/// Queues `event` about `request` for each of `endpoints`, inside the
+/// caller's transaction. `extra` adds to the request's fields in `data`
+/// (the comment, the message, the previous status).
+pub async fn queue(
+    tx: &mut Transaction<'_>,
+    endpoints: Vec<WebhookRow>,
+    event: WebhookEvent,
+    request: &RequestRecord,
+    extra: Value,
+    now: i64,
+) -> sqlx::Result<()> {
+    let request_id = request.id.as_str();
     for endpoint in endpoints {
         let mut data = request.json(endpoint.includes_contact());
         if let (Some(data), Value::Object(extra)) = (data.as_object_mut(), &extra) {

@@ -156,7 +156,7 @@ pub fn page(kind: Kind, lang: Lang, admin: bool) -> Response {
             return page;
         }
         Kind::Internal if admin => {
-            return crate::admin::message(
+            return crate::web::staff_message(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Что-то пошло не так",
                 "Попробуйте ещё раз. Если ошибка повторяется, загляните в журнал сервиса.",
@@ -169,7 +169,7 @@ pub fn page(kind: Kind, lang: Lang, admin: bool) -> Response {
         ),
     };
     if admin {
-        crate::admin::message(status, title, text)
+        crate::web::staff_message(status, title, text)
     } else if status == StatusCode::NOT_FOUND {
         super::message_then(status, lang, title, text, super::Then::EnterCode)
     } else {

@@ -243,7 +243,7 @@ pub async fn refusal_page(State(state): State<AppState>, req: Request, next: Nex
         Limit::Post => too_many(lang, wait, true),
         Limit::Get => too_many(lang, wait, false),
         Limit::SignIn => {
-            let mut r = crate::admin::message(
+            let mut r = crate::web::staff_message(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Слишком много попыток",
                 &format!(

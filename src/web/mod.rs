@@ -9,6 +9,8 @@ pub mod metrics;
 pub mod nul;
 pub mod org;
 pub mod serve;
+pub mod staff;
+pub use staff::staff_message;
 pub mod trace;
 
 pub use error::{Error, Result};

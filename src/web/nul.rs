@@ -57,7 +57,7 @@ pub async fn refuse(State(state): State<AppState>, req: Request, next: Next) -> 
         }});
         (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
     } else if path == "/admin/login" {
-        crate::admin::message(
+        crate::web::staff_message(
             StatusCode::UNAUTHORIZED,
             crate::i18n::tr::tr("Неверный e-mail или пароль."),
             crate::i18n::tr::tr("Проверьте e-mail и пароль и войдите снова."),

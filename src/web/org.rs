@@ -6,16 +6,13 @@
 //! [`REFRESH`] for changes made through another instance), and a middleware
 //! hands it to the templates of the request it serves.
 
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::store::{self, Org};
-
-pub const REFRESH: Duration = Duration::from_secs(30);
+use crate::store::Org;
 
 tokio::task_local! {
     static CURRENT: Arc<Org>;
@@ -24,36 +21,7 @@ tokio::task_local! {
     static PAGE: String;
 }
 
-/// This instance's copy of the organisation: what Settings → Кабинет saved,
-/// each empty field taken from `[organisation]`.
-#[derive(Debug, Default)]
-pub struct OrgCell {
-    current: RwLock<Arc<Org>>,
-    defaults: crate::config::OrganisationConfig,
-}
-
-impl OrgCell {
-    pub fn new(defaults: crate::config::OrganisationConfig) -> OrgCell {
-        OrgCell {
-            current: RwLock::new(Arc::new(Org::default().or(&defaults))),
-            defaults,
-        }
-    }
-
-    pub fn get(&self) -> Arc<Org> {
-        self.current.read().expect("org lock").clone()
-    }
-
-    /// Takes what was saved (empty fields fall back to the configuration).
-    pub fn set(&self, saved: Org) {
-        *self.current.write().expect("org lock") = Arc::new(saved.or(&self.defaults));
-    }
-
-    pub async fn reload(&self, pool: &store::Pool) -> sqlx::Result<()> {
-        self.set(store::org(pool).await?);
-        Ok(())
-    }
-}
+pub use crate::store::org::{OrgCell, REFRESH};
 
 /// Makes the organisation (and the page's address) visible to the
 /// templates rendered for this request.

@@ -124,7 +124,7 @@ async fn sync_reads_the_catalog(set: &str) {
         .unwrap();
     assert_eq!(anon.as_deref(), Some("789"), "{set}");
     let config = qrdesk::config::Config::default().hubex;
-    let d = qrdesk::catalog::task_defaults(&pool, &config)
+    let d = qrdesk::backend::hubex::defaults::task_defaults(&pool, &config)
         .await
         .unwrap();
     assert_eq!(

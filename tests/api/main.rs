@@ -19,6 +19,7 @@ mod instances;
 mod intake;
 mod json_api;
 mod labels;
+mod layers;
 mod limits;
 mod logs;
 mod mail;

@@ -9,11 +9,11 @@ use reqwest::{header, StatusCode};
 use serde_json::Value;
 
 use super::client::{FilterProbe, HubexClient};
+use super::defaults::{self as catalog, Why};
 use super::read::Surprises;
 use crate::backend::{
     AssetId, CheckItem, CheckReport, District, DistrictId, NewTask, Priority, UserId, Verdict,
 };
-use crate::catalog::{self, Why};
 use crate::config::HubexConfig;
 use crate::domain::lang::Lang;
 

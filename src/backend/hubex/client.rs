@@ -28,9 +28,9 @@ use super::read::{self, Surprises};
 use super::types as wire;
 use crate::backend::budget::{CallBudget, Priority};
 use crate::backend::{
-    is_css_color, Asset, AssetId, BackendError, BoxFuture, CatalogSnapshot, Company, CompanyId,
-    CreatedTask, Criticality, District, DistrictId, FileUpload, KnownCatalog, Location, LocationId,
-    Message, Named, NewTask, Progress, TaskBackend, TaskId, TaskState, UserId,
+    is_css_color, Asset, AssetId, BackendError, CatalogSnapshot, Company, CompanyId, CreatedTask,
+    Criticality, District, DistrictId, FileUpload, KnownCatalog, Location, LocationId, Message,
+    Named, NewTask, Progress, TaskId, TaskState, UserId,
 };
 
 /// Refresh the access token this long before HubEx says it expires.
@@ -62,7 +62,7 @@ pub struct HubexClient {
     page_size: u32,
     token: tokio::sync::Mutex<Option<CachedToken>>,
     /// Calls per minute for everything this client does, by priority.
-    budget: Arc<CallBudget>,
+    pub(in crate::backend::hubex) budget: Arc<CallBudget>,
     calls: AtomicU64,
     /// The last call's round trip in microseconds (budget waits left out).
     last_rtt_us: AtomicU64,
@@ -71,10 +71,10 @@ pub struct HubexClient {
     /// Set once the tenant is seen ignoring `lastModifiedFrom` or `taskID`.
     ignores_modified_filter: AtomicBool,
     ignores_task_filter: AtomicBool,
-    observer: std::sync::OnceLock<crate::backend::CallObserver>,
+    pub(in crate::backend::hubex) observer: std::sync::OnceLock<crate::backend::CallObserver>,
     /// The tenant's settings (task type, request method, criticality, the
     /// reopen stage) and the synced catalog new tasks' defaults come from.
-    tenant: crate::config::HubexConfig,
+    pub(in crate::backend::hubex) tenant: crate::config::HubexConfig,
     catalog: Option<crate::store::Pool>,
 }
 
@@ -193,7 +193,7 @@ impl HubexClient {
         let h = &self.tenant;
         match &self.catalog {
             Some(pool) => {
-                let d = crate::catalog::task_defaults(pool, h)
+                let d = super::defaults::task_defaults(pool, h)
                     .await
                     .map_err(|e| BackendError::transient(format!("{e:#}")))?;
                 Ok(TaskFields {
@@ -546,7 +546,10 @@ impl HubexClient {
         Ok(user.user_id.or(user.user.and_then(|u| u.id)).map(UserId))
     }
 
-    async fn create(&self, task: &NewTask) -> Result<CreatedTask, BackendError> {
+    pub(in crate::backend::hubex) async fn create(
+        &self,
+        task: &NewTask,
+    ) -> Result<CreatedTask, BackendError> {
         let fields = self.task_fields().await?;
         self.create_with(task, &fields).await
     }
@@ -606,7 +609,11 @@ impl HubexClient {
         })
     }
 
-    async fn upload(&self, task: TaskId, file: &FileUpload) -> Result<i64, BackendError> {
+    pub(in crate::backend::hubex) async fn upload(
+        &self,
+        task: TaskId,
+        file: &FileUpload,
+    ) -> Result<i64, BackendError> {
         let resp = self
             .send_ok(Priority::Delivery, || {
                 let part = reqwest::multipart::Part::bytes(file.bytes.clone())
@@ -630,7 +637,11 @@ impl HubexClient {
             .ok_or_else(|| BackendError::transient("HubEx did not say which attachment it created"))
     }
 
-    async fn find_file(&self, task: TaskId, file_name: &str) -> Result<Option<i64>, BackendError> {
+    pub(in crate::backend::hubex) async fn find_file(
+        &self,
+        task: TaskId,
+        file_name: &str,
+    ) -> Result<Option<i64>, BackendError> {
         let mut ids = Vec::new();
         self.list_each::<wire::AttachmentInfo>(
             &format!("/WORK/Tasks/{task}/attachments"),
@@ -650,7 +661,7 @@ impl HubexClient {
         Ok(ids.first().copied())
     }
 
-    async fn messages(
+    pub(in crate::backend::hubex) async fn messages(
         &self,
         task: TaskId,
         priority: Priority,
@@ -659,7 +670,7 @@ impl HubexClient {
     }
 
     /// The conversation; with `internal`, the team's chat too.
-    async fn all_messages(
+    pub(in crate::backend::hubex) async fn all_messages(
         &self,
         task: TaskId,
         priority: Priority,
@@ -696,7 +707,7 @@ impl HubexClient {
         Ok(out)
     }
 
-    async fn comment(
+    pub(in crate::backend::hubex) async fn comment(
         &self,
         task: TaskId,
         text: &str,
@@ -722,7 +733,11 @@ impl HubexClient {
             .ok_or_else(|| BackendError::transient("HubEx did not say which comment it created"))
     }
 
-    async fn stage(&self, task: TaskId, stage: i64) -> Result<(), BackendError> {
+    pub(in crate::backend::hubex) async fn stage(
+        &self,
+        task: TaskId,
+        stage: i64,
+    ) -> Result<(), BackendError> {
         let body = wire::StageMove {
             task_id: task.0,
             task_stage_id: stage,
@@ -736,142 +751,13 @@ impl HubexClient {
         Ok(())
     }
 
-    async fn state(&self, id: TaskId, priority: Priority) -> Result<TaskState, BackendError> {
-        let t: wire::TaskInfo = self.get_one(&format!("/WORK/Tasks/{id}"), priority).await?;
-        Ok(task_state(t))
-    }
-}
-
-impl TaskBackend for HubexClient {
-    fn call_budget(&self) -> Option<&CallBudget> {
-        Some(&self.budget)
-    }
-
-    fn observe_calls(&self, observer: crate::backend::CallObserver) {
-        let _ = self.observer.set(observer);
-    }
-
-    fn create_task<'a>(
-        &'a self,
-        task: &'a NewTask,
-    ) -> BoxFuture<'a, Result<CreatedTask, BackendError>> {
-        Box::pin(self.create(task))
-    }
-
-    fn find_task<'a>(
-        &'a self,
-        task: &'a NewTask,
-    ) -> BoxFuture<'a, Result<Option<CreatedTask>, BackendError>> {
-        Box::pin(self.find(task))
-    }
-
-    fn task_state(
+    pub(in crate::backend::hubex) async fn state(
         &self,
         id: TaskId,
         priority: Priority,
-    ) -> BoxFuture<'_, Result<TaskState, BackendError>> {
-        Box::pin(self.state(id, priority))
-    }
-
-    fn poll_tasks<'a>(
-        &'a self,
-        tasks: &'a [TaskId],
-        changed_since: Option<i64>,
-    ) -> BoxFuture<'a, Result<Vec<(TaskId, TaskState)>, BackendError>> {
-        Box::pin(self.poll(tasks, changed_since))
-    }
-
-    fn upload_attachment<'a>(
-        &'a self,
-        task: TaskId,
-        file: &'a FileUpload,
-    ) -> BoxFuture<'a, Result<i64, BackendError>> {
-        Box::pin(self.upload(task, file))
-    }
-
-    fn find_attachment<'a>(
-        &'a self,
-        task: TaskId,
-        file_name: &'a str,
-    ) -> BoxFuture<'a, Result<Option<i64>, BackendError>> {
-        Box::pin(self.find_file(task, file_name))
-    }
-
-    fn conversation(
-        &self,
-        task: TaskId,
-        priority: Priority,
-    ) -> BoxFuture<'_, Result<Vec<Message>, BackendError>> {
-        Box::pin(self.messages(task, priority))
-    }
-
-    fn post_comment<'a>(
-        &'a self,
-        task: TaskId,
-        text: &'a str,
-        attachments: &'a [i64],
-        external: bool,
-    ) -> BoxFuture<'a, Result<i64, BackendError>> {
-        Box::pin(self.comment(task, text, attachments, external))
-    }
-
-    fn find_comment<'a>(
-        &'a self,
-        task: TaskId,
-        marker: &'a str,
-    ) -> BoxFuture<'a, Result<Option<i64>, BackendError>> {
-        Box::pin(async move {
-            let all = self.all_messages(task, Priority::Delivery, true).await?;
-            Ok(all
-                .into_iter()
-                .find(|m| m.text.contains(marker))
-                .map(|m| m.id))
-        })
-    }
-
-    fn reopen(&self, task: TaskId) -> BoxFuture<'_, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let stage = self.tenant.reopen_stage_id;
-            if stage <= 0 {
-                return Ok(false);
-            }
-            self.stage(task, stage).await?;
-            Ok(true)
-        })
-    }
-
-    fn check(
-        &self,
-        lang: crate::domain::lang::Lang,
-        create_test_task: bool,
-    ) -> BoxFuture<'_, crate::backend::CheckReport> {
-        Box::pin(super::check::run(
-            self,
-            &self.tenant,
-            lang,
-            create_test_task,
-        ))
-    }
-
-    fn name(&self) -> &'static str {
-        "HubEx"
-    }
-
-    fn capabilities(&self) -> crate::backend::Capabilities {
-        crate::backend::Capabilities {
-            staff_replies: true,
-            comments: true,
-            reopen: self.tenant.reopen_stage_id > 0,
-            synced_catalog: true,
-        }
-    }
-
-    fn fetch_catalog<'a>(
-        &'a self,
-        known: &'a KnownCatalog,
-        progress: &'a dyn Progress,
-    ) -> BoxFuture<'a, Result<CatalogSnapshot, BackendError>> {
-        Box::pin(self.catalog(known, progress))
+    ) -> Result<TaskState, BackendError> {
+        let t: wire::TaskInfo = self.get_one(&format!("/WORK/Tasks/{id}"), priority).await?;
+        Ok(task_state(t))
     }
 }
 

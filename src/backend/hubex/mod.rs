@@ -5,8 +5,10 @@
 
 pub mod check;
 pub mod client;
+pub mod defaults;
 pub mod read;
 pub mod sim;
+mod task_backend;
 pub mod types;
 
 pub use client::HubexClient;

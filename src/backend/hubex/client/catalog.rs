@@ -373,11 +373,20 @@ impl HubexClient {
         };
         if changed.is_empty() && counts_same && mapping_fresh {
             keep_known(assets);
-            return Ok((crate::catalog::SOURCE_UNCHANGED.into(), false));
+            return Ok((
+                crate::backend::hubex::defaults::SOURCE_UNCHANGED.into(),
+                false,
+            ));
         }
         for (path, how) in [
-            ("/EXPORT/Assets", crate::catalog::SOURCE_EXPORT),
-            ("/ES/Assets", crate::catalog::SOURCE_ASSET_FILTER),
+            (
+                "/EXPORT/Assets",
+                crate::backend::hubex::defaults::SOURCE_EXPORT,
+            ),
+            (
+                "/ES/Assets",
+                crate::backend::hubex::defaults::SOURCE_ASSET_FILTER,
+            ),
         ] {
             match self
                 .probe_district_filter(path, Priority::Background)
@@ -422,12 +431,15 @@ impl HubexClient {
             assets[i].districts = ds;
         }
         Ok((
-            format!("{}:{total}", crate::catalog::SOURCE_PER_ASSET),
+            format!(
+                "{}:{total}",
+                crate::backend::hubex::defaults::SOURCE_PER_ASSET
+            ),
             false,
         ))
     }
 
-    pub(super) async fn catalog(
+    pub(in crate::backend::hubex) async fn catalog(
         &self,
         known: &KnownCatalog,
         progress: &dyn Progress,

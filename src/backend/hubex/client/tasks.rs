@@ -7,7 +7,10 @@ impl HubexClient {
     /// Finds the task of an unknown create outcome. Narrowed by documented
     /// filters, newest first, paged with `Range` and bounded; the match is
     /// checked here, because HubEx ignores a filter it does not honour.
-    pub(super) async fn find(&self, task: &NewTask) -> Result<Option<CreatedTask>, BackendError> {
+    pub(in crate::backend::hubex) async fn find(
+        &self,
+        task: &NewTask,
+    ) -> Result<Option<CreatedTask>, BackendError> {
         let reference = task.reference.as_str();
         let mut query = vec![
             ("erpID", reference.to_owned()),
@@ -50,7 +53,7 @@ impl HubexClient {
 
     /// Status of many tasks: what changed since `since` in one paged list
     /// read, or by repeated `taskID=` in reads of [`IDS_PER_READ`] ids.
-    pub(super) async fn poll(
+    pub(in crate::backend::hubex) async fn poll(
         &self,
         tasks: &[TaskId],
         since: Option<i64>,
