@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use crate::backend::hubex::defaults::source_text;
 use crate::backend::{AssetId, DistrictId, TaskBackend};
-use crate::config::HubexConfig;
+use crate::config::CatalogConfig;
 use crate::store::{self, catalog, codes::Target, Pool};
 
 #[derive(Debug, Clone, Default)]
@@ -289,7 +289,7 @@ pub fn spawn_periodic(
 pub enum TargetRefusal {
     #[error("{} is not in the synced catalog (run `qrdesk sync` first, or check the id)", english(.0))]
     Unknown(Target),
-    #[error("{} is outside the allowed участки (hubex.allowed_districts)", english(.0))]
+    #[error("{} is outside the allowed участки (catalog.allowed_districts)", english(.0))]
     OutsideDistricts(Target),
 }
 
@@ -325,15 +325,18 @@ impl TargetRefusal {
 }
 
 /// The districts requests may go to: the configured list, or every synced one.
-pub async fn allowed_districts(pool: &Pool, hubex: &HubexConfig) -> sqlx::Result<Vec<DistrictId>> {
-    if hubex.allowed_districts.is_empty() {
+pub async fn allowed_districts(
+    pool: &Pool,
+    scope: &CatalogConfig,
+) -> sqlx::Result<Vec<DistrictId>> {
+    if scope.allowed_districts.is_empty() {
         Ok(catalog::districts(pool)
             .await?
             .into_iter()
             .map(|d| d.id)
             .collect())
     } else {
-        Ok(hubex
+        Ok(scope
             .allowed_districts
             .iter()
             .copied()
@@ -349,10 +352,10 @@ fn overlaps(a: &[DistrictId], allowed: &[DistrictId]) -> bool {
 /// Checks that a target exists locally and lies inside the allowed участки.
 pub async fn check_target(
     pool: &Pool,
-    hubex: &HubexConfig,
+    scope: &CatalogConfig,
     target: Target,
 ) -> Result<(), anyhow::Error> {
-    let allowed = allowed_districts(pool, hubex).await?;
+    let allowed = allowed_districts(pool, scope).await?;
     let refusal = match target {
         Target::Asset(id) => {
             if catalog::asset(pool, id).await?.is_none() {

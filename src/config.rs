@@ -15,6 +15,9 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub backend: BackendConfig,
+    pub status: StatusConfig,
+    pub intake: IntakeConfig,
+    pub catalog: CatalogConfig,
     pub hubex: HubexConfig,
     pub bitrix24: Bitrix24Config,
     pub evateam: EvaTeamConfig,
@@ -26,6 +29,10 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     pub webhooks: WebhooksConfig,
     pub organisation: OrganisationConfig,
+    /// Old key names met while loading, each with the name to use instead:
+    /// logged once at start.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 /// The organisation, when it is set by configuration rather than (or
@@ -223,6 +230,80 @@ pub enum HubexMode {
     Live,
 }
 
+/// Following a task's status, for every task system.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusConfig {
+    /// Seconds between status polls of open tasks; 0 turns polling off.
+    pub poll_secs: u64,
+    /// A status page re-reads the task from the task system when its copy is older.
+    pub max_age_secs: u64,
+    /// The task in the task system's web app, for staff: `{id}` and
+    /// `{number}` are replaced (`https://app.hubex.ru/tasks/{id}`); empty: no link.
+    pub task_link: String,
+}
+
+/// The public form, for every task system.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeConfig {
+    /// An asset's form lists its open requests of the last 14 days with
+    /// "I have the same problem", which comments on that task instead of
+    /// creating a new one.
+    pub same_problem: bool,
+}
+
+/// Which part of the catalog may receive requests, for every task system.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    /// District (участок) ids that may receive requests; empty: every
+    /// district the service user can see.
+    pub allowed_districts: Vec<i64>,
+}
+
+/// Keys that moved out of `[hubex]` because they apply to every task
+/// system: the old name still works, with a warning naming the new one.
+pub const RENAMED: &[(&str, &str)] = &[
+    ("hubex.allowed_districts", "catalog.allowed_districts"),
+    ("hubex.status_poll_secs", "status.poll_secs"),
+    ("hubex.status_max_age_secs", "status.max_age_secs"),
+    ("hubex.task_link", "status.task_link"),
+    ("hubex.same_problem", "intake.same_problem"),
+];
+
+/// The environment variable of a key: `status.poll_secs` → `QRDESK_STATUS__POLL_SECS`.
+pub fn env_name(key: &str) -> String {
+    format!("QRDESK_{}", key.replace('.', "__").to_ascii_uppercase())
+}
+
+/// Moves the old keys of a file's table to their new place.
+fn rename_in_table(table: &mut Table, origin: &str, warnings: &mut Vec<String>) {
+    for (old, new) in RENAMED {
+        let (old_section, old_key) = old.split_once('.').expect("section.key");
+        let (new_section, new_key) = new.split_once('.').expect("section.key");
+        let Some(Value::Table(section)) = table.get_mut(old_section) else {
+            continue;
+        };
+        let Some(value) = section.remove(old_key) else {
+            continue;
+        };
+        let target = table
+            .entry(new_section)
+            .or_insert_with(|| Value::Table(Table::new()));
+        if let Value::Table(t) = target {
+            if t.contains_key(new_key) {
+                warnings.push(format!(
+                    "{origin}: `{old}` is ignored: `{new}` is set too (its new name)"
+                ));
+            } else {
+                t.insert(new_key.to_owned(), value);
+                warnings.push(format!("{origin}: `{old}` is an old name, use `{new}`"));
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubexConfig {
@@ -239,31 +320,17 @@ pub struct HubexConfig {
     pub task_type_id: i64,
     /// `criticalityID` for new tasks; 0 picks the catalog's default, if any.
     pub criticality_id: i64,
-    /// District (участок) ids that may receive requests; empty: every district
-    /// the service user can see.
-    pub allowed_districts: Vec<i64>,
     /// Per-call timeout in seconds.
     pub timeout_secs: u64,
     /// Seconds between background catalog syncs; 0 turns the periodic sync off.
     pub sync_interval_secs: u64,
-    /// Seconds between status polls of open tasks; 0 turns polling off.
-    pub status_poll_secs: u64,
     /// Page size used with `Range: items=FROM-TILL`.
     pub page_size: u32,
     /// Calls to HubEx per minute from this instance (its advice: about 60).
     pub max_calls_per_minute: u32,
-    /// A status page re-reads the task from HubEx when its copy is older.
-    pub status_max_age_secs: u64,
     /// Stage a task is moved to when the customer says it is still not
     /// working; 0: only a comment is posted.
     pub reopen_stage_id: i64,
-    /// An asset's form lists its open requests of the last 14 days with
-    /// "I have the same problem", which comments on that task instead of
-    /// creating a new one.
-    pub same_problem: bool,
-    /// The task in HubEx's web app, for staff: `{id}` and `{number}` are
-    /// replaced (`https://app.hubex.ru/tasks/{id}`); empty: no link.
-    pub task_link: String,
     /// In simulator mode: answer lists in HubEx's documented shapes, or in
     /// the other ones (arrays for keyed maps and back, PascalCase names).
     pub sim_shape: SimShape,
@@ -450,6 +517,13 @@ impl Default for Config {
                 timeout_secs: 30,
                 max_calls_per_minute: 120,
             },
+            status: StatusConfig {
+                poll_secs: 120,
+                max_age_secs: 30,
+                task_link: String::new(),
+            },
+            intake: IntakeConfig { same_problem: true },
+            catalog: CatalogConfig::default(),
             hubex: HubexConfig {
                 mode: HubexMode::Simulator,
                 base_url: "https://api.hubex.ru/fsm".into(),
@@ -458,16 +532,11 @@ impl Default for Config {
                 request_method_id: 0,
                 task_type_id: 0,
                 criticality_id: 0,
-                allowed_districts: Vec::new(),
                 timeout_secs: 20,
                 sync_interval_secs: 900,
-                status_poll_secs: 120,
                 page_size: 200,
                 max_calls_per_minute: 60,
-                status_max_age_secs: 30,
                 reopen_stage_id: 0,
-                same_problem: true,
-                task_link: String::new(),
                 sim_shape: SimShape::Documented,
             },
             delivery: DeliveryConfig {
@@ -522,6 +591,7 @@ impl Default for Config {
                 contact_retention_days: 180,
             },
             organisation: OrganisationConfig::default(),
+            warnings: Vec::new(),
             webhooks: WebhooksConfig {
                 allow_private_targets: false,
                 timeout_secs: 15,
@@ -570,6 +640,7 @@ impl Config {
             .cloned()
             .expect("defaults are a table");
 
+        let mut warnings = Vec::new();
         let default_file = Path::new("config/default.toml");
         let file = file.or(default_file.exists().then_some(default_file));
         if let Some(path) = file {
@@ -581,9 +652,15 @@ impl Config {
                 path: path.to_owned(),
                 message: e.message().to_owned(),
             })?;
-            merge(&mut table, overlay, "", &path.display().to_string())?;
+            let mut overlay = overlay;
+            let origin = path.display().to_string();
+            rename_in_table(&mut overlay, &origin, &mut warnings);
+            merge(&mut table, overlay, "", &origin)?;
         }
 
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let env_set: std::collections::HashSet<String> =
+            env.iter().map(|(n, _)| n.clone()).collect();
         for (name, raw) in env {
             let Some(rest) = name.strip_prefix("QRDESK_") else {
                 continue;
@@ -592,16 +669,29 @@ impl Config {
             if rest.starts_with("TEST_") {
                 continue;
             }
-            let path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            let mut path: Vec<String> = rest.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            let key = path.join(".");
+            if let Some((_, new)) = RENAMED.iter().find(|(old, _)| *old == key) {
+                let new_var = env_name(new);
+                if env_set.contains(&new_var) {
+                    warnings.push(format!(
+                        "{name} is ignored: {new_var} is set too (its new name)"
+                    ));
+                    continue;
+                }
+                warnings.push(format!("{name} is an old name, use {new_var} (`{new}`)"));
+                path = new.split('.').map(str::to_owned).collect();
+            }
             set_from_env(&mut table, &path, &raw, &name)?;
         }
 
-        let config: Config = Value::Table(table)
+        let mut config: Config = Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| {
                 ConfigError::Shape(e.to_string().replace('\n', " ").trim().to_owned())
             })?;
         config.validate()?;
+        config.warnings = warnings;
         Ok(config)
     }
 
@@ -971,6 +1061,66 @@ mod tests {
     }
 
     #[test]
+    fn old_hubex_names_of_general_settings_still_work_with_a_warning() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("QRDESK_HUBEX__STATUS_POLL_SECS", "7"),
+                ("QRDESK_HUBEX__STATUS_MAX_AGE_SECS", "8"),
+                ("QRDESK_HUBEX__TASK_LINK", "https://t.example/{id}"),
+                ("QRDESK_HUBEX__SAME_PROBLEM", "false"),
+                ("QRDESK_HUBEX__ALLOWED_DISTRICTS", "4"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.status.poll_secs, 7);
+        assert_eq!(c.status.max_age_secs, 8);
+        assert_eq!(c.status.task_link, "https://t.example/{id}");
+        assert!(!c.intake.same_problem);
+        assert_eq!(c.catalog.allowed_districts, vec![4]);
+        assert_eq!(c.warnings.len(), 5, "{:?}", c.warnings);
+        assert!(c
+            .warnings
+            .iter()
+            .any(|w| w.contains("use QRDESK_STATUS__POLL_SECS")));
+
+        // The new name wins over the old one, whichever comes first.
+        let c = Config::load(
+            None,
+            env(&[
+                ("QRDESK_HUBEX__STATUS_POLL_SECS", "7"),
+                ("QRDESK_STATUS__POLL_SECS", "9"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.status.poll_secs, 9);
+        assert!(c.warnings[0].contains("is ignored"), "{:?}", c.warnings);
+
+        // A file with the old keys under [hubex].
+        let dir = std::env::temp_dir().join(format!("qrdesk-renamed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("old.toml");
+        std::fs::write(
+            &file,
+            "[hubex]\nstatus_poll_secs = 11\nsame_problem = false\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&file), env(&[])).unwrap();
+        assert_eq!(c.status.poll_secs, 11);
+        assert!(!c.intake.same_problem);
+        assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].contains("use `status.poll_secs`"),
+            "{:?}",
+            c.warnings
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+
+        // Unchanged: no warning.
+        assert!(Config::load(None, env(&[])).unwrap().warnings.is_empty());
+    }
+
+    #[test]
     fn env_overrides_defaults_by_type() {
         let c = Config::load(
             None,
@@ -985,7 +1135,11 @@ mod tests {
         .unwrap();
         assert_eq!(c.server.listen, "127.0.0.1:0");
         assert_eq!(c.hubex.application_id, 5);
-        assert_eq!(c.hubex.allowed_districts, vec![1, 3]);
+        assert_eq!(c.catalog.allowed_districts, vec![1, 3]);
+        assert_eq!(
+            c.warnings,
+            ["QRDESK_HUBEX__ALLOWED_DISTRICTS is an old name, use QRDESK_CATALOG__ALLOWED_DISTRICTS (`catalog.allowed_districts`)"]
+        );
         assert_eq!(c.hubex.service_token.expose(), "12345");
     }
 

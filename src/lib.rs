@@ -149,10 +149,15 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             web::limits::refusal_page,
         ))
-        // Outside the pages above, so a refusal's page names the organisation.
+        // Outside the pages above, so a refusal's page names the organisation
+        // and staff texts the configured task system.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::org::scope,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::staff::name_the_system,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -260,7 +265,9 @@ pub async fn connect(
     match config.backend.kind {
         BackendKind::Hubex => {
             let (client, sim, sim_addr) = hubex_client(config, sims.hubex).await?;
-            let client = client.for_tenant(config.hubex.clone(), catalog.cloned());
+            let client = client
+                .for_tenant(config.hubex.clone(), catalog.cloned())
+                .with_scope(config.catalog.clone());
             Ok(Connected {
                 backend: Arc::new(client),
                 sims: Simulators {
@@ -335,7 +342,9 @@ pub async fn connect_backend(
     sim: Option<Simulator>,
 ) -> anyhow::Result<(Arc<dyn TaskBackend>, Option<Simulator>, Option<SocketAddr>)> {
     let (client, sim, addr) = hubex_client(config, sim).await?;
-    let client = client.for_tenant(config.hubex.clone(), None);
+    let client = client
+        .for_tenant(config.hubex.clone(), None)
+        .with_scope(config.catalog.clone());
     Ok((Arc::new(client), sim, addr))
 }
 
@@ -551,11 +560,11 @@ impl App {
             Duration::from_secs(config.privacy.contact_retention_days * 24 * 3600),
             shutdown_rx.clone(),
         ));
-        if config.hubex.status_poll_secs > 0 {
+        if config.status.poll_secs > 0 {
             background.push(delivery::spawn_status_poller(
                 pool.clone(),
                 backend.clone(),
-                Duration::from_secs(config.hubex.status_poll_secs),
+                Duration::from_secs(config.status.poll_secs),
                 mail_on_change,
                 shutdown_rx.clone(),
             ));

@@ -14,7 +14,7 @@ use qrdesk::{catalog, store, App};
 #[command(
     name = "qrdesk",
     version,
-    about = "QR stickers on equipment that become HubEx tasks"
+    about = "QR stickers on equipment that become tasks in HubEx, Bitrix24 or EvaTeam"
 )]
 struct Cli {
     /// Config file (default: config/default.toml when it exists).
@@ -352,6 +352,9 @@ fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Backup { to } => backup(&config, &to).await,
@@ -624,7 +627,7 @@ async fn demo_code(pool: &store::Pool, config: &Config) -> anyhow::Result<Option
     if let Some(existing) = code_store::list(pool).await?.into_iter().next() {
         return Ok(Some(existing.code));
     }
-    let allowed = catalog::allowed_districts(pool, &config.hubex).await?;
+    let allowed = catalog::allowed_districts(pool, &config.catalog).await?;
     let Some(asset) = store::catalog::first_asset_in(pool, &allowed).await? else {
         return Ok(None);
     };
@@ -854,7 +857,7 @@ async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
                     catalog::own::seed_demo(&pool).await?;
                 }
             }
-            catalog::check_target(&pool, &config.hubex, target).await?;
+            catalog::check_target(&pool, &config.catalog, target).await?;
             let code =
                 code_store::create(&pool, target, args.label.as_deref(), store::now_ms()).await?;
             if args.json {

@@ -119,7 +119,7 @@ pub async fn sync_now(State(state): State<AppState>, _: AdminForm<Button>) -> Re
 pub struct AssetRequestRow {
     r: crate::store::requests::AssetRequest,
     created: String,
-    status: &'static str,
+    status: String,
     short: String,
     /// The customer's last word, as the page says it.
     word: Option<&'static str>,

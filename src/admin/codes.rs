@@ -243,7 +243,7 @@ pub async fn create(
     let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let mode = get("mode");
     let pool = &state.pool;
-    let hubex = &state.config.hubex;
+    let scope_config = &state.config.catalog;
     let now = store::now_ms();
     let admin_id = Some(f.staff.admin.id);
 
@@ -325,7 +325,7 @@ pub async fn create(
     // What exists already: printing a ticked asset reuses its code.
     let mut plan: Vec<(Target, Option<Code>)> = Vec::with_capacity(targets.len());
     for target in targets {
-        scope::check_target(pool, hubex, target)
+        scope::check_target(pool, scope_config, target)
             .await
             .map_err(target_problem)?;
         let existing = if mode == "assets-print" {
@@ -480,7 +480,7 @@ pub async fn bulk(
                 return Err(refused(tr("Выберите площадку, на которую перенести коды.")));
             };
             let target = Target::Location(id);
-            scope::check_target(pool, &state.config.hubex, target)
+            scope::check_target(pool, &state.config.catalog, target)
                 .await
                 .map_err(target_problem)?;
             Some((id, describe(&state, target).await))
@@ -794,7 +794,7 @@ pub async fn action(
                     )))
                 }
             };
-            scope::check_target(pool, &state.config.hubex, target)
+            scope::check_target(pool, &state.config.catalog, target)
                 .await
                 .map_err(target_problem)?;
             if !code_store::retarget(pool, &code, target).await? {

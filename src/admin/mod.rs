@@ -533,12 +533,12 @@ pub fn paging(total: i64, page: i64, per_page: i64) -> (i64, i64, Option<i64>, O
 }
 
 /// Russian name of a request status.
-pub fn status_title(status: &crate::store::RequestStatus) -> &'static str {
+pub fn status_title(status: &crate::store::RequestStatus) -> String {
     use crate::store::RequestStatus::*;
     match status {
-        Accepted => tr("принята"),
-        Delivering => tr("отправляется"),
-        Delivered => tr("в HubEx"),
-        Failed => tr("ошибка"),
+        Accepted => tr("принята").into(),
+        Delivering => tr("отправляется").into(),
+        Delivered => trf("в {}", &[&crate::i18n::tr::system()]),
+        Failed => tr("ошибка").into(),
     }
 }

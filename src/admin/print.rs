@@ -463,8 +463,7 @@ pub async fn save_calibration(
     State(state): State<AppState>,
     AdminForm { form, .. }: AdminForm<CalibrationForm>,
 ) -> web::Result {
-    form.validate()
-        .map_err(|e| refused(super::problem(&e)))?;
+    form.validate().map_err(|e| refused(super::problem(&e)))?;
     let (x, y) = (num(&form.ox).unwrap_or(0.0), num(&form.oy).unwrap_or(0.0));
     job::save_offset(&state.pool, &form.template, (x, y)).await?;
     // Back to the same print settings, now using the saved offset.

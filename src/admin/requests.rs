@@ -22,7 +22,7 @@ const CSV_MAX: i64 = 50_000;
 pub struct Row {
     r: RequestListItem,
     created: String,
-    status: &'static str,
+    status: String,
     short: String,
     word: Option<&'static str>,
 }
@@ -297,7 +297,7 @@ pub async fn csv(
             r.code.clone(),
             r.asset_name.clone().unwrap_or_default(),
             r.description.clone(),
-            status_title(&r.status).to_owned(),
+            status_title(&r.status),
             r.task_number.clone().unwrap_or_default(),
             r.task_status_name.clone().unwrap_or_default(),
             customer_word(r.feedback).unwrap_or_default().to_owned(),
@@ -334,7 +334,7 @@ struct DetailPage {
     f: Frame,
     r: crate::store::requests::RequestRecord,
     asset: Option<crate::store::catalog::AssetView>,
-    status: &'static str,
+    status: String,
     created: String,
     task_link: Option<String>,
     photos: Vec<String>,
@@ -409,7 +409,7 @@ pub async fn detail(
         });
     }
     lines.sort_by_key(|l| l.at);
-    let template = state.config.hubex.task_link.trim();
+    let template = state.config.status.task_link.trim();
     let task_link = match (r.task_id, template) {
         (Some(task), t) if t.starts_with("https://") || t.starts_with("http://") => {
             Some(t.replace("{id}", &task.to_string()).replace(

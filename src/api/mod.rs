@@ -285,7 +285,7 @@ async fn create_code(
             "a label has at most 200 characters",
         ));
     }
-    crate::catalog::check_target(&state.pool, &state.config.hubex, target)
+    crate::catalog::check_target(&state.pool, &state.config.catalog, target)
         .await
         .map_err(|e| {
             ApiError::new(
@@ -398,7 +398,7 @@ async fn code_action(
             let target = target_of(to.asset_id, to.location_id, to.district_id).ok_or_else(|| {
                 invalid("say where the code goes with exactly one of asset_id, location_id or district_id")
             })?;
-            crate::catalog::check_target(&state.pool, &state.config.hubex, target)
+            crate::catalog::check_target(&state.pool, &state.config.catalog, target)
                 .await
                 .map_err(|e| invalid(&e.to_string()))?;
             if !store::codes::retarget(&state.pool, &code, target).await? {

@@ -22,6 +22,8 @@ use super::Lang;
 
 tokio::task_local! {
     static LANG: Lang;
+    /// The task system this instance sends requests to, as staff call it.
+    static SYSTEM: &'static str;
     /// This page's GET address (without `lang=`), for the language switch.
     static PAGE: String;
 }
@@ -172,6 +174,17 @@ pub fn lang_code() -> &'static str {
 }
 
 /// Template filters: `{{ "Коды"|t }}`, `{{ "Код {}"|tf1(code) }}`.
+/// The configured task system's name ("HubEx", "Bitrix24", "EvaTeam") for
+/// the staff texts of this request.
+pub fn system() -> &'static str {
+    SYSTEM.try_with(|s| *s).unwrap_or("HubEx")
+}
+
+/// Runs `work` with `name` as the task system staff texts name.
+pub async fn with_system<F: std::future::Future>(name: &'static str, work: F) -> F::Output {
+    SYSTEM.scope(name, work).await
+}
+
 pub mod filters {
     use std::fmt::Display;
 

@@ -224,7 +224,7 @@ async fn read_code_view(state: &AppState, code: &Code) -> anyhow::Result<CodeVie
     };
     let now = store::now_ms();
     let open = match &found {
-        Ok((_, FormTarget { asset: Some(a), .. })) if state.config.hubex.same_problem => {
+        Ok((_, FormTarget { asset: Some(a), .. })) if state.config.intake.same_problem => {
             requests::open_for_asset(pool, a.id, now - 14 * 24 * 3600 * 1000).await?
         }
         _ => Vec::new(),
@@ -260,7 +260,7 @@ async fn resolve(
         CodeState::Active => {}
     }
     let pool = &state.pool;
-    let allowed = catalog::allowed_districts(pool, &state.config.hubex).await?;
+    let allowed = catalog::allowed_districts(pool, &state.config.catalog).await?;
     let target = match record.target {
         Target::Asset(id) => {
             let asset = store::catalog::asset(pool, id).await?;

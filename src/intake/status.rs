@@ -270,7 +270,7 @@ pub async fn live(
 }
 
 /// The request behind the token as it stands now: its task's status is read
-/// again when older than `hubex.status_max_age_secs`.
+/// again when older than `status.max_age_secs`.
 async fn current(
     state: &AppState,
     raw: &str,
@@ -282,7 +282,7 @@ async fn current(
     let record = &view.record;
     if let Some(task_id) = record.task_id {
         let stale = record.status_checked_at.is_none_or(|at| {
-            store::now_ms() - at >= state.config.hubex.status_max_age_secs as i64 * 1000
+            store::now_ms() - at >= state.config.status.max_age_secs as i64 * 1000
         });
         if stale && record.task_closed_at.is_none() {
             // Best effort: when the task system is slow or down, the page
@@ -415,7 +415,7 @@ fn build<'a>(
         RequestStatus::Delivered if record.task_status_name.is_none() => 5,
         // As often as a view reads the task system again, and no more.
         RequestStatus::Delivered if record.task_closed_at.is_none() => {
-            state.config.hubex.status_max_age_secs.clamp(5, 300) as u32
+            state.config.status.max_age_secs.clamp(5, 300) as u32
         }
         _ => 0,
     };

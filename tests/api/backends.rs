@@ -10,6 +10,7 @@ use qrdesk::backend::hubex::sim::Fault;
 use qrdesk::backend::AssetId;
 use qrdesk::config::{BackendKind, Config};
 use qrdesk::domain::codes::Code;
+use qrdesk::store::admins::Role;
 use qrdesk::store::codes::Target;
 
 use crate::helpers::{on_each_engine, simulator, start_with_sims, wait_for, TestApp};
@@ -707,7 +708,7 @@ async fn a_fault_matrix_leaves_one_task_per_request_and_every_photo_once() {
 async fn the_background_poller_brings_status_and_replies_without_a_page_view() {
     for kind in KINDS {
         on_each_engine(|| async move {
-            let app = spawn(kind, |c| c.hubex.status_poll_secs = 1).await;
+            let app = spawn(kind, |c| c.status.poll_secs = 1).await;
             let path = app.report(&code(&app).await, "Не работает вытяжка на кухне").await;
             let r = app.wait_status(&path, "delivered", 15).await;
             let task = r.task_id.unwrap().0;
@@ -727,5 +728,52 @@ async fn the_background_poller_brings_status_and_replies_without_a_page_view() {
             .await;
         })
         .await;
+    }
+}
+
+#[tokio::test]
+async fn staff_pages_name_the_configured_task_system_not_hubex() {
+    for (kind, name) in [
+        (BackendKind::Bitrix24, "Bitrix24"),
+        (BackendKind::Evateam, "EvaTeam"),
+    ] {
+        let app = spawn(kind, |_| {}).await;
+        let code = code(&app).await;
+        let status = app.report(&code, "Не работает кнопка пуска").await;
+        app.drain_outbox(20).await;
+        let request = app.request_by_status_path(&status).await;
+        let owner = crate::admin::StaffClient::new(&app, Role::Owner).await;
+        let pages = [
+            "/admin".to_owned(),
+            "/admin/requests".to_owned(),
+            "/admin/requests?status=delivered".to_owned(),
+            format!("/admin/requests/{}", request.id),
+            "/admin/codes".to_owned(),
+            format!("/admin/codes/{code}"),
+            "/admin/catalog".to_owned(),
+            format!("/admin/catalog/assets/{}", app.asset()),
+            "/admin/print".to_owned(),
+            "/admin/connection".to_owned(),
+            "/admin/settings".to_owned(),
+            "/admin/settings/cabinet".to_owned(),
+            "/admin/settings/integrations".to_owned(),
+            "/admin/settings/webhooks".to_owned(),
+            "/admin/settings/tokens".to_owned(),
+            "/admin/settings/privacy".to_owned(),
+            "/admin/settings/audit".to_owned(),
+        ];
+        for path in &pages {
+            for lang in ["ru", "en"] {
+                let sep = if path.contains('?') { '&' } else { '?' };
+                let page = owner.get(&format!("{path}{sep}lang={lang}")).await;
+                assert_eq!(page.status, 200, "{kind:?} {path} {lang}: {}", page.body);
+                assert!(
+                    !page.body.contains("HubEx"),
+                    "{kind:?}: {path} ({lang}) names HubEx"
+                );
+            }
+        }
+        let list = owner.get("/admin/requests?lang=ru").await;
+        assert!(list.body.contains(&format!("в {name}")), "{kind:?}");
     }
 }

@@ -47,7 +47,15 @@ fn codes_create_prints_json_and_refuses_bad_targets() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("outside the allowed участки"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("outside the allowed участки"), "{stderr}");
+    // The old name of the setting still works, with a warning naming the new one.
+    assert!(
+        stderr.contains(
+            "QRDESK_HUBEX__ALLOWED_DISTRICTS is an old name, use QRDESK_CATALOG__ALLOWED_DISTRICTS"
+        ),
+        "{stderr}"
+    );
 
     let out = qrdesk(&dir, &["codes", "list", "--json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

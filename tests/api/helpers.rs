@@ -236,8 +236,8 @@ pub fn test_config(dir: &TempDir) -> Config {
     c.delivery.lease_secs = 3;
     c.hubex.timeout_secs = 1;
     c.hubex.sync_interval_secs = 0;
-    c.hubex.status_poll_secs = 0;
-    c.hubex.status_max_age_secs = 0;
+    c.status.poll_secs = 0;
+    c.status.max_age_secs = 0;
     // Tests send many forms from one address; the limit tests lower these.
     c.limits.posts_per_minute = 100_000;
     c.limits.posts_burst = 100_000;

@@ -246,7 +246,7 @@ async fn polling_40_open_tasks_is_a_few_list_reads_and_a_reply_arrives_in_one_ro
         let sim = simulator();
         let app = spawn_with_sim(sim.clone(), |c| {
             // The page must not read HubEx itself: only the poller may.
-            c.hubex.status_max_age_secs = 3600;
+            c.status.max_age_secs = 3600;
         })
         .await;
         let open = delivered(&app, 40).await;

@@ -274,7 +274,7 @@ async fn the_sticker_cap_holds_across_instances() {
 #[tokio::test]
 async fn the_status_poller_reads_changes_on_any_instance() {
     crate::helpers::on_each_engine(|| async {
-        let app = crate::helpers::spawn_with(|c| c.hubex.status_poll_secs = 1).await;
+        let app = crate::helpers::spawn_with(|c| c.status.poll_secs = 1).await;
         let second = match crate::helpers::engine() {
             qrdesk::store::Engine::Postgres => Some(
                 qrdesk::App::start(app.config.clone(), Some(app.sim.clone()))

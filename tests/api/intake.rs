@@ -365,10 +365,10 @@ async fn upper_case_qr_paths_and_lower_case_codes_work() {
 #[tokio::test]
 async fn assets_outside_the_allowed_districts_are_refused() {
     on_each_engine(|| async {
-        let app = spawn_with(|c| c.hubex.allowed_districts = vec![1, 2, 3]).await;
+        let app = spawn_with(|c| c.catalog.allowed_districts = vec![1, 2, 3]).await;
         let err = qrdesk::catalog::check_target(
             app.pool(),
-            &app.config.hubex,
+            &app.config.catalog,
             Target::Asset(AssetId(1020)),
         )
         .await
@@ -379,7 +379,7 @@ async fn assets_outside_the_allowed_districts_are_refused() {
         );
         assert!(qrdesk::catalog::check_target(
             app.pool(),
-            &app.config.hubex,
+            &app.config.catalog,
             Target::District(DistrictId(4))
         )
         .await

@@ -500,7 +500,7 @@ async fn the_requests_workbench_searches_filters_shows_one_and_exports_csv() {
 #[tokio::test]
 async fn a_configured_task_link_opens_the_task_in_hubex() {
     let app = crate::helpers::spawn_with(|c| {
-        c.hubex.task_link = "https://app.hubex.example/tasks/{id}?n={number}".into()
+        c.status.task_link = "https://app.hubex.example/tasks/{id}?n={number}".into()
     })
     .await;
     let admin = StaffClient::new(&app, Role::Viewer).await;

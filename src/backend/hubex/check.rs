@@ -14,7 +14,7 @@ use super::read::Surprises;
 use crate::backend::{
     AssetId, CheckItem, CheckReport, District, DistrictId, NewTask, Priority, UserId, Verdict,
 };
-use crate::config::HubexConfig;
+use crate::config::{CatalogConfig, HubexConfig};
 use crate::domain::lang::Lang;
 
 use crate::backend::in_lang as t;
@@ -90,6 +90,7 @@ impl Run<'_> {
 pub async fn run(
     client: &HubexClient,
     hubex: &HubexConfig,
+    scope: &CatalogConfig,
     lang: Lang,
     create_test_task: bool,
 ) -> CheckReport {
@@ -317,15 +318,15 @@ pub async fn run(
             None
         }
     };
-    let allowed: Vec<&District> = if hubex.allowed_districts.is_empty() {
+    let allowed: Vec<&District> = if scope.allowed_districts.is_empty() {
         districts.iter().collect()
     } else {
         districts
             .iter()
-            .filter(|d| hubex.allowed_districts.contains(&d.id.0))
+            .filter(|d| scope.allowed_districts.contains(&d.id.0))
             .collect()
     };
-    let missing: Vec<i64> = hubex
+    let missing: Vec<i64> = scope
         .allowed_districts
         .iter()
         .copied()
@@ -380,8 +381,8 @@ pub async fn run(
             },
             Some(t(
                 l,
-                "дайте пользователю API и анонимному пользователю нужные участки или поправьте hubex.allowed_districts",
-                "give the API user and the anonymous user these участки, or fix hubex.allowed_districts",
+                "дайте пользователю API и анонимному пользователю нужные участки или поправьте catalog.allowed_districts",
+                "give the API user and the anonymous user these участки, or fix catalog.allowed_districts",
             )),
         );
     } else {

@@ -75,6 +75,8 @@ pub struct HubexClient {
     /// The tenant's settings (task type, request method, criticality, the
     /// reopen stage) and the synced catalog new tasks' defaults come from.
     pub(in crate::backend::hubex) tenant: crate::config::HubexConfig,
+    /// The участки requests may go to (`[catalog]`), for the check.
+    pub(in crate::backend::hubex) scope: crate::config::CatalogConfig,
     catalog: Option<crate::store::Pool>,
 }
 
@@ -165,6 +167,7 @@ impl HubexClient {
             ignores_task_filter: AtomicBool::new(false),
             observer: std::sync::OnceLock::new(),
             tenant: crate::config::Config::default().hubex,
+            scope: crate::config::CatalogConfig::default(),
             catalog: None,
         })
     }
@@ -179,6 +182,12 @@ impl HubexClient {
     ) -> Self {
         self.tenant = tenant;
         self.catalog = catalog;
+        self
+    }
+
+    /// The участки requests may go to, which the check looks at.
+    pub fn with_scope(mut self, scope: crate::config::CatalogConfig) -> Self {
+        self.scope = scope;
         self
     }
 

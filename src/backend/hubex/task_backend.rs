@@ -115,6 +115,7 @@ impl TaskBackend for HubexClient {
         Box::pin(super::check::run(
             self,
             &self.tenant,
+            &self.scope,
             lang,
             create_test_task,
         ))
