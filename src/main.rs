@@ -983,7 +983,7 @@ async fn backup(config: &Config, to: &std::path::Path) -> anyhow::Result<()> {
     let url = config.database_url();
     anyhow::ensure!(
         store::Engine::of_url(&url) == store::Engine::Sqlite,
-        "qrdesk backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)"
+        "qrdesk backup copies SQLite databases; for PostgreSQL use pg_dump (see docs/operations.md)"
     );
     anyhow::ensure!(
         !to.exists(),

@@ -10,6 +10,7 @@ mod conversation;
 mod corpus;
 mod crash;
 mod delivery;
+mod docs;
 mod edge;
 mod engines;
 mod hardening;
