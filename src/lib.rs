@@ -20,6 +20,7 @@ pub mod labels;
 pub mod mail;
 pub mod media;
 pub mod metrics;
+pub mod ops;
 pub mod store;
 pub mod trace;
 pub mod web;

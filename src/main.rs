@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use qrdesk::backend::{AssetId, DistrictId, LocationId};
 use qrdesk::config::{BackendKind, Config};
 use qrdesk::domain::codes::Code;
+use qrdesk::ops;
 use qrdesk::store::codes::{self as code_store, Target};
 use qrdesk::{catalog, store, App};
 
@@ -857,9 +858,15 @@ async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
                     catalog::own::seed_demo(&pool).await?;
                 }
             }
-            catalog::check_target(&pool, &config.catalog, target).await?;
-            let code =
-                code_store::create(&pool, target, args.label.as_deref(), store::now_ms()).await?;
+            let label = args.label.clone().filter(|l| !l.trim().is_empty());
+            let code = ops::codes::create(
+                &pool,
+                &config.catalog,
+                &ops::codes::Actor::cli(),
+                target,
+                label,
+            )
+            .await?;
             if args.json {
                 println!(
                     "{}",
@@ -896,10 +903,12 @@ async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
         CodesCommand::Revoke { code } => {
             let code =
                 Code::parse(&code).context("not a code: 8 letters and digits, e.g. 7K3M9Q2A")?;
-            if code_store::revoke(&pool, &code).await? {
-                println!("revoked {code}");
-            } else {
-                anyhow::bail!("no active code {code}");
+            let actor = ops::codes::Actor::cli();
+            let revoke = ops::codes::Command::Revoke;
+            match ops::codes::run(&pool, &config.catalog, &actor, Some(&code), revoke).await {
+                Ok(_) => println!("revoked {code}"),
+                Err(ops::codes::Error::Refused(_)) => anyhow::bail!("no active code {code}"),
+                Err(e) => return Err(e.into()),
             }
         }
     }

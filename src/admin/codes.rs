@@ -21,6 +21,7 @@ use crate::backend::{AssetId, DistrictId, LocationId};
 use crate::catalog as scope;
 use crate::domain::codes::Code;
 use crate::labels::{job, layout};
+use crate::ops::codes as ops;
 use crate::store::admins;
 use crate::store::catalog::{self, DistrictView, LocationView};
 use crate::store::codes::{
@@ -727,8 +728,6 @@ pub async fn action(
 ) -> web::Result {
     let form = &f.form;
     form.validate().map_err(|e| refused(super::problem(&e)))?;
-    let pool = &state.pool;
-    let now = store::now_ms();
     let back =
         |done: &str| Ok(Redirect::to(&format!("/admin/codes/{code}?done={done}")).into_response());
     if matches!(form.op.as_str(), "revoke" | "rotate") && form.confirm != "1" {
@@ -759,57 +758,65 @@ pub async fn action(
         }
         .response());
     }
-    match form.op.as_str() {
-        "revoke" => {
-            code_store::revoke(pool, &code).await?;
-            f.audit(&state, "code-revoke", code.as_str()).await;
-            back("revoked")
-        }
-        "restore" => {
-            if !code_store::restore(pool, &code, now).await? {
-                return Err(refused(
-                    tr("Этот код снова включить нельзя: прошло больше 30 дней или его заменили новым. Создайте новый код."),
-                ));
-            }
-            f.audit(&state, "code-restore", code.as_str()).await;
-            back("restored")
-        }
-        "rotate" => {
-            let new = code_store::rotate(pool, &code, now)
-                .await?
-                .ok_or_else(|| refused(tr("Заменить можно только действующий код.")))?;
-            f.audit(&state, "code-rotate", &format!("{code} -> {new}"))
-                .await;
-            Ok(Redirect::to(&format!("/admin/codes/{new}?done=rotated")).into_response())
-        }
+    let command = match form.op.as_str() {
+        "revoke" => ops::Command::Revoke,
+        "restore" => ops::Command::Restore,
+        "rotate" => ops::Command::Rotate,
         _ => {
             let id: Option<i64> = form.target_id.trim().parse().ok();
-            let target = match (form.kind.as_str(), id) {
-                ("asset", Some(id)) => Target::Asset(AssetId(id)),
-                ("location", Some(id)) => Target::Location(LocationId(id)),
-                ("district", Some(id)) => Target::District(DistrictId(id)),
+            match (form.kind.as_str(), id) {
+                ("asset", Some(id)) => ops::Command::Move(Target::Asset(AssetId(id))),
+                ("location", Some(id)) => ops::Command::Move(Target::Location(LocationId(id))),
+                ("district", Some(id)) => ops::Command::Move(Target::District(DistrictId(id))),
                 _ => {
                     return Err(refused(tr(
                         "Укажите, куда привязать код: номер актива, площадку или участок.",
                     )))
                 }
-            };
-            scope::check_target(pool, &state.config.catalog, target)
-                .await
-                .map_err(target_problem)?;
-            if !code_store::retarget(pool, &code, target).await? {
-                return Err(refused(tr(
-                    "Отключённый код перенести нельзя: создайте новый.",
-                )));
             }
-            f.audit(&state, "code-retarget", &format!("{code} -> {target:?}"))
-                .await;
-            back(if form.op == "assign" {
-                "assigned"
-            } else {
-                "moved"
-            })
         }
+    };
+    let done = match run_command(&state, &f, &code, command).await? {
+        ops::Outcome::Rotated(new) => {
+            return Ok(Redirect::to(&format!("/admin/codes/{new}?done=rotated")).into_response())
+        }
+        ops::Outcome::Restored => "restored",
+        ops::Outcome::Moved if form.op == "assign" => "assigned",
+        ops::Outcome::Moved => "moved",
+        _ => "revoked",
+    };
+    back(done)
+}
+
+/// Runs a code command for a staff member; refusals become pages that say
+/// what to do.
+pub(super) async fn run_command<T>(
+    state: &AppState,
+    f: &AdminForm<T>,
+    code: &Code,
+    command: ops::Command,
+) -> web::Result<ops::Outcome> {
+    let actor = ops::Actor {
+        admin_id: Some(f.staff.admin.id),
+        ip: f.ip.clone(),
+        via: "admin".into(),
+    };
+    match ops::run(&state.pool, &state.config.catalog, &actor, Some(code), command).await {
+        Ok(outcome) => Ok(outcome),
+        // Revoking a revoked code leaves it as asked.
+        Err(ops::Error::Refused(ops::Refusal::RevokedAlready)) => Ok(ops::Outcome::Revoked),
+        Err(ops::Error::Refused(r)) => Err(match r {
+            ops::Refusal::NotFound => web::Error::NotFound,
+            ops::Refusal::Target(r) => refused(&r.for_staff()),
+            ops::Refusal::NotRestorable => refused(tr("Этот код снова включить нельзя: прошло больше 30 дней или его заменили новым. Создайте новый код.")),
+            ops::Refusal::NotActive => refused(tr("Заменить можно только действующий код.")),
+            ops::Refusal::MoveRevoked => refused(tr("Отключённый код перенести нельзя: создайте новый.")),
+            ops::Refusal::NoPauseMessage => refused(tr("Напишите сообщение")),
+            ops::Refusal::LabelTooLong | ops::Refusal::RevokedAlready => {
+                refused(tr("Не получилось"))
+            }
+        }),
+        Err(ops::Error::Other(e)) => Err(web::Error::Internal(e)),
     }
 }
 

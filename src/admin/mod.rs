@@ -487,25 +487,25 @@ async fn pause(State(state): State<AppState>, f: AdminForm<PauseForm>) -> crate:
         .take(500)
         .collect();
     let resume = form.op == "resume";
-    let value = if resume { None } else { Some(text.as_str()) };
     if form.code.is_empty() {
-        store::set_setting(&state.pool, "intake_pause", value.unwrap_or("")).await?;
+        let value = if resume { "" } else { text.as_str() };
+        store::set_setting(&state.pool, "intake_pause", value).await?;
+        let action = if resume {
+            "intake-resume"
+        } else {
+            "intake-pause"
+        };
+        f.audit(&state, action, "all").await;
     } else {
         let code =
             crate::domain::codes::Code::parse(&form.code).ok_or(crate::web::Error::NotFound)?;
-        code_store::set_paused(&state.pool, &code, value).await?;
+        let command = if resume {
+            crate::ops::codes::Command::Resume
+        } else {
+            crate::ops::codes::Command::Pause(text)
+        };
+        codes::run_command(&state, &f, &code, command).await?;
     }
-    let what = if form.code.is_empty() {
-        "all".to_owned()
-    } else {
-        form.code.clone()
-    };
-    let action = if resume {
-        "intake-resume"
-    } else {
-        "intake-pause"
-    };
-    f.audit(&state, action, &what).await;
     let done = if resume { "resumed" } else { "paused" };
     let back = if form.code.is_empty() {
         format!("/admin?done={done}")

@@ -24,6 +24,7 @@ use crate::backend::{AssetId, DistrictId, LocationId};
 use crate::config::LimitsConfig;
 use crate::domain::api_token::ApiToken;
 use crate::domain::codes::Code;
+use crate::ops::codes;
 use crate::store::codes::{CodeRecord, Target};
 use crate::store::{self, api_tokens, ApiRole};
 use crate::AppState;
@@ -277,26 +278,53 @@ async fn create_code(
         .label
         .as_deref()
         .map(str::trim)
-        .filter(|l| !l.is_empty());
-    if label.is_some_and(|l| l.chars().count() > 200) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_label",
-            "a label has at most 200 characters",
-        ));
-    }
-    crate::catalog::check_target(&state.pool, &state.config.catalog, target)
-        .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_target",
-                e.to_string(),
-            )
-        })?;
-    let code: Code = store::codes::create(&state.pool, target, label, store::now_ms()).await?;
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned);
+    let code = codes::create(
+        &state.pool,
+        &state.config.catalog,
+        &api_actor(&caller),
+        target,
+        label,
+    )
+    .await
+    .map_err(api_refusal)?;
     let body = json!({ "code": code.as_str(), "url": code.url(&state.public_url) });
     Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Who an API call's change is from, for the audit log.
+fn api_actor(caller: &Caller) -> codes::Actor {
+    codes::Actor {
+        via: format!("api token {}…", caller.0.token_start),
+        ..codes::Actor::default()
+    }
+}
+
+/// A code command's refusal as the API words it.
+fn api_refusal(e: codes::Error) -> ApiError {
+    match e {
+        codes::Error::Refused(r) => {
+            let (status, kind) = match r {
+                codes::Refusal::NotFound => return ApiError::not_found("code"),
+                codes::Refusal::Target(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_target"),
+                codes::Refusal::LabelTooLong => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_label"),
+                codes::Refusal::NoPauseMessage => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+                }
+                _ => (StatusCode::CONFLICT, "conflict"),
+            };
+            ApiError::new(status, kind, r.to_string())
+        }
+        codes::Error::Other(e) => {
+            tracing::error!(error = %format!("{e:#}"), "a code command failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the database did not answer; try again shortly",
+            )
+        }
+    }
 }
 
 /// Where a code goes: exactly one of the ids.
@@ -365,26 +393,10 @@ async fn code_action(
 ) -> ApiResult {
     caller.must_write()?;
     let code = Code::parse(&code).ok_or_else(|| ApiError::not_found("code"))?;
-    store::codes::get(&state.pool, &code)
-        .await?
-        .ok_or_else(|| ApiError::not_found("code"))?;
-    let conflict = |what: &str| ApiError::new(StatusCode::CONFLICT, "conflict", what.to_owned());
-    match action {
-        "revoke" => {
-            if !store::codes::revoke(&state.pool, &code).await? {
-                return Err(conflict("the code is revoked already"));
-            }
-        }
-        "rotate" => {
-            let Some(new) = store::codes::rotate(&state.pool, &code, store::now_ms()).await? else {
-                return Err(conflict("only an active code can be replaced"));
-            };
-            let body = json!({
-                "code": new.as_str(), "url": new.url(&state.public_url), "replaces": code.as_str(),
-            });
-            return Ok((StatusCode::CREATED, Json(body)).into_response());
-        }
-        "move" => {
+    let command = match action {
+        "revoke" => codes::Command::Revoke,
+        "rotate" => codes::Command::Rotate,
+        _ => {
             let invalid = |m: &str| {
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -398,14 +410,23 @@ async fn code_action(
             let target = target_of(to.asset_id, to.location_id, to.district_id).ok_or_else(|| {
                 invalid("say where the code goes with exactly one of asset_id, location_id or district_id")
             })?;
-            crate::catalog::check_target(&state.pool, &state.config.catalog, target)
-                .await
-                .map_err(|e| invalid(&e.to_string()))?;
-            if !store::codes::retarget(&state.pool, &code, target).await? {
-                return Err(conflict("a revoked code cannot be moved"));
-            }
+            codes::Command::Move(target)
         }
-        _ => return Err(ApiError::not_found("action (revoke, rotate or move)")),
+    };
+    if let codes::Outcome::Rotated(new) = codes::run(
+        &state.pool,
+        &state.config.catalog,
+        &api_actor(&caller),
+        Some(&code),
+        command,
+    )
+    .await
+    .map_err(api_refusal)?
+    {
+        let body = json!({
+            "code": new.as_str(), "url": new.url(&state.public_url), "replaces": code.as_str(),
+        });
+        return Ok((StatusCode::CREATED, Json(body)).into_response());
     }
     let after = store::codes::get(&state.pool, &code)
         .await?

@@ -414,6 +414,26 @@ pub async fn audit_from(
     detail: &str,
     now: i64,
 ) -> sqlx::Result<()> {
+    audit_in(
+        &mut *pool.acquire().await?,
+        admin_id,
+        ip,
+        action,
+        detail,
+        now,
+    )
+    .await
+}
+
+/// An audit line written on `conn`, inside the caller's transaction.
+pub async fn audit_in(
+    conn: &mut sqlx::AnyConnection,
+    admin_id: Option<i64>,
+    ip: Option<&str>,
+    action: &str,
+    detail: &str,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, admin_id, ip, action, detail) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -422,7 +442,7 @@ pub async fn audit_from(
     .bind(ip)
     .bind(action)
     .bind(detail)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

@@ -100,8 +100,8 @@ const SELECT: &str =
     "SELECT code, target_kind, target_id, label, state, replaced_by, created_at, scan_count, last_scan_at FROM codes";
 
 /// Stores a new random code for `target`, drawing again on the rare collision.
-pub async fn create(
-    pool: &Pool,
+pub async fn create_in(
+    conn: &mut sqlx::AnyConnection,
     target: Target,
     label: Option<&str>,
     now: i64,
@@ -124,7 +124,7 @@ pub async fn create(
         .bind(label)
         .bind(state)
         .bind(now)
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -134,12 +134,30 @@ pub async fn create(
     }
 }
 
-pub async fn get(pool: &Pool, code: &Code) -> sqlx::Result<Option<CodeRecord>> {
+/// [`create_in`] on a connection of its own.
+pub async fn create(
+    pool: &Pool,
+    target: Target,
+    label: Option<&str>,
+    now: i64,
+) -> sqlx::Result<Code> {
+    create_in(&mut *pool.acquire().await?, target, label, now).await
+}
+
+pub async fn get_in(
+    conn: &mut sqlx::AnyConnection,
+    code: &Code,
+) -> sqlx::Result<Option<CodeRecord>> {
     let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE code = $1"))
         .bind(code.as_str())
-        .fetch_optional(pool)
+        .fetch_optional(&mut *conn)
         .await?;
     Ok(row.and_then(Row::into_record))
+}
+
+/// [`get_in`] on a connection of its own.
+pub async fn get(pool: &Pool, code: &Code) -> sqlx::Result<Option<CodeRecord>> {
+    get_in(&mut *pool.acquire().await?, code).await
 }
 
 pub async fn list(pool: &Pool) -> sqlx::Result<Vec<CodeRecord>> {
@@ -300,17 +318,22 @@ pub async fn scans_by_day(
 }
 
 /// Turns a code off; its sticker then shows a friendly "no longer in use" page.
-pub async fn revoke(pool: &Pool, code: &Code) -> sqlx::Result<bool> {
+pub async fn revoke_in(conn: &mut sqlx::AnyConnection, code: &Code) -> sqlx::Result<bool> {
     let n = sqlx::query(
         "UPDATE codes SET state = 'revoked', revoked_at = $2 WHERE code = $1 AND state <> 'revoked'",
     )
     .bind(code.as_str())
     .bind(super::now_ms())
-    .execute(pool)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     super::memo::changed();
     Ok(n == 1)
+}
+
+/// [`revoke_in`] on a connection of its own.
+pub async fn revoke(pool: &Pool, code: &Code) -> sqlx::Result<bool> {
+    revoke_in(&mut *pool.acquire().await?, code).await
 }
 
 /// How long a revoked code can be switched on again.
@@ -332,18 +355,27 @@ pub async fn restorable_until(pool: &Pool, code: &Code, now: i64) -> sqlx::Resul
 }
 
 /// Switches a revoked code on again, within [`RESTORE_WITHIN_MS`].
-pub async fn restore(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<bool> {
+pub async fn restore_in(
+    conn: &mut sqlx::AnyConnection,
+    code: &Code,
+    now: i64,
+) -> sqlx::Result<bool> {
     let n = sqlx::query(
         "UPDATE codes SET state = 'active', revoked_at = NULL
           WHERE code = $1 AND state = 'revoked' AND replaced_by IS NULL AND revoked_at >= $2",
     )
     .bind(code.as_str())
     .bind(now - RESTORE_WITHIN_MS)
-    .execute(pool)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     super::memo::changed();
     Ok(n == 1)
+}
+
+/// [`restore_in`] on a connection of its own.
+pub async fn restore(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<bool> {
+    restore_in(&mut *pool.acquire().await?, code, now).await
 }
 
 struct ListRow {
@@ -600,28 +632,41 @@ pub async fn for_target(pool: &Pool, target: Target) -> sqlx::Result<Vec<CodeRec
 
 /// Replaces a code with a new one for the same target: the old sticker then
 /// says it was replaced. Returns the new code.
-pub async fn rotate(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<Option<Code>> {
-    let Some(old) = get(pool, code).await? else {
+pub async fn rotate_in(
+    conn: &mut sqlx::AnyConnection,
+    code: &Code,
+    now: i64,
+) -> sqlx::Result<Option<Code>> {
+    let Some(old) = get_in(conn, code).await? else {
         return Ok(None);
     };
     if old.state != State::Active {
         return Ok(None);
     }
-    let new = create(pool, old.target, old.label.as_deref(), now).await?;
+    let new = create_in(conn, old.target, old.label.as_deref(), now).await?;
     sqlx::query(
         "UPDATE codes SET state = 'revoked', replaced_by = $1, rotated_at = $2 WHERE code = $3",
     )
     .bind(new.as_str())
     .bind(now)
     .bind(code.as_str())
-    .execute(pool)
+    .execute(&mut *conn)
     .await?;
     super::memo::changed();
     Ok(Some(new))
 }
 
+/// [`rotate_in`] on a connection of its own.
+pub async fn rotate(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<Option<Code>> {
+    rotate_in(&mut *pool.acquire().await?, code, now).await
+}
+
 /// Points a code (active or printed blank) at a new target; it becomes active.
-pub async fn retarget(pool: &Pool, code: &Code, target: Target) -> sqlx::Result<bool> {
+pub async fn retarget_in(
+    conn: &mut sqlx::AnyConnection,
+    code: &Code,
+    target: Target,
+) -> sqlx::Result<bool> {
     let (kind, id) = target.parts();
     let n = sqlx::query(
         "UPDATE codes SET target_kind = $1, target_id = $2, state = 'active' WHERE code = $3 AND state <> 'revoked'",
@@ -629,23 +674,37 @@ pub async fn retarget(pool: &Pool, code: &Code, target: Target) -> sqlx::Result<
     .bind(kind)
     .bind(id)
     .bind(code.as_str())
-    .execute(pool)
+    .execute(&mut *conn)
     .await?
     .rows_affected();
     super::memo::changed();
     Ok(n == 1)
 }
 
+/// [`retarget_in`] on a connection of its own.
+pub async fn retarget(pool: &Pool, code: &Code, target: Target) -> sqlx::Result<bool> {
+    retarget_in(&mut *pool.acquire().await?, code, target).await
+}
+
 /// Pauses intake on a code with a message for customers; `None` resumes it.
-pub async fn set_paused(pool: &Pool, code: &Code, message: Option<&str>) -> sqlx::Result<bool> {
+pub async fn set_paused_in(
+    conn: &mut sqlx::AnyConnection,
+    code: &Code,
+    message: Option<&str>,
+) -> sqlx::Result<bool> {
     let n = sqlx::query("UPDATE codes SET paused_message = $1 WHERE code = $2")
         .bind(message)
         .bind(code.as_str())
-        .execute(pool)
+        .execute(&mut *conn)
         .await?
         .rows_affected();
     super::memo::changed();
     Ok(n == 1)
+}
+
+/// [`set_paused_in`] on a connection of its own.
+pub async fn set_paused(pool: &Pool, code: &Code, message: Option<&str>) -> sqlx::Result<bool> {
+    set_paused_in(&mut *pool.acquire().await?, code, message).await
 }
 
 pub async fn paused_message(pool: &Pool, code: &Code) -> sqlx::Result<Option<String>> {

@@ -7,7 +7,7 @@ use qrdesk::store::codes::Target;
 use qrdesk::store::{api_tokens, ApiRole};
 use serde_json::{json, Value};
 
-use crate::helpers::{on_each_engine, spawn_with, TestApp};
+use crate::helpers::{on_each_engine, spawn_app, spawn_with, TestApp};
 
 async fn token(app: &TestApp, role: ApiRole) -> String {
     let (_, t) = api_tokens::create(app.pool(), "тест", role, qrdesk::store::now_ms())
@@ -689,6 +689,78 @@ async fn the_openapi_document_is_valid_and_describes_every_route() {
                 );
             }
         }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn code_changes_through_the_api_are_in_the_audit_log_once_each() {
+    on_each_engine(|| async {
+        let app = spawn_app().await;
+        let admin = token(&app, ApiRole::Admin).await;
+        let (status, created) = call(
+            &app,
+            "POST",
+            "/api/v1/codes",
+            Some(&admin),
+            Some(json!({"asset_id": 1001})),
+        )
+        .await;
+        assert_eq!(status, 201, "{created}");
+        let code = created["code"].as_str().unwrap().to_owned();
+        let (status, rotated) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/codes/{code}/rotate"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        assert_eq!(status, 201, "{rotated}");
+        let new = rotated["code"].as_str().unwrap().to_owned();
+        // A refused change leaves no line: the old code is not active any more.
+        let (status, _) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/codes/{code}/rotate"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        assert_eq!(status, 409);
+        let (status, _) = call(
+            &app,
+            "POST",
+            &format!("/api/v1/codes/{new}/revoke"),
+            Some(&admin),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+
+        let lines = qrdesk::store::admins::audit_page(app.pool(), None, None, None, 50)
+            .await
+            .unwrap();
+        let mine: Vec<(String, String)> = lines
+            .iter()
+            .filter(|l| l.action.starts_with("code-"))
+            .map(|l| (l.action.clone(), l.detail.clone().unwrap_or_default()))
+            .rev()
+            .collect();
+        let actions: Vec<&str> = mine.iter().map(|(a, _)| a.as_str()).collect();
+        assert_eq!(
+            actions,
+            ["code-create", "code-rotate", "code-revoke"],
+            "{mine:?}"
+        );
+        assert!(
+            mine[1].1.starts_with(&format!("{code} -> {new}")),
+            "{mine:?}"
+        );
+        assert!(
+            mine.iter().all(|(_, d)| d.contains("(via api token qrd_")),
+            "{mine:?}"
+        );
     })
     .await;
 }
