@@ -169,7 +169,7 @@ impl BackendKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bitrix24Config {
-    pub mode: HubexMode,
+    pub mode: Mode,
     /// `https://PORTAL/rest/USER_ID/SECRET/`: the credential. Never logged.
     pub webhook_url: Secret,
     /// The employee new tasks are given to (`RESPONSIBLE_ID`).
@@ -196,7 +196,7 @@ pub struct Bitrix24Config {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaTeamConfig {
-    pub mode: HubexMode,
+    pub mode: Mode,
     /// The installation, e.g. `https://eva.example.ru`; calls go to `/api/`.
     pub base_url: String,
     /// The API user's token (Моя страница → Безопасность). Never logged.
@@ -221,12 +221,14 @@ pub enum CommentApi {
     Chat,
 }
 
+/// How qrdesk reaches a task system, the same for all three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum HubexMode {
-    /// An in-process HubEx simulator with a demo tenant.
+pub enum Mode {
+    /// The system's in-process simulator with demo data.
     Simulator,
-    /// A real tenant, or anything that speaks its API at `base_url`.
+    /// The real service (a tenant, a portal, an installation), or anything
+    /// that speaks its API at the configured address.
     Live,
 }
 
@@ -307,7 +309,7 @@ fn rename_in_table(table: &mut Table, origin: &str, warnings: &mut Vec<String>) 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HubexConfig {
-    pub mode: HubexMode,
+    pub mode: Mode,
     /// API root, e.g. `https://api.hubex.ru/fsm`. A URL without a path gets `/fsm`.
     pub base_url: String,
     /// Token of the tenant's "Пользователь API" service user. Never logged.
@@ -496,7 +498,7 @@ impl Default for Config {
                 kind: BackendKind::Hubex,
             },
             bitrix24: Bitrix24Config {
-                mode: HubexMode::Simulator,
+                mode: Mode::Simulator,
                 webhook_url: Secret::default(),
                 responsible_id: 0,
                 group_id: 0,
@@ -508,7 +510,7 @@ impl Default for Config {
                 max_calls_per_minute: 90,
             },
             evateam: EvaTeamConfig {
-                mode: HubexMode::Simulator,
+                mode: Mode::Simulator,
                 base_url: String::new(),
                 token: Secret::default(),
                 project: String::new(),
@@ -525,7 +527,7 @@ impl Default for Config {
             intake: IntakeConfig { same_problem: true },
             catalog: CatalogConfig::default(),
             hubex: HubexConfig {
-                mode: HubexMode::Simulator,
+                mode: Mode::Simulator,
                 base_url: "https://api.hubex.ru/fsm".into(),
                 service_token: Secret::default(),
                 application_id: 3,
@@ -710,7 +712,7 @@ impl Config {
             return invalid("server.public_url", "must start with http:// or https://");
         }
         let b = &self.bitrix24;
-        if self.backend.kind == BackendKind::Bitrix24 && b.mode == HubexMode::Live {
+        if self.backend.kind == BackendKind::Bitrix24 && b.mode == Mode::Live {
             if Bitrix24Hook::parse(b.webhook_url.expose()).is_none() {
                 return invalid(
                     "bitrix24.webhook_url",
@@ -725,7 +727,7 @@ impl Config {
             }
         }
         let e = &self.evateam;
-        if self.backend.kind == BackendKind::Evateam && e.mode == HubexMode::Live {
+        if self.backend.kind == BackendKind::Evateam && e.mode == Mode::Live {
             if !(e.base_url.starts_with("https://") || e.base_url.starts_with("http://")) {
                 return invalid(
                     "evateam.base_url",
@@ -745,7 +747,7 @@ impl Config {
                 );
             }
         }
-        if self.backend.kind == BackendKind::Hubex && self.hubex.mode == HubexMode::Live {
+        if self.backend.kind == BackendKind::Hubex && self.hubex.mode == Mode::Live {
             if self.hubex.service_token.is_empty() {
                 return invalid(
                     "hubex.service_token",
@@ -843,11 +845,11 @@ impl Config {
     pub fn backend_target(&self) -> Option<String> {
         match self.backend.kind {
             BackendKind::Hubex => {
-                (self.hubex.mode == HubexMode::Live).then(|| self.hubex.base_url.clone())
+                (self.hubex.mode == Mode::Live).then(|| self.hubex.base_url.clone())
             }
-            BackendKind::Evateam => (self.evateam.mode == HubexMode::Live)
+            BackendKind::Evateam => (self.evateam.mode == Mode::Live)
                 .then(|| self.evateam.base_url.trim_end_matches('/').to_owned()),
-            BackendKind::Bitrix24 => (self.bitrix24.mode == HubexMode::Live).then(|| {
+            BackendKind::Bitrix24 => (self.bitrix24.mode == Mode::Live).then(|| {
                 Bitrix24Hook::parse(self.bitrix24.webhook_url.expose())
                     .map_or_else(String::new, |h| h.portal)
             }),

@@ -6,6 +6,7 @@
 
 pub mod bitrix24;
 pub mod budget;
+pub mod connect;
 pub mod evateam;
 pub mod faults;
 pub mod hubex;

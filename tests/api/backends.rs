@@ -594,7 +594,7 @@ async fn wrong_credentials_are_named_by_the_check() {
     let addr = portal.spawn(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
     let mut config = Config::default();
     config.backend.kind = BackendKind::Bitrix24;
-    config.bitrix24.mode = qrdesk::config::HubexMode::Live;
+    config.bitrix24.mode = qrdesk::config::Mode::Live;
     config.bitrix24.webhook_url = format!("http://{addr}/rest/1/wrongsecret1/").into();
     config.bitrix24.responsible_id = 2;
     let backend = qrdesk::connect(&config, None, Default::default())
@@ -618,7 +618,7 @@ async fn wrong_credentials_are_named_by_the_check() {
     let addr = eva.spawn(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
     let mut config = Config::default();
     config.backend.kind = BackendKind::Evateam;
-    config.evateam.mode = qrdesk::config::HubexMode::Live;
+    config.evateam.mode = qrdesk::config::Mode::Live;
     config.evateam.base_url = format!("http://{addr}");
     config.evateam.token = "not-the-token".into();
     config.evateam.project = "SUP".into();

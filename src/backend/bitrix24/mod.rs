@@ -53,6 +53,40 @@ pub fn status_color(status: i64) -> &'static str {
     }
 }
 
+/// The Bitrix24 client `[bitrix24]` describes; in simulator mode with the
+/// demo portal started on a loopback port.
+pub async fn connect(
+    b: &crate::config::Bitrix24Config,
+    given: Option<sim::Simulator>,
+) -> anyhow::Result<(
+    Bitrix24Client,
+    Option<sim::Simulator>,
+    Option<std::net::SocketAddr>,
+)> {
+    use anyhow::Context;
+    let (hook, sim, sim_addr) = match b.mode {
+        crate::config::Mode::Live => {
+            let hook = Hook::parse(b.webhook_url.expose())
+                .context("bitrix24.webhook_url is not an inbound webhook URL")?;
+            (hook, None, None)
+        }
+        crate::config::Mode::Simulator => {
+            let sim = given.unwrap_or_default();
+            let addr = crate::backend::connect::on_loopback(|l| sim.spawn(l)).await?;
+            let url = sim::Simulator::webhook_url(addr);
+            let hook = Hook::parse(&url).context("simulator URL")?;
+            (hook, Some(sim), Some(addr))
+        }
+    };
+    let mut cfg = b.clone();
+    if cfg.responsible_id <= 0 && sim.is_some() {
+        // The demo portal's dispatcher.
+        cfg.responsible_id = 2;
+    }
+    let client = Bitrix24Client::new(hook, cfg)?;
+    Ok((client, sim, sim_addr))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,6 +40,34 @@ pub fn status_color(kind: &str) -> &'static str {
     }
 }
 
+/// The EvaTeam client `[evateam]` describes; in simulator mode with the demo
+/// installation started on a loopback port.
+pub async fn connect(
+    config: &crate::config::EvaTeamConfig,
+    catalog: Option<&crate::store::Pool>,
+    given: Option<sim::Simulator>,
+) -> anyhow::Result<(
+    EvaTeamClient,
+    Option<sim::Simulator>,
+    Option<std::net::SocketAddr>,
+)> {
+    let mut e = config.clone();
+    let (base, sim, sim_addr) = match e.mode {
+        crate::config::Mode::Live => (e.base_url.clone(), None, None),
+        crate::config::Mode::Simulator => {
+            let sim = given.unwrap_or_default();
+            let addr = crate::backend::connect::on_loopback(|l| sim.spawn(l)).await?;
+            e.token = sim::TOKEN.into();
+            if e.project.is_empty() {
+                e.project = sim::PROJECT.into();
+            }
+            (format!("http://{addr}"), Some(sim), Some(addr))
+        }
+    };
+    let client = EvaTeamClient::new(&base, e, catalog.cloned())?;
+    Ok((client, sim, sim_addr))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
