@@ -165,9 +165,15 @@ async fn open_tasks(t: &Tenant, n: usize) {
             .await
             .unwrap();
         // As the worker does right after creating a task.
-        qrdesk::delivery::refresh(&t.pool, &t.client, &id.to_string(), created.id, false)
-            .await
-            .unwrap();
+        qrdesk::delivery::refresh(
+            &t.pool,
+            &t.client,
+            &id.to_string(),
+            created.id,
+            Default::default(),
+        )
+        .await
+        .unwrap();
     }
     // Wait out the second of the last read (HubEx stamps changes to the second).
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -180,7 +186,7 @@ async fn poll(n: usize) {
         let (pool, client, sim) = (t.pool.clone(), &t.client, t.sim.clone());
         async move {
             let before = sim.calls().len();
-            qrdesk::delivery::poll_round(&pool, client, since, false)
+            qrdesk::delivery::poll_round(&pool, client, since, Default::default())
                 .await
                 .unwrap();
             sim.calls().len() - before

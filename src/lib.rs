@@ -331,7 +331,7 @@ impl App {
         if mailer.is_some() && config.server.public_url.is_empty() {
             tracing::warn!(%public_url, "e-mail is on but server.public_url is empty: mailed links point to the listening address");
         }
-        let mail_on_change = mailer.as_ref().is_some_and(|m| m.status_changes);
+        let follow = ops::state::FollowUps::of(mailer.as_ref());
         let metrics = web::metrics::SharedMetrics::default();
         let org = Arc::new(web::org::OrgCell::new(config.organisation.clone()));
         org.reload(&pool).await?;
@@ -398,7 +398,7 @@ impl App {
                 pool.clone(),
                 backend.clone(),
                 Duration::from_secs(config.status.poll_secs),
-                mail_on_change,
+                follow,
                 shutdown_rx.clone(),
             ));
         }

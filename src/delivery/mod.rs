@@ -24,6 +24,7 @@ use crate::backend::{
     BackendError, CreatedTask, FileUpload, NewTask, Priority, TaskAsset, TaskBackend,
 };
 use crate::config::DeliveryConfig;
+use crate::ops::state::FollowUps;
 use crate::store::{
     self, attachments, catalog as cat, comments, jobs, requests, CommentKind, JobKind, Pool,
     RequestStatus,
@@ -87,8 +88,8 @@ enum Outcome {
 }
 
 impl Worker {
-    fn mail_on_change(&self) -> bool {
-        self.mailer.as_ref().is_some_and(|m| m.status_changes)
+    fn follow_ups(&self) -> FollowUps {
+        FollowUps::of(self.mailer.as_ref())
     }
 
     fn policy(&self) -> RetryPolicy {
@@ -377,7 +378,7 @@ impl Worker {
                     self.backend.as_ref(),
                     &job.request_id,
                     task,
-                    self.mail_on_change(),
+                    self.follow_ups(),
                 )
                 .await;
                 Ok(Outcome::Done)
@@ -574,7 +575,7 @@ impl Worker {
         // view reads it. A new task has no conversation to read.
         if let Some(state) = &task.state {
             if let Err(e) =
-                requests::save_state(&self.pool, request_id, state, self.mail_on_change(), now)
+                crate::ops::state::save_state(&self.pool, request_id, state, self.follow_ups(), now)
                     .await
             {
                 tracing::warn!(error = %e, "cannot keep the new task's state");
@@ -648,7 +649,7 @@ pub async fn refresh(
     backend: &dyn TaskBackend,
     request_id: &str,
     task: crate::backend::TaskId,
-    mail_on_change: bool,
+    follow: FollowUps,
 ) -> anyhow::Result<()> {
     let state = backend.task_state(task, Priority::View).await?;
     // The conversation first, then the state that marks the change as read.
@@ -656,7 +657,7 @@ pub async fn refresh(
         let messages = backend.conversation(task, Priority::View).await?;
         comments::save_messages(pool, request_id, &messages).await?;
     }
-    requests::save_state(pool, request_id, &state, mail_on_change, store::now_ms()).await?;
+    crate::ops::state::save_state(pool, request_id, &state, follow, store::now_ms()).await?;
     Ok(())
 }
 
@@ -764,7 +765,7 @@ pub async fn poll_round(
     pool: &Pool,
     backend: &dyn TaskBackend,
     since: Option<i64>,
-    mail_on_change: bool,
+    follow: FollowUps,
 ) -> anyhow::Result<PollRound> {
     let started = store::now_ms();
     let open = requests::open_tasks(pool).await?;
@@ -811,7 +812,7 @@ pub async fn poll_round(
             }
         }
         for id in request_ids {
-            requests::save_state(pool, id, &state, mail_on_change, store::now_ms()).await?;
+            crate::ops::state::save_state(pool, id, &state, follow, store::now_ms()).await?;
         }
     }
     // Every change since `since` was read, so the rest is current too.
@@ -829,7 +830,7 @@ pub fn spawn_status_poller(
     pool: Pool,
     backend: Arc<dyn TaskBackend>,
     interval: Duration,
-    mail_on_change: bool,
+    follow: FollowUps,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -852,7 +853,7 @@ pub fn spawn_status_poller(
                 let started = store::now_ms();
                 let full = first || started - last_full >= FULL_POLL_EVERY_MS;
                 let since = last_round.filter(|_| !full).map(|t| t - POLL_OVERLAP_MS);
-                let round = poll_round(&pool, backend.as_ref(), since, mail_on_change).await?;
+                let round = poll_round(&pool, backend.as_ref(), since, follow).await?;
                 store::set_setting(&pool, POLL_ROUND_KEY, &started.to_string()).await?;
                 if since.is_none() {
                     store::set_setting(&pool, POLL_FULL_KEY, &started.to_string()).await?;

@@ -292,7 +292,7 @@ async fn current(
                 state.backend.as_ref(),
                 &record.id,
                 task_id,
-                state.mailer.as_ref().is_some_and(|m| m.status_changes),
+                crate::ops::state::FollowUps::of(state.mailer.as_ref()),
             );
             if let Ok(Ok(())) = tokio::time::timeout(LIVE_READ_TIMEOUT, read).await {
                 (_, view) = lookup(state, raw, fallback).await?;

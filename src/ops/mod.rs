@@ -3,3 +3,4 @@
 //! with its audit line, and says what it did or why it would not.
 
 pub mod codes;
+pub mod state;

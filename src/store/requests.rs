@@ -181,7 +181,7 @@ pub async fn get_in(
 
 /// Queues `event` about request `id` for the endpoints that listen for it,
 /// inside the caller's transaction (see [`super::webhooks::queue`]).
-pub(super) async fn emit(
+pub async fn emit(
     tx: &mut super::Transaction<'_>,
     event: WebhookEvent,
     id: &str,
@@ -295,22 +295,34 @@ pub async fn has_moved(pool: &Pool, id: &str, s: &TaskState) -> sqlx::Result<boo
     Ok(moved_since(s.modified_at, before, checked))
 }
 
-pub async fn save_state(
-    pool: &Pool,
+/// What a state read changed, for the operation that decides what follows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateChange {
+    /// The status name moved on (or a first read found the task already moving).
+    pub changed: bool,
+    /// The status name before.
+    pub before: Option<String>,
+    /// The task was neither done nor closed before and is now.
+    pub became_done: bool,
+}
+
+/// Records the task's state as last read from the task system, inside the
+/// caller's transaction, and says what changed.
+pub async fn save_state_in(
+    tx: &mut super::Transaction<'_>,
+    engine: super::Engine,
     id: &str,
     s: &TaskState,
-    mail_on_change: bool,
     now: i64,
-) -> sqlx::Result<()> {
-    let mut tx = pool.begin().await?;
-    super::dialect::lock_request(&mut tx, super::Engine::of(pool), id, now).await?;
+) -> sqlx::Result<StateChange> {
+    super::dialect::lock_request(tx, engine, id, now).await?;
     let (before, was_done): (Option<String>, bool) = sqlx::query_as::<_, (Option<String>, i64)>(
         "SELECT task_status_name,
                 CASE WHEN task_completed_at IS NULL AND task_closed_at IS NULL THEN 0 ELSE 1 END
            FROM requests WHERE id = $1",
     )
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .map_or((None, false), |(name, done)| (name, done == 1));
     let changed = match (&before, &s.status_name) {
@@ -323,8 +335,8 @@ pub async fn save_state(
         }
         _ => false,
     };
-    // HubEx may not say when the work started; the first move on from the
-    // first status is the next best thing.
+    // The task system may not say when the work started; the first move on
+    // from the first status is the next best thing.
     let in_work_at = s
         .in_work_at
         .or((changed && s.completed_at.is_none()).then_some(now));
@@ -344,23 +356,13 @@ pub async fn save_state(
     .bind(now)
     .bind(s.modified_at)
     .bind(id)
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    if changed && mail_on_change {
-        let new = s.status_name.as_deref().unwrap_or_default();
-        super::mails::queue_status_change(&mut tx, id, new, now).await?;
-    }
-    // Fixed: the followers who asked are told, once.
-    if !was_done && (s.completed_at.is_some() || s.closed_at.is_some()) {
-        super::mails::queue_fixed_for_followers(&mut tx, id, now).await?;
-    }
-    if changed {
-        let extra = json!({ "previous_status": before });
-        emit(&mut tx, WebhookEvent::StatusChanged, id, extra, now).await?;
-    }
-    tx.commit().await?;
-    super::memo::changed();
-    Ok(())
+    Ok(StateChange {
+        changed,
+        before,
+        became_done: !was_done && (s.completed_at.is_some() || s.closed_at.is_some()),
+    })
 }
 
 /// A delivered request whose task is not closed.

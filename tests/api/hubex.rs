@@ -260,9 +260,10 @@ async fn polling_40_open_tasks_is_a_few_list_reads_and_a_reply_arrives_in_one_ro
         .await;
 
         let from = sim.calls().len();
-        let round = qrdesk::delivery::poll_round(app.pool(), backend.as_ref(), None, false)
-            .await
-            .unwrap();
+        let round =
+            qrdesk::delivery::poll_round(app.pool(), backend.as_ref(), None, Default::default())
+                .await
+                .unwrap();
         let calls = since(&sim, from);
         let task_reads = calls
             .iter()
@@ -282,10 +283,14 @@ async fn polling_40_open_tasks_is_a_few_list_reads_and_a_reply_arrives_in_one_ro
         sim.set_status(open[8].1, 2);
         let since_ms = qrdesk::store::now_ms() - 60_000;
         let from = sim.calls().len();
-        let round =
-            qrdesk::delivery::poll_round(app.pool(), backend.as_ref(), Some(since_ms), false)
-                .await
-                .unwrap();
+        let round = qrdesk::delivery::poll_round(
+            app.pool(),
+            backend.as_ref(),
+            Some(since_ms),
+            Default::default(),
+        )
+        .await
+        .unwrap();
         let calls = since(&sim, from);
         let list_reads = calls.iter().filter(|c| c.path == "/WORK/Tasks").count();
         let conversation_reads = calls
