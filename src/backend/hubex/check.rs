@@ -12,7 +12,7 @@ use super::client::{FilterProbe, HubexClient};
 use super::defaults::{self as catalog, Why};
 use super::read::Surprises;
 use crate::backend::{
-    AssetId, CheckItem, CheckReport, District, DistrictId, NewTask, Priority, UserId, Verdict,
+    AssetId, CheckItem, CheckReport, District, NewTask, Priority, UserId, Verdict,
 };
 use crate::config::{CatalogConfig, HubexConfig};
 use crate::domain::lang::Lang;
@@ -100,364 +100,493 @@ pub async fn run(
         items: Vec::new(),
         times: Vec::new(),
     };
-    let l = lang;
     let mut report = CheckReport {
         checked_at: crate::store::now_ms(),
         ..Default::default()
     };
-
-    // 1. The base URL answers at all (any HTTP status will do).
-    match client.ping().await {
-        Ok(status) => {
-            let rtt = client.last_round_trip();
-            let ms = rtt.as_millis();
-            run.times.push(rtt);
-            run.push(
-                Verdict::Ok,
-                t(l, "Адрес HubEx отвечает", "HubEx base URL reachable"),
-                format!(
-                    "{} — HTTP {} ({ms} {})",
-                    client.base(),
-                    status.as_u16(),
-                    t(l, "мс", "ms")
-                ),
-                None,
-            );
-        }
-        Err(e) => {
-            run.push(
-                Verdict::Fail,
-                t(l, "Адрес HubEx не отвечает", "HubEx base URL not reachable"),
-                format!("{}: {e}", client.base()),
-                Some(t(
-                    l,
-                    "проверьте hubex.base_url (QRDESK_HUBEX__BASE_URL), DNS и доступ в интернет с этого сервера",
-                    "check hubex.base_url (QRDESK_HUBEX__BASE_URL), DNS and this server's outbound access",
-                )),
-            );
-            return finish(run, report);
-        }
-    }
-
-    // 2. The service token.
-    if let Err(e) = client.exchange_token().await {
-        run.push(
-            Verdict::Fail,
-            t(l, "Служебный токен не принят", "Service token refused"),
-            e.to_string(),
-            Some(t(
-                l,
-                "создайте токен в HubEx: Интеграция → Служебные пользователи → Пользователь API → Сгенерировать, и задайте hubex.service_token (QRDESK_HUBEX__SERVICE_TOKEN)",
-                "generate one in HubEx (Integration → Service users → API user → Generate) and set hubex.service_token (QRDESK_HUBEX__SERVICE_TOKEN)",
-            )),
-        );
+    if run.reachable().await.is_break() || run.token().await.is_break() {
         return finish(run, report);
     }
-    run.push(
-        Verdict::Ok,
-        t(
-            l,
-            "Служебный токен обменян на ключ доступа",
-            "Service token exchanged for an access token",
-        ),
-        String::new(),
-        None,
-    );
-
-    // 3. X-Application-ID: the first authorised read; on 403 the other id is tried.
-    let app = client.application_id().to_owned();
-    match run.peek("/ES/Districts", &app).await {
-        Ok(s) if s != StatusCode::FORBIDDEN => run.push(
-            Verdict::Ok,
-            t(l, "X-Application-ID принят", "X-Application-ID accepted"),
-            app.clone(),
-            None,
-        ),
-        Ok(_) => {
-            let other = if app == "5" { "3" } else { "5" };
-            let other_ok =
-                matches!(run.peek("/ES/Districts", other).await, Ok(s) if s.is_success());
-            if other_ok {
-                run.push(
-                    Verdict::Fail,
-                    t(l, "X-Application-ID не принят", "X-Application-ID refused"),
-                    format!("{app}: 403, {other}: OK"),
-                    Some(t(
-                        l,
-                        &format!("задайте hubex.application_id = {other} (QRDESK_HUBEX__APPLICATION_ID={other})"),
-                        &format!("set hubex.application_id = {other} (QRDESK_HUBEX__APPLICATION_ID={other})"),
-                    )),
-                );
-            } else {
-                run.push(
-                    Verdict::Fail,
-                    t(l, "HubEx отказал в доступе (403)", "HubEx refused access (403)"),
-                    format!("GET /ES/Districts, X-Application-ID {app} и {other}"),
-                    Some(t(
-                        l,
-                        "включите роли пользователя API «API полномочия» и дайте ей участки (Интеграция → Служебные пользователи)",
-                        "switch on the API user's role's \"API powers\" and give it участки (Integration → Service users)",
-                    )),
-                );
-            }
-            return finish(run, report);
-        }
-        Err(e) => {
-            run.push(
-                Verdict::Fail,
-                t(l, "Чтение участков не удалось", "Reading участки failed"),
-                e,
-                None,
-            );
-            return finish(run, report);
-        }
-    }
-
-    // 4. The anonymous user.
-    let anonymous: Option<UserId> = match client.anonymous_user(Priority::View).await {
-        Ok(Some(u)) => {
-            run.push(
-                Verdict::Ok,
-                t(l, "Анонимный пользователь найден", "Anonymous user found"),
-                format!("userID {u}"),
-                None,
-            );
-            Some(u)
-        }
-        Ok(None) => {
-            run.push(
-                Verdict::Warn,
-                t(l, "Анонимный пользователь не включён", "No anonymous user"),
-                t(
-                    l,
-                    "заявки будут созданы от пользователя API",
-                    "tasks will be created as the API user",
-                ),
-                Some(t(
-                    l,
-                    "включите его: Интеграция → Служебные пользователи → Анонимный пользователь, с ролью (например, Заказчик) и участками",
-                    "enable it: Integration → Service users → Anonymous user, with a role (e.g. Customer) and участки",
-                )),
-            );
-            None
-        }
-        Err(e) => {
-            run.push(
-                Verdict::Warn,
-                t(
-                    l,
-                    "Анонимный пользователь не прочитан",
-                    "Anonymous user unreadable",
-                ),
-                e.to_string(),
-                None,
-            );
-            None
-        }
+    let Some(app) = run.application_id().await else {
+        return finish(run, report);
     };
-
-    // 5. The bulk path for участки, and the allowed участки with their assets.
+    let anonymous = run.anonymous_user().await;
     let sx = Surprises::default();
-    let districts = client.districts(&sx).await.unwrap_or_default();
-    let export = client
-        .probe_district_filter("/EXPORT/Assets", Priority::View)
-        .await;
-    let filter = client
-        .probe_district_filter("/ES/Assets", Priority::View)
-        .await;
-    let bulk_path = match (&export, &filter) {
-        (Ok(FilterProbe::Honoured), _) => {
-            run.push(
-                Verdict::Ok,
-                t(l, "Право AssetsExport есть", "AssetsExport right present"),
-                t(
-                    l,
-                    "синхронизация читает оборудование участками: GET /EXPORT/Assets?districtID=",
-                    "sync reads assets per участок: GET /EXPORT/Assets?districtID=",
-                ),
-                None,
-            );
-            Some("/EXPORT/Assets")
-        }
-        (e, Ok(FilterProbe::Honoured)) => {
-            run.push(
-                Verdict::Ok,
-                t(
-                    l,
-                    "Оборудование читается участками",
-                    "Assets read per участок",
-                ),
-                format!(
-                    "GET /ES/Assets?districtID= ({}: {})",
-                    t(l, "экспорт", "export"),
-                    probe_text(l, e)
-                ),
-                None,
-            );
-            Some("/ES/Assets")
-        }
-        (e, _) => {
-            run.push(
-                Verdict::Warn,
-                t(l, "Нет права AssetsExport", "No AssetsExport right"),
-                format!(
-                    "{}; {}",
-                    probe_text(l, e),
-                    t(
+    let scoped = run.allowed_districts(scope, &sx).await;
+    // The rights are probed first, and reported after what new tasks get.
+    let denied = run.denied_rights(&app).await;
+    let fields = run.new_task_fields(hubex, &sx).await;
+    run.list_rights(&denied);
+    report.can_create = fields.ok
+        && !scoped.allowed.is_empty()
+        && scoped.missing.is_empty()
+        && !denied.contains(&"TasksList");
+    if create_test_task && report.can_create {
+        run.test_task(&scoped, &fields, anonymous, &sx, &mut report)
+            .await;
+    }
+    finish(run, report)
+}
+
+/// The allowed участки as the API user sees them.
+struct Scoped {
+    allowed: Vec<District>,
+    /// Configured ids the API user does not see.
+    missing: Vec<i64>,
+    /// An asset of an allowed участок, when the bulk read found one.
+    first_asset: Option<AssetId>,
+}
+
+/// What new tasks get, as picked from the tenant's lists.
+struct Picked {
+    task_type: Option<(i64, Why)>,
+    method: Option<(i64, Why)>,
+    criticality: Option<(i64, Why)>,
+    /// Every pick is there and known to HubEx.
+    ok: bool,
+}
+
+impl Run<'_> {
+    /// 1. The base URL answers at all (any HTTP status will do).
+    async fn reachable(&mut self) -> ControlFlow<()> {
+        let (client, l) = (self.client, self.lang);
+        match client.ping().await {
+            Ok(status) => {
+                let rtt = client.last_round_trip();
+                let ms = rtt.as_millis();
+                self.times.push(rtt);
+                self.push(
+                    Verdict::Ok,
+                    t(l, "Адрес HubEx отвечает", "HubEx base URL reachable"),
+                    format!(
+                        "{} — HTTP {} ({ms} {})",
+                        client.base(),
+                        status.as_u16(),
+                        t(l, "мс", "ms")
+                    ),
+                    None,
+                );
+                ControlFlow::Continue(())
+            }
+            Err(e) => {
+                self.push(
+                    Verdict::Fail,
+                    t(l, "Адрес HubEx не отвечает", "HubEx base URL not reachable"),
+                    format!("{}: {e}", client.base()),
+                    Some(t(
                         l,
-                        "участки оборудования читаются по одному запросу на новое или изменённое оборудование",
-                        "an asset's участки are read one call per new or changed asset",
-                    )
-                ),
+                        "проверьте hubex.base_url (QRDESK_HUBEX__BASE_URL), DNS и доступ в интернет с этого сервера",
+                        "check hubex.base_url (QRDESK_HUBEX__BASE_URL), DNS and this server's outbound access",
+                    )),
+                );
+                ControlFlow::Break(())
+            }
+        }
+    }
+
+    /// 2. The service token.
+    async fn token(&mut self) -> ControlFlow<()> {
+        let l = self.lang;
+        if let Err(e) = self.client.exchange_token().await {
+            self.push(
+                Verdict::Fail,
+                t(l, "Служебный токен не принят", "Service token refused"),
+                e.to_string(),
                 Some(t(
                     l,
-                    "добавьте роли пользователя API право «AssetsExport» — тогда синхронизация обойдётся несколькими запросами на участок",
-                    "give the API user's role the AssetsExport right: sync then costs a few calls per участок",
+                    "создайте токен в HubEx: Интеграция → Служебные пользователи → Пользователь API → Сгенерировать, и задайте hubex.service_token (QRDESK_HUBEX__SERVICE_TOKEN)",
+                    "generate one in HubEx (Integration → Service users → API user → Generate) and set hubex.service_token (QRDESK_HUBEX__SERVICE_TOKEN)",
                 )),
             );
-            None
+            return ControlFlow::Break(());
         }
-    };
-    let allowed: Vec<&District> = if scope.allowed_districts.is_empty() {
-        districts.iter().collect()
-    } else {
-        districts
-            .iter()
-            .filter(|d| scope.allowed_districts.contains(&d.id.0))
-            .collect()
-    };
-    let missing: Vec<i64> = scope
-        .allowed_districts
-        .iter()
-        .copied()
-        .filter(|id| !districts.iter().any(|d| d.id.0 == *id))
-        .collect();
-    let mut counts = Vec::new();
-    let mut first_asset: Option<(DistrictId, AssetId)> = None;
-    for d in &allowed {
-        let n = match bulk_path {
-            Some(path) => {
-                let mut first = None;
-                let end = client
-                    .list_each::<Value>(
-                        path,
-                        &[("districtID", d.id.to_string())],
-                        Priority::View,
-                        &sx,
-                        1,
-                        |id, _| {
-                            first = first.or(id);
-                            ControlFlow::Break(())
-                        },
-                    )
-                    .await
-                    .ok();
-                if let (None, Some(id)) = (first_asset, first) {
-                    first_asset = Some((d.id, AssetId(id)));
-                }
-                end.and_then(|e| e.total)
-                    .map(|n| n as i64)
-                    .or(d.assets_count)
-                    .or(first.map(|_| 1))
-            }
-            None => d.assets_count,
-        };
-        counts.push(match n {
-            Some(n) => format!("{} ({n})", d.name),
-            None => format!("{} (?)", d.name),
-        });
-    }
-    if allowed.is_empty() || !missing.is_empty() {
-        run.push(
-            Verdict::Fail,
-            t(l, "Разрешённые участки", "Allowed участки"),
-            if missing.is_empty() {
-                t(l, "пользователю API не видно ни одного участка", "the API user sees no участок")
-            } else {
-                format!(
-                    "{}: {missing:?}",
-                    t(l, "не видны пользователю API", "not visible to the API user")
-                )
-            },
-            Some(t(
-                l,
-                "дайте пользователю API и анонимному пользователю нужные участки или поправьте catalog.allowed_districts",
-                "give the API user and the anonymous user these участки, or fix catalog.allowed_districts",
-            )),
-        );
-    } else {
-        run.push(
+        self.push(
             Verdict::Ok,
             t(
                 l,
-                "Разрешённые участки и оборудование в них",
-                "Allowed участки and their assets",
+                "Служебный токен обменян на ключ доступа",
+                "Service token exchanged for an access token",
             ),
-            counts.join(", "),
+            String::new(),
             None,
         );
+        ControlFlow::Continue(())
     }
 
-    // 6. What new tasks get, and 7. the rights of the lists qrdesk reads.
-    let mut denied = Vec::new();
-    for (path, right) in RIGHTS {
-        if let Ok(StatusCode::FORBIDDEN) = run.peek(path, &app).await {
-            denied.push(right);
+    /// Step 3, X-Application-ID: the first authorised read; on 403 the
+    /// other id is tried. The accepted id, or none when the check stops.
+    async fn application_id(&mut self) -> Option<String> {
+        let l = self.lang;
+        let app = self.client.application_id().to_owned();
+        match self.peek("/ES/Districts", &app).await {
+            Ok(s) if s != StatusCode::FORBIDDEN => {
+                self.push(
+                    Verdict::Ok,
+                    t(l, "X-Application-ID принят", "X-Application-ID accepted"),
+                    app.clone(),
+                    None,
+                );
+                Some(app)
+            }
+            Ok(_) => {
+                self.application_id_refused(&app).await;
+                None
+            }
+            Err(e) => {
+                self.push(
+                    Verdict::Fail,
+                    t(l, "Чтение участков не удалось", "Reading участки failed"),
+                    e,
+                    None,
+                );
+                None
+            }
         }
     }
-    let types = client.task_types(&sx).await.unwrap_or_default();
-    let methods = client.request_methods(&sx).await.unwrap_or_default();
-    let crits = client.criticalities(&sx).await.unwrap_or_default();
-    let type_rows: Vec<(i64, &str, bool)> = types
-        .iter()
-        .map(|x| (x.id, x.name.as_str(), x.is_default))
-        .collect();
-    let method_rows: Vec<(i64, &str)> = methods.iter().map(|x| (x.id, x.name.as_str())).collect();
-    let crit_rows: Vec<(i64, bool)> = crits.iter().map(|x| (x.id, x.is_default)).collect();
-    let task_type = catalog::pick_task_type(hubex.task_type_id, &type_rows);
-    let method = catalog::pick_request_method_why(hubex.request_method_id, &method_rows);
-    let criticality = catalog::pick_criticality(hubex.criticality_id, &crit_rows);
-    let name_of =
-        |id: i64, rows: &[(i64, &str)]| rows.iter().find(|r| r.0 == id).map(|r| r.1.to_owned());
-    let type_names: Vec<(i64, &str)> = type_rows.iter().map(|r| (r.0, r.1)).collect();
-    let crit_names: Vec<(i64, &str)> = crits.iter().map(|c| (c.id, c.name.as_str())).collect();
-    let mut defaults_ok = true;
-    for (label_ru, label_en, key, picked, names) in [
-        (
-            "Тип задачи",
-            "Task type",
-            "hubex.task_type_id",
-            task_type,
-            &type_names,
-        ),
-        (
-            "Способ обращения",
-            "Request method",
-            "hubex.request_method_id",
-            method,
-            &method_rows,
-        ),
-        (
-            "Критичность",
-            "Criticality",
-            "hubex.criticality_id",
-            criticality,
-            &crit_names,
-        ),
-    ] {
+
+    /// A 403 with the configured id: is it the id, or the role?
+    async fn application_id_refused(&mut self, app: &str) {
+        let l = self.lang;
+        let other = if app == "5" { "3" } else { "5" };
+        let other_ok = matches!(self.peek("/ES/Districts", other).await, Ok(s) if s.is_success());
+        if other_ok {
+            self.push(
+                Verdict::Fail,
+                t(l, "X-Application-ID не принят", "X-Application-ID refused"),
+                format!("{app}: 403, {other}: OK"),
+                Some(t(
+                    l,
+                    &format!("задайте hubex.application_id = {other} (QRDESK_HUBEX__APPLICATION_ID={other})"),
+                    &format!("set hubex.application_id = {other} (QRDESK_HUBEX__APPLICATION_ID={other})"),
+                )),
+            );
+        } else {
+            self.push(
+                Verdict::Fail,
+                t(l, "HubEx отказал в доступе (403)", "HubEx refused access (403)"),
+                format!("GET /ES/Districts, X-Application-ID {app} и {other}"),
+                Some(t(
+                    l,
+                    "включите роли пользователя API «API полномочия» и дайте ей участки (Интеграция → Служебные пользователи)",
+                    "switch on the API user's role's \"API powers\" and give it участки (Integration → Service users)",
+                )),
+            );
+        }
+    }
+
+    /// 4. The anonymous user.
+    async fn anonymous_user(&mut self) -> Option<UserId> {
+        let l = self.lang;
+        match self.client.anonymous_user(Priority::View).await {
+            Ok(Some(u)) => {
+                self.push(
+                    Verdict::Ok,
+                    t(l, "Анонимный пользователь найден", "Anonymous user found"),
+                    format!("userID {u}"),
+                    None,
+                );
+                Some(u)
+            }
+            Ok(None) => {
+                self.push(
+                    Verdict::Warn,
+                    t(l, "Анонимный пользователь не включён", "No anonymous user"),
+                    t(
+                        l,
+                        "заявки будут созданы от пользователя API",
+                        "tasks will be created as the API user",
+                    ),
+                    Some(t(
+                        l,
+                        "включите его: Интеграция → Служебные пользователи → Анонимный пользователь, с ролью (например, Заказчик) и участками",
+                        "enable it: Integration → Service users → Anonymous user, with a role (e.g. Customer) and участки",
+                    )),
+                );
+                None
+            }
+            Err(e) => {
+                self.push(
+                    Verdict::Warn,
+                    t(
+                        l,
+                        "Анонимный пользователь не прочитан",
+                        "Anonymous user unreadable",
+                    ),
+                    e.to_string(),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    /// 5. The bulk path for участки: the list path that honours `districtID`.
+    async fn bulk_path(&mut self) -> Option<&'static str> {
+        let (client, l) = (self.client, self.lang);
+        let export = client
+            .probe_district_filter("/EXPORT/Assets", Priority::View)
+            .await;
+        let filter = client
+            .probe_district_filter("/ES/Assets", Priority::View)
+            .await;
+        match (&export, &filter) {
+            (Ok(FilterProbe::Honoured), _) => {
+                self.push(
+                    Verdict::Ok,
+                    t(l, "Право AssetsExport есть", "AssetsExport right present"),
+                    t(
+                        l,
+                        "синхронизация читает оборудование участками: GET /EXPORT/Assets?districtID=",
+                        "sync reads assets per участок: GET /EXPORT/Assets?districtID=",
+                    ),
+                    None,
+                );
+                Some("/EXPORT/Assets")
+            }
+            (e, Ok(FilterProbe::Honoured)) => {
+                self.push(
+                    Verdict::Ok,
+                    t(
+                        l,
+                        "Оборудование читается участками",
+                        "Assets read per участок",
+                    ),
+                    format!(
+                        "GET /ES/Assets?districtID= ({}: {})",
+                        t(l, "экспорт", "export"),
+                        probe_text(l, e)
+                    ),
+                    None,
+                );
+                Some("/ES/Assets")
+            }
+            (e, _) => {
+                self.push(
+                    Verdict::Warn,
+                    t(l, "Нет права AssetsExport", "No AssetsExport right"),
+                    format!(
+                        "{}; {}",
+                        probe_text(l, e),
+                        t(
+                            l,
+                            "участки оборудования читаются по одному запросу на новое или изменённое оборудование",
+                            "an asset's участки are read one call per new or changed asset",
+                        )
+                    ),
+                    Some(t(
+                        l,
+                        "добавьте роли пользователя API право «AssetsExport» — тогда синхронизация обойдётся несколькими запросами на участок",
+                        "give the API user's role the AssetsExport right: sync then costs a few calls per участок",
+                    )),
+                );
+                None
+            }
+        }
+    }
+
+    /// 5. The allowed участки with their assets.
+    async fn allowed_districts(&mut self, scope: &CatalogConfig, sx: &Surprises) -> Scoped {
+        let districts = self.client.districts(sx).await.unwrap_or_default();
+        let bulk_path = self.bulk_path().await;
+        let wanted = &scope.allowed_districts;
+        let allowed: Vec<District> = districts
+            .iter()
+            .filter(|d| wanted.is_empty() || wanted.contains(&d.id.0))
+            .cloned()
+            .collect();
+        let missing: Vec<i64> = wanted
+            .iter()
+            .copied()
+            .filter(|id| !districts.iter().any(|d| d.id.0 == *id))
+            .collect();
+        let mut counts = Vec::new();
+        let mut first_asset = None;
+        for d in &allowed {
+            let (n, first) = match bulk_path {
+                Some(path) => self.count_assets(path, d, sx).await,
+                None => (d.assets_count, None),
+            };
+            first_asset = first_asset.or(first);
+            counts.push(match n {
+                Some(n) => format!("{} ({n})", d.name),
+                None => format!("{} (?)", d.name),
+            });
+        }
+        self.report_districts(&allowed, &missing, &counts);
+        Scoped {
+            allowed,
+            missing,
+            first_asset,
+        }
+    }
+
+    /// An участок's asset count through the bulk path, and its first asset.
+    async fn count_assets(
+        &self,
+        path: &str,
+        d: &District,
+        sx: &Surprises,
+    ) -> (Option<i64>, Option<AssetId>) {
+        let mut first = None;
+        let end = self
+            .client
+            .list_each::<Value>(
+                path,
+                &[("districtID", d.id.to_string())],
+                Priority::View,
+                sx,
+                1,
+                |id, _| {
+                    first = first.or(id);
+                    ControlFlow::Break(())
+                },
+            )
+            .await
+            .ok();
+        let n = end
+            .and_then(|e| e.total)
+            .map(|n| n as i64)
+            .or(d.assets_count)
+            .or(first.map(|_| 1));
+        (n, first.map(AssetId))
+    }
+
+    fn report_districts(&mut self, allowed: &[District], missing: &[i64], counts: &[String]) {
+        let l = self.lang;
+        if allowed.is_empty() || !missing.is_empty() {
+            self.push(
+                Verdict::Fail,
+                t(l, "Разрешённые участки", "Allowed участки"),
+                if missing.is_empty() {
+                    t(l, "пользователю API не видно ни одного участка", "the API user sees no участок")
+                } else {
+                    format!(
+                        "{}: {missing:?}",
+                        t(l, "не видны пользователю API", "not visible to the API user")
+                    )
+                },
+                Some(t(
+                    l,
+                    "дайте пользователю API и анонимному пользователю нужные участки или поправьте catalog.allowed_districts",
+                    "give the API user and the anonymous user these участки, or fix catalog.allowed_districts",
+                )),
+            );
+        } else {
+            self.push(
+                Verdict::Ok,
+                t(
+                    l,
+                    "Разрешённые участки и оборудование в них",
+                    "Allowed участки and their assets",
+                ),
+                counts.join(", "),
+                None,
+            );
+        }
+    }
+
+    /// 7. The rights of the lists qrdesk reads: those HubEx refuses.
+    async fn denied_rights(&mut self, app: &str) -> Vec<&'static str> {
+        let mut denied = Vec::new();
+        for (path, right) in RIGHTS {
+            if let Ok(StatusCode::FORBIDDEN) = self.peek(path, app).await {
+                denied.push(right);
+            }
+        }
+        denied
+    }
+
+    fn list_rights(&mut self, denied: &[&str]) {
+        let l = self.lang;
+        if denied.is_empty() {
+            self.push(
+                Verdict::Ok,
+                t(l, "Права на чтение списков", "List rights"),
+                RIGHTS.iter().map(|r| r.1).collect::<Vec<_>>().join(", "),
+                None,
+            );
+        } else {
+            self.push(
+                Verdict::Fail,
+                t(l, "Не хватает прав", "Missing rights"),
+                denied.join(", "),
+                Some(t(
+                    l,
+                    "добавьте эти права роли пользователя API (Настройки → Роли → API полномочия); нужны также TaskAdd, TaskAttachmentUpload, TaskConversationAdd, TaskConversationsList, TaskGet",
+                    "add these rights to the API user's role (Settings → Roles → API powers); TaskAdd, TaskAttachmentUpload, TaskConversationAdd, TaskConversationsList and TaskGet are needed too",
+                )),
+            );
+        }
+    }
+
+    /// 6. What new tasks get: task type, request method, criticality.
+    async fn new_task_fields(&mut self, hubex: &HubexConfig, sx: &Surprises) -> Picked {
+        let client = self.client;
+        let types = client.task_types(sx).await.unwrap_or_default();
+        let methods = client.request_methods(sx).await.unwrap_or_default();
+        let crits = client.criticalities(sx).await.unwrap_or_default();
+        let type_rows: Vec<(i64, &str, bool)> = types
+            .iter()
+            .map(|x| (x.id, x.name.as_str(), x.is_default))
+            .collect();
+        let method_rows: Vec<(i64, &str)> =
+            methods.iter().map(|x| (x.id, x.name.as_str())).collect();
+        let crit_rows: Vec<(i64, bool)> = crits.iter().map(|x| (x.id, x.is_default)).collect();
+        let picked = Picked {
+            task_type: catalog::pick_task_type(hubex.task_type_id, &type_rows),
+            method: catalog::pick_request_method_why(hubex.request_method_id, &method_rows),
+            criticality: catalog::pick_criticality(hubex.criticality_id, &crit_rows),
+            ok: true,
+        };
+        let type_names: Vec<(i64, &str)> = type_rows.iter().map(|r| (r.0, r.1)).collect();
+        let crit_names: Vec<(i64, &str)> = crits.iter().map(|c| (c.id, c.name.as_str())).collect();
+        let ok = [
+            self.field(
+                ("Тип задачи", "Task type"),
+                "hubex.task_type_id",
+                picked.task_type,
+                &type_names,
+            ),
+            self.field(
+                ("Способ обращения", "Request method"),
+                "hubex.request_method_id",
+                picked.method,
+                &method_rows,
+            ),
+            self.field(
+                ("Критичность", "Criticality"),
+                "hubex.criticality_id",
+                picked.criticality,
+                &crit_names,
+            ),
+        ];
+        Picked {
+            ok: ok.iter().all(|ok| *ok),
+            ..picked
+        }
+    }
+
+    /// One line of what new tasks get; whether it holds.
+    fn field(
+        &mut self,
+        (label_ru, label_en): (&str, &str),
+        key: &str,
+        picked: Option<(i64, Why)>,
+        names: &[(i64, &str)],
+    ) -> bool {
+        let l = self.lang;
         let what = t(l, label_ru, label_en);
+        let name_of = |id: i64| names.iter().find(|r| r.0 == id).map(|r| r.1.to_owned());
         match picked {
             Some((id, why)) => {
-                match name_of(id, names) {
-                    Some(name) => run.push(
-                        Verdict::Ok,
-                        what,
-                        format!("{id} «{name}» — {}", run.why(why, key)),
-                        None,
-                    ),
+                match name_of(id) {
+                    Some(name) => {
+                        let detail = format!("{id} «{name}» — {}", self.why(why, key));
+                        self.push(Verdict::Ok, what, detail, None);
+                        true
+                    }
                     None => {
-                        defaults_ok = false;
-                        run.push(
+                        self.push(
                         Verdict::Fail,
                         what,
                         format!("{id}: {}", t(l, "нет в HubEx", "not in HubEx")),
@@ -467,22 +596,25 @@ pub async fn run(
                             &format!("set {key} to one of {names:?}, or 0 to choose automatically"),
                         )),
                     );
+                        false
                     }
                 }
             }
-            None if key == "hubex.criticality_id" => run.push(
-                Verdict::Ok,
-                what,
-                t(
-                    l,
-                    "не передаётся (в HubEx нет основной)",
-                    "not sent (none is marked default)",
-                ),
-                None,
-            ),
+            None if key == "hubex.criticality_id" => {
+                self.push(
+                    Verdict::Ok,
+                    what,
+                    t(
+                        l,
+                        "не передаётся (в HubEx нет основной)",
+                        "not sent (none is marked default)",
+                    ),
+                    None,
+                );
+                true
+            }
             None => {
-                defaults_ok = false;
-                run.push(
+                self.push(
                     Verdict::Fail,
                     what,
                     t(l, "список пуст", "the list is empty"),
@@ -492,70 +624,38 @@ pub async fn run(
                         &format!("add one in HubEx or set {key}"),
                     )),
                 );
+                false
             }
         }
     }
-    if denied.is_empty() {
-        run.push(
-            Verdict::Ok,
-            t(l, "Права на чтение списков", "List rights"),
-            RIGHTS.iter().map(|r| r.1).collect::<Vec<_>>().join(", "),
-            None,
-        );
-    } else {
-        run.push(
-            Verdict::Fail,
-            t(l, "Не хватает прав", "Missing rights"),
-            denied.join(", "),
-            Some(t(
-                l,
-                "добавьте эти права роли пользователя API (Настройки → Роли → API полномочия); нужны также TaskAdd, TaskAttachmentUpload, TaskConversationAdd, TaskConversationsList, TaskGet",
-                "add these rights to the API user's role (Settings → Roles → API powers); TaskAdd, TaskAttachmentUpload, TaskConversationAdd, TaskConversationsList and TaskGet are needed too",
-            )),
-        );
-    }
 
-    report.can_create =
-        defaults_ok && !allowed.is_empty() && missing.is_empty() && !denied.contains(&"TasksList");
-
-    // 8. A test task, only when asked.
-    if create_test_task && report.can_create {
-        let asset = match first_asset {
-            Some((_, a)) => Some(a),
-            None => first_asset_by_reads(client, &allowed, &sx).await,
+    /// 8. A test task, only when asked.
+    async fn test_task(
+        &mut self,
+        scoped: &Scoped,
+        fields: &Picked,
+        anonymous: Option<UserId>,
+        sx: &Surprises,
+        report: &mut CheckReport,
+    ) {
+        let (client, l) = (self.client, self.lang);
+        let (Some((type_id, _)), Some((method_id, _))) = (fields.task_type, fields.method) else {
+            return;
         };
-        let (Some((type_id, _)), Some((method_id, _))) = (task_type, method) else {
-            return finish(run, report);
+        let asset = match scoped.first_asset {
+            Some(a) => Some(a),
+            None => first_asset_by_reads(client, &scoped.allowed, sx).await,
         };
-        let id = uuid::Uuid::now_v7();
-        let reference = format!("qrdesk-check-{id}");
-        let notes = t(
-            l,
-            "Проверка связи qrdesk (qrdesk check --create-test-task). Эту заявку можно закрыть.",
-            "qrdesk connection check (qrdesk check --create-test-task). You may close this task.",
-        );
-        let task = NewTask {
-            stamp: id,
-            reference: reference.clone(),
-            created_at: crate::store::now_ms(),
-            description: notes.to_owned(),
-            asset: asset.map(|id| crate::backend::TaskAsset {
-                id,
-                name: String::new(),
-                serial_number: None,
-                inventory_number: None,
-            }),
-            ..NewTask::default()
-        };
-        let fields = super::client::TaskFields {
+        let task = test_task_of(l, asset);
+        let task_fields = super::client::TaskFields {
             task_type_id: type_id,
             request_method_id: method_id,
-            criticality_id: criticality.map(|c| c.0),
+            criticality_id: fields.criticality.map(|c| c.0),
             requested_by: anonymous,
         };
-        match client.create_with(&task, &fields).await {
+        match client.create_with(&task, &task_fields).await {
             Ok(created) => {
-                run.push(
+                self.push(
                     Verdict::Ok,
                     t(l, "Проверочная заявка создана", "Test task created"),
                     format!(
@@ -571,7 +671,7 @@ pub async fn run(
             }
             Err(e) => {
                 report.can_create = false;
-                run.push(
+                self.push(
                     Verdict::Fail,
                     t(l, "Проверочная заявка не создана", "Test task not created"),
                     e.to_string(),
@@ -584,14 +684,36 @@ pub async fn run(
             }
         }
     }
-    finish(run, report)
+}
+
+/// The check's test task, on `asset` when there is one.
+fn test_task_of(l: Lang, asset: Option<AssetId>) -> NewTask {
+    let id = uuid::Uuid::now_v7();
+    let notes = t(
+        l,
+        "Проверка связи qrdesk (qrdesk check --create-test-task). Эту заявку можно закрыть.",
+        "qrdesk connection check (qrdesk check --create-test-task). You may close this task.",
+    );
+    NewTask {
+        stamp: id,
+        reference: format!("qrdesk-check-{id}"),
+        created_at: crate::store::now_ms(),
+        description: notes,
+        asset: asset.map(|id| crate::backend::TaskAsset {
+            id,
+            name: String::new(),
+            serial_number: None,
+            inventory_number: None,
+        }),
+        ..NewTask::default()
+    }
 }
 
 /// Without a bulk path: the first asset of the first allowed участок, read
 /// asset by asset (at most 20).
 async fn first_asset_by_reads(
     client: &HubexClient,
-    allowed: &[&District],
+    allowed: &[District],
     sx: &Surprises,
 ) -> Option<AssetId> {
     let mut ids = Vec::new();
