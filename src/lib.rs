@@ -237,6 +237,244 @@ where
     })
 }
 
+/// The database of `database.url`, migrated.
+async fn open_database(config: &Config) -> anyhow::Result<Pool> {
+    store::open(&config.database_url(), config.database.max_connections)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database (database.url = {:?})",
+                store::redact_url(&config.database_url())
+            )
+        })
+}
+
+/// The listening socket, its address and the public URL links are made of.
+async fn listen(config: &Config) -> anyhow::Result<(tokio::net::TcpListener, SocketAddr, String)> {
+    let listener = tokio::net::TcpListener::bind(&config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (server.listen)", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    let public_url = if config.server.public_url.is_empty() {
+        format!("http://{addr}")
+    } else {
+        config.server.public_url.trim_end_matches('/').to_owned()
+    };
+    Ok((listener, addr, public_url))
+}
+
+/// How old the local catalog is at start, and how often it is synced.
+struct CatalogStart {
+    age: Option<Duration>,
+    fresh: bool,
+    every: Duration,
+    /// The task system's catalog is synced (else qrdesk keeps its own).
+    synced: bool,
+    /// The HubEx simulator runs in this process.
+    simulated: bool,
+}
+
+/// A start never resyncs a fresh catalog: the periodic sync picks up where
+/// the last one left off. The simulator's catalog is local and instant; a
+/// simulator of a system without a catalog gets a demo one of our own.
+async fn prepare_catalog(
+    pool: &Pool,
+    config: &Config,
+    backend: &dyn TaskBackend,
+    sims: &Simulators,
+    sim_addr: Option<SocketAddr>,
+) -> anyhow::Result<CatalogStart> {
+    let every = Duration::from_secs(config.hubex.sync_interval_secs);
+    let age = catalog::age(pool).await?;
+    let fresh = age.is_some_and(|age| every.is_zero() || age < every);
+    let synced = backend.capabilities().synced_catalog;
+    let simulated = sims.hubex.is_some();
+    if simulated && !fresh {
+        let report = catalog::sync(pool, backend, &backend::NoProgress).await?;
+        tracing::info!(%report, "demo catalog loaded from the simulator");
+    }
+    if !synced && sim_addr.is_some() && store::catalog::asset_count(pool).await? == 0 {
+        let n = catalog::own::seed_demo(pool).await?;
+        tracing::info!(
+            assets = n,
+            backend = backend.name(),
+            "demo catalog created for the simulator"
+        );
+    }
+    Ok(CatalogStart {
+        age,
+        fresh,
+        every,
+        synced,
+        simulated,
+    })
+}
+
+/// The data folder made private, its photo spool emptied.
+fn prepare_data_dir(config: &Config) -> anyhow::Result<media::BlobStore> {
+    let dir = std::path::Path::new(&config.server.data_dir);
+    store::make_private(dir, &config.database_url())
+        .with_context(|| format!("cannot make {} private", config.server.data_dir))?;
+    let blobs = media::BlobStore::new(dir);
+    blobs
+        .clear_incoming()
+        .with_context(|| format!("cannot prepare {}", blobs.incoming().display()))?;
+    Ok(blobs)
+}
+
+/// The outbox worker, woken by PostgreSQL's job notices where there are.
+fn spawn_delivery(
+    state: &AppState,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let config = &state.config;
+    let worker = Worker {
+        metrics: state.metrics.clone(),
+        blobs: state.blobs.clone(),
+        pool: state.pool.clone(),
+        backend: state.backend.clone(),
+        delivery: config.delivery.clone(),
+        owner: format!("{}-{}", std::process::id(), domain::codes::Code::generate()),
+        handle: state.worker.clone(),
+        mailer: state.mailer.clone(),
+        webhooks: webhooks::Sender::new(&config.webhooks)?,
+        webhook_config: config.webhooks.clone(),
+        org: state.org.clone(),
+    };
+    let mut tasks = vec![tokio::spawn(worker.run(stop.clone()))];
+    let wake = state.worker.wake.clone();
+    tasks.extend(store::shared::listen_for_jobs(
+        config.database_url(),
+        move || wake.notify_one(),
+        stop.clone(),
+    ));
+    Ok(tasks)
+}
+
+/// The catalog sync: in the background at start when the catalog is stale,
+/// then every `hubex.sync_interval_secs`.
+fn spawn_catalog_sync(
+    state: &AppState,
+    start: &CatalogStart,
+    stop: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let (pool, backend, sync) = (&state.pool, &state.backend, &state.sync);
+    if !start.synced {
+        tracing::info!(
+            backend = backend.name(),
+            "qrdesk keeps the catalog itself; no sync"
+        );
+        return Vec::new();
+    }
+    if !start.simulated && !start.fresh {
+        catalog::sync_in_background(pool.clone(), backend.clone(), sync.clone());
+    } else if let Some(age) = start.age {
+        tracing::info!(
+            age_secs = age.as_secs(),
+            "catalog is fresh; no sync at start"
+        );
+    }
+    if start.every.is_zero() {
+        return Vec::new();
+    }
+    let first = match start.age {
+        Some(age) if start.fresh => start.every - age,
+        _ => start.every,
+    };
+    vec![catalog::spawn_periodic(
+        pool.clone(),
+        backend.clone(),
+        sync.clone(),
+        first,
+        start.every,
+        stop.clone(),
+    )]
+}
+
+/// What keeps running besides delivery: retention, the status poller, the
+/// organisation's details from other instances, forgetting idle addresses,
+/// writing scan counts.
+fn spawn_upkeep(state: &AppState, stop: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+    let (config, pool) = (&state.config, &state.pool);
+    let mut tasks = vec![delivery::spawn_retention(
+        pool.clone(),
+        state.blobs.clone(),
+        Duration::from_secs(config.limits.photo_retention_days * 24 * 3600),
+        Duration::from_secs(config.privacy.contact_retention_days * 24 * 3600),
+        stop.clone(),
+    )];
+    if config.status.poll_secs > 0 {
+        tasks.push(delivery::spawn_status_poller(
+            pool.clone(),
+            state.backend.clone(),
+            Duration::from_secs(config.status.poll_secs),
+            ops::state::FollowUps::of(state.mailer.as_ref()),
+            stop.clone(),
+        ));
+    }
+    let (org, org_pool) = (state.org.clone(), pool.clone());
+    tasks.push(every(web::org::REFRESH, stop.clone(), move || {
+        let (org, pool) = (org.clone(), org_pool.clone());
+        async move {
+            if let Err(e) = org.reload(&pool).await {
+                tracing::warn!(error = %e, "cannot read the organisation's name");
+            }
+        }
+    }));
+    // Forget idle addresses now and then, so a flood of them cannot grow memory.
+    let (limits, api_limit) = (state.limits.clone(), state.api_limit.clone());
+    tasks.push(every(Duration::from_secs(60), stop.clone(), move || {
+        limits.shrink();
+        api_limit.limiter().retain_recent();
+        std::future::ready(())
+    }));
+    // Scans are written in batches; the last ones at shutdown (`App::stop`).
+    let (scans, flush_pool) = (state.scans.clone(), pool.clone());
+    tasks.push(every(
+        Duration::from_secs(store::codes::SCAN_FLUSH_SECS),
+        stop.clone(),
+        move || {
+            let (scans, pool) = (scans.clone(), flush_pool.clone());
+            async move {
+                if let Err(e) = scans.flush(&pool).await {
+                    tracing::warn!(error = %e, "cannot write scan counts; keeping them for the next try");
+                }
+            }
+        },
+    ));
+    tasks
+}
+
+/// `/metrics` on a listener of its own when `metrics.listen` is set.
+async fn serve_metrics(
+    state: &AppState,
+    timeouts: web::serve::Timeouts,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<Option<(SocketAddr, JoinHandle<()>)>> {
+    let listen = &state.config.metrics.listen;
+    if listen.is_empty() {
+        return Ok(None);
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen for metrics on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let only_metrics = Router::new()
+        .route("/metrics", get(web::metrics::page))
+        .fallback(web::not_found)
+        .layer(axum::middleware::from_fn(web::security_headers))
+        .layer(axum::middleware::from_fn(web::trace::request_id))
+        .with_state(state.clone());
+    let task = tokio::spawn(web::serve::serve(
+        listener,
+        only_metrics,
+        timeouts,
+        stop.clone(),
+    ));
+    tracing::info!(addr = ?addr, "metrics listening");
+    Ok(Some((addr, task)))
+}
+
 impl App {
     /// Writes the scans counted in memory now (they are written every few
     /// seconds anyway).
@@ -257,72 +495,19 @@ impl App {
     /// Starts qrdesk as configured, with these simulators for whichever
     /// backend runs in simulator mode.
     pub async fn start_with(config: Config, sims: Simulators) -> anyhow::Result<App> {
-        let pool = store::open(&config.database_url(), config.database.max_connections)
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot open the database (database.url = {:?})",
-                    store::redact_url(&config.database_url())
-                )
-            })?;
+        let pool = open_database(&config).await?;
         let connected = connect(&config, Some(&pool), sims).await?;
         let (backend, sims, sim_addr) = (connected.backend, connected.sims, connected.sim_addr);
-        let sim = sims.hubex.clone();
-        let synced = backend.capabilities().synced_catalog;
-        let engine = store::Engine::of(&pool);
         share_call_budget(&pool, backend.as_ref()).await?;
-
-        let listener = tokio::net::TcpListener::bind(&config.server.listen)
-            .await
-            .with_context(|| {
-                format!("cannot listen on {} (server.listen)", config.server.listen)
-            })?;
-        let addr = listener.local_addr()?;
-        let public_url = if config.server.public_url.is_empty() {
-            format!("http://{addr}")
-        } else {
-            config.server.public_url.trim_end_matches('/').to_owned()
-        };
-
-        // A start never resyncs a fresh catalog: the periodic sync picks up
-        // where the last one left off. The simulator's catalog is local and
-        // instant; a real tenant's first sync runs in the background so the
-        // server starts at once.
-        let sync_every = Duration::from_secs(config.hubex.sync_interval_secs);
-        let catalog_age = catalog::age(&pool).await?;
-        let fresh = catalog_age.is_some_and(|age| sync_every.is_zero() || age < sync_every);
-        if sim.is_some() && !fresh {
-            let report = catalog::sync(&pool, backend.as_ref(), &backend::NoProgress).await?;
-            tracing::info!(%report, "demo catalog loaded from the simulator");
-        }
-        // A simulator of a system without a catalog: a demo one of our own.
-        if !synced && sim_addr.is_some() && store::catalog::asset_count(&pool).await? == 0 {
-            let n = catalog::own::seed_demo(&pool).await?;
-            tracing::info!(
-                assets = n,
-                backend = backend.name(),
-                "demo catalog created for the simulator"
-            );
-        }
-
+        let (listener, addr, public_url) = listen(&config).await?;
+        let catalog_start =
+            prepare_catalog(&pool, &config, backend.as_ref(), &sims, sim_addr).await?;
         let secret = Arc::new(store::installation_secret(&pool).await?);
         if let Some(link) = admin::auth::setup_link(&pool, &public_url).await? {
             tracing::warn!("no admin accounts yet: open {link} to create the owner (one-time link), or run `qrdesk admin create --email … --role owner`");
         }
         let config = Arc::new(config);
-        let (shutdown, shutdown_rx) = watch::channel(false);
-        let worker_handle = WorkerHandle::default();
-        let mut background = Vec::new();
-
-        store::make_private(
-            std::path::Path::new(&config.server.data_dir),
-            &config.database_url(),
-        )
-        .with_context(|| format!("cannot make {} private", config.server.data_dir))?;
-        let blobs = media::BlobStore::new(std::path::Path::new(&config.server.data_dir));
-        blobs
-            .clear_incoming()
-            .with_context(|| format!("cannot prepare {}", blobs.incoming().display()))?;
+        let blobs = prepare_data_dir(&config)?;
         let mailer = mail::Mailer::from_config(
             &config.mail,
             std::path::Path::new(&config.server.data_dir),
@@ -331,94 +516,27 @@ impl App {
         if mailer.is_some() && config.server.public_url.is_empty() {
             tracing::warn!(%public_url, "e-mail is on but server.public_url is empty: mailed links point to the listening address");
         }
-        let follow = ops::state::FollowUps::of(mailer.as_ref());
         let metrics = web::metrics::SharedMetrics::default();
         let org = Arc::new(web::org::OrgCell::new(config.organisation.clone()));
         org.reload(&pool).await?;
         let m = metrics.clone();
         backend.observe_calls(Box::new(move |path, status| m.call(path, status)));
-        let worker = Worker {
-            metrics: metrics.clone(),
-            blobs: blobs.clone(),
-            pool: pool.clone(),
-            backend: backend.clone(),
-            delivery: config.delivery.clone(),
-            owner: format!("{}-{}", std::process::id(), domain::codes::Code::generate()),
-            handle: worker_handle.clone(),
-            mailer: mailer.clone(),
-            webhooks: webhooks::Sender::new(&config.webhooks)?,
-            webhook_config: config.webhooks.clone(),
-            org: org.clone(),
-        };
-        background.push(tokio::spawn(worker.run(shutdown_rx.clone())));
-        let wake = worker_handle.wake.clone();
-        background.extend(store::shared::listen_for_jobs(
-            config.database_url(),
-            move || wake.notify_one(),
-            shutdown_rx.clone(),
-        ));
-
-        let sync = Arc::new(catalog::SyncTracker::default());
-        if !synced {
-            tracing::info!(
-                backend = backend.name(),
-                "qrdesk keeps the catalog itself; no sync"
-            );
-        } else if sim.is_none() && !fresh {
-            catalog::sync_in_background(pool.clone(), backend.clone(), sync.clone());
-        } else if let Some(age) = catalog_age {
-            tracing::info!(
-                age_secs = age.as_secs(),
-                "catalog is fresh; no sync at start"
-            );
-        }
-        if synced && !sync_every.is_zero() {
-            let first = match catalog_age {
-                Some(age) if fresh => sync_every - age,
-                _ => sync_every,
-            };
-            background.push(catalog::spawn_periodic(
-                pool.clone(),
-                backend.clone(),
-                sync.clone(),
-                first,
-                sync_every,
-                shutdown_rx.clone(),
-            ));
-        }
-        background.push(delivery::spawn_retention(
-            pool.clone(),
-            blobs.clone(),
-            Duration::from_secs(config.limits.photo_retention_days * 24 * 3600),
-            Duration::from_secs(config.privacy.contact_retention_days * 24 * 3600),
-            shutdown_rx.clone(),
-        ));
-        if config.status.poll_secs > 0 {
-            background.push(delivery::spawn_status_poller(
-                pool.clone(),
-                backend.clone(),
-                Duration::from_secs(config.status.poll_secs),
-                follow,
-                shutdown_rx.clone(),
-            ));
-        }
-
         let state = AppState {
             pool: pool.clone(),
             config: config.clone(),
             public_url: public_url.clone(),
             backend: backend.clone(),
-            worker: worker_handle,
+            worker: WorkerHandle::default(),
             secret,
-            sync: sync.clone(),
-            blobs: blobs.clone(),
+            sync: Arc::new(catalog::SyncTracker::default()),
+            blobs,
             mailer,
             connection: Default::default(),
             memos: Default::default(),
             scans: Arc::new(store::codes::Scans::new(config.server.utc_offset_minutes)),
             api_limit: api::token_limit(&config.limits),
-            metrics: metrics.clone(),
-            org: org.clone(),
+            metrics,
+            org,
             limits: Arc::new(web::limits::RateLimits::new(
                 &config.limits,
                 &config.server.trusted_proxies,
@@ -427,77 +545,28 @@ impl App {
             exports: Default::default(),
             spool: Default::default(),
         };
-        let (org, org_pool) = (state.org.clone(), pool.clone());
-        background.push(every(web::org::REFRESH, shutdown_rx.clone(), move || {
-            let (org, pool) = (org.clone(), org_pool.clone());
-            async move {
-                if let Err(e) = org.reload(&pool).await {
-                    tracing::warn!(error = %e, "cannot read the organisation's name");
-                }
-            }
-        }));
-        // Forget idle addresses now and then, so a flood of them cannot grow memory.
-        let (limits, api_limit) = (state.limits.clone(), state.api_limit.clone());
-        background.push(every(
-            Duration::from_secs(60),
-            shutdown_rx.clone(),
-            move || {
-                limits.shrink();
-                api_limit.limiter().retain_recent();
-                std::future::ready(())
-            },
-        ));
-        // Scans are written in batches; the last ones at shutdown (`App::stop`).
-        let (scans, flush_pool) = (state.scans.clone(), pool.clone());
-        background.push(every(
-            Duration::from_secs(store::codes::SCAN_FLUSH_SECS),
-            shutdown_rx.clone(),
-            move || {
-                let (scans, pool) = (scans.clone(), flush_pool.clone());
-                async move {
-                    if let Err(e) = scans.flush(&pool).await {
-                        tracing::warn!(error = %e, "cannot write scan counts; keeping them for the next try");
-                    }
-                }
-            },
-        ));
-        let scans = state.scans.clone();
+        let (shutdown, stop) = watch::channel(false);
+        let mut background = spawn_delivery(&state, &stop)?;
+        background.extend(spawn_catalog_sync(&state, &catalog_start, &stop));
+        background.extend(spawn_upkeep(&state, &stop));
         let timeouts = web::serve::Timeouts::from_config(&config.server);
-        let mut metrics_addr = None;
-        if !config.metrics.listen.is_empty() {
-            let listener = tokio::net::TcpListener::bind(&config.metrics.listen)
-                .await
-                .with_context(|| {
-                    format!("cannot listen for metrics on {}", config.metrics.listen)
-                })?;
-            metrics_addr = Some(listener.local_addr()?);
-            let only_metrics = Router::new()
-                .route("/metrics", get(web::metrics::page))
-                .fallback(web::not_found)
-                .layer(axum::middleware::from_fn(web::security_headers))
-                .layer(axum::middleware::from_fn(web::trace::request_id))
-                .with_state(state.clone());
-            background.push(tokio::spawn(web::serve::serve(
-                listener,
-                only_metrics,
-                timeouts,
-                shutdown_rx.clone(),
-            )));
-            tracing::info!(addr = ?metrics_addr, "metrics listening");
-        }
-        let app = router(state);
-        let server = tokio::spawn(web::serve::serve(
-            listener,
-            app,
-            timeouts,
-            shutdown_rx.clone(),
-        ));
-        tracing::info!(%addr, %public_url, database = engine.name(), "qrdesk listening");
+        let metrics_addr = match serve_metrics(&state, timeouts, &stop).await? {
+            Some((addr, task)) => {
+                background.push(task);
+                Some(addr)
+            }
+            None => None,
+        };
+        let scans = state.scans.clone();
+        let sync = state.sync.clone();
+        let server = tokio::spawn(web::serve::serve(listener, router(state), timeouts, stop));
+        let database = store::Engine::of(&pool).name();
+        tracing::info!(%addr, %public_url, database, "qrdesk listening");
         Ok(App {
             addr,
             public_url,
             pool,
-            sim,
+            sim: sims.hubex,
             bitrix24_sim: sims.bitrix24,
             evateam_sim: sims.evateam,
             sim_addr,
