@@ -237,6 +237,48 @@ where
     })
 }
 
+/// What start-up made that the shared state is built from.
+struct Shared {
+    pool: Pool,
+    config: Arc<Config>,
+    public_url: String,
+    backend: Arc<dyn TaskBackend>,
+    secret: Arc<Vec<u8>>,
+    blobs: media::BlobStore,
+    mailer: Option<mail::Mailer>,
+    metrics: web::metrics::SharedMetrics,
+    org: Arc<web::org::OrgCell>,
+}
+
+impl AppState {
+    fn new(s: Shared) -> AppState {
+        AppState {
+            pool: s.pool,
+            config: s.config.clone(),
+            public_url: s.public_url,
+            backend: s.backend,
+            worker: WorkerHandle::default(),
+            secret: s.secret,
+            sync: Arc::new(catalog::SyncTracker::default()),
+            blobs: s.blobs,
+            mailer: s.mailer,
+            connection: Default::default(),
+            memos: Default::default(),
+            scans: Arc::new(store::codes::Scans::new(s.config.server.utc_offset_minutes)),
+            api_limit: api::token_limit(&s.config.limits),
+            metrics: s.metrics,
+            org: s.org,
+            limits: Arc::new(web::limits::RateLimits::new(
+                &s.config.limits,
+                &s.config.server.trusted_proxies,
+            )),
+            media_permits: Arc::new(tokio::sync::Semaphore::new(heavy::cores())),
+            exports: Default::default(),
+            spool: Default::default(),
+        }
+    }
+}
+
 /// The database of `database.url`, migrated.
 async fn open_database(config: &Config) -> anyhow::Result<Pool> {
     store::open(&config.database_url(), config.database.max_connections)
@@ -521,30 +563,17 @@ impl App {
         org.reload(&pool).await?;
         let m = metrics.clone();
         backend.observe_calls(Box::new(move |path, status| m.call(path, status)));
-        let state = AppState {
+        let state = AppState::new(Shared {
             pool: pool.clone(),
             config: config.clone(),
             public_url: public_url.clone(),
             backend: backend.clone(),
-            worker: WorkerHandle::default(),
             secret,
-            sync: Arc::new(catalog::SyncTracker::default()),
             blobs,
             mailer,
-            connection: Default::default(),
-            memos: Default::default(),
-            scans: Arc::new(store::codes::Scans::new(config.server.utc_offset_minutes)),
-            api_limit: api::token_limit(&config.limits),
             metrics,
             org,
-            limits: Arc::new(web::limits::RateLimits::new(
-                &config.limits,
-                &config.server.trusted_proxies,
-            )),
-            media_permits: Arc::new(tokio::sync::Semaphore::new(heavy::cores())),
-            exports: Default::default(),
-            spool: Default::default(),
-        };
+        });
         let (shutdown, stop) = watch::channel(false);
         let mut background = spawn_delivery(&state, &stop)?;
         background.extend(spawn_catalog_sync(&state, &catalog_start, &stop));

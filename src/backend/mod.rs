@@ -410,6 +410,39 @@ pub struct CheckReport {
     pub checked_at: i64,
 }
 
+/// A connection check being written, the same for every task system: one
+/// line per thing that must hold, in the asker's language.
+pub struct Checklist {
+    pub lang: crate::domain::lang::Lang,
+    pub report: CheckReport,
+}
+
+impl Checklist {
+    pub fn new(lang: crate::domain::lang::Lang) -> Checklist {
+        Checklist {
+            lang,
+            report: CheckReport {
+                checked_at: crate::store::now_ms(),
+                ..CheckReport::default()
+            },
+        }
+    }
+
+    /// A text in the check's language.
+    pub fn t(&self, ru: &str, en: &str) -> String {
+        in_lang(self.lang, ru, en)
+    }
+
+    pub fn push(&mut self, verdict: Verdict, what: String, detail: String, fix: Option<String>) {
+        self.report.items.push(CheckItem {
+            verdict,
+            what,
+            detail,
+            fix,
+        });
+    }
+}
+
 /// Where a long read reports how far it got (the admin page shows it).
 pub trait Progress: Send + Sync {
     fn step(&self, phase: &str, done: usize, total: usize);

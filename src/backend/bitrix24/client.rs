@@ -17,7 +17,7 @@ use crate::backend::budget::CallBudget;
 pub use crate::backend::json::int;
 use crate::backend::json::{field, items, text, time_of};
 use crate::backend::{
-    BackendError, BoxFuture, CallObserver, Capabilities, CheckItem, CheckReport, CreatedTask,
+    BackendError, BoxFuture, CallObserver, Capabilities, CheckReport, Checklist, CreatedTask,
     FileUpload, Message, NewTask, Priority, TaskBackend, TaskId, TaskState, Verdict,
 };
 use crate::config::{Bitrix24Config, CommentApi};
@@ -657,24 +657,28 @@ impl Bitrix24Client {
     }
 
     async fn run_check(&self, lang: Lang, create_test_task: bool) -> CheckReport {
-        let t = |ru: &str, en: &str| crate::backend::in_lang(lang, ru, en);
-        let mut report = CheckReport {
-            checked_at: crate::store::now_ms(),
-            ..CheckReport::default()
-        };
-        let mut push = |verdict, what: String, detail: String, fix: Option<String>| {
-            report.items.push(CheckItem {
-                verdict,
-                what,
-                detail,
-                fix,
-            })
-        };
-        // 1. The webhook itself, and the user scope.
-        let me = self
+        let mut c = Checklist::new(lang);
+        if self.check_webhook(&mut c).await.is_break() {
+            return c.report;
+        }
+        let responsible = self.check_responsible(&mut c).await;
+        let tasks = self.check_task_rights(&mut c).await;
+        self.check_folder(&mut c).await;
+        self.check_task_fields(&mut c);
+        let ok = responsible && tasks;
+        c.report.can_create = ok;
+        if create_test_task && ok {
+            self.check_test_task(&mut c).await;
+        }
+        c.report
+    }
+
+    /// 1. The webhook itself, and the user scope.
+    async fn check_webhook(&self, c: &mut Checklist) -> std::ops::ControlFlow<()> {
+        match self
             .call(Priority::Background, "user.current", json!({}))
-            .await;
-        match &me {
+            .await
+        {
             Ok(a) => {
                 let r = a.get("result").cloned().unwrap_or_default();
                 let name = [text(&r, &["NAME"]), text(&r, &["LAST_NAME"])]
@@ -682,120 +686,119 @@ impl Bitrix24Client {
                     .flatten()
                     .collect::<Vec<_>>()
                     .join(" ");
-                push(
+                c.push(
                     Verdict::Ok,
-                    t("Вебхук принят", "Webhook accepted"),
+                    c.t("Вебхук принят", "Webhook accepted"),
                     format!("{} · id {} · {name}", self.hook.portal, self.hook.user_id),
                     None,
                 );
+                std::ops::ControlFlow::Continue(())
             }
             Err(e) => {
-                push(
+                c.push(
                     Verdict::Fail,
-                    t("Вебхук", "Webhook"),
+                    c.t("Вебхук", "Webhook"),
                     e.to_string(),
-                    Some(t(
+                    Some(c.t(
                         "Создайте входящий вебхук (Разработчикам → Другое → Входящий вебхук) с правами task, disk, user и укажите его в bitrix24.webhook_url",
                         "Create an inbound webhook (Developer resources → Other → Inbound webhook) with the scopes task, disk, user and set bitrix24.webhook_url",
                     )),
                 );
-                return report;
+                std::ops::ControlFlow::Break(())
             }
         }
-        // 2. The responsible employee exists and is active.
+    }
+
+    /// 2. The responsible employee exists and is active.
+    async fn check_responsible(&self, c: &mut Checklist) -> bool {
         let responsible = self.responsible();
-        let mut ok = true;
-        match self
+        let what = c.t("Ответственный", "Responsible");
+        let answer = self
             .call(
                 Priority::Background,
                 "user.get",
                 json!({ "ID": responsible }),
             )
-            .await
-        {
-            Ok(a) => {
-                let users = items(a.get("result"));
-                match users
-                    .iter()
-                    .find(|u| int(field(u, &["ID"])) == Some(responsible))
-                {
-                    Some(u) if active(u) => push(
-                        Verdict::Ok,
-                        t("Ответственный", "Responsible"),
-                        format!(
-                            "id {responsible} · {}",
-                            text(u, &["NAME"]).unwrap_or_default()
-                        ),
-                        None,
-                    ),
-                    found => {
-                        ok = false;
-                        push(
-                            Verdict::Fail,
-                            t("Ответственный", "Responsible"),
-                            format!(
-                                "id {responsible}: {}",
-                                if found.is_some() {
-                                    t("сотрудник уволен или отключён", "the employee is inactive")
-                                } else {
-                                    t("такого сотрудника нет", "no such employee")
-                                }
-                            ),
-                            Some(t(
-                                "Укажите в bitrix24.responsible_id id действующего сотрудника",
-                                "Set bitrix24.responsible_id to an active employee's id",
-                            )),
-                        );
-                    }
-                }
-            }
+            .await;
+        let answer = match answer {
+            Ok(a) => a,
             Err(e) => {
-                ok = false;
-                push(
-                    Verdict::Fail,
-                    t("Ответственный", "Responsible"),
-                    e.to_string(),
-                    None,
-                );
+                c.push(Verdict::Fail, what, e.to_string(), None);
+                return false;
             }
-        }
-        // 3. Rights on tasks (scope task).
-        match self
-            .call(
-                Priority::Background,
-                "tasks.task.list",
-                json!({ "filter": { "RESPONSIBLE_ID": responsible }, "select": ["ID"], "start": -1 }),
-            )
-            .await
-        {
-            Ok(_) => push(Verdict::Ok, t("Задачи", "Tasks"), t("чтение разрешено", "reading allowed"), None),
-            Err(e) => {
-                ok = false;
-                push(Verdict::Fail, t("Задачи", "Tasks"), e.to_string(), None);
-            }
-        }
-        // 4. The Drive folder for photos (scope disk).
-        match self.folder().await {
-            Ok(id) => push(
+        };
+        let users = items(answer.get("result"));
+        let found = users
+            .iter()
+            .find(|u| int(field(u, &["ID"])) == Some(responsible));
+        if let Some(u) = found.filter(|u| active(u)) {
+            let name = text(u, &["NAME"]).unwrap_or_default();
+            c.push(
                 Verdict::Ok,
-                t("Папка для фотографий", "Folder for photos"),
-                format!("id {id}"),
+                what,
+                format!("id {responsible} · {name}"),
                 None,
-            ),
-            Err(e) => push(
-                Verdict::Warn,
-                t("Папка для фотографий", "Folder for photos"),
-                e.to_string(),
-                Some(t(
+            );
+            return true;
+        }
+        let why = if found.is_some() {
+            c.t("сотрудник уволен или отключён", "the employee is inactive")
+        } else {
+            c.t("такого сотрудника нет", "no such employee")
+        };
+        let fix = c.t(
+            "Укажите в bitrix24.responsible_id id действующего сотрудника",
+            "Set bitrix24.responsible_id to an active employee's id",
+        );
+        c.push(
+            Verdict::Fail,
+            what,
+            format!("id {responsible}: {why}"),
+            Some(fix),
+        );
+        false
+    }
+
+    /// 3. Rights on tasks (scope task).
+    async fn check_task_rights(&self, c: &mut Checklist) -> bool {
+        let what = c.t("Задачи", "Tasks");
+        let filter = json!({ "filter": { "RESPONSIBLE_ID": self.responsible() }, "select": ["ID"], "start": -1 });
+        match self
+            .call(Priority::Background, "tasks.task.list", filter)
+            .await
+        {
+            Ok(_) => {
+                let detail = c.t("чтение разрешено", "reading allowed");
+                c.push(Verdict::Ok, what, detail, None);
+                true
+            }
+            Err(e) => {
+                c.push(Verdict::Fail, what, e.to_string(), None);
+                false
+            }
+        }
+    }
+
+    /// 4. The Drive folder for photos (scope disk).
+    async fn check_folder(&self, c: &mut Checklist) {
+        let what = c.t("Папка для фотографий", "Folder for photos");
+        match self.folder().await {
+            Ok(id) => c.push(Verdict::Ok, what, format!("id {id}"), None),
+            Err(e) => {
+                let fix = c.t(
                     "Без права disk фотографии не дойдут до задач: добавьте его вебхуку или укажите bitrix24.folder_id",
                     "Without the disk scope photos cannot reach tasks: add it to the webhook or set bitrix24.folder_id",
-                )),
-            ),
+                );
+                c.push(Verdict::Warn, what, e.to_string(), Some(fix));
+            }
         }
-        // 5. A dry run: what a task would carry.
+    }
+
+    /// 5. A dry run: what a task would carry.
+    fn check_task_fields(&self, c: &mut Checklist) {
         let sample = NewTask {
             reference: "qrdesk-…".into(),
-            description: t("Текст заявки", "The request's text"),
+            description: c.t("Текст заявки", "The request's text"),
             ..NewTask::default()
         };
         let fields = self.task_fields(&sample);
@@ -809,44 +812,34 @@ impl Bitrix24Client {
             })
             .unwrap_or_default();
         keys.insert(0, "TITLE, DESCRIPTION, XML_ID".into());
-        push(
-            Verdict::Ok,
-            t("Новая задача получит", "A new task gets"),
-            keys.join("; "),
-            None,
-        );
-        report.can_create = ok;
-        if create_test_task && ok {
-            let id = uuid::Uuid::now_v7();
-            let task = NewTask {
-                stamp: id,
-                reference: format!("qrdesk-check-{id}"),
-                created_at: crate::store::now_ms(),
-                description: t(
-                    "Проверка связи qrdesk (qrdesk check --create-test-task). Эту задачу можно закрыть.",
-                    "qrdesk connection check (qrdesk check --create-test-task). You may close this task.",
-                ),
-                ..NewTask::default()
-            };
-            match self.create(&task).await {
-                Ok(created) => {
-                    report.items.push(CheckItem {
-                        verdict: Verdict::Ok,
-                        what: t("Проверочная задача создана", "Test task created"),
-                        detail: format!("id {}", created.id),
-                        fix: None,
-                    });
-                    report.created = Some(created);
-                }
-                Err(e) => report.items.push(CheckItem {
-                    verdict: Verdict::Fail,
-                    what: t("Проверочная задача", "Test task"),
-                    detail: e.to_string(),
-                    fix: None,
-                }),
+        let what = c.t("Новая задача получит", "A new task gets");
+        c.push(Verdict::Ok, what, keys.join("; "), None);
+    }
+
+    /// 6. A test task, only when asked.
+    async fn check_test_task(&self, c: &mut Checklist) {
+        let id = uuid::Uuid::now_v7();
+        let task = NewTask {
+            stamp: id,
+            reference: format!("qrdesk-check-{id}"),
+            created_at: crate::store::now_ms(),
+            description: c.t(
+                "Проверка связи qrdesk (qrdesk check --create-test-task). Эту задачу можно закрыть.",
+                "qrdesk connection check (qrdesk check --create-test-task). You may close this task.",
+            ),
+            ..NewTask::default()
+        };
+        match self.create(&task).await {
+            Ok(created) => {
+                let what = c.t("Проверочная задача создана", "Test task created");
+                c.push(Verdict::Ok, what, format!("id {}", created.id), None);
+                c.report.created = Some(created);
+            }
+            Err(e) => {
+                let what = c.t("Проверочная задача", "Test task");
+                c.push(Verdict::Fail, what, e.to_string(), None);
             }
         }
-        report
     }
 }
 

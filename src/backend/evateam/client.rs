@@ -16,7 +16,7 @@ use super::{local_id, status_color, status_name};
 use crate::backend::budget::CallBudget;
 use crate::backend::json::{field, items, text, time_of};
 use crate::backend::{
-    BackendError, BoxFuture, CallObserver, Capabilities, CheckItem, CheckReport, CreatedTask,
+    BackendError, BoxFuture, CallObserver, Capabilities, CheckReport, Checklist, CreatedTask,
     FileUpload, Message, NewTask, Priority, TaskBackend, TaskId, TaskState, Verdict,
 };
 use crate::config::EvaTeamConfig;
@@ -519,111 +519,98 @@ impl EvaTeamClient {
     }
 
     async fn run_check(&self, lang: Lang, create_test_task: bool) -> CheckReport {
-        let t = |ru: &str, en: &str| crate::backend::in_lang(lang, ru, en);
-        let mut report = CheckReport {
-            checked_at: crate::store::now_ms(),
-            ..CheckReport::default()
-        };
-        let line = |verdict, what: String, detail: String, fix: Option<String>| CheckItem {
-            verdict,
-            what,
-            detail,
-            fix,
-        };
-        // 1. The token, and the project.
-        match self
-            .call(
-                Priority::Background,
-                "CmfProject.get",
-                json!({ "filter": ["code", "==", self.cfg.project], "fields": ["id", "code", "name"] }),
-            )
+        let mut c = Checklist::new(lang);
+        if self.check_project(&mut c).await.is_break() {
+            return c.report;
+        }
+        self.check_responsible(&mut c).await;
+        self.check_task_fields(&mut c);
+        if create_test_task && c.report.can_create {
+            self.check_test_task(&mut c).await;
+        }
+        c.report
+    }
+
+    /// 1. The token, and the project.
+    async fn check_project(&self, c: &mut Checklist) -> std::ops::ControlFlow<()> {
+        let project = &self.cfg.project;
+        let query = json!({ "filter": ["code", "==", project], "fields": ["id", "code", "name"] });
+        let found = match self
+            .call(Priority::Background, "CmfProject.get", query)
             .await
         {
-            Ok(p) if p.is_object() => {
-                report.items.push(line(Verdict::Ok, t("Токен принят", "Token accepted"), self.base.clone(), None));
-                report.items.push(line(
-                    Verdict::Ok,
-                    t("Проект", "Project"),
-                    format!("{} · {}", self.cfg.project, text(&p, &["name"]).unwrap_or_default()),
-                    None,
-                ));
-                report.can_create = true;
-            }
-            Ok(_) => {
-                report.items.push(line(Verdict::Ok, t("Токен принят", "Token accepted"), self.base.clone(), None));
-                report.items.push(line(
-                    Verdict::Fail,
-                    t("Проект", "Project"),
-                    format!("{}: {}", self.cfg.project, t("такого проекта нет", "no such project")),
-                    Some(t("Укажите в evateam.project код существующего проекта", "Set evateam.project to an existing project's code")),
-                ));
-            }
+            Ok(p) => p,
             Err(e) => {
-                report.items.push(line(
+                let fix = c.t(
+                    "Войдите под пользователем для API, Моя страница → Безопасность → Сгенерировать API токен, и укажите его в evateam.token",
+                    "Sign in as the API user, My page → Security → Generate API token, and set evateam.token",
+                );
+                c.push(
                     Verdict::Fail,
-                    t("Токен", "Token"),
+                    c.t("Токен", "Token"),
                     e.to_string(),
-                    Some(t(
-                        "Войдите под пользователем для API, Моя страница → Безопасность → Сгенерировать API токен, и укажите его в evateam.token",
-                        "Sign in as the API user, My page → Security → Generate API token, and set evateam.token",
-                    )),
-                ));
-                return report;
+                    Some(fix),
+                );
+                return std::ops::ControlFlow::Break(());
             }
+        };
+        let accepted = c.t("Токен принят", "Token accepted");
+        c.push(Verdict::Ok, accepted, self.base.clone(), None);
+        let what = c.t("Проект", "Project");
+        if found.is_object() {
+            let name = text(&found, &["name"]).unwrap_or_default();
+            c.push(Verdict::Ok, what, format!("{project} · {name}"), None);
+            c.report.can_create = true;
+        } else {
+            let detail = format!(
+                "{project}: {}",
+                c.t("такого проекта нет", "no such project")
+            );
+            let fix = c.t(
+                "Укажите в evateam.project код существующего проекта",
+                "Set evateam.project to an existing project's code",
+            );
+            c.push(Verdict::Fail, what, detail, Some(fix));
         }
-        // 2. The responsible, when one is set: by login, else by e-mail.
+        std::ops::ControlFlow::Continue(())
+    }
+
+    /// 2. The responsible, when one is set: by login, else by e-mail.
+    async fn check_responsible(&self, c: &mut Checklist) {
         let r = self.cfg.responsible.trim();
-        if !r.is_empty() {
-            let mut found = None;
-            for key in ["login", "email"] {
-                match self
-                    .call(
-                        Priority::Background,
-                        "CmfPerson.get",
-                        json!({ "filter": [key, "==", r], "fields": ["id", "login", "name"] }),
-                    )
-                    .await
-                {
-                    Ok(p) if p.is_object() => {
-                        found = Some(p);
-                        break;
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        report.items.push(line(
-                            Verdict::Warn,
-                            t("Ответственный", "Responsible"),
-                            e.to_string(),
-                            None,
-                        ));
-                        found = Some(Value::Null);
-                        break;
-                    }
+        if r.is_empty() {
+            return;
+        }
+        let what = c.t("Ответственный", "Responsible");
+        for key in ["login", "email"] {
+            let query = json!({ "filter": [key, "==", r], "fields": ["id", "login", "name"] });
+            match self
+                .call(Priority::Background, "CmfPerson.get", query)
+                .await
+            {
+                Ok(p) if p.is_object() => {
+                    let name = text(&p, &["name"]).unwrap_or_default();
+                    c.push(Verdict::Ok, what, format!("{r} · {name}"), None);
+                    return;
                 }
-            }
-            match found {
-                Some(Value::Null) => {}
-                Some(p) => report.items.push(line(
-                    Verdict::Ok,
-                    t("Ответственный", "Responsible"),
-                    format!("{r} · {}", text(&p, &["name"]).unwrap_or_default()),
-                    None,
-                )),
-                None => {
-                    report.can_create = false;
-                    report.items.push(line(
-                        Verdict::Fail,
-                        t("Ответственный", "Responsible"),
-                        format!("{r}: {}", t("такого пользователя нет", "no such user")),
-                        Some(t(
-                            "Укажите в evateam.responsible логин или e-mail пользователя EvaTeam, или оставьте пустым",
-                            "Set evateam.responsible to an EvaTeam user's login or e-mail, or leave it empty",
-                        )),
-                    ));
+                Ok(_) => {}
+                Err(e) => {
+                    c.push(Verdict::Warn, what, e.to_string(), None);
+                    return;
                 }
             }
         }
-        // 3. A dry run of what a task carries.
+        c.report.can_create = false;
+        let detail = format!("{r}: {}", c.t("такого пользователя нет", "no such user"));
+        let fix = c.t(
+            "Укажите в evateam.responsible логин или e-mail пользователя EvaTeam, или оставьте пустым",
+            "Set evateam.responsible to an EvaTeam user's login or e-mail, or leave it empty",
+        );
+        c.push(Verdict::Fail, what, detail, Some(fix));
+    }
+
+    /// 3. A dry run of what a task carries.
+    fn check_task_fields(&self, c: &mut Checklist) {
         let mut carries = vec![format!("name, text (HTML), project = {}", self.cfg.project)];
         if !self.cfg.list.is_empty() {
             carries.push(format!("lists = [{}]", self.cfg.list));
@@ -631,43 +618,39 @@ impl EvaTeamClient {
         if !self.cfg.responsible.is_empty() {
             carries.push(format!("responsible = {}", self.cfg.responsible));
         }
-        report.items.push(line(
-            Verdict::Ok,
-            t("Новая задача получит", "A new task gets"),
-            carries.join("; "),
-            None,
-        ));
-        if create_test_task && report.can_create {
-            let id = uuid::Uuid::now_v7();
-            let task = NewTask {
-                stamp: id,
-                reference: format!("qrdesk-check-{id}"),
-                created_at: crate::store::now_ms(),
-                description: t(
-                    "Проверка связи qrdesk (qrdesk check --create-test-task). Эту задачу можно закрыть.",
-                    "qrdesk connection check (qrdesk check --create-test-task). You may close this task.",
-                ),
-                ..NewTask::default()
-            };
-            match self.create(&task).await {
-                Ok(created) => {
-                    report.items.push(line(
-                        Verdict::Ok,
-                        t("Проверочная задача создана", "Test task created"),
-                        created.number.clone().unwrap_or_default(),
-                        None,
-                    ));
-                    report.created = Some(created);
-                }
-                Err(e) => report.items.push(line(
-                    Verdict::Fail,
-                    t("Проверочная задача", "Test task"),
-                    e.to_string(),
+        let what = c.t("Новая задача получит", "A new task gets");
+        c.push(Verdict::Ok, what, carries.join("; "), None);
+    }
+
+    /// 4. A test task, only when asked.
+    async fn check_test_task(&self, c: &mut Checklist) {
+        let id = uuid::Uuid::now_v7();
+        let task = NewTask {
+            stamp: id,
+            reference: format!("qrdesk-check-{id}"),
+            created_at: crate::store::now_ms(),
+            description: c.t(
+                "Проверка связи qrdesk (qrdesk check --create-test-task). Эту задачу можно закрыть.",
+                "qrdesk connection check (qrdesk check --create-test-task). You may close this task.",
+            ),
+            ..NewTask::default()
+        };
+        match self.create(&task).await {
+            Ok(created) => {
+                let what = c.t("Проверочная задача создана", "Test task created");
+                c.push(
+                    Verdict::Ok,
+                    what,
+                    created.number.clone().unwrap_or_default(),
                     None,
-                )),
+                );
+                c.report.created = Some(created);
+            }
+            Err(e) => {
+                let what = c.t("Проверочная задача", "Test task");
+                c.push(Verdict::Fail, what, e.to_string(), None);
             }
         }
-        report
     }
 }
 
