@@ -22,7 +22,6 @@ use crate::catalog as scope;
 use crate::domain::codes::Code;
 use crate::labels::{job, layout};
 use crate::ops::codes as ops;
-use crate::store::admins;
 use crate::store::catalog::{self, DistrictView, LocationView};
 use crate::store::codes::{
     self as code_store, CodeListItem, CodeRecord, State as CodeState, Target,
@@ -326,9 +325,6 @@ pub async fn create(
     // What exists already: printing a ticked asset reuses its code.
     let mut plan: Vec<(Target, Option<Code>)> = Vec::with_capacity(targets.len());
     for target in targets {
-        scope::check_target(pool, scope_config, target)
-            .await
-            .map_err(target_problem)?;
         let existing = if mode == "assets-print" {
             code_store::for_target(pool, target)
                 .await?
@@ -341,7 +337,16 @@ pub async fn create(
         plan.push((target, existing));
     }
     let new = plan.iter().filter(|(_, c)| c.is_none()).count() as i64;
+    let missing: Vec<Target> = plan
+        .iter()
+        .filter(|(_, c)| c.is_none())
+        .map(|(t, _)| *t)
+        .collect();
     if new > CONFIRM_OVER && get("confirm") != "1" {
+        // Refused before asking, not after.
+        ops::check_targets(pool, scope_config, &missing)
+            .await
+            .map_err(op_refusal)?;
         let mut fields: Vec<(&str, String)> = form
             .iter()
             .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "confirm"))
@@ -373,21 +378,15 @@ pub async fn create(
         }
         .response());
     }
-    let mut created = Vec::new();
-    let mut to_print = Vec::new();
-    for (target, existing) in plan {
-        let code = match existing {
-            Some(code) => code,
-            None => {
-                let code = code_store::create(pool, target, None, now).await?;
-                created.push(code.clone());
-                code
-            }
-        };
-        to_print.push(code);
-    }
-    let list: Vec<&str> = created.iter().map(Code::as_str).collect();
-    let _ = admins::audit(pool, admin_id, "codes-create", &list.join(","), now).await;
+    let actor = ops::Actor::staff(f.staff.admin.id, f.ip.clone());
+    let created = ops::create_many(pool, scope_config, &actor, &missing)
+        .await
+        .map_err(op_refusal)?;
+    let mut made = created.iter();
+    let to_print: Vec<Code> = plan
+        .into_iter()
+        .filter_map(|(_, existing)| existing.or_else(|| made.next().cloned()))
+        .collect();
     if mode == "assets-print" || mode == "blank" {
         let id = code_store::save_selection(pool, admin_id, &to_print, now).await?;
         return Ok(Redirect::to(&format!("/admin/print?sel={id}")).into_response());
@@ -796,27 +795,36 @@ pub(super) async fn run_command<T>(
     code: &Code,
     command: ops::Command,
 ) -> web::Result<ops::Outcome> {
-    let actor = ops::Actor {
-        admin_id: Some(f.staff.admin.id),
-        ip: f.ip.clone(),
-        via: "admin".into(),
-    };
-    match ops::run(&state.pool, &state.config.catalog, &actor, Some(code), command).await {
-        Ok(outcome) => Ok(outcome),
+    let actor = ops::Actor::staff(f.staff.admin.id, f.ip.clone());
+    match ops::run(
+        &state.pool,
+        &state.config.catalog,
+        &actor,
+        Some(code),
+        command,
+    )
+    .await
+    {
         // Revoking a revoked code leaves it as asked.
         Err(ops::Error::Refused(ops::Refusal::RevokedAlready)) => Ok(ops::Outcome::Revoked),
-        Err(ops::Error::Refused(r)) => Err(match r {
-            ops::Refusal::NotFound => web::Error::NotFound,
-            ops::Refusal::Target(r) => refused(&r.for_staff()),
-            ops::Refusal::NotRestorable => refused(tr("Этот код снова включить нельзя: прошло больше 30 дней или его заменили новым. Создайте новый код.")),
-            ops::Refusal::NotActive => refused(tr("Заменить можно только действующий код.")),
-            ops::Refusal::MoveRevoked => refused(tr("Отключённый код перенести нельзя: создайте новый.")),
-            ops::Refusal::NoPauseMessage => refused(tr("Напишите сообщение")),
-            ops::Refusal::LabelTooLong | ops::Refusal::RevokedAlready => {
-                refused(tr("Не получилось"))
-            }
-        }),
-        Err(ops::Error::Other(e)) => Err(web::Error::Internal(e)),
+        other => other.map_err(op_refusal),
+    }
+}
+
+/// A code command's refusal as a page that says what to do.
+fn op_refusal(e: ops::Error) -> web::Error {
+    let r = match e {
+        ops::Error::Refused(r) => r,
+        ops::Error::Other(e) => return web::Error::Internal(e),
+    };
+    match r {
+        ops::Refusal::NotFound => web::Error::NotFound,
+        ops::Refusal::Target(r) => refused(&r.for_staff()),
+        ops::Refusal::NotRestorable => refused(tr("Этот код снова включить нельзя: прошло больше 30 дней или его заменили новым. Создайте новый код.")),
+        ops::Refusal::NotActive => refused(tr("Заменить можно только действующий код.")),
+        ops::Refusal::MoveRevoked => refused(tr("Отключённый код перенести нельзя: создайте новый.")),
+        ops::Refusal::NoPauseMessage => refused(tr("Напишите сообщение")),
+        ops::Refusal::LabelTooLong | ops::Refusal::RevokedAlready => refused(tr("Не получилось")),
     }
 }
 

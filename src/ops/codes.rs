@@ -97,6 +97,25 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// An audit line's detail, saying how the change came when not through
+    /// the admin pages.
+    fn detail(&self, detail: String) -> String {
+        if self.via.is_empty() || self.via == "admin" {
+            detail
+        } else {
+            format!("{detail} (via {})", self.via)
+        }
+    }
+
+    /// A signed-in staff member.
+    pub fn staff(admin_id: i64, ip: Option<String>) -> Actor {
+        Actor {
+            admin_id: Some(admin_id),
+            ip,
+            via: "admin".into(),
+        }
+    }
+
     pub fn cli() -> Actor {
         Actor {
             via: "cli".into(),
@@ -133,11 +152,7 @@ pub async fn run(
         (_, None) => return Err(Refusal::NotFound.into()),
         (_, Some(code)) => change(&mut tx, code, &command, now).await?,
     };
-    let detail = if actor.via.is_empty() || actor.via == "admin" {
-        detail
-    } else {
-        format!("{detail} (via {})", actor.via)
-    };
+    let detail = actor.detail(detail);
     admins::audit_in(
         &mut tx,
         actor.admin_id,
@@ -164,6 +179,56 @@ pub async fn create(
         Outcome::Created(code) => Ok(code),
         other => Err(anyhow::anyhow!("a create answered {other:?}").into()),
     }
+}
+
+/// Checks each distinct target once: a refusal names the first that fails.
+pub async fn check_targets(
+    pool: &Pool,
+    scope: &CatalogConfig,
+    targets: &[Target],
+) -> Result<(), Error> {
+    let mut seen = std::collections::HashSet::new();
+    for target in targets {
+        if seen.insert(*target) {
+            check_target(pool, scope, *target).await?;
+        }
+    }
+    Ok(())
+}
+
+/// New codes for many targets at once (ticked assets, a filter's assets
+/// without a code, blanks): every distinct target is checked, then all are
+/// made in one transaction with one audit line. In the targets' order.
+pub async fn create_many(
+    pool: &Pool,
+    scope: &CatalogConfig,
+    actor: &Actor,
+    targets: &[Target],
+) -> Result<Vec<Code>, Error> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    check_targets(pool, scope, targets).await?;
+    let now = store::now_ms();
+    let mut tx = pool.begin().await?;
+    let mut made = Vec::with_capacity(targets.len());
+    for target in targets {
+        made.push(code_store::create_in(&mut tx, *target, None, now).await?);
+    }
+    let list: Vec<&str> = made.iter().map(Code::as_str).collect();
+    let detail = actor.detail(list.join(","));
+    admins::audit_in(
+        &mut tx,
+        actor.admin_id,
+        actor.ip.as_deref(),
+        "codes-create",
+        &detail,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    store::memo::changed();
+    Ok(made)
 }
 
 /// What can be checked before the transaction: the target and the texts.

@@ -5,7 +5,7 @@ use crate::domain::codes::Code;
 use crate::domain::task::{AssetId, DistrictId, LocationId};
 
 /// What a code opens the form for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     Asset(AssetId),
     Location(LocationId),
