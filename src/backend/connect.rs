@@ -91,13 +91,6 @@ pub async fn connect_backend(
     Ok((Arc::new(client), sim, addr))
 }
 
-/// Serves a simulator on a free loopback port; returns where.
-pub(crate) async fn on_loopback(
-    spawn: impl FnOnce(tokio::net::TcpListener) -> SocketAddr,
-) -> anyhow::Result<SocketAddr> {
-    Ok(spawn(tokio::net::TcpListener::bind("127.0.0.1:0").await?))
-}
-
 /// On PostgreSQL, makes `backend` take its calls from the budget every
 /// process on the database shares (the task system's limit is per tenant).
 pub async fn share_call_budget(pool: &Pool, backend: &dyn TaskBackend) -> anyhow::Result<()> {

@@ -346,6 +346,13 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     Some(Duration::from_secs(secs.min(3600)))
 }
 
+/// Serves a simulator on a free loopback port; returns where.
+pub(crate) async fn on_loopback(
+    spawn: impl FnOnce(tokio::net::TcpListener) -> std::net::SocketAddr,
+) -> anyhow::Result<std::net::SocketAddr> {
+    Ok(spawn(tokio::net::TcpListener::bind("127.0.0.1:0").await?))
+}
+
 /// A connection check's text in the report's language.
 pub fn in_lang(lang: crate::domain::lang::Lang, ru: &str, en: &str) -> String {
     match lang {
@@ -431,6 +438,40 @@ impl Checklist {
     /// A text in the check's language.
     pub fn t(&self, ru: &str, en: &str) -> String {
         in_lang(self.lang, ru, en)
+    }
+
+    /// The check's test task, which staff may close.
+    pub fn test_task(&self) -> NewTask {
+        let id = uuid::Uuid::now_v7();
+        NewTask {
+            stamp: id,
+            reference: format!("qrdesk-check-{id}"),
+            created_at: crate::store::now_ms(),
+            description: self.t(
+                "Проверка связи qrdesk (qrdesk check --create-test-task). Эту задачу можно закрыть.",
+                "qrdesk connection check (qrdesk check --create-test-task). You may close this task.",
+            ),
+            ..NewTask::default()
+        }
+    }
+
+    /// The test task's line: `detail` says which task it is.
+    pub fn test_task_line(
+        &mut self,
+        created: Result<CreatedTask, BackendError>,
+        detail: impl Fn(&CreatedTask) -> String,
+    ) {
+        match created {
+            Ok(created) => {
+                let what = self.t("Проверочная задача создана", "Test task created");
+                self.push(Verdict::Ok, what, detail(&created), None);
+                self.report.created = Some(created);
+            }
+            Err(e) => {
+                let what = self.t("Проверочная задача", "Test task");
+                self.push(Verdict::Fail, what, e.to_string(), None);
+            }
+        }
     }
 
     pub fn push(&mut self, verdict: Verdict, what: String, detail: String, fix: Option<String>) {

@@ -40,6 +40,23 @@ impl Lang {
     }
 }
 
+/// A request's address without its `lang=` choice: the page itself, in
+/// whichever language.
+pub fn without_lang(uri: &axum::http::Uri) -> String {
+    let path = uri.path();
+    let rest: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("lang="))
+        .collect();
+    if rest.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", rest.join("&"))
+    }
+}
+
 /// A cookie's value as the browser sent it.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

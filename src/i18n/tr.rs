@@ -119,17 +119,7 @@ pub async fn scope(req: Request, next: Next) -> Response {
 fn page_address(method: &axum::http::Method, uri: &axum::http::Uri) -> String {
     let path = uri.path();
     if method == axum::http::Method::GET {
-        let rest: Vec<&str> = uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter(|p| !p.is_empty() && !p.starts_with("lang="))
-            .collect();
-        return if rest.is_empty() {
-            path.to_owned()
-        } else {
-            format!("{path}?{}", rest.join("&"))
-        };
+        return super::without_lang(uri);
     }
     const ACTIONS: &[&str] = &[
         "/bulk",

@@ -42,17 +42,7 @@ fn page_address(method: &axum::http::Method, uri: &axum::http::Uri) -> String {
         }
         return path.to_owned();
     }
-    let rest: Vec<&str> = uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty() && !p.starts_with("lang="))
-        .collect();
-    if rest.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{}", rest.join("&"))
-    }
+    crate::i18n::without_lang(uri)
 }
 
 /// The page's address in `lang` (outside a request: none).

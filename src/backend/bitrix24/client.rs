@@ -818,28 +818,8 @@ impl Bitrix24Client {
 
     /// 6. A test task, only when asked.
     async fn check_test_task(&self, c: &mut Checklist) {
-        let id = uuid::Uuid::now_v7();
-        let task = NewTask {
-            stamp: id,
-            reference: format!("qrdesk-check-{id}"),
-            created_at: crate::store::now_ms(),
-            description: c.t(
-                "Проверка связи qrdesk (qrdesk check --create-test-task). Эту задачу можно закрыть.",
-                "qrdesk connection check (qrdesk check --create-test-task). You may close this task.",
-            ),
-            ..NewTask::default()
-        };
-        match self.create(&task).await {
-            Ok(created) => {
-                let what = c.t("Проверочная задача создана", "Test task created");
-                c.push(Verdict::Ok, what, format!("id {}", created.id), None);
-                c.report.created = Some(created);
-            }
-            Err(e) => {
-                let what = c.t("Проверочная задача", "Test task");
-                c.push(Verdict::Fail, what, e.to_string(), None);
-            }
-        }
+        let created = self.create(&c.test_task()).await;
+        c.test_task_line(created, |t| format!("id {}", t.id));
     }
 }
 

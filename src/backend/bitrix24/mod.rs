@@ -72,7 +72,7 @@ pub async fn connect(
         }
         crate::config::Mode::Simulator => {
             let sim = given.unwrap_or_default();
-            let addr = crate::backend::connect::on_loopback(|l| sim.spawn(l)).await?;
+            let addr = crate::backend::on_loopback(|l| sim.spawn(l)).await?;
             let url = sim::Simulator::webhook_url(addr);
             let hook = Hook::parse(&url).context("simulator URL")?;
             (hook, Some(sim), Some(addr))

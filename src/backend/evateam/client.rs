@@ -624,33 +624,8 @@ impl EvaTeamClient {
 
     /// 4. A test task, only when asked.
     async fn check_test_task(&self, c: &mut Checklist) {
-        let id = uuid::Uuid::now_v7();
-        let task = NewTask {
-            stamp: id,
-            reference: format!("qrdesk-check-{id}"),
-            created_at: crate::store::now_ms(),
-            description: c.t(
-                "Проверка связи qrdesk (qrdesk check --create-test-task). Эту задачу можно закрыть.",
-                "qrdesk connection check (qrdesk check --create-test-task). You may close this task.",
-            ),
-            ..NewTask::default()
-        };
-        match self.create(&task).await {
-            Ok(created) => {
-                let what = c.t("Проверочная задача создана", "Test task created");
-                c.push(
-                    Verdict::Ok,
-                    what,
-                    created.number.clone().unwrap_or_default(),
-                    None,
-                );
-                c.report.created = Some(created);
-            }
-            Err(e) => {
-                let what = c.t("Проверочная задача", "Test task");
-                c.push(Verdict::Fail, what, e.to_string(), None);
-            }
-        }
+        let created = self.create(&c.test_task()).await;
+        c.test_task_line(created, |t| t.number.clone().unwrap_or_default());
     }
 }
 

@@ -56,7 +56,7 @@ pub async fn connect(
         crate::config::Mode::Live => (e.base_url.clone(), None, None),
         crate::config::Mode::Simulator => {
             let sim = given.unwrap_or_default();
-            let addr = crate::backend::connect::on_loopback(|l| sim.spawn(l)).await?;
+            let addr = crate::backend::on_loopback(|l| sim.spawn(l)).await?;
             e.token = sim::TOKEN.into();
             if e.project.is_empty() {
                 e.project = sim::PROJECT.into();

@@ -42,7 +42,7 @@ pub async fn connect(
         Mode::Simulator => {
             let sim = sim.unwrap_or_default();
             sim.set_shape(h.sim_shape);
-            let addr = crate::backend::connect::on_loopback(|l| sim.spawn(l)).await?;
+            let addr = crate::backend::on_loopback(|l| sim.spawn(l)).await?;
             let client = HubexClient::new(
                 &format!("http://{addr}"),
                 &sim.service_token(),
