@@ -698,12 +698,15 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key, message: &str| {
-            Err(ConfigError::Invalid {
-                key,
-                message: message.to_owned(),
-            })
-        };
+        self.validate_server_address()?;
+        self.validate_backend()?;
+        self.validate_limits()?;
+        self.validate_mail()?;
+        self.validate_rest()
+    }
+
+    /// The listening address and the public URL.
+    fn validate_server_address(&self) -> Result<(), ConfigError> {
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return invalid("server.listen", "must be IP:PORT, e.g. 127.0.0.1:8080");
         }
@@ -711,6 +714,11 @@ impl Config {
         if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return invalid("server.public_url", "must start with http:// or https://");
         }
+        Ok(())
+    }
+
+    /// The configured task system's own keys, required only for it in live mode.
+    fn validate_backend(&self) -> Result<(), ConfigError> {
         let b = &self.bitrix24;
         if self.backend.kind == BackendKind::Bitrix24 && b.mode == Mode::Live {
             if Bitrix24Hook::parse(b.webhook_url.expose()).is_none() {
@@ -759,6 +767,11 @@ impl Config {
                 return invalid("hubex.base_url", "must start with http:// or https://");
             }
         }
+        Ok(())
+    }
+
+    /// Limits, delivery, proxies and rates.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
         if self.limits.description_min_chars > self.limits.description_max_chars {
             return invalid(
                 "limits.description_min_chars",
@@ -789,6 +802,11 @@ impl Config {
         {
             return invalid("limits", "rates must be at least 1 per minute");
         }
+        Ok(())
+    }
+
+    /// E-mail: the SMTP URL and the sender.
+    fn validate_mail(&self) -> Result<(), ConfigError> {
         if !self.mail.smtp_url.is_empty() {
             let u = self.mail.smtp_url.expose();
             if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
@@ -808,6 +826,11 @@ impl Config {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// The challenge, metrics, privacy link, webhooks and paging.
+    fn validate_rest(&self) -> Result<(), ConfigError> {
         if self.limits.challenge_max_number < 1000 || self.limits.challenge_max_number > 10_000_000
         {
             return invalid(
@@ -863,6 +886,14 @@ impl Config {
             self.database.url.clone()
         }
     }
+}
+
+/// A refusal of `key`'s value, saying what it must be.
+fn invalid(key: &'static str, message: &str) -> Result<(), ConfigError> {
+    Err(ConfigError::Invalid {
+        key,
+        message: message.to_owned(),
+    })
 }
 
 fn type_name(v: &Value) -> &'static str {
