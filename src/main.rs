@@ -359,52 +359,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Backup { to } => backup(&config, &to).await,
-        Command::Migrate => {
-            let pool = store::open(&config.database_url(), 1).await?;
-            println!(
-                "database is up to date ({}): {}",
-                store::Engine::of(&pool).name(),
-                store::redact_url(&config.database_url())
-            );
-            Ok(())
-        }
-        Command::Db(DbCommand::Copy { from, to }) => {
-            let open = |url: String| async move {
-                store::open(&url, 2)
-                    .await
-                    .with_context(|| format!("cannot open {}", store::redact_url(&url)))
-            };
-            let (source, target) = (open(from.clone()).await?, open(to.clone()).await?);
-            let started = std::time::Instant::now();
-            let copied = store::copy::copy(&source, &target, |table, n| {
-                eprintln!("  {table}: {n} rows");
-            })
-            .await?;
-            let rows: u64 = copied.iter().map(|(_, n)| n).sum();
-            println!(
-                "copied {rows} rows in {} tables from {} to {} in {:.1} s",
-                copied.len(),
-                store::redact_url(&from),
-                store::redact_url(&to),
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
-        }
-        Command::Sync => {
-            let pool = store::open(&config.database_url(), 2).await?;
-            let backend = qrdesk::connect(&config, None, Default::default())
-                .await?
-                .backend;
-            qrdesk::share_call_budget(&pool, backend.as_ref()).await?;
-            let sync = catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress);
-            let report = store::shared::once_at_a_time(&pool, "catalog sync", sync)
-                .await?
-                .ok_or_else(|| {
-                    anyhow::anyhow!("a qrdesk instance is syncing the catalog right now; try again when it is done")
-                })??;
-            println!("catalog synced: {report}");
-            Ok(())
-        }
+        Command::Migrate => migrate(&config).await,
+        Command::Db(DbCommand::Copy { from, to }) => db_copy(&from, &to).await,
+        Command::Sync => sync(&config).await,
         Command::Check {
             create_test_task,
             lang,
@@ -417,44 +374,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             admin_create(config, &email, &role).await
         }
         Command::Assets(cmd) => assets(config, cmd).await,
-        Command::Bitrix24Sim { listen } => {
-            use qrdesk::backend::bitrix24::sim::Simulator;
-            run_alone(&listen, |listener| {
-                let addr = Simulator::new().spawn(listener);
-                vec![
-                    format!("Bitrix24 simulator: webhook URL {}", Simulator::webhook_url(addr)),
-                    format!("control: GET http://{addr}/__sim/tasks, POST http://{addr}/__sim/tasks/ID/status/5, POST http://{addr}/__sim/tasks/ID/reply"),
-                ]
-            })
-            .await
-        }
-        Command::EvateamSim { listen } => {
-            use qrdesk::backend::evateam::sim::{Simulator, PROJECT, TOKEN};
-            run_alone(&listen, |listener| {
-                let addr = Simulator::new().spawn(listener);
-                vec![
-                    format!("EvaTeam simulator at http://{addr} (evateam.base_url)"),
-                    format!("token: {TOKEN} · project: {PROJECT}"),
-                    format!("control: GET http://{addr}/__sim/tasks, POST http://{addr}/__sim/tasks/SUP-000001/status/CLOSED, POST http://{addr}/__sim/tasks/SUP-000001/reply"),
-                ]
-            })
-            .await
-        }
-        Command::HubexSim { listen } => {
-            run_alone(&listen, |listener| {
-                let sim = qrdesk::backend::hubex::sim::Simulator::new();
-                sim.set_shape(config.hubex.sim_shape);
-                let addr = sim.spawn(listener);
-                vec![
-                    format!("HubEx simulator at http://{addr}/fsm"),
-                    format!("service token: {}", sim.service_token()),
-                    format!(
-                        "control: POST http://{addr}/__sim/faults, GET http://{addr}/__sim/tasks"
-                    ),
-                ]
-            })
-            .await
-        }
+        Command::Bitrix24Sim { listen } => bitrix24_sim(&listen).await,
+        Command::EvateamSim { listen } => evateam_sim(&listen).await,
+        Command::HubexSim { listen } => hubex_sim(&listen, config.hubex.sim_shape).await,
     }
 }
 
@@ -888,6 +810,102 @@ async fn alignment(config: &Config, template: &str, out: &std::path::Path) -> an
         .with_context(|| format!("cannot write {}", out.display()))?;
     println!("alignment test written to {}", out.display());
     Ok(())
+}
+
+/// `qrdesk migrate`.
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let pool = store::open(&config.database_url(), 1).await?;
+    println!(
+        "database is up to date ({}): {}",
+        store::Engine::of(&pool).name(),
+        store::redact_url(&config.database_url())
+    );
+    Ok(())
+}
+
+/// `qrdesk db copy`.
+async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
+    let open = |url: String| async move {
+        store::open(&url, 2)
+            .await
+            .with_context(|| format!("cannot open {}", store::redact_url(&url)))
+    };
+    let (source, target) = (open(from.to_owned()).await?, open(to.to_owned()).await?);
+    let started = std::time::Instant::now();
+    let copied = store::copy::copy(&source, &target, |table, n| {
+        eprintln!("  {table}: {n} rows");
+    })
+    .await?;
+    let rows: u64 = copied.iter().map(|(_, n)| n).sum();
+    println!(
+        "copied {rows} rows in {} tables from {} to {} in {:.1} s",
+        copied.len(),
+        store::redact_url(from),
+        store::redact_url(to),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `qrdesk sync`.
+async fn sync(config: &Config) -> anyhow::Result<()> {
+    let pool = store::open(&config.database_url(), 2).await?;
+    let backend = qrdesk::connect(config, None, Default::default())
+        .await?
+        .backend;
+    qrdesk::share_call_budget(&pool, backend.as_ref()).await?;
+    let sync = catalog::sync(&pool, backend.as_ref(), &qrdesk::backend::NoProgress);
+    let report = store::shared::once_at_a_time(&pool, "catalog sync", sync)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "a qrdesk instance is syncing the catalog right now; try again when it is done"
+            )
+        })??;
+    println!("catalog synced: {report}");
+    Ok(())
+}
+
+/// `qrdesk bitrix24-sim`.
+async fn bitrix24_sim(listen: &str) -> anyhow::Result<()> {
+    use qrdesk::backend::bitrix24::sim::Simulator;
+    run_alone(listen, |listener| {
+        let addr = Simulator::new().spawn(listener);
+        vec![
+            format!("Bitrix24 simulator: webhook URL {}", Simulator::webhook_url(addr)),
+            format!("control: GET http://{addr}/__sim/tasks, POST http://{addr}/__sim/tasks/ID/status/5, POST http://{addr}/__sim/tasks/ID/reply"),
+        ]
+    })
+    .await
+}
+
+/// `qrdesk evateam-sim`.
+async fn evateam_sim(listen: &str) -> anyhow::Result<()> {
+    use qrdesk::backend::evateam::sim::{Simulator, PROJECT, TOKEN};
+    run_alone(listen, |listener| {
+        let addr = Simulator::new().spawn(listener);
+        vec![
+            format!("EvaTeam simulator at http://{addr} (evateam.base_url)"),
+            format!("token: {TOKEN} · project: {PROJECT}"),
+            format!("control: GET http://{addr}/__sim/tasks, POST http://{addr}/__sim/tasks/SUP-000001/status/CLOSED, POST http://{addr}/__sim/tasks/SUP-000001/reply"),
+        ]
+    })
+    .await
+}
+
+/// `qrdesk hubex-sim`.
+async fn hubex_sim(listen: &str, shape: qrdesk::config::SimShape) -> anyhow::Result<()> {
+    run_alone(listen, |listener| {
+        let sim = qrdesk::backend::hubex::sim::Simulator::new();
+        sim.set_shape(shape);
+        let addr = sim.spawn(listener);
+        vec![
+            format!("HubEx simulator at http://{addr}/fsm"),
+            format!("service token: {}", sim.service_token()),
+            format!("control: POST http://{addr}/__sim/faults, GET http://{addr}/__sim/tasks"),
+        ]
+    })
+    .await
 }
 
 async fn codes(config: Config, cmd: CodesCommand) -> anyhow::Result<()> {
