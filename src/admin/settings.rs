@@ -629,7 +629,7 @@ async fn person_export(
         let mails: Vec<serde_json::Value> = store::mails::for_request(pool, &r.id)
             .await?
             .into_iter()
-            .map(|m| json!({ "kind": m.kind, "status": m.status_name, "sent_at": m.sent_at.map(store::rfc3339) }))
+            .map(|m| json!({ "kind": m.kind.as_str(), "status": m.status_name, "sent_at": m.sent_at.map(store::rfc3339) }))
             .collect();
         item["comments"] = comments.into();
         item["mails"] = mails.into();

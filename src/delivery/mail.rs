@@ -2,6 +2,7 @@
 //! link opened from its sealed copy.
 
 use super::{Outcome, Worker};
+use crate::domain::kinds::MailReason;
 use crate::store::{self, catalog as cat, jobs, mails, requests};
 
 impl Worker {
@@ -30,7 +31,7 @@ impl Worker {
         };
         // A follower's mail goes to the follower, with their own link and
         // language; the others to the requester.
-        let (to, sealed, sealed_for, lang) = if mail.kind == "fixed" {
+        let (to, sealed, sealed_for, lang) = if mail.kind == MailReason::Fixed {
             let Some(f) = mails::follower_of(&self.pool, &mail.id).await? else {
                 mails::mark_failed(&self.pool, &mail.id, "the follower no longer wants mail")
                     .await?;
@@ -70,10 +71,10 @@ impl Worker {
             Some(id) => cat::asset(&self.pool, id).await?.map(|a| a.name),
             None => None,
         };
-        let kind = match (mail.kind.as_str(), mail.status_name.as_deref()) {
-            ("status", Some(status)) => crate::mail::MailKind::StatusChanged { status },
-            ("fixed", _) => crate::mail::MailKind::Fixed,
-            _ => crate::mail::MailKind::Accepted,
+        let kind = match (mail.kind, mail.status_name.as_deref()) {
+            (MailReason::Status, Some(status)) => crate::mail::MailKind::StatusChanged { status },
+            (MailReason::Fixed, _) => crate::mail::MailKind::Fixed,
+            (MailReason::Accepted | MailReason::Status, _) => crate::mail::MailKind::Accepted,
         };
         let lang = crate::domain::lang::Lang::parse(&lang).unwrap_or_default();
         let org = self.org.get();

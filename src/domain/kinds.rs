@@ -141,3 +141,15 @@ text_enum! {
         SameProblem = "same_problem",
     }
 }
+
+text_enum! {
+    /// Why a mail goes out.
+    pub enum MailReason {
+        /// The request was accepted (to the customer who asked).
+        Accepted = "accepted",
+        /// The task's status name changed.
+        Status = "status",
+        /// To a follower: the task they joined is done.
+        Fixed = "fixed",
+    }
+}

@@ -4,12 +4,13 @@
 use uuid::Uuid;
 
 use super::{Pool, Transaction};
+use crate::domain::kinds::MailReason;
 
 #[derive(Debug, Clone)]
 pub struct MailRecord {
     pub id: String,
     pub request_id: String,
-    pub kind: String,
+    pub kind: MailReason,
     pub status_name: Option<String>,
     pub sent_at: Option<i64>,
     pub failed: Option<String>,
@@ -26,7 +27,7 @@ super::from_row!(MailRecord {
 async fn queue(
     tx: &mut Transaction<'_>,
     request_id: &str,
-    kind: &str,
+    kind: MailReason,
     status_name: Option<&str>,
     now: i64,
 ) -> sqlx::Result<()> {
@@ -59,7 +60,7 @@ pub async fn subscribe(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    queue(tx, request_id, "accepted", None, now).await
+    queue(tx, request_id, MailReason::Accepted, None, now).await
 }
 
 /// Queues one "fixed" mail for each follower who left an e-mail and has not
@@ -164,7 +165,7 @@ pub async fn queue_status_change(
             .fetch_optional(&mut **tx)
             .await?;
     if subscribed.is_some() {
-        queue(tx, request_id, "status", Some(status_name), now).await?;
+        queue(tx, request_id, MailReason::Status, Some(status_name), now).await?;
     }
     Ok(())
 }
