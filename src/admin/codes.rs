@@ -699,11 +699,39 @@ pub async fn detail(
     Ok(render(StatusCode::OK, &page))
 }
 
+/// What the code page's buttons ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodeOp {
+    Revoke,
+    Rotate,
+    Move,
+    Assign,
+    Restore,
+    /// Anything else a crafted form sends: refused by the check.
+    #[default]
+    #[serde(other)]
+    Unknown,
+}
+
+impl CodeOp {
+    fn as_str(self) -> &'static str {
+        match self {
+            CodeOp::Revoke => "revoke",
+            CodeOp::Rotate => "rotate",
+            CodeOp::Move => "move",
+            CodeOp::Assign => "assign",
+            CodeOp::Restore => "restore",
+            CodeOp::Unknown => "",
+        }
+    }
+}
+
 #[derive(Deserialize, Validate)]
 pub struct ActionForm {
     #[serde(default)]
     #[validate(custom(function = "known_op"))]
-    op: String,
+    op: CodeOp,
     #[serde(default)]
     kind: String,
     #[serde(default)]
@@ -713,8 +741,8 @@ pub struct ActionForm {
     confirm: String,
 }
 
-fn known_op(op: &str) -> Result<(), ValidationError> {
-    matches!(op, "revoke" | "rotate" | "move" | "assign" | "restore")
+fn known_op(op: &CodeOp) -> Result<(), ValidationError> {
+    (*op != CodeOp::Unknown)
         .then_some(())
         .ok_or_else(|| ValidationError::new("unknown_action"))
 }
@@ -729,9 +757,9 @@ pub async fn action(
     form.validate().map_err(|e| refused(super::problem(&e)))?;
     let back =
         |done: &str| Ok(Redirect::to(&format!("/admin/codes/{code}?done={done}")).into_response());
-    if matches!(form.op.as_str(), "revoke" | "rotate") && form.confirm != "1" {
+    if matches!(form.op, CodeOp::Revoke | CodeOp::Rotate) && form.confirm != "1" {
         let shown = crate::labels::layout::display_code(code.as_str());
-        let (question, consequence, button) = if form.op == "revoke" {
+        let (question, consequence, button) = if form.op == CodeOp::Revoke {
             (
                 tr("Отключить код?"),
                 trf("Наклейка {} перестанет принимать заявки: посетители увидят «код больше не используется». Уже отправленные заявки и их страницы статуса останутся.", &[&shown]),
@@ -749,19 +777,19 @@ pub async fn action(
             question,
             consequence,
             action: format!("/admin/codes/{code}/action"),
-            fields: vec![("op", form.op.clone())],
+            fields: vec![("op", form.op.as_str().to_owned())],
             input: None,
             button,
-            danger: form.op == "revoke",
+            danger: form.op == CodeOp::Revoke,
             back: format!("/admin/codes/{code}"),
         }
         .response());
     }
-    let command = match form.op.as_str() {
-        "revoke" => ops::Command::Revoke,
-        "restore" => ops::Command::Restore,
-        "rotate" => ops::Command::Rotate,
-        _ => {
+    let command = match form.op {
+        CodeOp::Revoke => ops::Command::Revoke,
+        CodeOp::Restore => ops::Command::Restore,
+        CodeOp::Rotate => ops::Command::Rotate,
+        CodeOp::Move | CodeOp::Assign | CodeOp::Unknown => {
             let id: Option<i64> = form.target_id.trim().parse().ok();
             match (form.kind.as_str(), id) {
                 ("asset", Some(id)) => ops::Command::Move(Target::Asset(AssetId(id))),
@@ -780,7 +808,7 @@ pub async fn action(
             return Ok(Redirect::to(&format!("/admin/codes/{new}?done=rotated")).into_response())
         }
         ops::Outcome::Restored => "restored",
-        ops::Outcome::Moved if form.op == "assign" => "assigned",
+        ops::Outcome::Moved if form.op == CodeOp::Assign => "assigned",
         ops::Outcome::Moved => "moved",
         _ => "revoked",
     };
