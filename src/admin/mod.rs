@@ -460,11 +460,22 @@ pub struct PauseForm {
     #[serde(default)]
     code: String,
     #[serde(default)]
-    op: String,
+    op: PauseOp,
+}
+
+/// Pause (with a message) or resume intake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum PauseOp {
+    Resume,
+    /// "pause", and anything else a form sends: it needs a message anyway.
+    #[default]
+    #[serde(other)]
+    Pause,
 }
 
 fn pause_has_message(f: &PauseForm) -> Result<(), validator::ValidationError> {
-    (f.op == "resume" || !crate::domain::contact::clean_text(&f.message).is_empty())
+    (f.op == PauseOp::Resume || !crate::domain::contact::clean_text(&f.message).is_empty())
         .then_some(())
         .ok_or_else(|| validator::ValidationError::new("pause_message"))
 }
@@ -486,7 +497,7 @@ async fn pause(State(state): State<AppState>, f: AdminForm<PauseForm>) -> crate:
         .chars()
         .take(500)
         .collect();
-    let resume = form.op == "resume";
+    let resume = form.op == PauseOp::Resume;
     if form.code.is_empty() {
         let value = if resume { "" } else { text.as_str() };
         store::set_setting(&state.pool, "intake_pause", value).await?;
