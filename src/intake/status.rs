@@ -348,20 +348,83 @@ fn build<'a>(
     comment_error: Option<String>,
 ) -> StatusPage<'a> {
     let record = &view.record;
-    let photos = view
-        .photos
-        .iter()
-        .map(|id| {
-            (
-                format!("/t/{}/photo/{id}", token.as_str()),
-                format!("/t/{}/thumb/{id}", token.as_str()),
-            )
-        })
-        .collect();
+    let photos = photo_links(token, view);
     let t = lang.texts();
     let offset = state.config.server.utc_offset_minutes;
     let fmt = |ms: Option<i64>| ms.map(|ms| Stamp::new(ms, offset));
 
+    let (entries, feedback_given) = conversation(view, t, offset);
+
+    let delivered = record.status == RequestStatus::Delivered && record.task_id.is_some();
+    let state_text = match record.status {
+        RequestStatus::Delivered => t.st_delivered,
+        RequestStatus::Failed => t.st_failed,
+        RequestStatus::Accepted | RequestStatus::Delivering => t.st_accepted,
+    };
+    let poll = poll_secs(state, record);
+    // Without the script only the waiting page reloads itself, slowly; a page
+    // with a form never does (WCAG 2.2.1).
+    let waiting = matches!(
+        record.status,
+        RequestStatus::Accepted | RequestStatus::Delivering
+    );
+    let refresh = (waiting && comment_text.is_empty() && comment_error.is_none()).then_some(30);
+    StatusPage {
+        lang,
+        t,
+        title: t.status_title,
+        switch_href: Some(format!(
+            "/t/{}?lang={}",
+            token.as_str(),
+            lang.other().code()
+        )),
+        r: record,
+        asset: view.asset.clone(),
+        state_text,
+        status_dot: status_dot(record),
+        refresh,
+        poll,
+        task_status_name: record
+            .task_status_name
+            .as_deref()
+            .map(|name| status_name(name, lang, record)),
+        sent: Stamp::new(record.created_at, offset),
+        created: fmt(record.task_created_at),
+        in_work: fmt(record.task_in_work_at),
+        completed: fmt(record.task_completed_at),
+        closed: fmt(record.task_closed_at),
+        checked: fmt(record.status_checked_at),
+        self_href: format!("/t/{}", token.as_str()),
+        link: format!("{}/t/{}", state.public_url, token.as_str()),
+        photos,
+        entries,
+        can_comment: delivered
+            && state.backend.capabilities().comments
+            && record.task_closed_at.is_none()
+            && !view.follower,
+        ask_feedback: delivered
+            && state.backend.capabilities().comments
+            && record.task_completed_at.is_some()
+            && !feedback_given
+            && !view.follower,
+        form_token: form::form_token(&state.secret, &form_scope(token), store::now_ms()),
+        comment_text,
+        comment_error,
+        mailed: view.mailed,
+        photos_max: state.config.limits.photos_max,
+        follower: view.follower,
+        follow_form: view.follower
+            && !view.mailed
+            && state.mailer.is_some()
+            && record.task_completed_at.is_none()
+            && record.task_closed_at.is_none(),
+    }
+}
+
+/// The task's conversation as the page shows it: staff messages from the
+/// task system, the customer's own from qrdesk's copy (with their sending
+/// state), oldest first; and whether the customer has answered "fixed?".
+fn conversation(view: &View, t: &'static Texts, offset: i32) -> (Vec<Entry>, bool) {
     let own = &view.own;
     let mut entries: Vec<Entry> = view
         .messages
@@ -402,14 +465,21 @@ fn build<'a>(
         at: c.created_at,
     }));
     entries.sort_by_key(|e| e.at);
+    (entries, feedback_given)
+}
 
-    let delivered = record.status == RequestStatus::Delivered && record.task_id.is_some();
-    let state_text = match record.status {
-        RequestStatus::Delivered => t.st_delivered,
-        RequestStatus::Failed => t.st_failed,
-        RequestStatus::Accepted | RequestStatus::Delivering => t.st_accepted,
-    };
-    let poll = match record.status {
+/// Each photo's address and its thumbnail's, under the status page's token.
+fn photo_links(token: &TrackingToken, view: &View) -> Vec<(String, String)> {
+    let t = token.as_str();
+    view.photos
+        .iter()
+        .map(|id| (format!("/t/{t}/photo/{id}"), format!("/t/{t}/thumb/{id}")))
+        .collect()
+}
+
+/// How often the page asks again, in seconds (0: not any more).
+fn poll_secs(state: &AppState, record: &RequestRecord) -> u32 {
+    match record.status {
         RequestStatus::Accepted | RequestStatus::Delivering => 5,
         // The task exists but its status is not read yet: soon.
         RequestStatus::Delivered if record.task_status_name.is_none() => 5,
@@ -418,70 +488,20 @@ fn build<'a>(
             state.config.status.max_age_secs.clamp(5, 300) as u32
         }
         _ => 0,
-    };
-    // Without the script only the waiting page reloads itself, slowly; a page
-    // with a form never does (WCAG 2.2.1).
-    let waiting = matches!(
-        record.status,
-        RequestStatus::Accepted | RequestStatus::Delivering
-    );
-    let refresh = (waiting && comment_text.is_empty() && comment_error.is_none()).then_some(30);
-    StatusPage {
-        lang,
-        t,
-        title: t.status_title,
-        switch_href: Some(format!("/t/{}?lang={}", token.as_str(), lang.other().code())),
-        r: record,
-        asset: view.asset.clone(),
-        state_text,
-        status_dot: record
-            .task_status_color
-            .as_deref()
-            .filter(|c| is_css_color(c))
-            .map(|c| {
-                format!(
-                    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 10 10'%3E\
-                     %3Ccircle cx='5' cy='5' r='5' fill='%23{}'/%3E%3C/svg%3E",
-                    &c[1..]
-                )
-            }),
-        refresh,
-        poll,
-        task_status_name: record
-            .task_status_name
-            .as_deref()
-            .map(|name| status_name(name, lang, record)),
-        sent: Stamp::new(record.created_at, offset),
-        created: fmt(record.task_created_at),
-        in_work: fmt(record.task_in_work_at),
-        completed: fmt(record.task_completed_at),
-        closed: fmt(record.task_closed_at),
-        checked: fmt(record.status_checked_at),
-        self_href: format!("/t/{}", token.as_str()),
-        link: format!("{}/t/{}", state.public_url, token.as_str()),
-        photos,
-        entries,
-        can_comment: delivered
-            && state.backend.capabilities().comments
-            && record.task_closed_at.is_none()
-            && !view.follower,
-        ask_feedback: delivered
-            && state.backend.capabilities().comments
-            && record.task_completed_at.is_some()
-            && !feedback_given
-            && !view.follower,
-        form_token: form::form_token(&state.secret, &form_scope(token), store::now_ms()),
-        comment_text,
-        comment_error,
-        mailed: view.mailed,
-        photos_max: state.config.limits.photos_max,
-        follower: view.follower,
-        follow_form: view.follower
-            && !view.mailed
-            && state.mailer.is_some()
-            && record.task_completed_at.is_none()
-            && record.task_closed_at.is_none(),
     }
+}
+
+/// The task system's status colour as a small inline dot, when it is a colour.
+fn status_dot(record: &RequestRecord) -> Option<String> {
+    let color = record
+        .task_status_color
+        .as_deref()
+        .filter(|c| is_css_color(c))?;
+    Some(format!(
+        "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 10 10'%3E\
+         %3Ccircle cx='5' cy='5' r='5' fill='%23{}'/%3E%3C/svg%3E",
+        &color[1..]
+    ))
 }
 
 /// The backend's name for the task's status; on an English page a name in
