@@ -198,189 +198,253 @@ async fn read(
     token_ok: &(dyn Fn(&str) -> bool + Send + Sync),
 ) -> Result<Incoming, ReadError> {
     let started = tokio::time::Instant::now();
-    let multipart = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let multipart = content_type_is(req.headers(), "multipart/form-data");
     if !multipart {
-        // The route allows big bodies for photos; a plain form keeps its own limit.
-        let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, limits.form_body_bytes)
-            .await
-            .map_err(|_| ReadError::TooLarge)?;
-        let urlencoded = parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.to_ascii_lowercase()
-                    .starts_with("application/x-www-form-urlencoded")
-            });
-        if !urlencoded {
-            return Err(ReadError::Malformed);
-        }
-        let form = super::form::decode(&bytes).ok_or(ReadError::Malformed)?;
-        return Ok(Incoming {
-            form,
-            photos: Vec::new(),
-            photo_problem: None,
-        });
+        return read_plain(req, limits).await;
     }
     let mut multipart = Multipart::from_request(req, &())
         .await
         .map_err(|_| ReadError::Malformed)?;
-    let mut text: HashMap<String, String> = HashMap::new();
-    let mut photos = Vec::new();
-    let mut problem = None;
-    let mut total = 0usize;
-    let mut text_total = 0usize;
-    // None: no token read yet.
-    let mut token_valid: Option<bool> = None;
-    let mut claim = SpoolClaim::new(spool.budget.clone(), spool.client);
+    let mut r = Reader {
+        started,
+        limits,
+        spool,
+        text: HashMap::new(),
+        photos: Vec::new(),
+        problem: None,
+        total: 0,
+        text_total: 0,
+        token_valid: None,
+        claim: SpoolClaim::new(spool.budget.clone(), spool.client),
+    };
     loop {
-        let next = tokio::time::timeout_at(
-            deadline(started, spool, limits, total + text_total),
-            multipart.next_field(),
-        );
-        let mut field = match next.await.map_err(|_| ReadError::TooSlow)? {
+        let next = tokio::time::timeout_at(r.deadline(), multipart.next_field());
+        let field = match next.await.map_err(|_| ReadError::TooSlow)? {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                return Err(ReadError::TooLarge)
-            }
-            Err(_) => return Err(ReadError::Malformed),
+            Err(e) => return Err(multipart_error(&e)),
         };
-        let name = field.name().unwrap_or("").to_owned();
-        if name == "photo" {
-            let Some(valid) = token_valid else {
+        if field.name() == Some("photo") {
+            let Some(valid) = r.token_valid else {
                 return Err(ReadError::Malformed);
             };
-            // Past the count, or after a bad token, a file is still read
-            // through, but not kept.
-            let over_count = photos.len() >= limits.photos_max || !valid;
-            let mut file: Option<(Spooled, tokio::fs::File)> = None;
-            let mut len = 0usize;
-            let mut dropped = false;
-            loop {
-                let next = tokio::time::timeout_at(
-                    deadline(started, spool, limits, total + text_total),
-                    field.chunk(),
-                );
-                match next.await.map_err(|_| ReadError::TooSlow)? {
-                    Ok(Some(chunk)) => {
-                        total += chunk.len();
-                        if dropped {
-                            continue;
-                        }
-                        if total > limits.request_max_bytes {
-                            problem = Some(PhotoProblem::TotalTooLarge);
-                            dropped = true;
-                            file = None;
-                            drop(claim.take());
-                        } else if len + chunk.len() > limits.photo_max_bytes {
-                            problem.get_or_insert(PhotoProblem::FileTooLarge);
-                            dropped = true;
-                            file = None;
-                            drop(claim.take());
-                        } else {
-                            len += chunk.len();
-                            if over_count {
-                                continue;
-                            }
-                            claim.grow(chunk.len() as u64, limits)?;
-                            if file.is_none() {
-                                let path = spool.dir.join(uuid::Uuid::now_v7().to_string());
-                                let f = tokio::fs::File::create(&path)
-                                    .await
-                                    .map_err(ReadError::Io)?;
-                                let claim = SpoolClaim::new(spool.budget.clone(), spool.client);
-                                file = Some((
-                                    Spooled {
-                                        path,
-                                        _claim: claim,
-                                    },
-                                    f,
-                                ));
-                            }
-                            if let Some((_, f)) = file.as_mut() {
-                                f.write_all(&chunk).await.map_err(ReadError::Io)?;
-                            }
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                        return Err(ReadError::TooLarge)
-                    }
-                    Err(_) => return Err(ReadError::Malformed),
-                }
-            }
-            // An empty file part is a file input left empty.
-            if dropped || len == 0 {
-                continue;
-            }
-            if over_count {
-                if valid {
-                    problem.get_or_insert(PhotoProblem::TooMany);
-                }
-                continue;
-            }
-            if let Some((mut spooled, mut f)) = file {
-                f.flush().await.map_err(ReadError::Io)?;
-                // The file keeps its bytes' share until it is processed.
-                spooled._claim = claim.take();
-                photos.push(spooled);
-            }
+            r.photo(field, valid).await?;
         } else {
-            // Bounded while it is read, not after: a 45 MB "description"
-            // is refused at its first 64 KB.
-            let mut value = Vec::new();
-            loop {
-                let next = tokio::time::timeout_at(
-                    deadline(started, spool, limits, total + text_total),
-                    field.chunk(),
-                );
-                match next.await.map_err(|_| ReadError::TooSlow)? {
-                    Ok(Some(chunk)) => {
-                        text_total += chunk.len();
-                        if value.len() + chunk.len() > TEXT_FIELD_MAX
-                            || text_total > limits.form_body_bytes
-                        {
-                            return Err(ReadError::TooLarge);
-                        }
-                        value.extend_from_slice(&chunk);
-                    }
-                    Ok(None) => break,
-                    Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                        return Err(ReadError::TooLarge)
-                    }
-                    Err(_) => return Err(ReadError::Malformed),
-                }
-            }
-            let value = String::from_utf8(value).map_err(|_| ReadError::Malformed)?;
+            let name = field.name().unwrap_or("").to_owned();
+            let value = r.text_field(field).await?;
             if name == "form_token" {
-                token_valid = Some(token_ok(&value));
+                r.token_valid = Some(token_ok(&value));
             }
-            text.insert(name, value);
+            r.text.insert(name, value);
         }
     }
-    let mut take = |k: &str| text.remove(k);
-    let form = RawForm {
-        description: take("description").unwrap_or_default(),
-        name: take("name").unwrap_or_default(),
-        phone: take("phone").unwrap_or_default(),
-        email: take("email").unwrap_or_default(),
-        consent: take("consent"),
-        website: take("website").unwrap_or_default(),
-        asset: take("asset"),
-        lang: take("lang"),
-        form_token: take("form_token").unwrap_or_default(),
-        pow: take("pow").unwrap_or_default(),
-        answer: take("answer").unwrap_or_default(),
-    };
+    Ok(r.into_incoming())
+}
+
+fn content_type_is(headers: &axum::http::HeaderMap, wanted: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with(wanted))
+}
+
+fn multipart_error(e: &axum::extract::multipart::MultipartError) -> ReadError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ReadError::TooLarge
+    } else {
+        ReadError::Malformed
+    }
+}
+
+/// A form without photos: the route allows big bodies for photos, a plain
+/// form keeps its own limit.
+async fn read_plain(req: Request, limits: &LimitsConfig) -> Result<Incoming, ReadError> {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, limits.form_body_bytes)
+        .await
+        .map_err(|_| ReadError::TooLarge)?;
+    if !content_type_is(&parts.headers, "application/x-www-form-urlencoded") {
+        return Err(ReadError::Malformed);
+    }
+    let form = super::form::decode(&bytes).ok_or(ReadError::Malformed)?;
     Ok(Incoming {
         form,
-        photos,
-        photo_problem: problem,
+        photos: Vec::new(),
+        photo_problem: None,
     })
+}
+
+/// A multipart form being read: its text fields, its photos spooled to
+/// files, and what it has cost so far.
+struct Reader<'a> {
+    started: tokio::time::Instant,
+    limits: &'a LimitsConfig,
+    spool: &'a Spool,
+    text: HashMap<String, String>,
+    photos: Vec<Spooled>,
+    problem: Option<PhotoProblem>,
+    /// Bytes of files read.
+    total: usize,
+    /// Bytes of text fields read.
+    text_total: usize,
+    /// None: no token read yet.
+    token_valid: Option<bool>,
+    /// The spool bytes the photo being read holds.
+    claim: SpoolClaim,
+}
+
+/// One photo part as it is read.
+#[derive(Default)]
+struct PhotoPart {
+    file: Option<(Spooled, tokio::fs::File)>,
+    len: usize,
+    dropped: bool,
+}
+
+impl Reader<'_> {
+    fn deadline(&self) -> tokio::time::Instant {
+        deadline(
+            self.started,
+            self.spool,
+            self.limits,
+            self.total + self.text_total,
+        )
+    }
+
+    /// The next chunk of a part, within the time the bytes so far allow.
+    async fn chunk(
+        &self,
+        field: &mut axum::extract::multipart::Field<'_>,
+    ) -> Result<Option<axum::body::Bytes>, ReadError> {
+        let next = tokio::time::timeout_at(self.deadline(), field.chunk());
+        next.await
+            .map_err(|_| ReadError::TooSlow)?
+            .map_err(|e| multipart_error(&e))
+    }
+
+    /// A text field, bounded while it is read, not after: a 45 MB
+    /// "description" is refused at its first 64 KB.
+    async fn text_field(
+        &mut self,
+        mut field: axum::extract::multipart::Field<'_>,
+    ) -> Result<String, ReadError> {
+        let mut value = Vec::new();
+        while let Some(chunk) = self.chunk(&mut field).await? {
+            self.text_total += chunk.len();
+            if value.len() + chunk.len() > TEXT_FIELD_MAX
+                || self.text_total > self.limits.form_body_bytes
+            {
+                return Err(ReadError::TooLarge);
+            }
+            value.extend_from_slice(&chunk);
+        }
+        String::from_utf8(value).map_err(|_| ReadError::Malformed)
+    }
+
+    /// A photo part, spooled to a file. Past the count, or after a bad
+    /// token, a file is still read through, but not kept.
+    async fn photo(
+        &mut self,
+        mut field: axum::extract::multipart::Field<'_>,
+        valid: bool,
+    ) -> Result<(), ReadError> {
+        let over_count = self.photos.len() >= self.limits.photos_max || !valid;
+        let mut part = PhotoPart::default();
+        while let Some(chunk) = self.chunk(&mut field).await? {
+            self.photo_chunk(&mut part, &chunk, over_count).await?;
+        }
+        // An empty file part is a file input left empty.
+        if part.dropped || part.len == 0 {
+            return Ok(());
+        }
+        if over_count {
+            if valid {
+                self.problem.get_or_insert(PhotoProblem::TooMany);
+            }
+            return Ok(());
+        }
+        if let Some((mut spooled, mut f)) = part.file {
+            f.flush().await.map_err(ReadError::Io)?;
+            // The file keeps its bytes' share until it is processed.
+            spooled._claim = self.claim.take();
+            self.photos.push(spooled);
+        }
+        Ok(())
+    }
+
+    async fn photo_chunk(
+        &mut self,
+        part: &mut PhotoPart,
+        chunk: &[u8],
+        over_count: bool,
+    ) -> Result<(), ReadError> {
+        self.total += chunk.len();
+        if part.dropped {
+            return Ok(());
+        }
+        let too_much = if self.total > self.limits.request_max_bytes {
+            Some(PhotoProblem::TotalTooLarge)
+        } else if part.len + chunk.len() > self.limits.photo_max_bytes {
+            Some(PhotoProblem::FileTooLarge)
+        } else {
+            None
+        };
+        if let Some(problem) = too_much {
+            match problem {
+                PhotoProblem::TotalTooLarge => self.problem = Some(problem),
+                _ => {
+                    self.problem.get_or_insert(problem);
+                }
+            }
+            part.dropped = true;
+            part.file = None;
+            drop(self.claim.take());
+            return Ok(());
+        }
+        part.len += chunk.len();
+        if over_count {
+            return Ok(());
+        }
+        self.claim.grow(chunk.len() as u64, self.limits)?;
+        if part.file.is_none() {
+            let path = self.spool.dir.join(uuid::Uuid::now_v7().to_string());
+            let f = tokio::fs::File::create(&path)
+                .await
+                .map_err(ReadError::Io)?;
+            let claim = SpoolClaim::new(self.spool.budget.clone(), self.spool.client);
+            part.file = Some((
+                Spooled {
+                    path,
+                    _claim: claim,
+                },
+                f,
+            ));
+        }
+        if let Some((_, f)) = part.file.as_mut() {
+            f.write_all(chunk).await.map_err(ReadError::Io)?;
+        }
+        Ok(())
+    }
+
+    fn into_incoming(mut self) -> Incoming {
+        let mut take = |k: &str| self.text.remove(k);
+        let form = RawForm {
+            description: take("description").unwrap_or_default(),
+            name: take("name").unwrap_or_default(),
+            phone: take("phone").unwrap_or_default(),
+            email: take("email").unwrap_or_default(),
+            consent: take("consent"),
+            website: take("website").unwrap_or_default(),
+            asset: take("asset"),
+            lang: take("lang"),
+            form_token: take("form_token").unwrap_or_default(),
+            pow: take("pow").unwrap_or_default(),
+            answer: take("answer").unwrap_or_default(),
+        };
+        Incoming {
+            form,
+            photos: self.photos,
+            photo_problem: self.problem,
+        }
+    }
 }
