@@ -252,22 +252,96 @@ pub async fn create(
         return Err(super::not_allowed().into());
     }
     if matches!(mode, "print" | "zip") {
-        let mut codes: Vec<String> = ticked(form, "c")
-            .filter_map(Code::parse)
-            .map(|c| c.to_string())
-            .collect();
-        codes.sort();
-        if codes.is_empty() {
-            return Err(refused(tr("Отметьте коды в списке.")));
-        }
-        let list = codes.join(",");
-        return if mode == "print" {
-            Ok(Redirect::to(&format!("/admin/print?codes={list}")).into_response())
-        } else {
-            super::images::images_zip(&state, &f.staff, &list, 300, 30.0).await
-        };
+        return print_ticked(&state, &f, mode).await;
     }
 
+    let targets = targets_to_create(pool, form, mode).await?;
+    if targets.is_empty() {
+        return Err(refused(tr(
+            "Нечего создавать: отметьте активы или выберите фильтр, где есть активы без кода.",
+        )));
+    }
+    if targets.len() > MAX_BULK {
+        return Err(refused(tr(
+            "Больше 5000 кодов за раз нельзя: сузьте фильтр.",
+        )));
+    }
+    // What exists already: printing a ticked asset reuses its code.
+    let mut plan: Vec<(Target, Option<Code>)> = Vec::with_capacity(targets.len());
+    for target in targets {
+        let existing = if mode == "assets-print" {
+            code_store::for_target(pool, target)
+                .await?
+                .into_iter()
+                .next()
+                .map(|c| c.code)
+        } else {
+            None
+        };
+        plan.push((target, existing));
+    }
+    let new = plan.iter().filter(|(_, c)| c.is_none()).count() as i64;
+    let missing: Vec<Target> = plan
+        .iter()
+        .filter(|(_, c)| c.is_none())
+        .map(|(t, _)| *t)
+        .collect();
+    if new > CONFIRM_OVER && get("confirm") != "1" {
+        // Refused before asking, not after.
+        ops::check_targets(pool, scope_config, &missing)
+            .await
+            .map_err(op_refusal)?;
+        return Ok(confirm_create(&f, mode, new, plan.len()));
+    }
+    let actor = ops::Actor::staff(f.staff.admin.id, f.ip.clone());
+    let created = ops::create_many(pool, scope_config, &actor, &missing)
+        .await
+        .map_err(op_refusal)?;
+    let mut made = created.iter();
+    let to_print: Vec<Code> = plan
+        .into_iter()
+        .filter_map(|(_, existing)| existing.or_else(|| made.next().cloned()))
+        .collect();
+    if mode == "assets-print" || mode == "blank" {
+        let id = code_store::save_selection(pool, admin_id, &to_print, now).await?;
+        return Ok(Redirect::to(&format!("/admin/print?sel={id}")).into_response());
+    }
+    // The next screen lists exactly these, with "print these".
+    let id = code_store::save_selection(pool, admin_id, &created, now).await?;
+    Ok(Redirect::to(&format!("/admin/codes?sel={id}&done=created")).into_response())
+}
+
+/// `mode=print|zip` of the list: the ticked codes to the print page or an
+/// image archive.
+async fn print_ticked(
+    state: &AppState,
+    f: &AdminForm<HashMap<String, String>, need::Viewer>,
+    mode: &str,
+) -> web::Result {
+    let mut codes: Vec<String> = ticked(&f.form, "c")
+        .filter_map(Code::parse)
+        .map(|c| c.to_string())
+        .collect();
+    codes.sort();
+    if codes.is_empty() {
+        return Err(refused(tr("Отметьте коды в списке.")));
+    }
+    let list = codes.join(",");
+    if mode == "print" {
+        Ok(Redirect::to(&format!("/admin/print?codes={list}")).into_response())
+    } else {
+        super::images::images_zip(state, &f.staff, &list, 300, 30.0).await
+    }
+}
+
+/// What the create form asks codes for: ticked assets, a filter's assets
+/// (without a code, or all of them to print), a site or участок, blanks.
+async fn targets_to_create(
+    pool: &store::Pool,
+    form: &HashMap<String, String>,
+    mode: &str,
+) -> web::Result<Vec<Target>> {
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let all = get("all") == "1";
     let filter = FilterQuery {
         q: get("q").into(),
@@ -312,88 +386,48 @@ pub async fn create(
         }
         _ => return Err(refused(tr("Неизвестное действие."))),
     };
-    if targets.is_empty() {
-        return Err(refused(tr(
-            "Нечего создавать: отметьте активы или выберите фильтр, где есть активы без кода.",
-        )));
-    }
-    if targets.len() > MAX_BULK {
-        return Err(refused(tr(
-            "Больше 5000 кодов за раз нельзя: сузьте фильтр.",
-        )));
-    }
-    // What exists already: printing a ticked asset reuses its code.
-    let mut plan: Vec<(Target, Option<Code>)> = Vec::with_capacity(targets.len());
-    for target in targets {
-        let existing = if mode == "assets-print" {
-            code_store::for_target(pool, target)
-                .await?
-                .into_iter()
-                .next()
-                .map(|c| c.code)
-        } else {
-            None
-        };
-        plan.push((target, existing));
-    }
-    let new = plan.iter().filter(|(_, c)| c.is_none()).count() as i64;
-    let missing: Vec<Target> = plan
+    Ok(targets)
+}
+
+/// "Create N codes?" before more than [`CONFIRM_OVER`] are made: the same
+/// form again with `confirm=1`.
+fn confirm_create(
+    f: &AdminForm<HashMap<String, String>, need::Viewer>,
+    mode: &str,
+    new: i64,
+    planned: usize,
+) -> axum::response::Response {
+    let mut fields: Vec<(&str, String)> = f
+        .form
         .iter()
-        .filter(|(_, c)| c.is_none())
-        .map(|(t, _)| *t)
+        .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "confirm"))
+        .map(|(k, v)| (k.as_str(), v.clone()))
         .collect();
-    if new > CONFIRM_OVER && get("confirm") != "1" {
-        // Refused before asking, not after.
-        ops::check_targets(pool, scope_config, &missing)
-            .await
-            .map_err(op_refusal)?;
-        let mut fields: Vec<(&str, String)> = form
-            .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "csrf" | "confirm"))
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        fields.sort();
-        let codes = super::noun(new, &["код", "кода", "кодов"]);
-        let consequence = match mode {
-            "blank" => trf("Будет создано {} пустых {}; их наклейки заработают, когда вы привяжете каждую к оборудованию. Затем откроется печать.", &[&new, &codes]),
-            "assets-print" => trf("Будет создано {} новых {} (у остальных отмеченных активов код уже есть), затем откроется печать всех {}.", &[&new, &codes, &plan.len()]),
-            _ => trf("Будет создано {} новых {} для активов без кода. Затем можно будет напечатать ровно их.", &[&new, &codes]),
-        };
-        let question = trf("Создать {} {}?", &[&new, &codes]);
-        return Ok(super::ConfirmPage {
-            f: Frame::new(&f.staff, tr("Новые коды"), "codes"),
-            question: &question,
-            consequence,
-            action: "/admin/codes".to_owned(),
-            fields,
-            input: None,
-            button: tr("Создать"),
-            danger: false,
-            back: if mode == "blank" {
-                "/admin/codes"
-            } else {
-                "/admin/catalog"
-            }
-            .to_owned(),
+    fields.sort();
+    let codes = super::noun(new, &["код", "кода", "кодов"]);
+    let consequence = match mode {
+        "blank" => trf("Будет создано {} пустых {}; их наклейки заработают, когда вы привяжете каждую к оборудованию. Затем откроется печать.", &[&new, &codes]),
+        "assets-print" => trf("Будет создано {} новых {} (у остальных отмеченных активов код уже есть), затем откроется печать всех {}.", &[&new, &codes, &planned]),
+        _ => trf("Будет создано {} новых {} для активов без кода. Затем можно будет напечатать ровно их.", &[&new, &codes]),
+    };
+    let question = trf("Создать {} {}?", &[&new, &codes]);
+    super::ConfirmPage {
+        f: Frame::new(&f.staff, tr("Новые коды"), "codes"),
+        question: &question,
+        consequence,
+        action: "/admin/codes".to_owned(),
+        fields,
+        input: None,
+        button: tr("Создать"),
+        danger: false,
+        back: if mode == "blank" {
+            "/admin/codes"
+        } else {
+            "/admin/catalog"
         }
-        .response());
+        .to_owned(),
     }
-    let actor = ops::Actor::staff(f.staff.admin.id, f.ip.clone());
-    let created = ops::create_many(pool, scope_config, &actor, &missing)
-        .await
-        .map_err(op_refusal)?;
-    let mut made = created.iter();
-    let to_print: Vec<Code> = plan
-        .into_iter()
-        .filter_map(|(_, existing)| existing.or_else(|| made.next().cloned()))
-        .collect();
-    if mode == "assets-print" || mode == "blank" {
-        let id = code_store::save_selection(pool, admin_id, &to_print, now).await?;
-        return Ok(Redirect::to(&format!("/admin/print?sel={id}")).into_response());
-    }
-    // The next screen lists exactly these, with "print these".
-    let id = code_store::save_selection(pool, admin_id, &created, now).await?;
-    Ok(Redirect::to(&format!("/admin/codes?sel={id}&done=created")).into_response())
+    .response()
 }
 
 /// Creating more codes than this at once asks first.
