@@ -466,23 +466,7 @@ pub async fn bulk(
     if action != "print" && !f.staff.admin.role.can_edit() {
         return Err(super::not_allowed().into());
     }
-    // The codes: a selection saved by the confirmation, the whole filter, or
-    // the ticks of this page.
-    let codes: Vec<Code> = if !get("chosen").is_empty() {
-        code_store::selection(pool, get("chosen"), now)
-            .await?
-            .ok_or_else(|| {
-                refused(tr(
-                    "Выбор устарел (он хранится сутки): отметьте коды в списке ещё раз.",
-                ))
-            })?
-    } else if get("all") == "1" {
-        code_store::matching(pool, &list.filter(), MAX_BULK as i64 + 1).await?
-    } else {
-        let mut ticked: Vec<Code> = ticked(form, "c").filter_map(Code::parse).collect();
-        ticked.sort_by(|a, b| a.as_str().cmp(b.as_str()));
-        ticked
-    };
+    let codes = bulk_codes(pool, form, &list, now).await?;
     if codes.is_empty() {
         return Err(refused(tr(
             "Отметьте коды в списке или выберите «все по этому фильтру».",
@@ -530,53 +514,14 @@ pub async fn bulk(
             "" => code_store::save_selection(pool, Some(f.staff.admin.id), &codes, now).await?,
             id => id.to_owned(),
         };
-        let (question, consequence, button) = match action {
-            "pause" => (
-                trf("Приостановить приём по {} {}?", &[&n, &super::noun(n, &["коду", "кодам", "кодам"])]),
-                tr("Вместо формы посетители увидят сообщение ниже. Наклейки останутся прежними; возобновить приём можно так же, выбрав коды.").to_owned(),
-                tr("Приостановить"),
-            ),
-            "resume" => (
-                trf("Возобновить приём по {} {}?", &[&n, &super::noun(n, &["коду", "кодам", "кодам"])]),
-                tr("Наклейки снова откроют форму заявки.").to_owned(),
-                tr("Возобновить"),
-            ),
-            "revoke" => (
-                trf("Отключить {}?", &[&count]),
-                tr("Наклейки перестанут принимать заявки: посетители увидят «код больше не используется». Уже отправленные заявки и их страницы статуса останутся. Каждый код можно включить снова на его странице в течение 30 дней.").to_owned(),
-                tr("Отключить"),
-            ),
-            _ => (
-                trf("Перенести {} на площадку?", &[&count]),
-                trf("Наклейки останутся прежними, а заявки пойдут на «{}»: форма предложит выбрать оборудование этой площадки. Отключённые коды не переносятся.", &[&site.as_ref().map(|s| s.1.as_str()).unwrap_or("")]),
-                tr("Перенести"),
-            ),
+        let asked = BulkAsk {
+            action,
+            n,
+            count: &count,
+            site: &site,
+            message: &message,
         };
-        let mut fields = list.fields();
-        fields.push(("action", action.to_owned()));
-        fields.push(("chosen", chosen));
-        if let Some((id, _)) = &site {
-            fields.push(("site", id.0.to_string()));
-        }
-        let input = (action == "pause").then(|| super::ConfirmInput {
-            name: "message",
-            label: tr("Сообщение вместо формы"),
-            value: message.clone(),
-            placeholder: tr("Мы знаем о неисправности: мастер уже едет"),
-            error: (get("confirm") == "1").then_some(tr("Напишите сообщение для посетителей.")),
-        });
-        return Ok(super::ConfirmPage {
-            f: Frame::new(&f.staff, tr("Коды"), "codes"),
-            question: &question,
-            consequence,
-            action: "/admin/codes/bulk".to_owned(),
-            fields,
-            input,
-            button,
-            danger: action == "revoke",
-            back,
-        }
-        .response());
+        return Ok(confirm_bulk(&f, &list, &chosen, back, asked));
     }
     let chosen = match get("chosen") {
         "" => code_store::save_selection(pool, Some(f.staff.admin.id), &codes, now).await?,
@@ -608,6 +553,99 @@ pub async fn bulk(
     .await;
     // The list then shows what was acted on.
     Ok(Redirect::to(&format!("/admin/codes?sel={chosen}&done=bulk-{action}")).into_response())
+}
+
+/// The codes a bulk action is for: a selection saved by the confirmation,
+/// the whole filter, or the ticks of this page.
+async fn bulk_codes(
+    pool: &store::Pool,
+    form: &HashMap<String, String>,
+    list: &ListQuery,
+    now: i64,
+) -> web::Result<Vec<Code>> {
+    let get = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
+    Ok(if !get("chosen").is_empty() {
+        code_store::selection(pool, get("chosen"), now)
+            .await?
+            .ok_or_else(|| {
+                refused(tr(
+                    "Выбор устарел (он хранится сутки): отметьте коды в списке ещё раз.",
+                ))
+            })?
+    } else if get("all") == "1" {
+        code_store::matching(pool, &list.filter(), MAX_BULK as i64 + 1).await?
+    } else {
+        let mut ticked: Vec<Code> = ticked(form, "c").filter_map(Code::parse).collect();
+        ticked.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        ticked
+    })
+}
+
+/// What a bulk change asks before it is made.
+struct BulkAsk<'a> {
+    action: &'a str,
+    n: i64,
+    count: &'a str,
+    site: &'a Option<(LocationId, String)>,
+    message: &'a str,
+}
+
+/// "Pause / resume / revoke / move N codes?" with what will happen.
+fn confirm_bulk(
+    f: &AdminForm<HashMap<String, String>, need::Viewer>,
+    list: &ListQuery,
+    chosen: &str,
+    back: String,
+    a: BulkAsk<'_>,
+) -> axum::response::Response {
+    let (question, consequence, button) = match a.action {
+        "pause" => (
+            trf("Приостановить приём по {} {}?", &[&a.n, &super::noun(a.n, &["коду", "кодам", "кодам"])]),
+            tr("Вместо формы посетители увидят сообщение ниже. Наклейки останутся прежними; возобновить приём можно так же, выбрав коды.").to_owned(),
+            tr("Приостановить"),
+        ),
+        "resume" => (
+            trf("Возобновить приём по {} {}?", &[&a.n, &super::noun(a.n, &["коду", "кодам", "кодам"])]),
+            tr("Наклейки снова откроют форму заявки.").to_owned(),
+            tr("Возобновить"),
+        ),
+        "revoke" => (
+            trf("Отключить {}?", &[&a.count]),
+            tr("Наклейки перестанут принимать заявки: посетители увидят «код больше не используется». Уже отправленные заявки и их страницы статуса останутся. Каждый код можно включить снова на его странице в течение 30 дней.").to_owned(),
+            tr("Отключить"),
+        ),
+        _ => (
+            trf("Перенести {} на площадку?", &[&a.count]),
+            trf("Наклейки останутся прежними, а заявки пойдут на «{}»: форма предложит выбрать оборудование этой площадки. Отключённые коды не переносятся.", &[&a.site.as_ref().map(|s| s.1.as_str()).unwrap_or("")]),
+            tr("Перенести"),
+        ),
+    };
+    let mut fields = list.fields();
+    fields.push(("action", a.action.to_owned()));
+    fields.push(("chosen", chosen.to_owned()));
+    if let Some((id, _)) = a.site {
+        fields.push(("site", id.0.to_string()));
+    }
+    let input = (a.action == "pause").then(|| super::ConfirmInput {
+        name: "message",
+        label: tr("Сообщение вместо формы"),
+        value: a.message.to_owned(),
+        placeholder: tr("Мы знаем о неисправности: мастер уже едет"),
+        error: (f.form.get("confirm").map(String::as_str) == Some("1"))
+            .then_some(tr("Напишите сообщение для посетителей.")),
+    });
+    super::ConfirmPage {
+        f: Frame::new(&f.staff, tr("Коды"), "codes"),
+        question: &question,
+        consequence,
+        action: "/admin/codes/bulk".to_owned(),
+        fields,
+        input,
+        button,
+        danger: a.action == "revoke",
+        back,
+    }
+    .response()
 }
 
 /// A target the catalog refuses is the person's to fix, and the page says
