@@ -413,6 +413,8 @@ struct Dashboard {
     pause: String,
     /// Webhooks qrdesk switched off, with why.
     switched_off: Vec<store::webhooks::WebhookRow>,
+    /// The catalog is read from the task system (else qrdesk keeps it).
+    synced: bool,
 }
 
 async fn dashboard(
@@ -447,6 +449,7 @@ async fn dashboard(
         sync,
         pause,
         switched_off: store::webhooks::disabled(pool).await?,
+        synced: state.backend.capabilities().synced_catalog,
     };
     Ok(render(StatusCode::OK, &page))
 }

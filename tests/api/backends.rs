@@ -777,5 +777,17 @@ async fn staff_pages_name_the_configured_task_system_not_hubex() {
         }
         let list = owner.get("/admin/requests?lang=ru").await;
         assert!(list.body.contains(&format!("в {name}")), "{kind:?}");
+        // The catalog is kept by qrdesk: the dashboard offers no sync with the system.
+        let dashboard = owner.get("/admin?lang=ru").await;
+        assert!(
+            dashboard
+                .body
+                .contains(&format!("{name} не хранит оборудование")),
+            "{kind:?}"
+        );
+        assert!(
+            !dashboard.body.contains("Синхронизировать сейчас"),
+            "{kind:?}"
+        );
     }
 }
