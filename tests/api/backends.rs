@@ -688,15 +688,12 @@ async fn a_fault_matrix_leaves_one_task_per_request_and_every_photo_once() {
                 assert_eq!(t.len(), 1, "{kind:?}: request {i}");
                 assert_eq!(t[0].files, 1, "{kind:?}: request {i}'s photo once");
             }
+            // Counted where they are injected: a dropped connection is
+            // logged as a 200 call, so the calls alone miss two kinds of three.
             let played = match (&app.bitrix24, &app.evateam) {
                 (Some(p), _) => p.faults_played(),
                 (_, Some(e)) => e.faults_played(),
-                _ => app
-                    .sim
-                    .calls()
-                    .iter()
-                    .filter(|c| c.status >= 500 || c.status == 0)
-                    .count(),
+                _ => app.sim.faults_played(),
             };
             eprintln!("{kind:?}: {played} faults in 24 requests");
             assert!(played > 0, "{kind:?}: the matrix did inject faults");

@@ -141,6 +141,8 @@ struct SimState {
     faults: VecDeque<FaultRule>,
     /// Random faults on writes: (percent, kinds to pick from).
     chaos: Option<(u32, Vec<Fault>)>,
+    /// Faults injected so far (a dropped connection logs as a 200 call).
+    played: usize,
     calls: Vec<Call>,
     max_page: usize,
     shape: Shape,
@@ -181,6 +183,7 @@ impl Simulator {
                 next_task: 5001,
                 faults: VecDeque::new(),
                 chaos: None,
+                played: 0,
                 calls: Vec::new(),
                 max_page: 100,
                 shape: Shape::Documented,
@@ -225,6 +228,11 @@ impl Simulator {
     /// `kinds`, picked at random.
     pub fn chaos(&self, percent: u32, kinds: Vec<Fault>) {
         self.lock().chaos = Some((percent.min(100), kinds));
+    }
+
+    /// How many faults were injected, queued or at random.
+    pub fn faults_played(&self) -> usize {
+        self.lock().played
     }
 
     /// Makes every issued access token invalid, as if they had expired.
@@ -517,6 +525,9 @@ async fn gate(State(sim): State<Simulator>, req: Request, next: Next) -> Respons
         })
     };
 
+    if fault.is_some() {
+        sim.lock().played += 1;
+    }
     let response = match fault {
         Some(Fault::Status {
             status,
