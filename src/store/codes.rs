@@ -373,11 +373,6 @@ pub async fn restore_in(
     Ok(n == 1)
 }
 
-/// [`restore_in`] on a connection of its own.
-pub async fn restore(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<bool> {
-    restore_in(&mut *pool.acquire().await?, code, now).await
-}
-
 struct ListRow {
     row: Row,
     requests: i64,
@@ -656,11 +651,6 @@ pub async fn rotate_in(
     Ok(Some(new))
 }
 
-/// [`rotate_in`] on a connection of its own.
-pub async fn rotate(pool: &Pool, code: &Code, now: i64) -> sqlx::Result<Option<Code>> {
-    rotate_in(&mut *pool.acquire().await?, code, now).await
-}
-
 /// Points a code (active or printed blank) at a new target; it becomes active.
 pub async fn retarget_in(
     conn: &mut sqlx::AnyConnection,
@@ -681,11 +671,6 @@ pub async fn retarget_in(
     Ok(n == 1)
 }
 
-/// [`retarget_in`] on a connection of its own.
-pub async fn retarget(pool: &Pool, code: &Code, target: Target) -> sqlx::Result<bool> {
-    retarget_in(&mut *pool.acquire().await?, code, target).await
-}
-
 /// Pauses intake on a code with a message for customers; `None` resumes it.
 pub async fn set_paused_in(
     conn: &mut sqlx::AnyConnection,
@@ -700,11 +685,6 @@ pub async fn set_paused_in(
         .rows_affected();
     super::memo::changed();
     Ok(n == 1)
-}
-
-/// [`set_paused_in`] on a connection of its own.
-pub async fn set_paused(pool: &Pool, code: &Code, message: Option<&str>) -> sqlx::Result<bool> {
-    set_paused_in(&mut *pool.acquire().await?, code, message).await
 }
 
 pub async fn paused_message(pool: &Pool, code: &Code) -> sqlx::Result<Option<String>> {
