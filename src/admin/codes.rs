@@ -18,7 +18,6 @@ use super::query::FilterQuery;
 use super::refused;
 use super::{notice, paging, Frame};
 use crate::backend::{AssetId, DistrictId, LocationId};
-use crate::catalog as scope;
 use crate::domain::codes::Code;
 use crate::labels::{job, layout};
 use crate::ops::codes as ops;
@@ -498,16 +497,16 @@ pub async fn bulk(
                 return Err(refused(tr("Выберите площадку, на которую перенести коды.")));
             };
             let target = Target::Location(id);
-            scope::check_target(pool, &state.config.catalog, target)
+            ops::check_targets(pool, &state.config.catalog, &[target])
                 .await
-                .map_err(target_problem)?;
+                .map_err(op_refusal)?;
             Some((id, describe(&state, target).await))
         }
         _ => None,
     };
     let message: String = crate::domain::contact::clean_text(get("message"))
         .chars()
-        .take(500)
+        .take(ops::MAX_PAUSE_CHARS)
         .collect();
     if get("confirm") != "1" || (action == "pause" && message.is_empty()) {
         let chosen = match get("chosen") {
@@ -646,15 +645,6 @@ fn confirm_bulk(
         back,
     }
     .response()
-}
-
-/// A target the catalog refuses is the person's to fix, and the page says
-/// why; any other failure is ours and shows no detail.
-fn target_problem(e: anyhow::Error) -> web::Error {
-    match e.downcast_ref::<scope::TargetRefusal>() {
-        Some(r) => refused(&r.for_staff()),
-        None => web::Error::Internal(e),
-    }
 }
 
 #[derive(Template)]

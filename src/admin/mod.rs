@@ -498,7 +498,7 @@ async fn pause(State(state): State<AppState>, f: AdminForm<PauseForm>) -> crate:
     })?;
     let text: String = crate::domain::contact::clean_text(&form.message)
         .chars()
-        .take(500)
+        .take(crate::ops::codes::MAX_PAUSE_CHARS)
         .collect();
     let resume = form.op == PauseOp::Resume;
     if form.code.is_empty() {
