@@ -127,7 +127,13 @@ pub fn router(state: AppState) -> Router {
         .merge(static_files);
     let router = Router::new()
         .merge(compressed)
-        .merge(admin::router(&state.limits))
+        // Staff texts name the configured task system; public pages need not.
+        .merge(
+            admin::router(&state.limits).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                admin::name_the_system,
+            )),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
     // `metrics.listen` moves /metrics to a listener of its own. Here it is
@@ -150,15 +156,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             web::limits::refusal_page,
         ))
-        // Outside the pages above, so a refusal's page names the organisation
-        // and staff texts the configured task system.
+        // Outside the pages above, so a refusal's page names the organisation.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             web::org::scope,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            web::staff::name_the_system,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -129,6 +129,15 @@ pub fn router(rates: &crate::web::limits::RateLimits) -> Router<AppState> {
         .layer(axum::middleware::from_fn(crate::i18n::tr::scope))
 }
 
+/// Staff texts name the task system this instance is configured for.
+pub async fn name_the_system(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    crate::i18n::tr::with_system(state.backend.name(), next.run(req)).await
+}
+
 /// The settings area's pages: (nav key, address, tab text).
 pub const SETTINGS_TABS: &[(&str, &str, &str)] = &[
     ("profile", "/admin/settings", "Профиль"),

@@ -34,12 +34,3 @@ struct StaffMessage<'a> {
     title: &'a str,
     text: &'a str,
 }
-
-/// Staff texts name the task system this instance is configured for.
-pub async fn name_the_system(
-    axum::extract::State(state): axum::extract::State<crate::AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    crate::i18n::tr::with_system(state.backend.name(), next.run(req)).await
-}
